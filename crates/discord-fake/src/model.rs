@@ -1,0 +1,249 @@
+//! The fake's configuration and the records tests assert on.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::clock::FakeClock;
+
+/// Permissions a plain member has: view channels, send messages, embed links, read history,
+/// use application commands.
+pub const MEMBER_PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31);
+/// The Manage Server permission bit.
+pub const MANAGE_GUILD: u64 = 1 << 5;
+
+/// Everything the fake serves; ids are plain numbers, served as Discord's string snowflakes.
+#[derive(Clone)]
+pub struct FakeConfig {
+    /// The bot token the fake accepts (REST `Authorization: Bot ...` and gateway IDENTIFY).
+    pub token: String,
+    pub application_id: u64,
+    pub bot: FakeUser,
+    pub guilds: Vec<FakeGuild>,
+    pub heartbeat_interval: Duration,
+    /// How long an earlier message with the same `nonce` is returned instead of a new one.
+    pub nonce_window: Duration,
+    pub clock: FakeClock,
+}
+
+impl fmt::Debug for FakeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeConfig")
+            .field("token", &"[redacted]")
+            .field("application_id", &self.application_id)
+            .field("bot", &self.bot)
+            .field("guilds", &self.guilds)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("nonce_window", &self.nonce_window)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        Self {
+            token: "fake-token".to_owned(),
+            application_id: 900_000_000_000_000_001,
+            bot: FakeUser::new(900_000_000_000_000_001, "TrophyBot"),
+            guilds: Vec::new(),
+            heartbeat_interval: Duration::from_millis(41_250),
+            nonce_window: Duration::from_secs(120),
+            clock: FakeClock::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeUser {
+    pub id: u64,
+    pub name: String,
+    /// Permissions sent in `member.permissions` of the interactions this user triggers.
+    pub permissions: u64,
+}
+
+impl FakeUser {
+    pub fn new(id: u64, name: impl Into<String>) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            permissions: MEMBER_PERMISSIONS,
+        }
+    }
+
+    /// The same user with Manage Server, as `/settings` and `/track` need.
+    pub fn with_manage_guild(mut self) -> Self {
+        self.permissions |= MANAGE_GUILD;
+        self
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeChannel {
+    pub id: u64,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FakeGuild {
+    pub id: u64,
+    pub name: String,
+    pub owner_id: u64,
+    pub channels: Vec<FakeChannel>,
+    pub members: Vec<FakeUser>,
+}
+
+impl FakeGuild {
+    pub fn new(id: u64, name: impl Into<String>) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            owner_id: 1,
+            channels: Vec::new(),
+            members: Vec::new(),
+        }
+    }
+
+    pub fn channel(mut self, id: u64, name: impl Into<String>) -> Self {
+        self.channels.push(FakeChannel {
+            id,
+            name: name.into(),
+        });
+        self
+    }
+
+    pub fn member(mut self, user: FakeUser) -> Self {
+        self.members.push(user);
+        self
+    }
+}
+
+/// One REST request as the fake received it, with the status it answered.
+#[derive(Clone, Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// The path below `/api/v10`, e.g. `/channels/10/messages`.
+    pub path: String,
+    pub query: Option<String>,
+    pub body: Option<Value>,
+    pub status: u16,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// From the fake to the bot.
+    Sent,
+    /// From the bot to the fake.
+    Received,
+}
+
+/// One gateway payload; tokens in IDENTIFY and RESUME are replaced by `[redacted]`.
+#[derive(Clone, Debug)]
+pub struct GatewayRecord {
+    pub direction: Direction,
+    pub op: u64,
+    pub event: Option<String>,
+    pub seq: Option<u64>,
+    pub payload: Value,
+    pub at: DateTime<Utc>,
+}
+
+/// Identifies an interaction the fake dispatched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InteractionId(pub u64);
+
+/// What the bot did with an interaction, in the order the fake accepted it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InteractionEvent {
+    /// `POST /interactions/{id}/{token}/callback`; `kind` is Discord's response type
+    /// (4 message, 5 deferred message, 6 deferred update, 7 update message, 8 autocomplete).
+    Callback {
+        kind: u64,
+        data: Option<Value>,
+        at: DateTime<Utc>,
+    },
+    FollowUp {
+        message_id: u64,
+        body: Value,
+        at: DateTime<Utc>,
+    },
+    EditOriginal {
+        body: Value,
+        at: DateTime<Utc>,
+    },
+    EditFollowUp {
+        message_id: u64,
+        body: Value,
+        at: DateTime<Utc>,
+    },
+    DeleteMessage {
+        message_id: u64,
+        at: DateTime<Utc>,
+    },
+}
+
+impl InteractionEvent {
+    pub fn is_callback(&self) -> bool {
+        matches!(self, Self::Callback { .. })
+    }
+}
+
+/// A message the bot created (channel message, interaction response or follow-up).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MessageRecord {
+    pub channel_id: u64,
+    pub message_id: u64,
+    /// The message as Discord's API returns it.
+    pub message: Value,
+    /// `allowed_mentions` exactly as the bot sent it (None when absent).
+    pub allowed_mentions: Option<Value>,
+    pub ephemeral: bool,
+    pub interaction: Option<InteractionId>,
+}
+
+/// A canned failure for the next request matching `method` and `path_prefix`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fault {
+    /// `None` matches every method.
+    pub method: Option<String>,
+    /// Matched against the path below `/api/v10`, e.g. `/channels/10/messages`.
+    pub path_prefix: String,
+    pub kind: FaultKind,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultKind {
+    RateLimited { retry_after: f64, global: bool },
+    ServerError { status: u16 },
+}
+
+impl Fault {
+    pub fn rate_limited(method: &str, path_prefix: &str, retry_after: f64) -> Self {
+        Self {
+            method: Some(method.to_owned()),
+            path_prefix: path_prefix.to_owned(),
+            kind: FaultKind::RateLimited {
+                retry_after,
+                global: false,
+            },
+        }
+    }
+
+    pub fn server_error(method: &str, path_prefix: &str, status: u16) -> Self {
+        Self {
+            method: Some(method.to_owned()),
+            path_prefix: path_prefix.to_owned(),
+            kind: FaultKind::ServerError { status },
+        }
+    }
+
+    pub(crate) fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && path.starts_with(&self.path_prefix)
+    }
+}

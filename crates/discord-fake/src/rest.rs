@@ -1,0 +1,796 @@
+//! The REST API under `/api/v10`, routed by hand so every request is recorded and can be faulted.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::model::{FaultKind, InteractionEvent, InteractionId, RecordedRequest};
+use crate::state::{
+    NewMessage, Shared, State, EPHEMERAL, INTERACTION_AUTOCOMPLETE, INTERACTION_COMPONENT, LOADING,
+};
+use crate::validate::{self, FormErrors};
+
+const API_PREFIX: &str = "/api/v10";
+/// Discord expects the initial response within 3 seconds of the dispatch.
+const ACK_DEADLINE_SECS: i64 = 3;
+/// An interaction token accepts follow-ups and edits for 15 minutes.
+const TOKEN_LIFETIME_SECS: i64 = 15 * 60;
+const MESSAGES_LIMIT_DEFAULT: usize = 50;
+const MESSAGES_LIMIT_MAX: usize = 100;
+
+struct Reply {
+    status: u16,
+    body: Option<Value>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    fn json(status: u16, body: Value) -> Self {
+        Self {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    fn ok(body: Value) -> Self {
+        Self::json(200, body)
+    }
+
+    fn no_content() -> Self {
+        Self {
+            status: 204,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn error(status: u16, code: u64, message: &str) -> Self {
+        Self::json(status, json!({"message": message, "code": code}))
+    }
+
+    fn not_found() -> Self {
+        Self::error(404, 0, "404: Not Found")
+    }
+
+    fn invalid_form(errors: &FormErrors) -> Self {
+        Self::json(400, errors.to_body())
+    }
+
+    fn unknown_interaction() -> Self {
+        Self::error(404, 10062, "Unknown interaction")
+    }
+
+    fn unknown_webhook() -> Self {
+        Self::error(404, 10015, "Unknown Webhook")
+    }
+
+    fn unknown_message() -> Self {
+        Self::error(404, 10008, "Unknown Message")
+    }
+
+    fn unknown_channel() -> Self {
+        Self::error(404, 10003, "Unknown Channel")
+    }
+
+    fn empty_message() -> Self {
+        Self::error(400, 50006, "Cannot send an empty message")
+    }
+}
+
+pub(crate) async fn handle(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let full_path = uri.path();
+    let path = full_path
+        .strip_prefix(API_PREFIX)
+        .unwrap_or(full_path)
+        .to_owned();
+    let query = uri.query().map(str::to_owned);
+    let parsed: Result<Option<Value>, _> = if body.is_empty() {
+        Ok(None)
+    } else {
+        serde_json::from_slice(&body).map(Some)
+    };
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bot {}", shared.config.token));
+
+    let (reply, recorded_body) = shared.update(|state, shared| {
+        let reply = match &parsed {
+            Err(_) => Reply::error(400, 50109, "The request body contains invalid JSON."),
+            Ok(_) if !full_path.starts_with(API_PREFIX) => Reply::not_found(),
+            Ok(body) => match state.take_fault(method.as_str(), &path) {
+                Some(fault) => fault_reply(&fault.kind, shared),
+                None => {
+                    let request = Request {
+                        method: &method,
+                        path: &path,
+                        query: query.as_deref(),
+                        body: body.as_ref().unwrap_or(&Value::Null),
+                        authorized,
+                    };
+                    route(state, shared, &request)
+                }
+            },
+        };
+        let recorded_body = parsed.as_ref().ok().cloned().flatten();
+        state.requests.push(RecordedRequest {
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+            body: recorded_body.clone(),
+            status: reply.status,
+            at: shared.now(),
+        });
+        (reply, recorded_body)
+    });
+    tracing::debug!(%method, %path, status = reply.status, has_body = recorded_body.is_some(), "fake discord request");
+    into_response(reply)
+}
+
+fn into_response(reply: Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match reply.body {
+        Some(body) => (status, axum::Json(body)).into_response(),
+        None => status.into_response(),
+    };
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+fn fault_reply(kind: &FaultKind, shared: &Shared) -> Reply {
+    match *kind {
+        FaultKind::RateLimited {
+            retry_after,
+            global,
+        } => {
+            let reset = shared.now().timestamp_millis() as f64 / 1000.0 + retry_after;
+            let mut reply = Reply::json(
+                429,
+                json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": global}),
+            );
+            reply.headers = vec![
+                ("retry-after", format!("{}", retry_after.ceil())),
+                ("x-ratelimit-limit", "5".to_owned()),
+                ("x-ratelimit-remaining", "0".to_owned()),
+                ("x-ratelimit-reset", format!("{reset:.3}")),
+                ("x-ratelimit-reset-after", format!("{retry_after:.3}")),
+                ("x-ratelimit-bucket", "fake-bucket".to_owned()),
+                (
+                    "x-ratelimit-scope",
+                    if global { "global" } else { "user" }.to_owned(),
+                ),
+            ];
+            if global {
+                reply
+                    .headers
+                    .push(("x-ratelimit-global", "true".to_owned()));
+            }
+            reply
+        }
+        FaultKind::ServerError { status } => {
+            Reply::error(status, 0, &format!("{status}: Server Error"))
+        }
+    }
+}
+
+struct Request<'a> {
+    method: &'a Method,
+    path: &'a str,
+    query: Option<&'a str>,
+    body: &'a Value,
+    authorized: bool,
+}
+
+fn route(state: &mut State, shared: &Shared, request: &Request<'_>) -> Reply {
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    let method = request.method;
+    // Interaction callbacks and webhooks authenticate by their token in the path, not the bot token.
+    match (method.as_str(), segments.as_slice()) {
+        ("POST", ["interactions", id, token, "callback"]) => {
+            return interaction_callback(state, shared, id, token, request.body)
+        }
+        (_, ["webhooks", _application, token, rest @ ..]) => {
+            return webhook(state, shared, method, token, rest, request.body)
+        }
+        _ => {}
+    }
+    if !request.authorized {
+        return Reply::error(401, 0, "401: Unauthorized");
+    }
+    let config = &shared.config;
+    let app = config.application_id.to_string();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["gateway"]) => Reply::ok(json!({"url": shared.gateway_url})),
+        ("GET", ["gateway", "bot"]) => Reply::ok(json!({
+            "url": shared.gateway_url,
+            "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+        })),
+        ("GET", ["users", "@me"]) => Reply::ok(shared.bot_user_json()),
+        ("GET", ["users", "@me", "guilds"]) => Reply::ok(Value::Array(
+            state
+                .guilds
+                .iter()
+                .map(|g| json!({"id": g.id.to_string(), "name": g.name, "icon": null, "owner": false, "permissions": "0", "features": []}))
+                .collect(),
+        )),
+        ("GET", ["oauth2", "applications", "@me"]) => Reply::ok(json!({
+            "id": app,
+            "name": config.bot.name,
+            "icon": null,
+            "description": "",
+            "rpc_origins": [],
+            "bot_public": false,
+            "bot_require_code_grant": false,
+            "verify_key": "0000",
+            "flags": 0,
+            "owner": payloads_user(&config.bot),
+            "team": null,
+        })),
+        ("GET", ["applications", a, "commands"]) if *a == app => {
+            Reply::ok(commands(state, None))
+        }
+        ("GET", ["applications", a, "guilds", guild, "commands"]) if *a == app => {
+            match parse_id(guild) {
+                Some(guild) => Reply::ok(commands(state, Some(guild))),
+                None => Reply::not_found(),
+            }
+        }
+        ("PUT", ["applications", a, "commands"]) if *a == app => {
+            overwrite_commands(state, shared, None, request.body)
+        }
+        ("PUT", ["applications", a, "guilds", guild, "commands"]) if *a == app => {
+            match parse_id(guild) {
+                Some(guild) => overwrite_commands(state, shared, Some(guild), request.body),
+                None => Reply::not_found(),
+            }
+        }
+        ("POST", ["applications", a, "commands"]) if *a == app => {
+            upsert_command(state, shared, None, request.body)
+        }
+        ("POST", ["applications", a, "guilds", guild, "commands"]) if *a == app => {
+            match parse_id(guild) {
+                Some(guild) => upsert_command(state, shared, Some(guild), request.body),
+                None => Reply::not_found(),
+            }
+        }
+        ("GET", ["channels", channel]) => {
+            let Some(channel_id) = parse_id(channel) else {
+                return Reply::unknown_channel();
+            };
+            channel_json(state, channel_id).map_or_else(Reply::unknown_channel, Reply::ok)
+        }
+        ("POST", ["channels", channel, "messages"]) => {
+            match parse_id(channel).filter(|c| state.channel_guild(*c).is_some()) {
+                Some(channel_id) => create_channel_message(state, shared, channel_id, request.body),
+                None => Reply::unknown_channel(),
+            }
+        }
+        ("GET", ["channels", channel, "messages"]) => {
+            match parse_id(channel).filter(|c| state.channel_guild(*c).is_some()) {
+                Some(channel_id) => list_messages(state, channel_id, request.query),
+                None => Reply::unknown_channel(),
+            }
+        }
+        ("PATCH", ["channels", channel, "messages", message]) => {
+            match (parse_id(channel), parse_id(message)) {
+                (Some(channel_id), Some(message_id))
+                    if state
+                        .messages
+                        .iter()
+                        .any(|m| m.message_id == message_id && m.channel_id == channel_id) =>
+                {
+                    edit_checked(state, shared, message_id, request.body, |_| {})
+                }
+                _ => Reply::unknown_message(),
+            }
+        }
+        ("GET", ["guilds", guild]) => match parse_id(guild).and_then(|g| state.guild(g)) {
+            Some(guild) => Reply::ok(crate::payloads::guild(guild, &config.bot, shared.now())),
+            None => Reply::error(404, 10004, "Unknown Guild"),
+        },
+        ("GET", ["guilds", guild, "channels"]) => {
+            match parse_id(guild).and_then(|g| state.guild(g)) {
+                Some(guild) => Reply::ok(Value::Array(
+                    guild
+                        .channels
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| crate::payloads::channel(guild.id, c, i))
+                        .collect(),
+                )),
+                None => Reply::error(404, 10004, "Unknown Guild"),
+            }
+        }
+        ("GET", ["users", "@me", "guilds", guild, "member"]) => {
+            match parse_id(guild).filter(|g| state.guild(*g).is_some()) {
+                Some(guild_id) => {
+                    let mut member = crate::payloads::member(shared.bot_user_json(), shared.now());
+                    member["guild_id"] = json!(guild_id.to_string());
+                    Reply::ok(member)
+                }
+                None => Reply::error(404, 10004, "Unknown Guild"),
+            }
+        }
+        ("GET", ["guilds", guild, "members", user]) => {
+            let (Some(guild_id), Some(user_id)) = (parse_id(guild), parse_id(user)) else {
+                return Reply::error(404, 10007, "Unknown Member");
+            };
+            let joined = shared.now();
+            if user_id == config.bot.id && state.guild(guild_id).is_some() {
+                let mut member = crate::payloads::member(shared.bot_user_json(), joined);
+                member["guild_id"] = json!(guild_id.to_string());
+                return Reply::ok(member);
+            }
+            match state.member(guild_id, user_id) {
+                Some(user) => Reply::ok(crate::payloads::member(payloads_user(user), joined)),
+                None => Reply::error(404, 10007, "Unknown Member"),
+            }
+        }
+        _ => Reply::not_found(),
+    }
+}
+
+fn payloads_user(user: &crate::model::FakeUser) -> Value {
+    crate::payloads::user(user, false)
+}
+
+fn parse_id(segment: &str) -> Option<u64> {
+    segment.parse().ok()
+}
+
+fn channel_json(state: &State, channel_id: u64) -> Option<Value> {
+    let guild = state.channel_guild(channel_id)?;
+    let (position, channel) = guild
+        .channels
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.id == channel_id)?;
+    Some(crate::payloads::channel(guild.id, channel, position))
+}
+
+fn commands(state: &State, guild: Option<u64>) -> Value {
+    Value::Array(state.commands.get(&guild).cloned().unwrap_or_default())
+}
+
+fn check_command(command: &Value, prefix: Vec<String>, errors: &mut FormErrors) {
+    let name_len = command["name"].as_str().map_or(0, |s| s.chars().count());
+    let kind = command["type"].as_u64().unwrap_or(1);
+    if !(1..=32).contains(&name_len) {
+        errors.push_bad_length([prefix.clone(), vec!["name".into()]].concat(), 1, 32);
+    }
+    let description_len = command["description"]
+        .as_str()
+        .map_or(0, |s| s.chars().count());
+    if kind == 1 && !(1..=100).contains(&description_len) {
+        errors.push_bad_length(
+            [prefix.clone(), vec!["description".into()]].concat(),
+            1,
+            100,
+        );
+    }
+    if command["options"].as_array().is_some_and(|o| o.len() > 25) {
+        errors.push_bad_length([prefix, vec!["options".into()]].concat(), 0, 25);
+    }
+}
+
+/// Completes a command as Discord stores it, keeping the id of an earlier command of that name.
+fn stored_command(
+    state: &mut State,
+    shared: &Shared,
+    guild: Option<u64>,
+    command: &Value,
+    existing: Option<&Value>,
+) -> Value {
+    let at = shared.now();
+    let id = existing
+        .and_then(|c| c["id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| state.snowflake(at).to_string());
+    let mut stored = command.clone();
+    stored["id"] = json!(id);
+    stored["application_id"] = json!(shared.config.application_id.to_string());
+    stored["version"] = json!(state.snowflake(at).to_string());
+    if stored.get("type").is_none() {
+        stored["type"] = json!(1);
+    }
+    if let Some(guild) = guild {
+        stored["guild_id"] = json!(guild.to_string());
+    }
+    stored
+}
+
+fn overwrite_commands(
+    state: &mut State,
+    shared: &Shared,
+    guild: Option<u64>,
+    body: &Value,
+) -> Reply {
+    let Some(list) = body.as_array() else {
+        return Reply::invalid_form(&FormErrors::single(
+            vec![],
+            "BASE_TYPE_ARRAY",
+            "Must be an array.",
+        ));
+    };
+    let mut errors = FormErrors::default();
+    for (i, command) in list.iter().enumerate() {
+        check_command(command, vec![i.to_string()], &mut errors);
+    }
+    if !errors.is_empty() {
+        return Reply::invalid_form(&errors);
+    }
+    let previous = state.commands.get(&guild).cloned().unwrap_or_default();
+    let stored: Vec<Value> = list
+        .iter()
+        .map(|command| {
+            let existing = previous.iter().find(|c| c["name"] == command["name"]);
+            stored_command(state, shared, guild, command, existing)
+        })
+        .collect();
+    state.commands.insert(guild, stored.clone());
+    Reply::ok(Value::Array(stored))
+}
+
+fn upsert_command(state: &mut State, shared: &Shared, guild: Option<u64>, body: &Value) -> Reply {
+    let mut errors = FormErrors::default();
+    check_command(body, vec![], &mut errors);
+    if !errors.is_empty() {
+        return Reply::invalid_form(&errors);
+    }
+    let list = state.commands.get(&guild).cloned().unwrap_or_default();
+    let position = list.iter().position(|c| c["name"] == body["name"]);
+    let stored = stored_command(state, shared, guild, body, position.map(|p| &list[p]));
+    let list = state.commands.entry(guild).or_default();
+    match position {
+        Some(p) => {
+            list[p] = stored.clone();
+            Reply::ok(stored)
+        }
+        None => {
+            list.push(stored.clone());
+            Reply::json(201, stored)
+        }
+    }
+}
+
+fn check_message_body(body: &Value, prefix: &[String]) -> Result<(), Reply> {
+    let mut errors = FormErrors::default();
+    validate::check_message(body, prefix, &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Reply::invalid_form(&errors))
+    }
+}
+
+fn create_channel_message(
+    state: &mut State,
+    shared: &Shared,
+    channel_id: u64,
+    body: &Value,
+) -> Reply {
+    if let Err(reply) = check_message_body(body, &[]) {
+        return reply;
+    }
+    if validate::is_empty_message(body) {
+        return Reply::empty_message();
+    }
+    let now = shared.now();
+    let nonce = match body.get("nonce") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let enforce = body["enforce_nonce"].as_bool().unwrap_or(false);
+    if let (Some(nonce), true) = (&nonce, enforce) {
+        let window =
+            chrono::Duration::from_std(shared.config.nonce_window).unwrap_or(chrono::Duration::MAX);
+        let earlier = state
+            .nonces
+            .iter()
+            .rev()
+            .find(|n| n.channel_id == channel_id && &n.nonce == nonce && now - n.at <= window)
+            .map(|n| n.message_id);
+        if let Some(earlier) =
+            earlier.and_then(|id| state.messages.iter().find(|m| m.message_id == id))
+        {
+            return Reply::ok(earlier.message.clone());
+        }
+    }
+    let message = state.create_message(
+        shared,
+        NewMessage {
+            channel_id,
+            body,
+            flags: 0,
+            interaction: None,
+        },
+    );
+    if let (Some(nonce), Some(message_id)) = (nonce, message["id"].as_str().and_then(parse_id)) {
+        state.nonces.push(crate::state::StoredNonce {
+            channel_id,
+            nonce,
+            message_id,
+            at: now,
+        });
+    }
+    Reply::ok(message)
+}
+
+fn list_messages(state: &State, channel_id: u64, query: Option<&str>) -> Reply {
+    // serenity writes `?&limit=50`, so empty pairs are skipped.
+    let limit = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("limit="))
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(MESSAGES_LIMIT_DEFAULT);
+    if !(1..=MESSAGES_LIMIT_MAX).contains(&limit) {
+        let mut errors = FormErrors::default();
+        errors.push_bad_length(vec!["limit".into()], 1, MESSAGES_LIMIT_MAX);
+        return Reply::invalid_form(&errors);
+    }
+    let newest_first: Vec<Value> = state
+        .messages
+        .iter()
+        .rev()
+        .filter(|m| m.channel_id == channel_id && !m.ephemeral)
+        .take(limit)
+        .map(|m| m.message.clone())
+        .collect();
+    Reply::ok(Value::Array(newest_first))
+}
+
+fn edit_checked(
+    state: &mut State,
+    shared: &Shared,
+    message_id: u64,
+    body: &Value,
+    on_success: impl FnOnce(&mut State),
+) -> Reply {
+    if let Err(reply) = check_message_body(body, &[]) {
+        return reply;
+    }
+    match state.edit_message(shared, message_id, body) {
+        Some(message) => {
+            on_success(state);
+            Reply::ok(message)
+        }
+        None => Reply::unknown_message(),
+    }
+}
+
+fn interaction_callback(
+    state: &mut State,
+    shared: &Shared,
+    id: &str,
+    token: &str,
+    body: &Value,
+) -> Reply {
+    let now = shared.now();
+    let Some(interaction) = parse_id(id).and_then(|id| state.interactions.get(&id)) else {
+        return Reply::unknown_interaction();
+    };
+    if interaction.token != token {
+        return Reply::unknown_interaction();
+    }
+    if interaction.acknowledged {
+        return Reply::error(400, 40060, "Interaction has already been acknowledged.");
+    }
+    if now - interaction.dispatched_at > chrono::Duration::seconds(ACK_DEADLINE_SECS) {
+        return Reply::unknown_interaction();
+    }
+    let interaction_kind = interaction.kind;
+    let interaction_id = interaction.id;
+    let channel_id = interaction.channel_id;
+    let component_message = interaction.original_message;
+    let kind = body["type"].as_u64().unwrap_or(0);
+    let allowed = match interaction_kind {
+        INTERACTION_AUTOCOMPLETE => kind == 8,
+        INTERACTION_COMPONENT => matches!(kind, 4..=7),
+        _ => matches!(kind, 4 | 5),
+    };
+    if !allowed {
+        return Reply::invalid_form(&FormErrors::single(
+            vec!["type".into()],
+            "INTERACTION_RESPONSE_TYPE_INVALID",
+            "Invalid interaction response type for this interaction.",
+        ));
+    }
+    let data = body.get("data").filter(|d| !d.is_null());
+    let empty = Value::Null;
+    let data_or_empty = data.unwrap_or(&empty);
+    let prefix = vec!["data".to_owned()];
+    let mut errors = FormErrors::default();
+    match kind {
+        4 | 7 => validate::check_message(data_or_empty, &prefix, &mut errors),
+        8 => validate::check_autocomplete(data_or_empty, &prefix, &mut errors),
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Reply::invalid_form(&errors);
+    }
+    if kind == 4 && validate::is_empty_message(data_or_empty) {
+        return Reply::empty_message();
+    }
+    let requested_flags = data_or_empty["flags"].as_u64().unwrap_or(0) & EPHEMERAL;
+    let original = match kind {
+        4 | 5 => {
+            let flags = if kind == 5 {
+                requested_flags | LOADING
+            } else {
+                requested_flags
+            };
+            let message = state.create_message(
+                shared,
+                NewMessage {
+                    channel_id,
+                    body: data_or_empty,
+                    flags,
+                    interaction: Some(InteractionId(interaction_id)),
+                },
+            );
+            message["id"].as_str().and_then(parse_id)
+        }
+        7 => {
+            if let Some(message_id) = component_message {
+                state.edit_message(shared, message_id, data_or_empty);
+            }
+            component_message
+        }
+        _ => component_message,
+    };
+    if let Some(interaction) = state.interactions.get_mut(&interaction_id) {
+        interaction.acknowledged = true;
+        interaction.original_message = original;
+        interaction.events.push(InteractionEvent::Callback {
+            kind,
+            data: data.cloned(),
+            at: now,
+        });
+    }
+    Reply::no_content()
+}
+
+fn webhook(
+    state: &mut State,
+    shared: &Shared,
+    method: &Method,
+    token: &str,
+    rest: &[&str],
+    body: &Value,
+) -> Reply {
+    let now = shared.now();
+    let Some(interaction) = state.interaction_by_token(token) else {
+        return Reply::unknown_webhook();
+    };
+    if now - interaction.dispatched_at > chrono::Duration::seconds(TOKEN_LIFETIME_SECS) {
+        return Reply::error(401, 50027, "Invalid Webhook Token");
+    }
+    // Until the interaction is acknowledged its webhook does not exist yet.
+    if !interaction.acknowledged {
+        return Reply::unknown_webhook();
+    }
+    let interaction_id = interaction.id;
+    let channel_id = interaction.channel_id;
+    let original = interaction.original_message;
+    let target = match rest {
+        [] => None,
+        ["messages", "@original"] => Some(original),
+        ["messages", id] => match parse_id(id) {
+            Some(id)
+                if state.messages.iter().any(|m| {
+                    m.message_id == id && m.interaction == Some(InteractionId(interaction_id))
+                }) =>
+            {
+                Some(Some(id))
+            }
+            _ => return Reply::unknown_message(),
+        },
+        _ => return Reply::not_found(),
+    };
+    let push = move |state: &mut State, event: InteractionEvent| {
+        if let Some(interaction) = state.interactions.get_mut(&interaction_id) {
+            interaction.events.push(event);
+        }
+    };
+    match (method.as_str(), target) {
+        ("POST", None) => {
+            if let Err(reply) = check_message_body(body, &[]) {
+                return reply;
+            }
+            if validate::is_empty_message(body) {
+                return Reply::empty_message();
+            }
+            // As on Discord, the first follow-up after a deferred response ("thinking...")
+            // becomes that message instead of a new one.
+            let deferred = original.filter(|id| {
+                state.messages.iter().any(|m| {
+                    m.message_id == *id && m.message["flags"].as_u64().unwrap_or(0) & LOADING != 0
+                })
+            });
+            if let Some(original_id) = deferred {
+                let message = state
+                    .edit_message(shared, original_id, body)
+                    .unwrap_or(Value::Null);
+                push(
+                    state,
+                    InteractionEvent::FollowUp {
+                        message_id: original_id,
+                        body: body.clone(),
+                        at: now,
+                    },
+                );
+                return Reply::ok(message);
+            }
+            let flags = body["flags"].as_u64().unwrap_or(0) & EPHEMERAL;
+            let message = state.create_message(
+                shared,
+                NewMessage {
+                    channel_id,
+                    body,
+                    flags,
+                    interaction: Some(InteractionId(interaction_id)),
+                },
+            );
+            let message_id = message["id"].as_str().and_then(parse_id).unwrap_or(0);
+            push(
+                state,
+                InteractionEvent::FollowUp {
+                    message_id,
+                    body: body.clone(),
+                    at: now,
+                },
+            );
+            Reply::ok(message)
+        }
+        (_, None) | (_, Some(None)) => Reply::unknown_message(),
+        ("GET", Some(Some(message_id))) => state
+            .messages
+            .iter()
+            .find(|m| m.message_id == message_id)
+            .map_or_else(Reply::unknown_message, |m| Reply::ok(m.message.clone())),
+        ("PATCH", Some(Some(message_id))) => {
+            let event = if Some(message_id) == original {
+                InteractionEvent::EditOriginal {
+                    body: body.clone(),
+                    at: now,
+                }
+            } else {
+                InteractionEvent::EditFollowUp {
+                    message_id,
+                    body: body.clone(),
+                    at: now,
+                }
+            };
+            edit_checked(state, shared, message_id, body, |state| push(state, event))
+        }
+        ("DELETE", Some(Some(message_id))) => {
+            state.messages.retain(|m| m.message_id != message_id);
+            push(
+                state,
+                InteractionEvent::DeleteMessage {
+                    message_id,
+                    at: now,
+                },
+            );
+            Reply::no_content()
+        }
+        _ => Reply::not_found(),
+    }
+}

@@ -1,0 +1,254 @@
+//! Sony's OAuth: NPSSO cookie → authorization code → access and refresh tokens, on the
+//! virtual clock. Auth requests do not count toward the rate limit.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use crate::http::{json_response, Query};
+use crate::rng::SplitMix64;
+use crate::{after, State, SIM_LEGACY_TOKEN, SIM_NPSSO};
+
+/// `Basic base64("09515159-7237-4370-9b40-3806e67c0891:ucPjka5tntB2KqsP")`: the PS App's client.
+const APP_CLIENT_AUTHORIZATION: &str =
+    "Basic MDk1MTUxNTktNzIzNy00MzcwLTliNDAtMzgwNmU2N2MwODkxOnVjUGprYTV0bnRCMktxc1A=";
+const APP_CLIENT_ID: &str = "09515159-7237-4370-9b40-3806e67c0891";
+const APP_REDIRECT: &str = "com.scee.psxandroid.scecompcall://redirect";
+const SCOPE: &str = "psn:mobile.v2.core psn:clientapp";
+const DOCS: &str = "https://auth.api.sonyentertainmentnetwork.com/docs/";
+
+/// The legacy bearer's credential family (for the rate limit); issued families start at 1.
+const LEGACY_FAMILY: u64 = 0;
+
+struct Issued {
+    family: u64,
+    expires_at: DateTime<Utc>,
+}
+
+pub(crate) struct Tokens {
+    rng: SplitMix64,
+    codes: HashSet<String>,
+    access: HashMap<String, Issued>,
+    refresh: HashMap<String, Issued>,
+    legacy_revoked: bool,
+    next_family: u64,
+}
+
+impl Tokens {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self {
+            rng: SplitMix64::new(seed ^ 0x70_6b_65_6e_73),
+            codes: HashSet::new(),
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            legacy_revoked: false,
+            next_family: LEGACY_FAMILY + 1,
+        }
+    }
+
+    /// The credential family of a valid bearer, or `None` (missing, unknown, expired, revoked).
+    pub(crate) fn check_bearer(&self, token: &str, now: DateTime<Utc>) -> Option<u64> {
+        if token == SIM_LEGACY_TOKEN {
+            return (!self.legacy_revoked).then_some(LEGACY_FAMILY);
+        }
+        self.access
+            .get(token)
+            .filter(|issued| now < issued.expires_at)
+            .map(|issued| issued.family)
+    }
+
+    pub(crate) fn revoke_all(&mut self) {
+        self.codes.clear();
+        self.access.clear();
+        self.refresh.clear();
+        self.legacy_revoked = true;
+    }
+
+    fn token(&mut self, prefix: &str) -> String {
+        format!("{prefix}{}", self.rng.hex(40, false))
+    }
+}
+
+pub(crate) fn handle(
+    state: &mut State,
+    method: &Method,
+    segments: &[&str],
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    match (method, segments.last().copied()) {
+        (&Method::GET, Some("authorize")) => authorize(state, raw_query, headers),
+        (&Method::POST, Some("token")) => token(state, headers, body),
+        _ => oauth_error(StatusCode::NOT_FOUND, "not_found", "Not found", 4000),
+    }
+}
+
+fn authorize(state: &mut State, raw_query: Option<&str>, headers: &HeaderMap) -> Response {
+    let query = Query::parse(raw_query);
+    let npsso = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|cookie| cookie.trim().strip_prefix("npsso="))
+        .next_back();
+    let cid = query.get("cid").map(str::to_string).unwrap_or_else(|| {
+        format!(
+            "00000000-0000-0000-0000-{}",
+            state.tokens.rng.hex(12, false)
+        )
+    });
+    let accepted = npsso == Some(SIM_NPSSO)
+        && !state.faults.npsso_rejected
+        && query.get("client_id") == Some(APP_CLIENT_ID)
+        && query.get("response_type") == Some("code");
+    let location = if accepted {
+        let code = format!("v3.{}", alphanumeric(&mut state.tokens.rng, 6));
+        state.tokens.codes.insert(code.clone());
+        format!("{APP_REDIRECT}/?code={code}&cid={cid}")
+    } else {
+        format!(
+            "https://my.account.sony.com/sonyacct/signin/?{}&cid={cid}&auth_ver=v3&error=login_required&error_code=4165&error_description=User+is+not+authenticated",
+            raw_query.unwrap_or("")
+        )
+    };
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+fn token(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Response {
+    let client_ok = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|value| value.as_bytes() == APP_CLIENT_AUTHORIZATION.as_bytes());
+    if !client_ok {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Bad client credentials",
+            4102,
+        );
+    }
+    let form = Query::parse(std::str::from_utf8(body).ok());
+    let now = state.now();
+    match form.get("grant_type") {
+        Some("authorization_code") => {
+            let redeemed = form
+                .get("code")
+                .is_some_and(|code| state.tokens.codes.remove(code));
+            if !redeemed {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Invalid authorization code",
+                    4101,
+                );
+            }
+            let family = state.tokens.next_family;
+            state.tokens.next_family += 1;
+            let refresh_token = state.tokens.token("sim-rt-");
+            let refresh_expires_at = after(now, state.config.refresh_token_lifetime);
+            state.tokens.refresh.insert(
+                refresh_token.clone(),
+                Issued {
+                    family,
+                    expires_at: refresh_expires_at,
+                },
+            );
+            issue(state, family, refresh_token, refresh_expires_at, now)
+        }
+        Some("refresh_token") => {
+            let found = form.get("refresh_token").and_then(|token| {
+                state
+                    .tokens
+                    .refresh
+                    .get(token)
+                    .filter(|issued| now < issued.expires_at)
+                    .map(|issued| (token.to_string(), issued.family, issued.expires_at))
+            });
+            let Some((refresh_token, family, expires_at)) = found else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Invalid refresh token",
+                    4152,
+                );
+            };
+            // Sony hands back the same refresh token with its remaining life.
+            issue(state, family, refresh_token, expires_at, now)
+        }
+        _ => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Unsupported grant type",
+            4100,
+        ),
+    }
+}
+
+fn issue(
+    state: &mut State,
+    family: u64,
+    refresh_token: String,
+    refresh_expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Response {
+    let lifetime = state.config.access_token_lifetime;
+    let access_token = state.tokens.token("sim-at-");
+    let id_token = state.tokens.token("sim-id-");
+    state.tokens.access.insert(
+        access_token.clone(),
+        Issued {
+            family,
+            expires_at: after(now, lifetime),
+        },
+    );
+    // PSN advertises one second less than the real life (3599 for an hour).
+    let expires_in = lifetime.as_secs().saturating_sub(1);
+    let refresh_expires_in = (refresh_expires_at - now)
+        .num_seconds()
+        .saturating_sub(1)
+        .max(0);
+    let mut response = json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": access_token,
+            "token_type": "bearer",
+            "expires_in": expires_in,
+            "scope": SCOPE,
+            "id_token": id_token,
+            "refresh_token": refresh_token,
+            "refresh_token_expires_in": refresh_expires_in,
+        }),
+    );
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    response
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str, code: u32) -> Response {
+    let body: Value = json!({
+        "error": error,
+        "error_description": description,
+        "error_code": code,
+        "docs": DOCS,
+    });
+    json_response(status, &body)
+}
+
+fn alphanumeric(rng: &mut SplitMix64, len: usize) -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len)
+        .map(|_| CHARS[rng.below(CHARS.len() as u64) as usize] as char)
+        .collect()
+}

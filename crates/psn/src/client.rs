@@ -1,0 +1,422 @@
+//! The client: one interface over both APIs, sharing budget, tokens and caches among clones.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::auth::Auth;
+use crate::budget::{Budget, Priority};
+use crate::cache::TtlCache;
+use crate::config::{ApiKind, Config};
+use crate::error::{Error, Result};
+use crate::http::Transport;
+use crate::model::*;
+use crate::secret::Secret;
+use crate::stats::{ClientStats, Counters};
+use crate::{legacy, modern};
+
+/// Title definitions are shared by every user and change only with patches.
+const TITLE_TTL: Duration = Duration::from_secs(24 * 3600);
+const TITLE_CAPACITY: usize = 2_000;
+/// Online ID → account ID is stable (a rename keeps the account ID).
+const USER_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+const USER_CAPACITY: usize = 10_000;
+/// A user's title pages: long enough for autocomplete and the command that follows it.
+const PAGE_TTL: Duration = Duration::from_secs(60);
+const PAGE_CAPACITY: usize = 1_000;
+const SERVICE_CAPACITY: usize = 100_000;
+
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pub(crate) transport: Transport,
+    pub(crate) counters: Arc<Counters>,
+    /// By npCommunicationId; the client reads one language, so it is not part of the key.
+    pub(crate) titles: TtlCache<String, TitleDefinition>,
+    pub(crate) services: TtlCache<String, NpService>,
+    /// By lower-cased online ID.
+    pub(crate) users: TtlCache<String, Account>,
+    /// By (account ID, offset, limit).
+    pub(crate) pages: TtlCache<(String, u32, u32), TitlePage>,
+    /// The legacy API's own user (learned from `fromUser`): asked without `comparedUser`.
+    pub(crate) legacy_own_id: Mutex<Option<String>>,
+}
+
+/// Cheap to clone; clones share the budget, the caches and the tokens.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+    priority: Priority,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("api", &self.inner.config.api)
+            .field("priority", &self.priority)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A client's requests go through `Ctx`: the shared state plus who is asking.
+pub(crate) struct Ctx<'a> {
+    pub(crate) inner: &'a Inner,
+    pub(crate) priority: Priority,
+}
+
+impl Client {
+    pub fn new(config: Config) -> Result<Client> {
+        // The APIs never redirect, and the authorize call must not follow its 302.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Unavailable(format!("cannot build the HTTP client: {e}")))?;
+        let counters = Arc::new(Counters::default());
+        let auth = Auth::new(
+            &config.credential,
+            http.clone(),
+            &config.auth_url,
+            config.request_timeout,
+        );
+        let transport = Transport {
+            http,
+            auth,
+            budget: Budget::new(config.rate_limit, config.interactive_max_wait),
+            counters: counters.clone(),
+            language: config.language.clone(),
+            timeout: config.request_timeout,
+            interactive_max_wait: config.interactive_max_wait,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                transport,
+                counters,
+                titles: TtlCache::new(TITLE_TTL, TITLE_CAPACITY),
+                services: TtlCache::new(TITLE_TTL, SERVICE_CAPACITY),
+                users: TtlCache::new(USER_TTL, USER_CAPACITY),
+                pages: TtlCache::new(PAGE_TTL, PAGE_CAPACITY),
+                legacy_own_id: Mutex::new(None),
+            }),
+            priority: Priority::Interactive,
+        })
+    }
+
+    /// The same client for background work: same budget and caches, but its requests yield to
+    /// interactive ones and wait for the budget instead of failing fast.
+    pub fn background(&self) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            priority: Priority::Background,
+        }
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            inner: &self.inner,
+            priority: self.priority,
+        }
+    }
+
+    fn api(&self) -> ApiKind {
+        self.inner.config.api
+    }
+
+    /// PSN online IDs: 3–16 letters, digits, `-` or `_`, starting with a letter.
+    pub fn validate_online_id(online_id: &str) -> Result<()> {
+        let valid = (3..=16).contains(&online_id.len())
+            && online_id.starts_with(|c: char| c.is_ascii_alphabetic())
+            && online_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if valid {
+            Ok(())
+        } else {
+            Err(Error::InvalidOnlineId(online_id.to_string()))
+        }
+    }
+
+    /// The account behind an online ID (cached); a renamed user resolves to the current ID.
+    pub async fn resolve_user(&self, online_id: &str) -> Result<Account> {
+        Self::validate_online_id(online_id)?;
+        let key = online_id.to_ascii_lowercase();
+        if let Some(account) = self.inner.users.get(&key) {
+            self.inner.counters.hit();
+            return Ok(account);
+        }
+        self.inner.counters.miss();
+        let account = modern::resolve_user(&self.ctx(), online_id).await?;
+        self.inner.users.insert(key, account.clone());
+        self.inner
+            .users
+            .insert(account.online_id.to_ascii_lowercase(), account.clone());
+        Ok(account)
+    }
+
+    pub async fn trophy_summary(&self, account: &Account) -> Result<TrophySummary> {
+        match self.api() {
+            ApiKind::Modern => modern::trophy_summary(&self.ctx(), account).await,
+            ApiKind::Legacy => {
+                // The legacy API has no summary: sum the whole library.
+                let titles = self.all_titles(account).await?;
+                let mut earned = TrophyCounts::default();
+                for title in &titles {
+                    for kind in [
+                        TrophyType::Platinum,
+                        TrophyType::Gold,
+                        TrophyType::Silver,
+                        TrophyType::Bronze,
+                    ] {
+                        earned.add(kind, title.earned.get(kind));
+                    }
+                }
+                Ok(TrophySummary {
+                    account: account.clone(),
+                    level: None,
+                    level_progress: None,
+                    tier: None,
+                    earned,
+                })
+            }
+        }
+    }
+
+    /// One page of the user's titles, most recently updated first. Cached for a minute.
+    pub async fn titles(&self, account: &Account, offset: u32, limit: u32) -> Result<TitlePage> {
+        let limit = limit.clamp(1, self.max_page());
+        let key = (account.account_id.clone(), offset, limit);
+        if let Some(page) = self.inner.pages.get(&key) {
+            self.inner.counters.hit();
+            return Ok(page);
+        }
+        self.inner.counters.miss();
+        let page = match self.api() {
+            ApiKind::Modern => modern::titles(&self.ctx(), account, offset, limit).await?,
+            ApiKind::Legacy => legacy::titles(&self.ctx(), account, offset, limit).await?,
+        };
+        for title in &page.titles {
+            if let Some(service) = title.service {
+                self.inner
+                    .services
+                    .insert(title.np_communication_id.clone(), service);
+            }
+        }
+        self.inner.pages.insert(key, page.clone());
+        Ok(page)
+    }
+
+    fn max_page(&self) -> u32 {
+        match self.api() {
+            ApiKind::Modern => modern::MAX_TITLES_PAGE,
+            ApiKind::Legacy => legacy::MAX_TITLES_PAGE,
+        }
+    }
+
+    /// The user's `count` most recent titles, in the largest pages the API allows (so the pages
+    /// cached for autocomplete serve the next command too).
+    pub async fn recent_titles(&self, account: &Account, count: u32) -> Result<Vec<TitleProgress>> {
+        self.collect_titles(account, Some(count as usize)).await
+    }
+
+    /// The whole library.
+    pub async fn all_titles(&self, account: &Account) -> Result<Vec<TitleProgress>> {
+        self.collect_titles(account, None).await
+    }
+
+    async fn collect_titles(
+        &self,
+        account: &Account,
+        count: Option<usize>,
+    ) -> Result<Vec<TitleProgress>> {
+        let mut titles = Vec::new();
+        let mut offset = 0;
+        loop {
+            if count.is_some_and(|c| titles.len() >= c) {
+                break;
+            }
+            let page = self.titles(account, offset, self.max_page()).await?;
+            titles.extend(page.titles);
+            match page.next_offset {
+                // A next offset that does not move forward would loop forever.
+                Some(next) if next > offset => offset = next,
+                _ => break,
+            }
+        }
+        if let Some(count) = count {
+            titles.truncate(count);
+        }
+        Ok(titles)
+    }
+
+    /// A title's definitions, every trophy of every group (shared by all users; cached).
+    pub async fn title(
+        &self,
+        np_communication_id: &str,
+        service: Option<NpService>,
+    ) -> Result<TitleDefinition> {
+        if let Some(title) = self.inner.titles.get(&np_communication_id.to_string()) {
+            self.inner.counters.hit();
+            return Ok(title);
+        }
+        self.inner.counters.miss();
+        let title = match self.api() {
+            ApiKind::Modern => {
+                let known =
+                    service.or_else(|| self.inner.services.get(&np_communication_id.to_string()));
+                modern::title(&self.ctx(), np_communication_id, known).await?
+            }
+            ApiKind::Legacy => legacy::title(&self.ctx(), np_communication_id).await?,
+        };
+        self.prime_title(title.clone());
+        Ok(title)
+    }
+
+    /// One user's earned state of a title's trophies, without names: one request on the modern
+    /// API (the `all` group); one per group on the legacy API.
+    pub async fn earned_trophies(
+        &self,
+        account: &Account,
+        np_communication_id: &str,
+        service: Option<NpService>,
+    ) -> Result<Vec<EarnedTrophy>> {
+        match self.api() {
+            ApiKind::Modern => {
+                let service = self.service_of(np_communication_id, service).await?;
+                let (earned, _) =
+                    modern::earned_trophies(&self.ctx(), account, np_communication_id, service)
+                        .await?;
+                Ok(earned)
+            }
+            ApiKind::Legacy => {
+                let user = self.legacy_user_title(account, np_communication_id).await?;
+                Ok(user.1)
+            }
+        }
+    }
+
+    /// A title's trophies with the user's earned state: definitions (cached) joined with one
+    /// user-level request.
+    pub async fn user_trophies(
+        &self,
+        account: &Account,
+        np_communication_id: &str,
+    ) -> Result<UserTitleTrophies> {
+        let (title, earned, last_updated) = match self.api() {
+            ApiKind::Modern => {
+                let title = self.title(np_communication_id, None).await?;
+                let service = self.service_of(np_communication_id, title.service).await?;
+                let (earned, last_updated) =
+                    modern::earned_trophies(&self.ctx(), account, np_communication_id, service)
+                        .await?;
+                (title, earned, last_updated)
+            }
+            ApiKind::Legacy => self.legacy_user_title(account, np_communication_id).await?,
+        };
+        Ok(join_trophies(account, title, earned, last_updated))
+    }
+
+    async fn legacy_user_title(
+        &self,
+        account: &Account,
+        np_communication_id: &str,
+    ) -> Result<(TitleDefinition, Vec<EarnedTrophy>, Option<DateTime<Utc>>)> {
+        let cached = self.inner.titles.get(&np_communication_id.to_string());
+        if cached.is_some() {
+            self.inner.counters.hit();
+        } else {
+            self.inner.counters.miss();
+        }
+        let (title, earned, last_updated) =
+            legacy::user_title(&self.ctx(), account, np_communication_id, cached).await?;
+        self.prime_title(title.clone());
+        Ok((title, earned, last_updated))
+    }
+
+    /// The trophy service of a title: given, learned from a title listing, or asked of the
+    /// title-level groups endpoint (which needs no user, so no paging through a library).
+    async fn service_of(
+        &self,
+        np_communication_id: &str,
+        service: Option<NpService>,
+    ) -> Result<NpService> {
+        if let Some(service) = service {
+            return Ok(service);
+        }
+        if let Some(service) = self.inner.services.get(&np_communication_id.to_string()) {
+            self.inner.counters.hit();
+            return Ok(service);
+        }
+        self.inner.counters.miss();
+        let title = modern::title(&self.ctx(), np_communication_id, None).await?;
+        self.prime_title(title.clone());
+        title
+            .service
+            .ok_or_else(|| Error::TitleNotFound(np_communication_id.to_string()))
+    }
+
+    /// Presence of the given accounts, in batches of 100; hidden presences are left out.
+    pub async fn presences(&self, account_ids: &[String]) -> Result<Vec<Presence>> {
+        modern::presences(&self.ctx(), account_ids).await
+    }
+
+    /// Every title definition in the cache, for a store to persist.
+    pub fn cached_titles(&self) -> Vec<TitleDefinition> {
+        self.inner.titles.values()
+    }
+
+    /// Puts a title definition (e.g. from a store) into the cache.
+    pub fn prime_title(&self, title: TitleDefinition) {
+        if let Some(service) = title.service {
+            self.inner
+                .services
+                .insert(title.np_communication_id.clone(), service);
+        }
+        self.inner
+            .titles
+            .insert(title.np_communication_id.clone(), title);
+    }
+
+    /// The current refresh token and when it expires, for the bot to persist (modern API, once
+    /// signed in). Start from it again with `Credential::RefreshToken`.
+    pub fn refresh_token(&self) -> Option<(Secret, DateTime<Utc>)> {
+        self.inner.transport.auth.refresh_token()
+    }
+
+    pub fn stats(&self) -> ClientStats {
+        let budget = &self.inner.transport.budget;
+        self.inner.counters.snapshot(
+            budget
+                .rate_limited
+                .load(std::sync::atomic::Ordering::Relaxed),
+            budget.remaining(),
+        )
+    }
+}
+
+fn join_trophies(
+    account: &Account,
+    title: TitleDefinition,
+    earned: Vec<EarnedTrophy>,
+    last_updated: Option<DateTime<Utc>>,
+) -> UserTitleTrophies {
+    let trophies = title
+        .trophies
+        .iter()
+        .map(|definition| {
+            let state = earned.iter().find(|e| e.id == definition.id);
+            UserTrophy {
+                definition: definition.clone(),
+                earned: state.is_some_and(|s| s.earned),
+                earned_at: state.and_then(|s| s.earned_at),
+                earned_rate: state.and_then(|s| s.earned_rate),
+                rarity: state.and_then(|s| s.rarity),
+            }
+        })
+        .collect();
+    UserTitleTrophies {
+        account: account.clone(),
+        title,
+        trophies,
+        last_updated,
+    }
+}

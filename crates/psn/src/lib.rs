@@ -1,0 +1,29 @@
+//! PlayStation Network trophy API client. Knows nothing of Discord.
+//!
+//! One [`Client`] serves both APIs (modern and legacy) with the same model types, keeps one
+//! request budget per credential shared by all its clones, signs in and refreshes tokens, and
+//! caches what is shared or stable.
+
+mod auth;
+mod budget;
+mod cache;
+mod client;
+mod config;
+pub mod error;
+mod http;
+mod legacy;
+pub mod model;
+mod modern;
+mod secret;
+mod stats;
+mod wire;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use client::Client;
+pub use config::{ApiKind, Config, Credential, RateLimit, RateLimitParseError};
+pub use error::{Error, Result};
+pub use model::*;
+pub use secret::Secret;
+pub use stats::ClientStats;

@@ -1,0 +1,44 @@
+//! Counts of what the client did, for metrics and the request-count benchmark.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// HTTP requests actually sent (API, profile and sign-in), retries included.
+    pub requests_sent: u64,
+    /// 429 answers seen.
+    pub rate_limited: u64,
+    /// Requests the budget would let out at once now.
+    pub budget_remaining: u32,
+    /// Answers served from the client's caches instead of PSN.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    requests_sent: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn sent(&self) {
+        self.requests_sent.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn hit(&self) {
+        self.cache_hits.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn miss(&self) {
+        self.cache_misses.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn snapshot(&self, rate_limited: u64, budget_remaining: u32) -> ClientStats {
+        ClientStats {
+            requests_sent: self.requests_sent.load(Ordering::Relaxed),
+            rate_limited,
+            budget_remaining,
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cache_misses: self.cache_misses.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The shared budget under load, in virtual time: a counting server records when each request
+//! arrives (by tokio's paused clock), and no window of the budget's length may hold more.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Router;
+use psn::{Account, ApiKind, Client, Config, Credential, Error, RateLimit, Secret};
+use tokio::time::Instant;
+
+type Arrivals = Arc<Mutex<Vec<Instant>>>;
+
+async fn count(State(arrivals): State<Arrivals>) -> axum::Json<serde_json::Value> {
+    arrivals.lock().unwrap().push(Instant::now());
+    axum::Json(serde_json::json!({
+        "accountId": "1", "trophyLevel": 3, "progress": 10, "tier": 1,
+        "earnedTrophies": {"bronze": 1, "silver": 0, "gold": 0, "platinum": 0}
+    }))
+}
+
+fn most_in_any_window(arrivals: &[Instant], window: Duration) -> usize {
+    arrivals
+        .iter()
+        .map(|start| {
+            arrivals
+                .iter()
+                .filter(|t| **t >= *start && **t <= *start + window)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_callers_never_exceed_the_budget_in_any_window() {
+    let arrivals: Arrivals = Arc::default();
+    let app = Router::new().fallback(count).with_state(arrivals.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut config =
+        Config::new(ApiKind::Modern, Credential::Bearer(Secret::new("t"))).with_base_url(&base_url);
+    config.rate_limit = RateLimit {
+        requests: 10,
+        per: Duration::from_secs(60),
+    };
+    config.interactive_max_wait = Duration::from_secs(5);
+    config.request_timeout = Duration::from_secs(3600);
+    let client = Client::new(config).unwrap();
+    let account = Account {
+        account_id: "1".into(),
+        online_id: "someone".into(),
+    };
+
+    let mut calls = Vec::new();
+    for i in 0..20 {
+        let caller = if i % 2 == 0 {
+            client.background()
+        } else {
+            client.clone()
+        };
+        let account = account.clone();
+        calls.push(tokio::spawn(async move {
+            (i % 2 == 0, caller.trophy_summary(&account).await)
+        }));
+    }
+    let (mut background_ok, mut interactive_ok, mut interactive_limited) = (0, 0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            (true, Ok(_)) => background_ok += 1,
+            (false, Ok(_)) => interactive_ok += 1,
+            (false, Err(Error::RateLimited { .. })) => interactive_limited += 1,
+            (background, Err(e)) => panic!("background={background}: {e:?}"),
+        }
+    }
+    assert_eq!(background_ok, 10, "background callers wait and succeed");
+    assert_eq!(interactive_ok + interactive_limited, 10);
+    assert!(
+        interactive_limited > 0,
+        "interactive callers do not queue for minutes"
+    );
+    assert!(interactive_ok > 0, "interactive callers go first");
+
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), background_ok + interactive_ok);
+    let most = most_in_any_window(&arrivals, Duration::from_secs(60));
+    assert!(most <= 10, "{most} requests in one 60 s window");
+    assert_eq!(client.stats().requests_sent as usize, arrivals.len());
+}

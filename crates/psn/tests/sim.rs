@@ -1,0 +1,407 @@
+//! The client against the PSN simulator: both APIs end to end, auth, faults and the budget.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use psn::{ApiKind, Client, Config, Credential, Error, NpService, Platform, Secret};
+use psn_sim::{Fault, Sim, SimConfig, SimServer, SIM_LEGACY_TOKEN, SIM_NPSSO};
+
+async fn start_sim() -> (Sim, SimServer) {
+    let sim = Sim::new(SimConfig::default());
+    let server = sim
+        .serve("127.0.0.1:0".parse().expect("an address"))
+        .await
+        .expect("the simulator starts");
+    (sim, server)
+}
+
+fn config(server: &SimServer, api: ApiKind) -> Config {
+    let credential = match api {
+        ApiKind::Modern => Credential::Npsso(Secret::new(SIM_NPSSO)),
+        ApiKind::Legacy => Credential::Bearer(Secret::new(SIM_LEGACY_TOKEN)),
+    };
+    let mut config = Config::new(api, credential).with_base_url(&server.base_url);
+    // Generous: tests that pause tokio's clock must not see requests time out early.
+    config.request_timeout = Duration::from_secs(3600);
+    config
+}
+
+fn client(server: &SimServer, api: ApiKind) -> Client {
+    Client::new(config(server, api)).expect("a client")
+}
+
+fn api_requests(sim: &Sim) -> Vec<psn_sim::RecordedRequest> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| !r.path.starts_with("/api/authz") && !r.path.starts_with("/_sim"))
+        .collect()
+}
+
+#[tokio::test]
+async fn modern_api_end_to_end_with_the_fewest_requests() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    let summary = client.trophy_summary(&hunter).await.unwrap();
+    assert!(summary.level.is_some() && summary.earned.platinum > 0);
+
+    sim.reset_requests();
+    let titles = client.all_titles(&hunter).await.unwrap();
+    assert_eq!(titles.len(), 400);
+    assert_eq!(
+        api_requests(&sim).len(),
+        1,
+        "400 titles fit one 800-title page"
+    );
+    let page = client.titles(&hunter, 0, 50).await.unwrap();
+    assert_eq!(
+        (page.titles.len(), page.next_offset, page.total),
+        (50, Some(50), 400)
+    );
+    assert_eq!(page.titles, titles[..50]);
+    assert!(titles.iter().any(|t| t.service == Some(NpService::Trophy)));
+    assert!(titles
+        .iter()
+        .any(|t| t.platforms.contains(&Platform::Ps5) && t.platforms.contains(&Platform::Pc)));
+
+    // Definitions (2 requests cold) + the user's state (1 request).
+    let with_groups = titles
+        .iter()
+        .find(|t| t.has_groups && t.earned.total() > 0)
+        .expect("a title with DLC groups");
+    sim.reset_requests();
+    let trophies = client
+        .user_trophies(&hunter, &with_groups.np_communication_id)
+        .await
+        .unwrap();
+    assert_eq!(api_requests(&sim).len(), 3);
+    assert_eq!(trophies.trophies.len() as u32, with_groups.defined.total());
+    assert_eq!(trophies.earned_counts(), with_groups.earned);
+    assert!(trophies.title.groups.len() > 1);
+    assert!(trophies
+        .trophies
+        .iter()
+        .any(|t| t.definition.group_id != "default"));
+
+    // Another user of a shared title: the definitions are cached, one request.
+    let casual = client.resolve_user("sim_casual").await.unwrap();
+    let casual_titles = client.all_titles(&casual).await.unwrap();
+    let hunter_ids: HashSet<&str> = titles
+        .iter()
+        .map(|t| t.np_communication_id.as_str())
+        .collect();
+    let shared = casual_titles
+        .iter()
+        .find(|t| hunter_ids.contains(t.np_communication_id.as_str()))
+        .expect("a shared title");
+    client
+        .title(&shared.np_communication_id, shared.service)
+        .await
+        .unwrap();
+    sim.reset_requests();
+    let earned = client
+        .earned_trophies(&casual, &shared.np_communication_id, None)
+        .await
+        .unwrap();
+    assert_eq!(api_requests(&sim).len(), 1);
+    assert_eq!(
+        earned.iter().filter(|t| t.earned).count() as u32,
+        shared.earned.total()
+    );
+    assert!(earned
+        .iter()
+        .all(|t| t.rarity.is_some() && t.earned_rate.is_some()));
+}
+
+#[tokio::test]
+async fn a_title_known_only_by_id_resolves_its_service_without_paging_the_library() {
+    let (sim, server) = start_sim().await;
+    let lister = client(&server, ApiKind::Modern);
+    let hunter = lister.resolve_user("sim_hunter").await.unwrap();
+    let titles = lister.all_titles(&hunter).await.unwrap();
+    let ps5 = titles
+        .iter()
+        .find(|t| t.service == Some(NpService::Trophy2))
+        .expect("a trophy2 title");
+
+    // A fresh client has never seen the library.
+    let fresh = client(&server, ApiKind::Modern);
+    sim.reset_requests();
+    let trophies = fresh
+        .user_trophies(&hunter, &ps5.np_communication_id)
+        .await
+        .unwrap();
+    assert_eq!(trophies.title.service, Some(NpService::Trophy2));
+    let paths: Vec<String> = api_requests(&sim)
+        .iter()
+        .map(|r| format!("{} {}", r.status, r.query.clone().unwrap_or_default()))
+        .collect();
+    assert!(
+        api_requests(&sim)
+            .iter()
+            .all(|r| !r.path.ends_with("/trophyTitles")),
+        "{paths:?}"
+    );
+    // trophy → 404, trophy2 → groups, all trophies, the user's state.
+    assert_eq!(api_requests(&sim).len(), 4, "{paths:?}");
+
+    let err = fresh.title("NPWR99999_00", None).await.unwrap_err();
+    assert!(matches!(err, Error::TitleNotFound(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn legacy_api_end_to_end_agrees_with_the_modern_one() {
+    let (sim, server) = start_sim().await;
+    let legacy = client(&server, ApiKind::Legacy);
+    let modern = client(&server, ApiKind::Modern);
+    let hunter = legacy.resolve_user("sim_hunter").await.unwrap();
+
+    sim.reset_requests();
+    let titles = legacy.all_titles(&hunter).await.unwrap();
+    assert_eq!(titles.len(), 400);
+    let pages = api_requests(&sim);
+    assert!(pages.len() >= 4, "128-title pages: {}", pages.len());
+    assert!(pages.iter().all(|r| r
+        .query
+        .as_deref()
+        .is_some_and(|q| q.contains("comparedUser=sim_hunter"))));
+    assert!(titles.iter().all(|t| t.service.is_none()));
+
+    let summary = legacy.trophy_summary(&hunter).await.unwrap();
+    assert_eq!(summary.level, None);
+    let modern_summary = modern.trophy_summary(&hunter).await.unwrap();
+    assert_eq!(summary.earned, modern_summary.earned);
+
+    let title = titles
+        .iter()
+        .find(|t| t.has_groups && t.earned.total() > 0)
+        .expect("a title with groups");
+    let from_legacy = legacy
+        .user_trophies(&hunter, &title.np_communication_id)
+        .await
+        .unwrap();
+    let from_modern = modern
+        .user_trophies(&hunter, &title.np_communication_id)
+        .await
+        .unwrap();
+    assert_eq!(from_legacy.earned_counts(), title.earned);
+    let earned =
+        |t: &psn::UserTitleTrophies| -> Vec<(u32, bool, Option<chrono::DateTime<chrono::Utc>>)> {
+            t.trophies
+                .iter()
+                .map(|u| (u.definition.id, u.earned, u.earned_at))
+                .collect()
+        };
+    assert_eq!(earned(&from_legacy), earned(&from_modern));
+    let names = |t: &psn::UserTitleTrophies| -> Vec<String> {
+        t.trophies
+            .iter()
+            .map(|u| u.definition.name.clone())
+            .collect()
+    };
+    assert_eq!(names(&from_legacy), names(&from_modern));
+    // The derived tiers agree with PSN's own.
+    for (l, m) in from_legacy.trophies.iter().zip(&from_modern.trophies) {
+        assert_eq!(l.rarity, m.rarity, "trophy {}", l.definition.id);
+    }
+}
+
+#[tokio::test]
+async fn renamed_private_and_unknown_users() {
+    let (_sim, server) = start_sim().await;
+    for api in [ApiKind::Modern, ApiKind::Legacy] {
+        let client = client(&server, api);
+        let renamed = client.resolve_user("sim_renamed").await.unwrap();
+        assert_eq!(renamed.online_id, "sim_newname");
+        assert_eq!(client.resolve_user("sim_newname").await.unwrap(), renamed);
+
+        let private = client.resolve_user("sim_private").await.unwrap();
+        let err = client.titles(&private, 0, 50).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Private(ref id) if id == "sim_private"),
+            "{api:?}: {err:?}"
+        );
+
+        let err = client.resolve_user("nobody_here").await.unwrap_err();
+        assert!(matches!(err, Error::UserNotFound(_)), "{api:?}: {err:?}");
+
+        let empty = client.resolve_user("sim_empty").await.unwrap();
+        assert!(client.all_titles(&empty).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_access_token_is_refreshed_after_it_expires() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    assert!(client.refresh_token().is_some(), "signed in");
+
+    sim.advance_clock(Duration::from_secs(2 * 3600));
+    sim.reset_requests();
+    client.trophy_summary(&hunter).await.unwrap();
+    let statuses: Vec<(String, u16)> = sim
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.status))
+        .collect();
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    assert_eq!(statuses[0].1, 401);
+    assert_eq!(statuses[1], ("/api/authz/v3/oauth/token".to_string(), 200));
+    assert_eq!(statuses[2].1, 200);
+    let (refresh, expires) = client.refresh_token().expect("still signed in");
+    assert!(expires > chrono::Utc::now());
+    // The secret never shows in the client's Debug output.
+    assert!(!format!("{client:?} {refresh:?}").contains(refresh.expose()));
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_refresh() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    sim.advance_clock(Duration::from_secs(2 * 3600));
+    sim.reset_requests();
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, hunter) = (client.clone(), hunter.clone());
+            tokio::spawn(async move { client.trophy_summary(&hunter).await })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    let token_requests = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/authz/v3/oauth/token")
+        .count();
+    assert_eq!(
+        token_requests, 1,
+        "one task refreshes, the others wait for it"
+    );
+}
+
+#[tokio::test]
+async fn a_stored_refresh_token_signs_in_again() {
+    let (_sim, server) = start_sim().await;
+    let first = client(&server, ApiKind::Modern);
+    first.resolve_user("sim_hunter").await.unwrap();
+    let (refresh, _) = first.refresh_token().unwrap();
+    let mut config = config(&server, ApiKind::Modern);
+    config.credential = Credential::RefreshToken(refresh);
+    let second = Client::new(config).unwrap();
+    let hunter = second.resolve_user("sim_hunter").await.unwrap();
+    second.trophy_summary(&hunter).await.unwrap();
+}
+
+#[tokio::test]
+async fn revoked_tokens_and_a_rejected_npsso_are_credential_errors() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    sim.inject(Fault::RevokeTokens);
+    let err = client.trophy_summary(&hunter).await.unwrap_err();
+    assert!(matches!(err, Error::Credential(_)), "{err:?}");
+    assert!(!err.to_string().contains(SIM_NPSSO));
+
+    sim.inject(Fault::RejectNpsso);
+    let fresh = self::client(&server, ApiKind::Modern);
+    let err = fresh.resolve_user("sim_hunter").await.unwrap_err();
+    assert!(
+        matches!(err, Error::Credential(ref m) if m.contains("4165")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_are_retried_then_succeed() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    sim.inject(Fault::ServerError { count: 2 });
+    sim.reset_requests();
+    client.trophy_summary(&hunter).await.unwrap();
+    let statuses: Vec<u16> = api_requests(&sim).iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [503, 503, 200]);
+
+    sim.inject(Fault::ServerError { count: 10 });
+    let err = client.trophy_summary(&hunter).await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeouts_give_up_after_bounded_retries() {
+    let (sim, server) = start_sim().await;
+    let mut config = config(&server, ApiKind::Modern);
+    config.request_timeout = Duration::from_secs(2);
+    let client = Client::new(config).unwrap();
+    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    sim.inject(Fault::Timeout { count: 100 });
+    let before = client.stats().requests_sent;
+    let err = client.trophy_summary(&hunter).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Unavailable(ref m) if m.contains("timed out")),
+        "{err:?}"
+    );
+    assert_eq!(
+        client.stats().requests_sent - before,
+        4,
+        "one try and three retries"
+    );
+}
+
+#[tokio::test]
+async fn an_interactive_caller_facing_a_long_429_gets_the_retry_time() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    sim.inject(Fault::RateLimited {
+        for_: Duration::from_secs(600),
+    });
+    let before = chrono::Utc::now();
+    let err = client.trophy_summary(&hunter).await.unwrap_err();
+    let after = chrono::Utc::now();
+    let Error::RateLimited { retry_at } = err else {
+        panic!("expected RateLimited, got {err:?}");
+    };
+    // The wait is read against the simulator's Date header, not this machine's clock.
+    assert!(
+        retry_at >= before + chrono::Duration::seconds(595),
+        "{retry_at} vs {before}"
+    );
+    assert!(
+        retry_at <= after + chrono::Duration::seconds(601),
+        "{retry_at} vs {after}"
+    );
+    assert_eq!(client.stats().rate_limited, 1);
+    // Every caller is held now, without asking PSN again.
+    let sent = client.stats().requests_sent;
+    let err = client.titles(&hunter, 0, 10).await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }));
+    assert_eq!(client.stats().requests_sent, sent);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_background_caller_waits_out_a_429_and_succeeds() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    sim.inject(Fault::RateLimited {
+        for_: Duration::from_secs(60),
+    });
+    sim.reset_requests();
+    let background = client.background();
+    let call = tokio::spawn(async move { background.trophy_summary(&hunter).await });
+    // Wait (in virtual time) until PSN has said 429, then let the simulator's minute pass.
+    while !sim.requests().iter().any(|r| r.status == 429) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sim.advance_clock(Duration::from_secs(60));
+    let summary = call.await.unwrap();
+    assert!(summary.is_ok(), "{summary:?}");
+    let statuses: Vec<u16> = api_requests(&sim).iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [429, 200]);
+}

@@ -1,0 +1,204 @@
+//! The slash commands as poise sees them: read options, answer within Discord's 3 s, hand the
+//! work to `crate::commands`, send what `render` made. No formatting here.
+
+use std::time::Duration;
+
+use poise::serenity_prelude as serenity;
+
+use super::{payload, send, BotError, Context};
+use crate::commands::{self, compare::CompareInput, rarest::RarestInput, trophies::TrophiesInput};
+use crate::errors::{error_reply, CommandError};
+use crate::reply::Reply;
+
+/// Discord drops autocomplete answers after 3 s; answer from what is quick to get before then.
+const AUTOCOMPLETE_BUDGET: Duration = Duration::from_millis(2500);
+
+/// A PSN profile, or one game's trophy list.
+#[poise::command(slash_command)]
+pub async fn trophies(
+    ctx: Context<'_>,
+    #[description = "PSN online ID"]
+    #[min_length = 3]
+    #[max_length = 16]
+    user: Option<String>,
+    #[description = "A game: its name or npCommunicationId (e.g. NPWR12345_00)"]
+    #[autocomplete = "autocomplete_game"]
+    #[max_length = 100]
+    game: Option<String>,
+) -> Result<(), BotError> {
+    let Some(user) = required_user(ctx, user).await? else {
+        return Ok(());
+    };
+    let input = TrophiesInput { user, game };
+    answer(ctx, |data| async move {
+        commands::trophies::run(&data, input).await
+    })
+    .await
+}
+
+/// Two PSN accounts side by side, or trophy by trophy in one game.
+#[poise::command(slash_command)]
+pub async fn compare(
+    ctx: Context<'_>,
+    #[description = "PSN online ID"]
+    #[min_length = 3]
+    #[max_length = 16]
+    user: String,
+    #[description = "The other PSN online ID"]
+    #[min_length = 3]
+    #[max_length = 16]
+    other: String,
+    #[description = "A game both played: its name or npCommunicationId"]
+    #[autocomplete = "autocomplete_game"]
+    #[max_length = 100]
+    game: Option<String>,
+) -> Result<(), BotError> {
+    for id in [&user, &other] {
+        if let Err(err) = psn::Client::validate_online_id(id.trim()) {
+            return reply_now(ctx, error_reply(&err.into())).await;
+        }
+    }
+    let input = CompareInput { user, other, game };
+    answer(ctx, |data| async move {
+        commands::compare::run(&data, input).await
+    })
+    .await
+}
+
+/// The rarest trophies someone has earned.
+#[poise::command(slash_command)]
+pub async fn rarest(
+    ctx: Context<'_>,
+    #[description = "PSN online ID"]
+    #[min_length = 3]
+    #[max_length = 16]
+    user: Option<String>,
+    #[description = "Only this game: its name or npCommunicationId"]
+    #[autocomplete = "autocomplete_game"]
+    #[max_length = 100]
+    game: Option<String>,
+    #[description = "How many trophies to show (1 to 25, default 10)"]
+    #[min = 1]
+    #[max = 25]
+    count: Option<u8>,
+) -> Result<(), BotError> {
+    let Some(user) = required_user(ctx, user).await? else {
+        return Ok(());
+    };
+    let input = RarestInput {
+        user,
+        game,
+        count: count.unwrap_or(10).clamp(1, 25),
+    };
+    answer(ctx, |data| async move {
+        commands::rarest::run(&data, input).await
+    })
+    .await
+}
+
+/// The `user` option, checked before anything is sent to PSN. `None` after answering the
+/// caller with an ephemeral explanation.
+async fn required_user(ctx: Context<'_>, user: Option<String>) -> Result<Option<String>, BotError> {
+    let Some(user) = user.map(|u| u.trim().to_string()) else {
+        let err = CommandError::BadOption(
+            "Please give a PSN online ID with the `user` option.".to_string(),
+        );
+        reply_now(ctx, error_reply(&err)).await?;
+        return Ok(None);
+    };
+    if let Err(err) = psn::Client::validate_online_id(&user) {
+        reply_now(ctx, error_reply(&err.into())).await?;
+        return Ok(None);
+    }
+    Ok(Some(user))
+}
+
+/// Answers at once (used for errors known before any PSN request: ephemeral).
+async fn reply_now(ctx: Context<'_>, reply: Reply) -> Result<(), BotError> {
+    let poise::Context::Application(app) = ctx else {
+        return Ok(());
+    };
+    send::with_retry(|| {
+        app.interaction.create_response(
+            ctx.http(),
+            serenity::CreateInteractionResponse::Message(payload::initial_response(&reply)),
+        )
+    })
+    .await?;
+    app.has_sent_initial_response
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    Ok(())
+}
+
+/// Defers publicly (PSN may take longer than Discord's 3 s), runs the command, and replaces the
+/// loading message with the reply or the error.
+async fn answer<F, Fut>(ctx: Context<'_>, work: F) -> Result<(), BotError>
+where
+    F: FnOnce(commands::Ctx) -> Fut,
+    Fut: std::future::Future<Output = Result<Reply, CommandError>>,
+{
+    let poise::Context::Application(app) = ctx else {
+        return Ok(());
+    };
+    let _in_flight = ctx.data().in_flight.token();
+    send::with_retry(|| app.interaction.defer(ctx.http())).await?;
+    app.has_sent_initial_response
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let reply = match work(ctx.data().commands.clone()).await {
+        Ok(reply) => commands::page::fill_invoker(reply, ctx.author().id.get()),
+        Err(err) => {
+            tracing::info!(command = %ctx.command().name, error = %err, "command failed");
+            error_reply(&err)
+        }
+    };
+    let has_pages = !reply.components().is_empty();
+    send::with_retry(|| {
+        app.interaction
+            .edit_response(ctx.http(), payload::edit_response(&reply))
+    })
+    .await?;
+    if has_pages {
+        super::pages::expire_buttons(
+            ctx.serenity_context().http.clone(),
+            app.interaction.token.clone(),
+            &ctx.data().background,
+        );
+    }
+    Ok(())
+}
+
+/// `game` choices: the titles of the `user` typed so far, from the client's cache where it can.
+async fn autocomplete_game(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let poise::Context::Application(app) = ctx else {
+        return serenity::CreateAutocompleteResponse::new();
+    };
+    let user = app
+        .interaction
+        .data
+        .options
+        .iter()
+        .find(|o| o.name == "user")
+        .and_then(|o| match &o.value {
+            serenity::CommandDataOptionValue::String(s) => Some(s.trim().to_string()),
+            _ => None,
+        });
+    let Some(user) = user else {
+        return serenity::CreateAutocompleteResponse::new();
+    };
+    let choices = tokio::time::timeout(
+        AUTOCOMPLETE_BUDGET,
+        commands::autocomplete_game(&ctx.data().commands, &user, partial),
+    )
+    .await
+    .unwrap_or_default();
+    serenity::CreateAutocompleteResponse::new().set_choices(
+        choices
+            .into_iter()
+            .take(25)
+            .map(|c| serenity::AutocompleteChoice::new(c.name, c.value))
+            .collect(),
+    )
+}

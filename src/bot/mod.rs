@@ -1,0 +1,329 @@
+//! The bot on Discord: serenity + poise, thin over `crate::commands`. One `on_error` for every
+//! poise error kind; replies never ping anyone; SIGTERM/Ctrl-C shut down cleanly.
+
+mod commands;
+mod pages;
+mod payload;
+mod send;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use poise::serenity_prelude as serenity;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::errors::{error_reply, CommandError};
+use crate::reply::Reply;
+
+/// How long shutdown waits for replies in flight before closing the gateway anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why a command could not even answer: Discord itself failed. (PSN and option problems are
+/// answered in the command and never get here.)
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error("Discord request failed: {0}")]
+    Discord(#[from] serenity::Error),
+    #[error("the bot is shutting down")]
+    ShuttingDown,
+}
+
+pub type Context<'a> = poise::Context<'a, Data, BotError>;
+
+/// Background tasks owned by the bot (button expiry), cancelled at shutdown.
+#[derive(Clone, Default)]
+pub struct Background {
+    pub tracker: TaskTracker,
+    pub cancel: CancellationToken,
+}
+
+/// What every command shares.
+pub struct Data {
+    pub commands: crate::commands::Ctx,
+    /// Replies being worked on; shutdown waits for them.
+    pub in_flight: TaskTracker,
+    pub background: Background,
+    pub shutting_down: Arc<AtomicBool>,
+}
+
+pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
+    vec![
+        commands::trophies(),
+        commands::compare(),
+        commands::rarest(),
+    ]
+}
+
+/// Runs the bot until SIGTERM or Ctrl-C, then drains in-flight replies and exits.
+pub async fn run(config: Config, client: psn::Client) -> Result<(), BotError> {
+    let token = config
+        .discord_token
+        .as_ref()
+        .map(|t| t.expose().to_string())
+        .unwrap_or_default();
+    let mut http = serenity::HttpBuilder::new(&token);
+    if let Some(origin) = &config.discord_api_url {
+        // serenity applies the proxy only with its own limiter off; `send` honours 429 instead.
+        http = http
+            .proxy(origin.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    }
+    let shutting_down = Arc::new(AtomicBool::new(false));
+    let in_flight = TaskTracker::new();
+    let background = Background::default();
+    let data = Data {
+        commands: crate::commands::Ctx::new(client),
+        in_flight: in_flight.clone(),
+        background: background.clone(),
+        shutting_down: shutting_down.clone(),
+    };
+    let dev_guild = config.discord_dev_guild;
+
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: all_commands(),
+            on_error: |err| Box::pin(on_error(err)),
+            allowed_mentions: Some(payload::no_mentions()),
+            command_check: Some(|ctx| {
+                Box::pin(async move {
+                    if ctx.data().shutting_down.load(Ordering::SeqCst) {
+                        Err(BotError::ShuttingDown)
+                    } else {
+                        Ok(true)
+                    }
+                })
+            }),
+            pre_command: |ctx| {
+                Box::pin(async move {
+                    tracing::info!(command = %ctx.command().qualified_name, user = %ctx.author().id, "command");
+                })
+            },
+            event_handler: |framework, event| {
+                Box::pin(async move {
+                    let data = framework.user_data;
+                    if let serenity::FullEvent::InteractionCreate {
+                        interaction: serenity::Interaction::Component(press),
+                    } = event
+                    {
+                        if !data.shutting_down.load(Ordering::SeqCst) {
+                            pages::on_component(&framework.serenity_context.http, data, press)
+                                .await?;
+                        }
+                    }
+                    Ok(())
+                })
+            },
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                let commands = &framework.options().commands;
+                match dev_guild {
+                    Some(guild) => {
+                        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild))
+                            .await?
+                    }
+                    None => poise::builtins::register_globally(ctx, commands).await?,
+                }
+                Ok(data)
+            })
+        })
+        .build();
+
+    let intents = serenity::GatewayIntents::GUILDS;
+    let mut client = serenity::ClientBuilder::new_with_http(http.build(), intents)
+        .framework(framework)
+        .await?;
+    let shard_manager = client.shard_manager.clone();
+
+    let stop = async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new commands, finishing replies in flight");
+        shutting_down.store(true, Ordering::SeqCst);
+        background.cancel.cancel();
+        in_flight.close();
+        if tokio::time::timeout(DRAIN_TIMEOUT, in_flight.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("replies still in flight after {DRAIN_TIMEOUT:?}; closing anyway");
+        }
+        shard_manager.shutdown_all().await;
+    };
+    tokio::select! {
+        result = client.start() => result?,
+        () = stop => {}
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Answers the user politely (ephemeral where Discord still allows it) for every kind of poise
+/// error, and logs what the operator should know.
+async fn on_error(err: poise::FrameworkError<'_, Data, BotError>) {
+    use poise::FrameworkError as E;
+    let message = match &err {
+        E::Setup { error, .. } => {
+            tracing::error!(%error, "bot setup failed");
+            return;
+        }
+        E::EventHandler { error, .. } => {
+            tracing::warn!(%error, "event handler failed");
+            return;
+        }
+        E::Command { error, ctx, .. } => {
+            tracing::warn!(command = %ctx.command().qualified_name, %error, "command failed");
+            match error {
+                BotError::ShuttingDown => restarting(),
+                BotError::Discord(_) => "Something went wrong while answering. Please try again.",
+            }
+            .to_string()
+        }
+        E::CommandPanic { payload, ctx, .. } => {
+            tracing::error!(command = %ctx.command().qualified_name, panic = ?payload, "command panicked");
+            "Something went wrong on our side. Please try again later.".to_string()
+        }
+        E::ArgumentParse { input, .. } => format!(
+            "That option value won't work{}. Please check the command's options.",
+            input
+                .as_deref()
+                .map(|i| format!(" ({})", crate::reply::escape_markdown(i)))
+                .unwrap_or_default()
+        ),
+        E::CommandStructureMismatch { description, .. } => {
+            tracing::warn!(%description, "Discord's command definition is out of date");
+            "This command changed since Discord last saw it. Please try again in a minute."
+                .to_string()
+        }
+        E::CooldownHit {
+            remaining_cooldown, ..
+        } => format!(
+            "Please wait {} s before using this command again.",
+            remaining_cooldown.as_secs().max(1)
+        ),
+        E::MissingBotPermissions {
+            missing_permissions,
+            ..
+        } => {
+            format!("I need these permissions here: {missing_permissions}.")
+        }
+        E::MissingUserPermissions {
+            missing_permissions,
+            ..
+        } => match missing_permissions {
+            Some(p) => format!("You need these permissions to use this command: {p}."),
+            None => "You don't have the permissions this command needs.".to_string(),
+        },
+        E::NotAnOwner { .. } => "Only the bot's owner can use this command.".to_string(),
+        E::GuildOnly { .. } => "This command works in servers only.".to_string(),
+        E::DmOnly { .. } => "This command works in direct messages only.".to_string(),
+        E::NsfwOnly { .. } => "This command works in age-restricted channels only.".to_string(),
+        E::CommandCheckFailed { error, .. } => match error {
+            Some(BotError::ShuttingDown) | None => restarting().to_string(),
+            Some(error) => {
+                tracing::warn!(%error, "command check failed");
+                "This command can't be used right now.".to_string()
+            }
+        },
+        E::SubcommandRequired { .. } => {
+            "Please choose one of this command's subcommands.".to_string()
+        }
+        E::PermissionFetchFailed { .. } => {
+            "I couldn't check permissions here. Please try again.".to_string()
+        }
+        E::UnknownInteraction { interaction, .. } => {
+            tracing::warn!(command = %interaction.data.name, "unknown command; commands may still be registering");
+            return;
+        }
+        other => {
+            tracing::warn!(error = %other, "unhandled poise error");
+            return;
+        }
+    };
+    let Some(ctx) = err.ctx() else {
+        return;
+    };
+    let reply = error_reply(&CommandError::BadOption(message));
+    if let Err(error) = send_error(ctx, &reply).await {
+        tracing::warn!(%error, "could not send an error reply");
+    }
+}
+
+fn restarting() -> &'static str {
+    "The bot is restarting. Please try again in a minute."
+}
+
+/// Sends an error: ephemeral as the first answer, or replacing the loading message after a defer.
+async fn send_error(ctx: Context<'_>, reply: &Reply) -> Result<(), serenity::Error> {
+    let poise::Context::Application(app) = ctx else {
+        return Ok(());
+    };
+    if app.has_sent_initial_response.load(Ordering::SeqCst) {
+        send::with_retry(|| {
+            app.interaction
+                .edit_response(ctx.http(), payload::edit_response(reply))
+        })
+        .await
+        .map(|_| ())
+    } else {
+        send::with_retry(|| {
+            app.interaction.create_response(
+                ctx.http(),
+                serenity::CreateInteractionResponse::Message(payload::initial_response(reply)),
+            )
+        })
+        .await
+    }
+}
+
+/// `trophybot run`: validates every setting (exit 2 listing all problems), then runs the bot.
+pub async fn run_from_env() -> i32 {
+    let config = match Config::from_env(crate::config::Mode::Bot) {
+        Ok(config) => config,
+        Err(problems) => {
+            eprintln!("{problems}");
+            return crate::errors::EXIT_USAGE;
+        }
+    };
+    let client = match psn::Client::new(config.psn.clone()) {
+        Ok(client) => client,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return crate::errors::EXIT_USAGE;
+        }
+    };
+    match run(config, client).await {
+        Ok(()) => 0,
+        Err(err) => {
+            tracing::error!(%err, "the bot stopped");
+            1
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `/compare user other [game]`.
+
+use psn::{Account, UserTitleTrophies, UserTrophy};
+
+use super::game::resolve_game;
+use super::trophies::summary_if_available;
+use super::{Ctx, RECENT_TITLES};
+use crate::errors::CommandError;
+use crate::render::{self, CompareSide};
+use crate::reply::Reply;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompareInput {
+    pub user: String,
+    pub other: String,
+    pub game: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx, input: CompareInput) -> Result<Reply, CommandError> {
+    let account_a = ctx.account(&input.user).await?;
+    let account_b = ctx.account(&input.other).await?;
+    match input.game {
+        None => {
+            let a = side(ctx, account_a).await?;
+            let b = side(ctx, account_b).await?;
+            Ok(render::compare(&a, &b))
+        }
+        Some(game) => {
+            // The game is looked up in the first user's titles, as autocomplete offers them.
+            let game = resolve_game(ctx, &account_a, &game).await?;
+            let a = ctx
+                .client
+                .user_trophies(&account_a, &game.np_communication_id)
+                .await?;
+            let b = match ctx
+                .client
+                .user_trophies(&account_b, &game.np_communication_id)
+                .await
+            {
+                Ok(b) => b,
+                // The other user never played it: they have earned none of its trophies.
+                Err(psn::Error::TitleNotFound(_)) => nothing_earned(&a, account_b),
+                Err(err) => return Err(err.into()),
+            };
+            Ok(render::compare_title(&a, &b))
+        }
+    }
+}
+
+async fn side(ctx: &Ctx, account: Account) -> Result<CompareSide, CommandError> {
+    let recent = ctx.client.recent_titles(&account, RECENT_TITLES).await?;
+    let summary = summary_if_available(ctx, &account).await?;
+    Ok(CompareSide {
+        account,
+        summary,
+        recent,
+    })
+}
+
+fn nothing_earned(played: &UserTitleTrophies, account: Account) -> UserTitleTrophies {
+    UserTitleTrophies {
+        account,
+        title: played.title.clone(),
+        trophies: played
+            .trophies
+            .iter()
+            .map(|t| UserTrophy {
+                earned: false,
+                earned_at: None,
+                ..t.clone()
+            })
+            .collect(),
+        last_updated: None,
+    }
+}

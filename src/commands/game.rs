@@ -1,0 +1,391 @@
+//! The `game` option: an npCommunicationId or a title name, resolved against the user's titles,
+//! and its autocomplete.
+
+use std::collections::HashMap;
+
+use psn::{Account, NpService, Platform, TitleProgress};
+
+use super::{Ctx, RECENT_TITLES};
+use crate::errors::CommandError;
+use crate::reply::truncate;
+
+/// Discord allows at most 25 autocomplete choices, with names and values of 100 characters.
+pub const MAX_CHOICES: usize = 25;
+const CHOICE_TEXT_MAX: usize = 100;
+
+/// One autocomplete choice: `value` is the npCommunicationId, so a picked choice resolves
+/// without a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub name: String,
+    pub value: String,
+}
+
+/// A title the `game` option resolved to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GameRef {
+    pub np_communication_id: String,
+    /// Known when the title came from the user's listing.
+    pub service: Option<NpService>,
+    pub name: Option<String>,
+}
+
+/// `NPWR12345_00`: four letters, five digits, underscore, two digits.
+pub fn is_np_communication_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 12
+        && b[..4].iter().all(u8::is_ascii_alphabetic)
+        && b[4..9].iter().all(u8::is_ascii_digit)
+        && b[9] == b'_'
+        && b[10..].iter().all(u8::is_ascii_digit)
+}
+
+/// Resolves `query` for `account`: an npCommunicationId as it is (the service taken from the
+/// cached listing when it is there), else a name: case-insensitive exact first, then the closest
+/// match among the recent titles, then the whole library only if needed.
+pub async fn resolve_game(
+    ctx: &Ctx,
+    account: &Account,
+    query: &str,
+) -> Result<GameRef, CommandError> {
+    let query = query.trim();
+    if is_np_communication_id(query) {
+        let id = query.to_ascii_uppercase();
+        return Ok(GameRef {
+            np_communication_id: id,
+            service: None,
+            name: None,
+        });
+    }
+    let recent = ctx.client.recent_titles(account, RECENT_TITLES).await?;
+    if let Some(found) = exact_match(&recent, query) {
+        return Ok(found);
+    }
+    let recent_best = best_match(&recent, query);
+    if let Some((score, found)) = &recent_best {
+        if *score >= GOOD_MATCH {
+            return Ok(found.clone());
+        }
+    }
+    // The listing was complete already when it held fewer titles than asked for.
+    if recent.len() >= RECENT_TITLES as usize {
+        let all = ctx.client.all_titles(account).await?;
+        if let Some(found) = exact_match(&all, query) {
+            return Ok(found);
+        }
+        if let Some((score, found)) = best_match(&all, query) {
+            if recent_best.as_ref().is_none_or(|(s, _)| score > *s) {
+                return Ok(found);
+            }
+        }
+    }
+    recent_best
+        .map(|(_, found)| found)
+        .ok_or_else(|| CommandError::GameNotFound {
+            online_id: account.online_id.clone(),
+            query: query.to_string(),
+        })
+}
+
+/// Autocomplete for the `game` option from the user's cached recent titles: the best matches of
+/// `partial` (all recent titles when it is empty), names told apart by platform when two titles
+/// share one. Any failure gives no choices (autocomplete has no way to show an error).
+pub async fn autocomplete_game(ctx: &Ctx, user_online_id: &str, partial: &str) -> Vec<Choice> {
+    let Ok(account) = ctx.account(user_online_id).await else {
+        return Vec::new();
+    };
+    match ctx.client.recent_titles(&account, RECENT_TITLES).await {
+        Ok(titles) => choices(&titles, partial),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The autocomplete choices for `partial` among `titles` (pure, so it is tested directly).
+pub fn choices(titles: &[TitleProgress], partial: &str) -> Vec<Choice> {
+    let names = display_names(titles);
+    let partial = normalize(partial);
+    let mut scored: Vec<(u32, usize)> = titles
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            if partial.is_empty() {
+                Some((0, i))
+            } else {
+                score(&normalize(&names[i]), &partial)
+                    .or_else(|| score(&normalize(&t.name), &partial))
+                    .map(|s| (s, i))
+            }
+        })
+        .collect();
+    // Stable: among equal scores the most recent title comes first.
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
+    scored
+        .into_iter()
+        .take(MAX_CHOICES)
+        .map(|(_, i)| Choice {
+            name: truncate(&names[i], CHOICE_TEXT_MAX),
+            value: titles[i].np_communication_id.clone(),
+        })
+        .collect()
+}
+
+/// Each title's name, with a platform suffix when another title has the same name (and the
+/// npCommunicationId too when even the platforms are the same).
+fn display_names(titles: &[TitleProgress]) -> Vec<String> {
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for t in titles {
+        *by_name.entry(t.name.to_lowercase()).or_default() += 1;
+    }
+    let with_platform = |t: &TitleProgress| -> String {
+        let platforms = platform_suffix(&t.platforms);
+        if platforms.is_empty() {
+            t.name.clone()
+        } else {
+            format!("{} ({platforms})", t.name)
+        }
+    };
+    let mut by_suffixed: HashMap<String, usize> = HashMap::new();
+    for t in titles {
+        if by_name[&t.name.to_lowercase()] > 1 {
+            *by_suffixed
+                .entry(with_platform(t).to_lowercase())
+                .or_default() += 1;
+        }
+    }
+    titles
+        .iter()
+        .map(|t| {
+            if by_name[&t.name.to_lowercase()] == 1 {
+                return t.name.clone();
+            }
+            let suffixed = with_platform(t);
+            if by_suffixed[&suffixed.to_lowercase()] == 1 {
+                suffixed
+            } else {
+                let platforms = platform_suffix(&t.platforms);
+                let platforms = if platforms.is_empty() {
+                    String::new()
+                } else {
+                    format!("{platforms}, ")
+                };
+                format!("{} ({platforms}{})", t.name, t.np_communication_id)
+            }
+        })
+        .collect()
+}
+
+fn platform_suffix(platforms: &[Platform]) -> String {
+    // Autocomplete shows plain text: no markdown escaping.
+    platforms
+        .iter()
+        .map(Platform::label)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn to_ref(t: &TitleProgress) -> GameRef {
+    GameRef {
+        np_communication_id: t.np_communication_id.clone(),
+        service: t.service,
+        name: Some(t.name.clone()),
+    }
+}
+
+/// Case-insensitive exact name (or name with its platform suffix, as autocomplete shows it);
+/// the most recent title wins a tie.
+fn exact_match(titles: &[TitleProgress], query: &str) -> Option<GameRef> {
+    let query = query.to_lowercase();
+    titles
+        .iter()
+        .find(|t| t.name.to_lowercase() == query)
+        .or_else(|| {
+            let names = display_names(titles);
+            titles
+                .iter()
+                .zip(&names)
+                .find(|(_, name)| name.to_lowercase() == query)
+                .map(|(t, _)| t)
+        })
+        .map(to_ref)
+}
+
+/// A match at least this good is taken from the recent titles without searching the library.
+const GOOD_MATCH: u32 = SCORE_SUBSTRING;
+const SCORE_EXACT: u32 = 100;
+const SCORE_PREFIX: u32 = 80;
+const SCORE_SUBSTRING: u32 = 60;
+const SCORE_WORDS: u32 = 40;
+const SCORE_SUBSEQUENCE: u32 = 20;
+
+fn best_match(titles: &[TitleProgress], query: &str) -> Option<(u32, GameRef)> {
+    let query = normalize(query);
+    if query.is_empty() {
+        return None;
+    }
+    let mut best: Option<(u32, &TitleProgress)> = None;
+    for t in titles {
+        if let Some(s) = score(&normalize(&t.name), &query) {
+            if best.is_none_or(|(b, _)| s > b) {
+                best = Some((s, t));
+            }
+        }
+    }
+    best.map(|(s, t)| (s, to_ref(t)))
+}
+
+/// Lowercase letters and digits, words separated by single spaces: "Pokémon™: Légendes" and
+/// "pokemon legendes" compare equal apart from accents.
+fn normalize(s: &str) -> String {
+    s.to_lowercase()
+        .chars()
+        .map(fold_accent)
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The unaccented letter for the accented Latin letters common in game names, so "pokemon"
+/// finds "Pokémon".
+fn fold_accent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        _ => c,
+    }
+}
+
+/// How well `query` matches `name` (both normalized); `None` when it is not close at all.
+fn score(name: &str, query: &str) -> Option<u32> {
+    if name == query {
+        return Some(SCORE_EXACT);
+    }
+    if name.starts_with(query) {
+        return Some(SCORE_PREFIX);
+    }
+    if name.contains(query) {
+        return Some(SCORE_SUBSTRING);
+    }
+    let words: Vec<&str> = name.split(' ').collect();
+    if query
+        .split(' ')
+        .all(|q| words.iter().any(|w| w.starts_with(q)))
+    {
+        return Some(SCORE_WORDS);
+    }
+    let compact: String = query.chars().filter(|c| *c != ' ').collect();
+    if compact.chars().count() >= 3 && is_subsequence(&compact, name) {
+        return Some(SCORE_SUBSEQUENCE);
+    }
+    None
+}
+
+fn is_subsequence(needle: &str, haystack: &str) -> bool {
+    let mut hay = haystack.chars();
+    needle.chars().all(|n| hay.any(|h| h == n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use psn::TrophyCounts;
+
+    fn title(id: &str, name: &str, platforms: &str) -> TitleProgress {
+        TitleProgress {
+            np_communication_id: id.to_string(),
+            service: Some(NpService::Trophy2),
+            name: name.to_string(),
+            detail: None,
+            icon_url: None,
+            platforms: Platform::parse_list(platforms),
+            has_groups: false,
+            defined: TrophyCounts::default(),
+            earned: TrophyCounts::default(),
+            progress: 0,
+            hidden: false,
+            last_updated: None,
+        }
+    }
+
+    fn library() -> Vec<TitleProgress> {
+        vec![
+            title("NPWR00001_00", "ASTRO BOT", "PS5"),
+            title("NPWR00002_00", "Fall Guys", "PS4"),
+            title("NPWR00003_00", "ASTRO BOT", "PS4"),
+            title("NPWR00004_00", "Eperon defend", "PS4"),
+            title("NPWR00005_00", "Eperon defend", "PS4"),
+            title("NPWR00006_00", "Monster Hunter Wilds", "PS5"),
+            title("NPWR00007_00", "Pokémon ✨ Légendes", "PS5"),
+        ]
+    }
+
+    #[test]
+    fn recognizes_np_communication_ids() {
+        assert!(is_np_communication_id("NPWR08964_00"));
+        assert!(is_np_communication_id("npwr08964_00"));
+        assert!(!is_np_communication_id("NPWR0896_00"));
+        assert!(!is_np_communication_id("Fall Guys"));
+    }
+
+    #[test]
+    fn shared_names_get_a_platform_suffix() {
+        let names: Vec<String> = choices(&library(), "")
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "ASTRO BOT (PS5)",
+                "Fall Guys",
+                "ASTRO BOT (PS4)",
+                "Eperon defend (PS4, NPWR00004_00)",
+                "Eperon defend (PS4, NPWR00005_00)",
+                "Monster Hunter Wilds",
+                "Pokémon ✨ Légendes",
+            ]
+        );
+    }
+
+    #[test]
+    fn autocomplete_ranks_prefix_before_fuzzy() {
+        let found = choices(&library(), "mhw");
+        assert_eq!(found[0].value, "NPWR00006_00", "{found:?}");
+        assert!(choices(&library(), "zelda").is_empty());
+        let found = choices(&library(), "hunt");
+        assert_eq!(found[0].value, "NPWR00006_00");
+        let found = choices(&library(), "astro");
+        assert_eq!(found.len(), 2);
+        let found = choices(&library(), "fll gys");
+        assert_eq!(found[0].value, "NPWR00002_00");
+    }
+
+    #[test]
+    fn exact_then_closest() {
+        let titles = library();
+        assert_eq!(
+            exact_match(&titles, "fall guys").map(|g| g.np_communication_id),
+            Some("NPWR00002_00".to_string())
+        );
+        assert_eq!(
+            exact_match(&titles, "astro bot (ps4)").map(|g| g.np_communication_id),
+            Some("NPWR00003_00".to_string())
+        );
+        assert_eq!(
+            best_match(&titles, "monster").map(|(_, g)| g.np_communication_id),
+            Some("NPWR00006_00".to_string())
+        );
+        assert!(best_match(&titles, "zelda").is_none());
+        assert_eq!(
+            best_match(&titles, "pokemon legendes").map(|(s, g)| (s, g.np_communication_id)),
+            Some((SCORE_EXACT, "NPWR00007_00".to_string()))
+        );
+    }
+}

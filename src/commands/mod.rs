@@ -1,0 +1,38 @@
+//! The slash commands' logic, written once for the console and the bot: read the input, ask the
+//! PSN client, hand model values to `render`. No formatting here.
+
+pub mod compare;
+pub mod game;
+pub mod page;
+pub mod rarest;
+pub mod trophies;
+
+pub use game::{autocomplete_game, Choice};
+
+use psn::{Account, Client};
+
+use crate::errors::CommandError;
+
+/// How many recent titles commands ask for: one page of the modern API, and always the same
+/// count so the client's per-user cache serves autocomplete and the next command.
+pub const RECENT_TITLES: u32 = 50;
+
+/// What every command needs.
+#[derive(Clone)]
+pub struct Ctx {
+    pub client: Client,
+}
+
+impl Ctx {
+    pub fn new(client: Client) -> Ctx {
+        Ctx { client }
+    }
+
+    /// Checks the online ID before any request, then looks it up (renamed users resolve to
+    /// their current ID).
+    pub(crate) async fn account(&self, online_id: &str) -> Result<Account, CommandError> {
+        let online_id = online_id.trim();
+        Client::validate_online_id(online_id)?;
+        Ok(self.client.resolve_user(online_id).await?)
+    }
+}

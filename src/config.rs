@@ -1,0 +1,346 @@
+//! Typed settings from the environment and `.env` (the environment wins). Every problem is found
+//! at once, so the operator fixes them in one go. Secrets print as `[redacted]`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use psn::{ApiKind, Credential, RateLimit, Secret};
+
+/// What the settings are for: the bot needs more than the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `trophybot run`: Discord and a refreshable PSN credential.
+    Bot,
+    /// `trophybot console`: a PSN credential of either kind.
+    Console,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub discord_token: Option<Secret>,
+    pub database_url: String,
+    /// The PSN client's settings, credential included.
+    pub psn: psn::Config,
+    pub discord_api_url: Option<String>,
+    pub discord_dev_guild: Option<u64>,
+    pub tracker_max_staleness: Duration,
+    /// Share of the PSN budget the tracker leaves for commands, 0.0 to 1.0.
+    pub tracker_command_reserve: f64,
+    pub http_addr: SocketAddr,
+    pub log_filter: String,
+}
+
+/// Every problem found in the settings, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration:\n  {}", .0.join("\n  "))]
+pub struct ConfigErrors(pub Vec<String>);
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@localhost:5432/trophybot";
+pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8080";
+pub const DEFAULT_MAX_STALENESS: &str = "30m";
+pub const DEFAULT_COMMAND_RESERVE: &str = "30%";
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// Loads `.env` into the environment without overriding what is already set.
+pub fn load_dotenv() {
+    // A missing .env is the normal case; a malformed one is reported but not fatal.
+    if let Err(err) = dotenvy::dotenv() {
+        if !err.not_found() {
+            eprintln!("warning: ignoring .env: {err}");
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment (after `.env`).
+    pub fn from_env(mode: Mode) -> Result<Config, ConfigErrors> {
+        load_dotenv();
+        Config::from_vars(mode, |name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `var` (tests pass a map instead of mutating the environment).
+    pub fn from_vars(
+        mode: Mode,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigErrors> {
+        let var = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Vec::new();
+
+        let discord_token = var("DISCORD_TOKEN").map(Secret::new);
+        if mode == Mode::Bot && discord_token.is_none() {
+            problems.push("DISCORD_TOKEN is required to run the bot".to_string());
+        }
+
+        let api = match var("PSN_API").as_deref() {
+            None | Some("modern") => ApiKind::Modern,
+            Some("legacy") => ApiKind::Legacy,
+            Some(other) => {
+                problems.push(format!(
+                    "PSN_API={other:?} is not an API: use modern or legacy"
+                ));
+                ApiKind::Modern
+            }
+        };
+        let npsso = var("PSN_NPSSO").map(Secret::new);
+        let token = var("PSN_TOKEN").map(Secret::new);
+        let credential = match (api, npsso, token) {
+            (ApiKind::Modern, Some(npsso), _) => Some(Credential::Npsso(npsso)),
+            (ApiKind::Modern, None, Some(_)) => {
+                problems.push(
+                    "PSN_TOKEN is a legacy bearer token: set PSN_API=legacy to use it, or set \
+                     PSN_NPSSO for the modern API"
+                        .to_string(),
+                );
+                None
+            }
+            (ApiKind::Modern, None, None) => {
+                problems.push("PSN_NPSSO is required for the modern PSN API".to_string());
+                None
+            }
+            (ApiKind::Legacy, _, Some(token)) => Some(Credential::Bearer(token)),
+            (ApiKind::Legacy, _, None) => {
+                problems.push("PSN_TOKEN is required for the legacy PSN API".to_string());
+                None
+            }
+        };
+        if mode == Mode::Bot && api == ApiKind::Legacy {
+            problems.push(
+                "the bot needs PSN_API=modern with PSN_NPSSO: a legacy bearer token (PSN_TOKEN) \
+                 lives about 30 minutes and cannot be renewed"
+                    .to_string(),
+            );
+        }
+
+        // The credential is only a placeholder when it is missing: the error list then stops
+        // the caller from using this configuration.
+        let mut psn = psn::Config::new(
+            api,
+            credential.unwrap_or_else(|| Credential::Bearer(Secret::new(""))),
+        );
+        let mut url_setting = |name: &str, target: &mut String| {
+            if let Some(value) = var(name) {
+                let checked = value.replace("{region}", "gb");
+                match url::Url::parse(&checked) {
+                    Ok(url) if url.scheme() == "http" || url.scheme() == "https" => {
+                        *target = value.trim_end_matches('/').to_string();
+                    }
+                    _ => problems.push(format!("{name}={value:?} is not an http(s) URL")),
+                }
+            }
+        };
+        url_setting("PSN_API_URL", &mut psn.api_url);
+        url_setting("PSN_AUTH_URL", &mut psn.auth_url);
+        url_setting("PSN_PROFILE_URL", &mut psn.profile_url);
+        url_setting("PSN_LEGACY_URL", &mut psn.legacy_url);
+        let mut discord_api_url = String::new();
+        url_setting("DISCORD_API_URL", &mut discord_api_url);
+        let discord_api_url = (!discord_api_url.is_empty()).then_some(discord_api_url);
+
+        if let Some(region) = var("PSN_REGION") {
+            if region.chars().all(|c| c.is_ascii_alphanumeric()) {
+                psn.region = region.to_ascii_lowercase();
+            } else {
+                problems.push(format!(
+                    "PSN_REGION={region:?} is not a region code such as gb, us, de or jp"
+                ));
+            }
+        }
+        if let Some(language) = var("PSN_LANGUAGE") {
+            psn.language = language;
+        }
+        if let Some(spec) = var("PSN_RATE_LIMIT") {
+            match spec.parse::<RateLimit>() {
+                Ok(limit) => psn.rate_limit = limit,
+                Err(err) => problems.push(format!("PSN_RATE_LIMIT: {err}")),
+            }
+        }
+
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        if url::Url::parse(&database_url).is_err() {
+            problems.push(format!("DATABASE_URL={database_url:?} is not a URL"));
+        }
+
+        let discord_dev_guild = var("DISCORD_DEV_GUILD").and_then(|v| match v.parse::<u64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                problems.push(format!(
+                    "DISCORD_DEV_GUILD={v:?} is not a guild ID (a number)"
+                ));
+                None
+            }
+        });
+
+        let staleness =
+            var("TRACKER_MAX_STALENESS").unwrap_or_else(|| DEFAULT_MAX_STALENESS.to_string());
+        let tracker_max_staleness = match parse_duration(&staleness) {
+            Some(d) if !d.is_zero() => d,
+            _ => {
+                problems.push(format!(
+                    "TRACKER_MAX_STALENESS={staleness:?} is not a duration such as 30m, 45s or 1h"
+                ));
+                Duration::from_secs(30 * 60)
+            }
+        };
+
+        let reserve =
+            var("TRACKER_COMMAND_RESERVE").unwrap_or_else(|| DEFAULT_COMMAND_RESERVE.to_string());
+        let tracker_command_reserve = match parse_percentage(&reserve) {
+            Some(share) => share,
+            None => {
+                problems.push(format!(
+                    "TRACKER_COMMAND_RESERVE={reserve:?} is not a percentage from 0% to 100%"
+                ));
+                0.3
+            }
+        };
+
+        let http_addr_text = var("HTTP_ADDR").unwrap_or_else(|| DEFAULT_HTTP_ADDR.to_string());
+        let http_addr = match http_addr_text.parse::<SocketAddr>() {
+            Ok(addr) => addr,
+            Err(_) => {
+                problems.push(format!(
+                    "HTTP_ADDR={http_addr_text:?} is not an address such as 0.0.0.0:8080"
+                ));
+                SocketAddr::from(([0, 0, 0, 0], 8080))
+            }
+        };
+        let log_filter = var("RUST_LOG").unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string());
+
+        if !problems.is_empty() {
+            return Err(ConfigErrors(problems));
+        }
+        Ok(Config {
+            discord_token,
+            database_url,
+            psn,
+            discord_api_url,
+            discord_dev_guild,
+            tracker_max_staleness,
+            tracker_command_reserve,
+            http_addr,
+            log_filter,
+        })
+    }
+}
+
+/// `45s`, `30m`, `1h`, `2d`, or combinations such as `1h30m`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let mut total: u64 = 0;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        if digits == 0 {
+            return None;
+        }
+        let amount: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let seconds_per = match &rest[..unit_len] {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return None,
+        };
+        total = total.checked_add(amount.checked_mul(seconds_per)?)?;
+        rest = &rest[unit_len..];
+    }
+    Some(Duration::from_secs(total))
+}
+
+/// `30%` or `30` as a share from 0.0 to 1.0.
+pub fn parse_percentage(s: &str) -> Option<f64> {
+    let number: f64 = s.trim().trim_end_matches('%').trim().parse().ok()?;
+    (0.0..=100.0).contains(&number).then_some(number / 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(mode: Mode, vars: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(mode, |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_credential_is_set() {
+        let c = config(Mode::Console, &[("PSN_NPSSO", "npsso-value")]).expect("valid");
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.psn.api, ApiKind::Modern);
+        assert_eq!(c.psn.api_url, "https://m.np.playstation.com");
+        assert_eq!(c.psn.rate_limit.requests, 300);
+        assert_eq!(c.tracker_max_staleness, Duration::from_secs(1800));
+        assert!((c.tracker_command_reserve - 0.3).abs() < 1e-9);
+        assert_eq!(c.http_addr.to_string(), "0.0.0.0:8080");
+        assert!(matches!(c.psn.credential, Credential::Npsso(_)));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = config(
+            Mode::Bot,
+            &[
+                ("PSN_API", "legacy"),
+                ("PSN_API_URL", "not a url"),
+                ("PSN_RATE_LIMIT", "300 per minute"),
+                ("TRACKER_MAX_STALENESS", "soon"),
+                ("TRACKER_COMMAND_RESERVE", "130%"),
+                ("HTTP_ADDR", "localhost"),
+            ],
+        )
+        .expect_err("invalid");
+        let text = err.to_string();
+        for expected in [
+            "DISCORD_TOKEN",
+            "PSN_TOKEN is required",
+            "cannot be renewed",
+            "PSN_API_URL",
+            "300/15m",
+            "TRACKER_MAX_STALENESS",
+            "TRACKER_COMMAND_RESERVE",
+            "HTTP_ADDR",
+        ] {
+            assert!(text.contains(expected), "{expected} missing from {text}");
+        }
+        assert_eq!(err.0.len(), 8, "{text}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let c = config(
+            Mode::Bot,
+            &[
+                ("PSN_NPSSO", "npsso-secret-value"),
+                ("DISCORD_TOKEN", "discord-secret-value"),
+            ],
+        )
+        .expect("valid");
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("secret-value"), "{debug}");
+        assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn durations_and_percentages_parse() {
+        assert_eq!(parse_duration("45s"), Some(Duration::from_secs(45)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("30"), None);
+        assert_eq!(parse_duration("m"), None);
+        assert_eq!(parse_percentage("30%"), Some(0.3));
+        assert_eq!(parse_percentage("101"), None);
+    }
+}

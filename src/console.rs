@@ -1,0 +1,314 @@
+//! `trophybot console`: runs slash commands locally, exactly as the bot would, and prints the
+//! replies. Commands are written as in Discord: `/trophies user:ikemenzi game:"Fall Guys"`.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+
+use psn::{ApiKind, Client, Credential, Secret};
+
+use crate::commands::compare::{self, CompareInput};
+use crate::commands::rarest::{self, RarestInput, DEFAULT_COUNT, MAX_COUNT};
+use crate::commands::trophies::{self, TrophiesInput};
+use crate::commands::Ctx;
+use crate::config::{Config, Mode};
+use crate::errors::{error_reply, CommandError, EXIT_USAGE};
+use crate::reply::Reply;
+
+/// A command line the console could not accept; nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// One parsed slash command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Trophies(TrophiesInput),
+    Compare(CompareInput),
+    Rarest(RarestInput),
+}
+
+const COMMANDS_HELP: &str = "commands: /trophies user:ID [game:GAME], /compare user:ID \
+                             other:ID [game:GAME], /rarest user:ID [game:GAME] [count:1-25]";
+
+/// Parses `/command opt:value ...`; a value with spaces is quoted: `game:"Fall Guys"`.
+pub fn parse_command(line: &str) -> Result<Invocation, UsageError> {
+    let words = split_words(line)?;
+    let Some((command, options)) = words.split_first() else {
+        return Err(UsageError(format!("no command given; {COMMANDS_HELP}")));
+    };
+    let (allowed, name): (&[&str], &str) = match command.as_str() {
+        "/trophies" => (&["user", "game"], "trophies"),
+        "/compare" => (&["user", "other", "game"], "compare"),
+        "/rarest" => (&["user", "game", "count"], "rarest"),
+        other => {
+            return Err(UsageError(format!(
+                "unknown command {other:?}; {COMMANDS_HELP}"
+            )))
+        }
+    };
+    let mut values: HashMap<&str, String> = HashMap::new();
+    for option in options {
+        let Some((key, value)) = option.split_once(':') else {
+            return Err(UsageError(format!(
+                "{option:?} is not an option: write name:value, such as user:ikemenzi"
+            )));
+        };
+        let Some(key) = allowed.iter().find(|a| **a == key) else {
+            return Err(UsageError(format!(
+                "/{name} has no option {key:?}; its options are {}",
+                allowed.join(", ")
+            )));
+        };
+        if value.trim().is_empty() {
+            return Err(UsageError(format!("option {key} has no value")));
+        }
+        if values.insert(key, value.to_string()).is_some() {
+            return Err(UsageError(format!("option {key} is given twice")));
+        }
+    }
+    // The console has no Discord caller, hence no linked PSN account to default to.
+    let user = values.remove("user").ok_or_else(|| {
+        UsageError(format!(
+            "/{name} needs user:ONLINE_ID here: the console has no linked PSN account to use"
+        ))
+    })?;
+    let game = values.remove("game");
+    Ok(match name {
+        "trophies" => Invocation::Trophies(TrophiesInput { user, game }),
+        "compare" => {
+            let other = values.remove("other").ok_or_else(|| {
+                UsageError("/compare needs other:ONLINE_ID, the account to compare with".into())
+            })?;
+            Invocation::Compare(CompareInput { user, other, game })
+        }
+        _ => {
+            let count = match values.remove("count") {
+                None => DEFAULT_COUNT,
+                Some(count) => count
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|c| (1..=MAX_COUNT).contains(c))
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "count:{count} is not a number from 1 to {MAX_COUNT}"
+                        ))
+                    })?,
+            };
+            Invocation::Rarest(RarestInput { user, game, count })
+        }
+    })
+}
+
+/// Splits on whitespace, keeping double-quoted parts (`\"` and `\\` escaped) together.
+fn split_words(line: &str) -> Result<Vec<String>, UsageError> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            '\\' if quoted => match chars.next() {
+                Some(next) => word.push(next),
+                None => return Err(UsageError("a quoted value ends with \\".into())),
+            },
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quoted {
+        return Err(UsageError("a quoted value has no closing quote".into()));
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// Runs one parsed command.
+pub async fn execute(ctx: &Ctx, invocation: Invocation) -> Result<Reply, CommandError> {
+    match invocation {
+        Invocation::Trophies(input) => trophies::run(ctx, input).await,
+        Invocation::Compare(input) => compare::run(ctx, input).await,
+        Invocation::Rarest(input) => rarest::run(ctx, input).await,
+    }
+}
+
+/// `trophybot console` options.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleArgs {
+    pub json: bool,
+    pub sim: bool,
+    /// One command; `None` reads commands from stdin.
+    pub command: Option<String>,
+}
+
+/// Runs the console and returns the process exit code.
+pub async fn run(args: ConsoleArgs) -> i32 {
+    // A single command is checked before anything starts: a usage error sends nothing.
+    let single = match args.command.as_deref().map(parse_command) {
+        Some(Ok(invocation)) => Some(invocation),
+        Some(Err(err)) => {
+            eprintln!("error: {err}");
+            return EXIT_USAGE;
+        }
+        None => None,
+    };
+    // Kept alive while commands run: dropping it stops the simulator.
+    let mut _sim_server = None;
+    let client = if args.sim {
+        let sim = psn_sim::Sim::new(psn_sim::SimConfig::default());
+        let server = match sim.serve(([127, 0, 0, 1], 0).into()).await {
+            Ok(server) => server,
+            Err(err) => {
+                eprintln!("error: cannot start the PSN simulator: {err}");
+                return EXIT_USAGE;
+            }
+        };
+        let config = psn::Config::new(
+            ApiKind::Modern,
+            Credential::Npsso(Secret::new(psn_sim::SIM_NPSSO)),
+        )
+        .with_base_url(&server.base_url);
+        _sim_server = Some(server);
+        Client::new(config)
+    } else {
+        match Config::from_env(Mode::Console) {
+            Ok(config) => Client::new(config.psn),
+            Err(err) => {
+                eprintln!("error: {err}\n(or use --sim to try the console with the built-in PSN simulator)");
+                return EXIT_USAGE;
+            }
+        }
+    };
+    let ctx = match client {
+        Ok(client) => Ctx::new(client),
+        Err(err) => {
+            eprintln!("error: cannot set up the PSN client: {err}");
+            return EXIT_USAGE;
+        }
+    };
+
+    if let Some(invocation) = single {
+        return answer(&ctx, invocation, args.json).await;
+    }
+    let mut last_error = 0;
+    // Reading stdin blocks; the REPL is interactive, so blocking between commands is fine.
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let line = match line {
+            Ok(line) => line,
+            Err(err) => {
+                eprintln!("error: cannot read stdin: {err}");
+                return EXIT_USAGE;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let code = match parse_command(&line) {
+            Ok(invocation) => answer(&ctx, invocation, args.json).await,
+            Err(err) => {
+                eprintln!("error: {err}");
+                EXIT_USAGE
+            }
+        };
+        if code != 0 {
+            last_error = code;
+        }
+    }
+    last_error
+}
+
+/// Runs `invocation`, prints its reply (or error reply) and returns the exit code.
+async fn answer(ctx: &Ctx, invocation: Invocation, json: bool) -> i32 {
+    let (reply, code) = match execute(ctx, invocation).await {
+        Ok(reply) => (reply, 0),
+        Err(err) => (error_reply(&err), err.exit_code()),
+    };
+    print_reply(&reply, json);
+    code
+}
+
+fn print_reply(reply: &Reply, json: bool) {
+    let text = if json {
+        // Serializing plain strings, numbers and bools cannot fail.
+        serde_json::to_string(reply).unwrap_or_default()
+    } else {
+        format!("{}\n", reply.to_text())
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout (a pipe whose reader left) is not worth a panic.
+    let _ = writeln!(stdout, "{text}");
+    let _ = stdout.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_discord_like_commands() {
+        assert_eq!(
+            parse_command(r#"/trophies user:ikemenzi game:"Fall Guys""#),
+            Ok(Invocation::Trophies(TrophiesInput {
+                user: "ikemenzi".into(),
+                game: Some("Fall Guys".into())
+            }))
+        );
+        assert_eq!(
+            parse_command("/rarest user:a1b count:5"),
+            Ok(Invocation::Rarest(RarestInput {
+                user: "a1b".into(),
+                game: None,
+                count: 5
+            }))
+        );
+        assert_eq!(
+            parse_command("  /compare   other:b user:a "),
+            Ok(Invocation::Compare(CompareInput {
+                user: "a".into(),
+                other: "b".into(),
+                game: None
+            }))
+        );
+        assert_eq!(
+            parse_command(r#"/trophies user:x game:"say \"hi\"""#),
+            Ok(Invocation::Trophies(TrophiesInput {
+                user: "x".into(),
+                game: Some("say \"hi\"".into())
+            }))
+        );
+    }
+
+    #[test]
+    fn rejects_bad_usage_with_a_reason() {
+        for (line, expected) in [
+            ("/nope user:a", "unknown command"),
+            ("/trophies user:a colour:red", "no option \"colour\""),
+            ("/trophies", "no linked PSN account"),
+            ("/compare user:a", "other:ONLINE_ID"),
+            ("/rarest user:a count:26", "1 to 25"),
+            ("/rarest user:a count:x", "1 to 25"),
+            ("/trophies user:a user:b", "twice"),
+            ("/trophies user:a bare", "not an option"),
+            (r#"/trophies user:a game:"open"#, "closing quote"),
+            ("", "no command"),
+        ] {
+            let err = parse_command(line).expect_err(line);
+            assert!(err.0.contains(expected), "{line}: {err}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! TrophyBot: PlayStation Network trophies in Discord. The binary (`main.rs`) is a thin CLI over
+//! these modules.
+
+pub mod bot;
+pub mod commands;
+pub mod config;
+pub mod console;
+pub mod errors;
+pub mod render;
+pub mod reply;

@@ -1,0 +1,120 @@
+//! Pure renderers: model values in, [`Reply`] out. No I/O, no clock, no PSN calls.
+
+mod compare;
+mod profile;
+mod rarest;
+mod title;
+
+pub use compare::{compare, compare_title, CompareSide};
+pub use profile::profile;
+pub use rarest::{rarest, RareTrophy, RarestScope};
+pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
+
+use chrono::{DateTime, Utc};
+use psn::{Platform, Rarity, TrophyCounts, TrophyType};
+
+use crate::reply::escape_markdown;
+
+/// PlayStation blue, the colour of ordinary replies.
+pub const COLOR_INFO: u32 = 0x0070D1;
+/// The colour of a reply about a platinum or the rarest trophies.
+pub const COLOR_PLATINUM: u32 = 0x9FB6CD;
+/// The colour of error replies.
+pub const COLOR_ERROR: u32 = 0xD13F3F;
+
+/// What a hidden trophy shows until it is earned: its real name would be a spoiler.
+pub const HIDDEN_NAME: &str = "Hidden trophy";
+pub const HIDDEN_DETAIL: &str = "Keep playing to reveal it.";
+
+pub fn trophy_emoji(kind: TrophyType) -> &'static str {
+    match kind {
+        TrophyType::Platinum => "🏆",
+        TrophyType::Gold => "🥇",
+        TrophyType::Silver => "🥈",
+        TrophyType::Bronze => "🥉",
+    }
+}
+
+/// `🏆 1 · 🥇 2 · 🥈 10 · 🥉 33`
+pub fn counts_line(counts: &TrophyCounts) -> String {
+    [
+        TrophyType::Platinum,
+        TrophyType::Gold,
+        TrophyType::Silver,
+        TrophyType::Bronze,
+    ]
+    .into_iter()
+    .map(|kind| format!("{} {}", trophy_emoji(kind), counts.get(kind)))
+    .collect::<Vec<_>>()
+    .join(" · ")
+}
+
+/// `▰▰▰▰▰▰▰▱▱▱ 75%`
+pub fn progress_bar(percent: u32) -> String {
+    const SEGMENTS: u32 = 10;
+    let percent = percent.min(100);
+    let filled = (percent * SEGMENTS + 50) / 100;
+    format!(
+        "{}{} {percent}%",
+        "▰".repeat(filled as usize),
+        "▱".repeat((SEGMENTS - filled) as usize)
+    )
+}
+
+/// `PS5 · PC`; titles without a known platform show nothing.
+pub fn platforms_label(platforms: &[Platform]) -> String {
+    platforms
+        .iter()
+        .map(|p| escape_markdown(p.label()))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// `4.6% · Ultra Rare`, from the rate and PSN's tier (the tier alone when the rate is unknown).
+pub fn rarity_label(rate: Option<f64>, rarity: Option<Rarity>) -> String {
+    let rarity = rarity.or_else(|| rate.map(Rarity::from_earned_rate));
+    match (rate, rarity) {
+        (Some(rate), Some(rarity)) => format!("{} · {}", format_rate(rate), rarity.label()),
+        (Some(rate), None) => format_rate(rate),
+        (None, Some(rarity)) => rarity.label().to_string(),
+        (None, None) => "rarity unknown".to_string(),
+    }
+}
+
+pub fn format_rate(rate: f64) -> String {
+    format!("{rate:.1}%")
+}
+
+pub fn format_date(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+/// A title's name as shown in lists and field names: escaped, with its platforms.
+pub fn title_name(name: &str, platforms: &[Platform]) -> String {
+    let platforms = platforms_label(platforms);
+    if platforms.is_empty() {
+        escape_markdown(name)
+    } else {
+        format!("{} ({platforms})", escape_markdown(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_bar_rounds_to_segments() {
+        assert_eq!(progress_bar(0), "▱▱▱▱▱▱▱▱▱▱ 0%");
+        assert_eq!(progress_bar(75), "▰▰▰▰▰▰▰▰▱▱ 75%");
+        assert_eq!(progress_bar(100), "▰▰▰▰▰▰▰▰▰▰ 100%");
+        assert_eq!(progress_bar(250), "▰▰▰▰▰▰▰▰▰▰ 100%");
+    }
+
+    #[test]
+    fn rarity_falls_back_to_the_rate_tier() {
+        assert_eq!(rarity_label(Some(4.6), None), "4.6% · Ultra Rare");
+        assert_eq!(rarity_label(Some(47.1), Some(Rarity::Rare)), "47.1% · Rare");
+        assert_eq!(rarity_label(None, None), "rarity unknown");
+    }
+}

@@ -1,0 +1,73 @@
+use psn::{Account, TitleProgress, TrophyCounts, TrophySummary};
+
+use super::{counts_line, progress_bar, title_name, COLOR_INFO};
+use crate::reply::{escape_markdown, Embed, Reply};
+
+/// How many recent titles the profile lists.
+pub const PROFILE_TITLES: usize = 10;
+
+/// `/trophies` without a game. `summary` is `None` when PSN did not give one; the counts are then
+/// summed from the listed titles and the footer says so.
+pub fn profile(
+    account: &Account,
+    summary: Option<&TrophySummary>,
+    recent: &[TitleProgress],
+) -> Reply {
+    let name = escape_markdown(&account.online_id);
+    let mut embed = Embed::new()
+        .title(format!("{name}'s trophies"))
+        .color(COLOR_INFO);
+
+    let (earned, from_titles) = match summary {
+        Some(summary) => (summary.earned, false),
+        None => {
+            let mut counts = TrophyCounts::default();
+            for title in recent {
+                counts.bronze += title.earned.bronze;
+                counts.silver += title.earned.silver;
+                counts.gold += title.earned.gold;
+                counts.platinum += title.earned.platinum;
+            }
+            (counts, true)
+        }
+    };
+
+    let level = match summary.and_then(|s| s.level) {
+        Some(level) => match summary.and_then(|s| s.level_progress) {
+            Some(progress) => format!("Level **{level}** · {}", progress_bar(progress)),
+            None => format!("Level **{level}**"),
+        },
+        None => "Level unknown".to_string(),
+    };
+    embed = embed.description(format!(
+        "{level}\n{}\n**{}** trophies · **{}** points",
+        counts_line(&earned),
+        earned.total(),
+        earned.points()
+    ));
+
+    if recent.is_empty() {
+        embed = embed.field("Recent titles", "No trophies yet.", false);
+    }
+    for title in recent.iter().take(PROFILE_TITLES) {
+        embed = embed.field(
+            title_name(&title.name, &title.platforms),
+            format!(
+                "{} · {}",
+                progress_bar(title.progress),
+                counts_line(&title.earned)
+            ),
+            false,
+        );
+    }
+    embed = embed.thumbnail(recent.first().and_then(|t| t.icon_url.clone()));
+    let footer = if from_titles {
+        format!(
+            "Counts from the {} most recent titles (no trophy summary from PSN)",
+            recent.len()
+        )
+    } else {
+        format!("PSN account {}", account.account_id)
+    };
+    Reply::embed(embed.footer(footer))
+}

@@ -1,0 +1,64 @@
+use chrono::{DateTime, Utc};
+use psn::{Account, Platform, Rarity, TrophyDefinition};
+
+use super::{format_date, rarity_label, title_name, trophy_emoji, COLOR_PLATINUM};
+use crate::reply::{escape_markdown, truncate, Embed, Reply};
+
+/// One earned trophy in the `/rarest` ranking, with the title it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RareTrophy {
+    pub title_name: String,
+    pub platforms: Vec<Platform>,
+    pub trophy: TrophyDefinition,
+    pub earned_at: Option<DateTime<Utc>>,
+    pub earned_rate: Option<f64>,
+    pub rarity: Option<Rarity>,
+}
+
+/// Where `/rarest` looked, named in the footer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RarestScope {
+    Title { name: String },
+    RecentTitles { count: usize },
+}
+
+/// `/rarest`: `trophies` already ranked, rarest first.
+pub fn rarest(account: &Account, trophies: &[RareTrophy], scope: &RarestScope) -> Reply {
+    let mut embed = Embed::new()
+        .title(format!(
+            "{}'s rarest trophies",
+            escape_markdown(&account.online_id)
+        ))
+        .color(COLOR_PLATINUM);
+    if trophies.is_empty() {
+        embed = embed.description("No earned trophies here yet.");
+    } else {
+        let lines: Vec<String> = trophies
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let earned = t
+                    .earned_at
+                    .map_or_else(|| "date unknown".to_string(), format_date);
+                format!(
+                    "**{}.** {} **{}** — {}\n{} · earned {earned}",
+                    i + 1,
+                    trophy_emoji(t.trophy.kind),
+                    escape_markdown(&truncate(&t.trophy.name, 80)),
+                    title_name(&truncate(&t.title_name, 80), &t.platforms),
+                    rarity_label(t.earned_rate, t.rarity)
+                )
+            })
+            .collect();
+        embed = embed
+            .description(lines.join("\n"))
+            .thumbnail(trophies.first().and_then(|t| t.trophy.icon_url.clone()));
+    }
+    let footer = match scope {
+        RarestScope::Title { name } => format!("In {name}"),
+        RarestScope::RecentTitles { count: 0 } => "They have no titles yet".to_string(),
+        RarestScope::RecentTitles { count: 1 } => "In their most recent title".to_string(),
+        RarestScope::RecentTitles { count } => format!("Across their {count} most recent titles"),
+    };
+    Reply::embed(embed.footer(footer))
+}

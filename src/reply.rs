@@ -1,0 +1,543 @@
+//! A reply in the shape of Discord's message payload, and the one place that keeps every reply
+//! within Discord's limits. Commands and the error mapping build replies; the console prints them
+//! (JSON or text) and the bot layer turns them into its framework's reply type.
+
+use serde::Serialize;
+
+/// Discord's limits on a message (https://discord.com/developers/docs/resources/message).
+pub mod limits {
+    pub const CONTENT: usize = 2000;
+    pub const EMBEDS: usize = 10;
+    pub const TITLE: usize = 256;
+    pub const DESCRIPTION: usize = 4096;
+    pub const FIELDS: usize = 25;
+    pub const FIELD_NAME: usize = 256;
+    pub const FIELD_VALUE: usize = 1024;
+    pub const FOOTER: usize = 2048;
+    pub const AUTHOR: usize = 256;
+    /// Across all embeds of one message: titles, descriptions, field names and values, footers
+    /// and author names.
+    pub const EMBEDS_TOTAL: usize = 6000;
+    pub const ACTION_ROWS: usize = 5;
+    pub const BUTTONS_PER_ROW: usize = 5;
+    pub const BUTTON_LABEL: usize = 80;
+    pub const CUSTOM_ID: usize = 100;
+}
+
+const ELLIPSIS: char = '…';
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reply {
+    content: Option<String>,
+    embeds: Vec<Embed>,
+    components: Vec<ActionRow>,
+    ephemeral: bool,
+}
+
+impl Reply {
+    /// The only constructor: whatever goes in, what comes out fits Discord's limits.
+    pub fn new(
+        content: Option<String>,
+        embeds: Vec<Embed>,
+        components: Vec<ActionRow>,
+        ephemeral: bool,
+    ) -> Reply {
+        let content = content
+            .map(|c| truncate(&c, limits::CONTENT))
+            .filter(|c| !c.is_empty());
+        Reply {
+            content,
+            embeds: fit_embeds(embeds),
+            components: fit_components(components),
+            ephemeral,
+        }
+    }
+
+    pub fn embed(embed: Embed) -> Reply {
+        Reply::new(None, vec![embed], Vec::new(), false)
+    }
+
+    pub fn content(&self) -> Option<&str> {
+        self.content.as_deref()
+    }
+
+    pub fn embeds(&self) -> &[Embed] {
+        &self.embeds
+    }
+
+    pub fn components(&self) -> &[ActionRow] {
+        &self.components
+    }
+
+    pub fn ephemeral(&self) -> bool {
+        self.ephemeral
+    }
+
+    /// The reply as readable plain text (the console without `--json`).
+    pub fn to_text(&self) -> String {
+        let mut out = Vec::new();
+        if let Some(content) = &self.content {
+            out.push(unescape_markdown(content));
+        }
+        for embed in &self.embeds {
+            let mut lines = Vec::new();
+            if let Some(author) = &embed.author {
+                lines.push(unescape_markdown(&author.name));
+            }
+            if let Some(title) = &embed.title {
+                let title = unescape_markdown(title);
+                lines.push(format!(
+                    "{title}\n{}",
+                    "=".repeat(title.chars().count().min(60))
+                ));
+            }
+            if let Some(url) = &embed.url {
+                lines.push(url.clone());
+            }
+            if let Some(description) = &embed.description {
+                lines.push(unescape_markdown(description));
+            }
+            for field in &embed.fields {
+                lines.push(format!(
+                    "-- {} --\n{}",
+                    unescape_markdown(&field.name),
+                    unescape_markdown(&field.value)
+                ));
+            }
+            if let Some(footer) = &embed.footer {
+                lines.push(format!("({})", unescape_markdown(&footer.text)));
+            }
+            out.push(lines.join("\n"));
+        }
+        for row in &self.components {
+            let labels: Vec<String> = row
+                .components
+                .iter()
+                .map(|b| {
+                    if b.disabled {
+                        format!("[{}]", b.label)
+                    } else {
+                        format!("<{}>", b.label)
+                    }
+                })
+                .collect();
+            out.push(labels.join(" "));
+        }
+        out.join("\n\n")
+    }
+
+    /// The same reply with every button's custom_id passed through `f` (limits re-applied).
+    pub fn map_custom_ids(self, f: impl Fn(&str) -> String) -> Reply {
+        let components = self
+            .components
+            .into_iter()
+            .map(|row| {
+                ActionRow::new(
+                    row.components
+                        .into_iter()
+                        .map(|b| Button {
+                            custom_id: f(&b.custom_id),
+                            ..b
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        Reply::new(self.content, self.embeds, components, self.ephemeral)
+    }
+
+    /// The characters counted against [`limits::EMBEDS_TOTAL`].
+    pub fn embeds_total_chars(&self) -> usize {
+        self.embeds.iter().map(Embed::counted_chars).sum()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Embed {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<EmbedField>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footer: Option<EmbedFooter>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<EmbedImage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<EmbedAuthor>,
+    /// ISO 8601, as Discord expects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+impl Embed {
+    pub fn new() -> Embed {
+        Embed::default()
+    }
+
+    pub fn title(mut self, title: impl Into<String>) -> Embed {
+        self.title = Some(title.into());
+        self
+    }
+
+    pub fn description(mut self, description: impl Into<String>) -> Embed {
+        self.description = Some(description.into());
+        self
+    }
+
+    pub fn url(mut self, url: impl Into<String>) -> Embed {
+        self.url = Some(url.into());
+        self
+    }
+
+    pub fn color(mut self, color: u32) -> Embed {
+        self.color = Some(color);
+        self
+    }
+
+    pub fn field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+        inline: bool,
+    ) -> Embed {
+        self.fields.push(EmbedField {
+            name: name.into(),
+            value: value.into(),
+            inline,
+        });
+        self
+    }
+
+    pub fn footer(mut self, text: impl Into<String>) -> Embed {
+        self.footer = Some(EmbedFooter { text: text.into() });
+        self
+    }
+
+    pub fn thumbnail(mut self, url: Option<impl Into<String>>) -> Embed {
+        self.thumbnail = url.map(|url| EmbedImage { url: url.into() });
+        self
+    }
+
+    pub fn author(mut self, name: impl Into<String>) -> Embed {
+        self.author = Some(EmbedAuthor { name: name.into() });
+        self
+    }
+
+    pub fn timestamp(mut self, at: chrono::DateTime<chrono::Utc>) -> Embed {
+        self.timestamp = Some(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        self
+    }
+
+    fn counted_chars(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_deref().map_or(0, |s| s.chars().count());
+        opt(&self.title)
+            + opt(&self.description)
+            + self.footer.as_ref().map_or(0, |f| f.text.chars().count())
+            + self.author.as_ref().map_or(0, |a| a.name.chars().count())
+            + self
+                .fields
+                .iter()
+                .map(|f| f.name.chars().count() + f.value.chars().count())
+                .sum::<usize>()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmbedField {
+    pub name: String,
+    pub value: String,
+    pub inline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmbedFooter {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmbedImage {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmbedAuthor {
+    pub name: String,
+}
+
+/// Discord's action row (component type 1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionRow {
+    #[serde(rename = "type")]
+    kind: u8,
+    pub components: Vec<Button>,
+}
+
+impl ActionRow {
+    pub fn new(buttons: Vec<Button>) -> ActionRow {
+        ActionRow {
+            kind: 1,
+            components: buttons,
+        }
+    }
+}
+
+/// Discord's button (component type 2) with a custom_id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Button {
+    #[serde(rename = "type")]
+    kind: u8,
+    pub style: ButtonStyle,
+    pub label: String,
+    pub custom_id: String,
+    pub disabled: bool,
+}
+
+impl Button {
+    pub fn new(
+        style: ButtonStyle,
+        label: impl Into<String>,
+        custom_id: impl Into<String>,
+        disabled: bool,
+    ) -> Button {
+        Button {
+            kind: 2,
+            style,
+            label: label.into(),
+            custom_id: custom_id.into(),
+            disabled,
+        }
+    }
+}
+
+/// Discord's button styles, serialized as their numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonStyle {
+    Primary = 1,
+    Secondary = 2,
+    Success = 3,
+    Danger = 4,
+}
+
+impl Serialize for ButtonStyle {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(*self as u8)
+    }
+}
+
+/// Shortens `s` to at most `max` characters, ending in "…" when something was cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    // A cut right after a backslash would escape the ellipsis and leave a dangling escape.
+    if out.ends_with('\\') {
+        out.pop();
+    }
+    out.push(ELLIPSIS);
+    out
+}
+
+/// The characters left for the message's embeds ([`limits::EMBEDS_TOTAL`]).
+struct Budget(usize);
+
+impl Budget {
+    /// What fits of `s`, within its own limit and what is left of the message's budget.
+    fn take(&mut self, s: &str, own_limit: usize) -> String {
+        let kept = truncate(s, own_limit.min(self.0));
+        self.0 -= kept.chars().count();
+        kept
+    }
+}
+
+fn fit_embeds(embeds: Vec<Embed>) -> Vec<Embed> {
+    let mut budget = Budget(limits::EMBEDS_TOTAL);
+    let mut out = Vec::new();
+    for embed in embeds.into_iter().take(limits::EMBEDS) {
+        let title = embed
+            .title
+            .map(|t| budget.take(&t, limits::TITLE))
+            .filter(|t| !t.is_empty());
+        let author = embed
+            .author
+            .map(|a| EmbedAuthor {
+                name: budget.take(&a.name, limits::AUTHOR),
+            })
+            .filter(|a| !a.name.is_empty());
+        let footer = embed
+            .footer
+            .map(|f| EmbedFooter {
+                text: budget.take(&f.text, limits::FOOTER),
+            })
+            .filter(|f| !f.text.is_empty());
+        let description = embed
+            .description
+            .map(|d| budget.take(&d, limits::DESCRIPTION))
+            .filter(|d| !d.is_empty());
+        let mut fields = Vec::new();
+        for field in embed.fields.into_iter().take(limits::FIELDS) {
+            // Discord rejects empty field names and values: keep a field only if both fit.
+            if field.name.is_empty() || field.value.is_empty() {
+                continue;
+            }
+            if budget.0 < 2 {
+                break;
+            }
+            let name_limit = limits::FIELD_NAME.min(budget.0 - 1);
+            let name = budget.take(&field.name, name_limit);
+            let value = budget.take(&field.value, limits::FIELD_VALUE);
+            fields.push(EmbedField {
+                name,
+                value,
+                inline: field.inline,
+            });
+        }
+        out.push(Embed {
+            title,
+            description,
+            url: embed.url,
+            color: embed.color,
+            fields,
+            footer,
+            thumbnail: embed.thumbnail,
+            author,
+            timestamp: embed.timestamp,
+        });
+    }
+    out
+}
+
+fn fit_components(rows: Vec<ActionRow>) -> Vec<ActionRow> {
+    rows.into_iter()
+        .take(limits::ACTION_ROWS)
+        .map(|row| {
+            ActionRow::new(
+                row.components
+                    .into_iter()
+                    .take(limits::BUTTONS_PER_ROW)
+                    // A cut custom_id could not be parsed back: such a button is dropped.
+                    .filter(|b| b.custom_id.len() <= limits::CUSTOM_ID && !b.custom_id.is_empty())
+                    .map(|b| Button {
+                        label: truncate(&b.label, limits::BUTTON_LABEL),
+                        ..b
+                    })
+                    .collect(),
+            )
+        })
+        .filter(|row| !row.components.is_empty())
+        .collect()
+}
+
+/// Characters that Discord's markdown gives a meaning anywhere in a line.
+const MARKDOWN_INLINE: &[char] = &['\\', '*', '_', '`', '~', '|', '[', ']'];
+/// Characters that only mean something at the start of a line (quotes, headings, lists).
+const MARKDOWN_LINE_START: &[char] = &['>', '#', '-'];
+const ZERO_WIDTH_SPACE: char = '\u{200B}';
+
+/// Makes text from PSN (names, details) show literally in Discord: markdown is escaped and
+/// mentions (`@everyone`, `<@123>`) are broken with a zero-width space so they never ping.
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut at_line_start = true;
+    for c in s.chars() {
+        if at_line_start && MARKDOWN_LINE_START.contains(&c) {
+            out.push('\\');
+            out.push(c);
+            continue;
+        }
+        if c == '\n' {
+            at_line_start = true;
+            out.push(c);
+            continue;
+        }
+        if !(c == ' ' || c == '\t') {
+            at_line_start = false;
+        }
+        if MARKDOWN_INLINE.contains(&c) {
+            out.push('\\');
+            out.push(c);
+        } else if c == '@' {
+            out.push(c);
+            out.push(ZERO_WIDTH_SPACE);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Undoes [`escape_markdown`] and drops the bold and underline markers of our own making, for
+/// the text form.
+fn unescape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(|n| n.is_ascii_punctuation()) => {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            '*' | '_' if chars.peek() == Some(&c) => {
+                chars.next();
+            }
+            ZERO_WIDTH_SPACE => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_marks_the_cut() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 3), "abc");
+        assert_eq!(truncate("ab\\*cd", 4), "ab…");
+    }
+
+    #[test]
+    fn escapes_markdown_and_mentions() {
+        assert_eq!(escape_markdown("**bold** _x_"), "\\*\\*bold\\*\\* \\_x\\_");
+        assert_eq!(
+            escape_markdown("> quote\n# h\na-b"),
+            "\\> quote\n\\# h\na-b"
+        );
+        assert_eq!(escape_markdown("@everyone"), "@\u{200B}everyone");
+        assert_eq!(escape_markdown("<@123>"), "<@\u{200B}123>");
+        assert_eq!(escape_markdown("||spoiler||"), "\\|\\|spoiler\\|\\|");
+    }
+
+    #[test]
+    fn text_form_shows_names_literally() {
+        let name = "**bold** __x__ @everyone";
+        assert_eq!(unescape_markdown(&escape_markdown(name)), name);
+        let ours = format!("**{}**", escape_markdown(name));
+        assert_eq!(unescape_markdown(&ours), name);
+    }
+
+    #[test]
+    fn empty_fields_are_dropped_and_oversized_ones_cut() {
+        let embed = Embed::new()
+            .field("", "value", false)
+            .field("name", "x".repeat(2000), false);
+        let reply = Reply::embed(embed);
+        assert_eq!(reply.embeds()[0].fields.len(), 1);
+        assert_eq!(
+            reply.embeds()[0].fields[0].value.chars().count(),
+            limits::FIELD_VALUE
+        );
+    }
+}

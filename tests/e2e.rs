@@ -1,0 +1,424 @@
+//! End to end: the real `trophybot run` binary (serenity + poise) against the fake Discord and
+//! the PSN simulator. Tests assert the order of events and the payloads, never wall-clock time.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use discord_fake::{FakeConfig, FakeDiscord, FakeGuild, FakeUser, InteractionEvent, InteractionId};
+use psn_sim::{Fault, Sim, SimConfig, SimServer, SIM_NPSSO};
+use serde_json::{json, Value};
+
+const GUILD: u64 = 100;
+const CHANNEL: u64 = 200;
+const MEMBER: u64 = 300;
+const OTHER_MEMBER: u64 = 301;
+
+/// Discord's callback types.
+const CALLBACK_MESSAGE: u64 = 4;
+const CALLBACK_DEFERRED: u64 = 5;
+const CALLBACK_DEFERRED_UPDATE: u64 = 6;
+const CALLBACK_AUTOCOMPLETE: u64 = 8;
+const EPHEMERAL: u64 = 64;
+
+struct Harness {
+    discord: FakeDiscord,
+    sim: Sim,
+    _sim_server: SimServer,
+    bot: Child,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.bot.kill();
+        let _ = self.bot.wait();
+    }
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        let sim = Sim::new(SimConfig::default());
+        let sim_server = sim
+            .serve("127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("simulator starts");
+        let discord = FakeDiscord::start(FakeConfig {
+            guilds: vec![FakeGuild::new(GUILD, "Trophy Room")
+                .channel(CHANNEL, "general")
+                .member(FakeUser::new(MEMBER, "hunter"))
+                .member(FakeUser::new(OTHER_MEMBER, "bystander"))],
+            ..FakeConfig::default()
+        })
+        .await
+        .expect("fake Discord starts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bot = Command::new(env!("CARGO_BIN_EXE_trophybot"))
+            .arg("run")
+            // A clean environment: no .env, nothing from the developer's shell.
+            .env_clear()
+            .current_dir(dir.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .env("DISCORD_TOKEN", &discord.config().token)
+            .env("DISCORD_API_URL", discord.origin())
+            .env("DISCORD_DEV_GUILD", GUILD.to_string())
+            .env("PSN_NPSSO", SIM_NPSSO)
+            .env("PSN_API_URL", &sim_server.base_url)
+            .env("PSN_AUTH_URL", &sim_server.base_url)
+            .env("PSN_PROFILE_URL", &sim_server.base_url)
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the bot starts");
+        std::mem::forget(dir);
+        discord.wait_ready().await.expect("the bot connects");
+        // Commands are registered in the dev guild during setup.
+        discord
+            .wait_for("commands registered", |d| {
+                (d.commands(Some(GUILD)).len() >= 3).then_some(())
+            })
+            .await
+            .expect("commands registered");
+        Harness {
+            discord,
+            sim,
+            _sim_server: sim_server,
+            bot,
+        }
+    }
+
+    async fn slash(&self, user: u64, name: &str, options: Value) -> InteractionId {
+        self.discord
+            .send_slash_command(GUILD, CHANNEL, user, name, options)
+            .await
+            .expect("interaction dispatched")
+    }
+
+    /// The callback and the reply that replaced the loading message.
+    async fn deferred_reply(&self, ix: InteractionId) -> Value {
+        let log = self
+            .discord
+            .wait_for_interaction_events(ix, 2)
+            .await
+            .expect("deferred, then edited");
+        match &log[0] {
+            InteractionEvent::Callback { kind, .. } => assert_eq!(
+                *kind, CALLBACK_DEFERRED,
+                "acknowledged by deferring before anything else"
+            ),
+            other => panic!("first event must be the callback, got {other:?}"),
+        }
+        match &log[1] {
+            InteractionEvent::EditOriginal { body, .. } => {
+                assert_no_mentions(body);
+                body.clone()
+            }
+            other => panic!("expected the loading message to be replaced, got {other:?}"),
+        }
+    }
+
+    /// The one immediate (ephemeral) answer.
+    async fn immediate_reply(&self, ix: InteractionId) -> Value {
+        match self.discord.wait_for_response(ix).await.expect("answered") {
+            InteractionEvent::Callback {
+                kind,
+                data: Some(data),
+                ..
+            } => {
+                assert_eq!(kind, CALLBACK_MESSAGE);
+                assert_no_mentions(&data);
+                data
+            }
+            other => panic!("expected an immediate message, got {other:?}"),
+        }
+    }
+}
+
+fn assert_no_mentions(body: &Value) {
+    assert_eq!(
+        body["allowed_mentions"]["parse"],
+        json!([]),
+        "mentions must never be parsed: {body}"
+    );
+}
+
+/// The payload as lower-case text with markdown escapes removed, for looking up words.
+fn text_of(body: &Value) -> String {
+    body.to_string().replace('\\', "").to_lowercase()
+}
+
+fn opt(name: &str, value: &str) -> Value {
+    json!({"name": name, "type": 3, "value": value})
+}
+
+#[tokio::test]
+async fn commands_answer_with_deferred_replies_within_discords_limits() {
+    let h = Harness::start().await;
+
+    let profile = h
+        .deferred_reply(
+            h.slash(MEMBER, "trophies", json!([opt("user", "sim_hunter")]))
+                .await,
+        )
+        .await;
+    assert!(text_of(&profile).contains("sim_hunter"), "{profile}");
+    assert!(!profile["embeds"].as_array().unwrap().is_empty());
+
+    let rarest = h
+        .deferred_reply(
+            h.slash(
+                MEMBER,
+                "rarest",
+                json!([opt("user", "sim_hunter"), {"name": "count", "type": 4, "value": 5}]),
+            )
+            .await,
+        )
+        .await;
+    assert!(text_of(&rarest).contains("%"), "rarity shown: {rarest}");
+
+    let compare = h
+        .deferred_reply(
+            h.slash(
+                MEMBER,
+                "compare",
+                json!([opt("user", "sim_hunter"), opt("other", "sim_casual")]),
+            )
+            .await,
+        )
+        .await;
+    let compare_text = text_of(&compare);
+    assert!(compare_text.contains("sim_hunter") && compare_text.contains("sim_casual"));
+
+    // Markdown and @everyone from PSN names arrive escaped and never ping.
+    let markdown = h
+        .deferred_reply(
+            h.slash(MEMBER, "trophies", json!([opt("user", "sim_markdown")]))
+                .await,
+        )
+        .await;
+    assert!(!markdown.to_string().contains("@everyone"), "{markdown}");
+
+    // Every request the bot made was accepted: no Discord limit was broken.
+    let rejected: Vec<_> = h
+        .discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.status >= 400)
+        .collect();
+    assert!(rejected.is_empty(), "rejected by Discord: {rejected:?}");
+}
+
+#[tokio::test]
+async fn pages_turn_for_the_invoker_only_and_autocomplete_offers_titles() {
+    let h = Harness::start().await;
+
+    let ix = h
+        .discord
+        .send_autocomplete(
+            GUILD,
+            CHANNEL,
+            MEMBER,
+            "trophies",
+            json!([opt("user", "sim_hunter"), {"name": "game", "type": 3, "value": "a", "focused": true}]),
+        )
+        .await
+        .unwrap();
+    match h.discord.wait_for_response(ix).await.unwrap() {
+        InteractionEvent::Callback {
+            kind,
+            data: Some(data),
+            ..
+        } => {
+            assert_eq!(kind, CALLBACK_AUTOCOMPLETE);
+            let choices = data["choices"].as_array().expect("choices").clone();
+            assert!(!choices.is_empty() && choices.len() <= 25, "{data}");
+        }
+        other => panic!("expected autocomplete choices, got {other:?}"),
+    }
+
+    // A big title's trophy list has page buttons.
+    let title = h.biggest_title("sim_hunter").await;
+    let ix = h
+        .slash(
+            MEMBER,
+            "trophies",
+            json!([opt("user", "sim_hunter"), opt("game", &title)]),
+        )
+        .await;
+    let page1 = h.deferred_reply(ix).await;
+    let next = page1["components"][0]["components"]
+        .as_array()
+        .and_then(|buttons| {
+            buttons.iter().find(|b| {
+                b["disabled"] != json!(true) && b["label"].as_str().unwrap_or("").contains("Next")
+            })
+        })
+        .and_then(|b| b["custom_id"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("a Next button on page 1: {page1}"));
+    let message_id = h
+        .discord
+        .messages()
+        .into_iter()
+        .find(|m| m.interaction == Some(ix))
+        .expect("the reply message")
+        .message_id;
+
+    // Someone else cannot turn the pages.
+    let press = h
+        .discord
+        .send_button_click(GUILD, OTHER_MEMBER, message_id, &next)
+        .await
+        .unwrap();
+    let refusal = h.immediate_reply(press).await;
+    assert_eq!(
+        refusal["flags"].as_u64().unwrap_or(0) & EPHEMERAL,
+        EPHEMERAL
+    );
+    assert!(text_of(&refusal).contains("only the person"));
+
+    // The invoker can.
+    let press = h
+        .discord
+        .send_button_click(GUILD, MEMBER, message_id, &next)
+        .await
+        .unwrap();
+    let log = h
+        .discord
+        .wait_for_interaction_events(press, 2)
+        .await
+        .unwrap();
+    assert!(matches!(
+        log[0],
+        InteractionEvent::Callback {
+            kind: CALLBACK_DEFERRED_UPDATE,
+            ..
+        }
+    ));
+    let InteractionEvent::EditOriginal { body, .. } = &log[1] else {
+        panic!("page redrawn in place: {log:?}");
+    };
+    assert_ne!(
+        body["embeds"], page1["embeds"],
+        "page 2 differs from page 1"
+    );
+}
+
+#[tokio::test]
+async fn user_errors_are_explained_in_the_contracts_words() {
+    let h = Harness::start().await;
+
+    // Known before any request: answered at once, ephemerally.
+    let invalid = h
+        .immediate_reply(
+            h.slash(MEMBER, "trophies", json!([opt("user", "no spaces!")]))
+                .await,
+        )
+        .await;
+    assert_eq!(
+        invalid["flags"].as_u64().unwrap_or(0) & EPHEMERAL,
+        EPHEMERAL
+    );
+    assert!(
+        text_of(&invalid).contains("not a valid psn online id"),
+        "{invalid}"
+    );
+
+    let private = h
+        .deferred_reply(
+            h.slash(MEMBER, "trophies", json!([opt("user", "sim_private")]))
+                .await,
+        )
+        .await;
+    assert!(text_of(&private).contains("private"), "{private}");
+
+    let unknown = h
+        .deferred_reply(
+            h.slash(MEMBER, "trophies", json!([opt("user", "nobody_here")]))
+                .await,
+        )
+        .await;
+    assert!(text_of(&unknown).contains("not found"), "{unknown}");
+}
+
+#[tokio::test]
+async fn a_psn_outage_replaces_the_loading_message_with_the_error() {
+    let h = Harness::start().await;
+    h.sim.inject(Fault::ServerError { count: 1000 });
+    let outage = h
+        .deferred_reply(
+            h.slash(MEMBER, "trophies", json!([opt("user", "sim_casual")]))
+                .await,
+        )
+        .await;
+    assert!(text_of(&outage).contains("unavailable"), "{outage}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_psn_names_the_retry_time() {
+    let h = Harness::start().await;
+    h.sim.inject(Fault::RateLimited {
+        for_: Duration::from_secs(3600),
+    });
+    let before = chrono::Utc::now().timestamp();
+    let limited = h
+        .deferred_reply(
+            h.slash(MEMBER, "trophies", json!([opt("user", "sim_hunter")]))
+                .await,
+        )
+        .await;
+    let after = chrono::Utc::now().timestamp();
+    let text = text_of(&limited);
+    assert!(text.contains("rate limit"), "{limited}");
+    // PSN's answer says "in an hour" on its own clock; the user is told the wall-clock time.
+    let retry_at: i64 = text
+        .split("<t:")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a Discord timestamp names the retry time: {limited}"));
+    assert!(
+        (before + 3600..=after + 3601).contains(&retry_at),
+        "retry in an hour: {retry_at} not in {}..={}",
+        before + 3600,
+        after + 3601
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_bot_cleanly() {
+    let mut h = Harness::start().await;
+    let pid = h.bot.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = h.bot.wait();
+        (h, status)
+    })
+    .await
+    .unwrap()
+    .1
+    .unwrap();
+    assert_eq!(exit.code(), Some(0), "exit 0 after SIGTERM");
+}
+
+impl Harness {
+    /// The user's title with the most trophies (so its list has several pages), asked of the
+    /// simulator through the real client.
+    async fn biggest_title(&self, online_id: &str) -> String {
+        let client = psn::Client::new(
+            psn::Config::new(
+                psn::ApiKind::Modern,
+                psn::Credential::Npsso(psn::Secret::new(SIM_NPSSO)),
+            )
+            .with_base_url(&self._sim_server.base_url),
+        )
+        .unwrap();
+        let account = client.resolve_user(online_id).await.unwrap();
+        let titles = client.recent_titles(&account, 50).await.unwrap();
+        titles
+            .into_iter()
+            .max_by_key(|t| t.defined.total())
+            .expect("the user has titles")
+            .np_communication_id
+    }
+}
