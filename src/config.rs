@@ -23,6 +23,8 @@ pub struct Config {
     pub psn: psn::Config,
     pub discord_api_url: Option<String>,
     pub discord_dev_guild: Option<u64>,
+    /// A channel where the bot warns the operator (e.g. the PSN credential nearing its end).
+    pub ops_alert_channel: Option<u64>,
     pub tracker_max_staleness: Duration,
     /// Share of the PSN budget the tracker leaves for commands, 0.0 to 1.0.
     pub tracker_command_reserve: f64,
@@ -164,15 +166,17 @@ impl Config {
             problems.push(format!("DATABASE_URL={database_url:?} is not a URL"));
         }
 
-        let discord_dev_guild = var("DISCORD_DEV_GUILD").and_then(|v| match v.parse::<u64>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                problems.push(format!(
-                    "DISCORD_DEV_GUILD={v:?} is not a guild ID (a number)"
-                ));
-                None
-            }
-        });
+        let mut snowflake = |name: &str, what: &str| {
+            var(name).and_then(|v| match v.parse::<u64>() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    problems.push(format!("{name}={v:?} is not a {what} ID (a number)"));
+                    None
+                }
+            })
+        };
+        let discord_dev_guild = snowflake("DISCORD_DEV_GUILD", "guild");
+        let ops_alert_channel = snowflake("OPS_ALERT_CHANNEL", "channel");
 
         let staleness =
             var("TRACKER_MAX_STALENESS").unwrap_or_else(|| DEFAULT_MAX_STALENESS.to_string());
@@ -219,6 +223,7 @@ impl Config {
             psn,
             discord_api_url,
             discord_dev_guild,
+            ops_alert_channel,
             tracker_max_staleness,
             tracker_command_reserve,
             http_addr,

@@ -6,5 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod errors;
+pub mod ops;
 pub mod render;
 pub mod reply;
+pub mod store;

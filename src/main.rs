@@ -41,6 +41,8 @@ enum Command {
     },
     /// Applies the database migrations and exits.
     Migrate,
+    /// Asks the running bot's /healthz (on HTTP_ADDR); exits 0 when healthy, 1 otherwise.
+    Healthcheck,
 }
 
 fn main() -> ExitCode {
@@ -60,12 +62,13 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             None | Some(Command::Run) => trophybot::bot::run_from_env().await,
-            Some(Command::Migrate) => not_in_this_build("migrate"),
+            Some(Command::Migrate) => trophybot::store::migrate_from_env().await,
             Some(Command::Console { json, sim, command }) => {
                 let command = (!command.is_empty()).then(|| command.join(" "));
                 console::run(ConsoleArgs { json, sim, command }).await
             }
             Some(Command::Sim { addr }) => serve_sim(addr).await,
+            Some(Command::Healthcheck) => trophybot::ops::healthcheck_from_env(),
         }
     });
     exit(code)
@@ -83,11 +86,6 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-}
-
-fn not_in_this_build(command: &str) -> i32 {
-    eprintln!("`trophybot {command}` is not available in this build yet");
-    EXIT_USAGE
 }
 
 async fn serve_sim(addr: SocketAddr) -> i32 {

@@ -1,6 +1,8 @@
 //! End to end: the real `trophybot run` binary (serenity + poise) against the fake Discord and
 //! the PSN simulator. Tests assert the order of events and the payloads, never wall-clock time.
 
+mod support;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -25,6 +27,11 @@ struct Harness {
     sim: Sim,
     _sim_server: SimServer,
     bot: Child,
+    ops_addr: std::net::SocketAddr,
+    /// The bot's working directory (no `.env` in it); removed when the test ends.
+    _workdir: tempfile::TempDir,
+    /// The bot's own database, created by the bot at start and dropped after the test.
+    _db: support::db::TestDb,
 }
 
 impl Drop for Harness {
@@ -50,7 +57,12 @@ impl Harness {
         })
         .await
         .expect("fake Discord starts");
+        let db = support::db::TestDb::unused();
         let dir = tempfile::tempdir().expect("temp dir");
+        // A free port for health and metrics (the bot binds it right after).
+        let ops_addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
         let bot = Command::new(env!("CARGO_BIN_EXE_trophybot"))
             .arg("run")
             // A clean environment: no .env, nothing from the developer's shell.
@@ -58,6 +70,7 @@ impl Harness {
             .current_dir(dir.path())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("RUST_LOG", "warn")
+            .env("DATABASE_URL", &db.url)
             .env("DISCORD_TOKEN", &discord.config().token)
             .env("DISCORD_API_URL", discord.origin())
             .env("DISCORD_DEV_GUILD", GUILD.to_string())
@@ -65,11 +78,10 @@ impl Harness {
             .env("PSN_API_URL", &sim_server.base_url)
             .env("PSN_AUTH_URL", &sim_server.base_url)
             .env("PSN_PROFILE_URL", &sim_server.base_url)
-            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("HTTP_ADDR", ops_addr.to_string())
             .stdin(Stdio::null())
             .spawn()
             .expect("the bot starts");
-        std::mem::forget(dir);
         discord.wait_ready().await.expect("the bot connects");
         // Commands are registered in the dev guild during setup.
         discord
@@ -83,6 +95,9 @@ impl Harness {
             sim,
             _sim_server: sim_server,
             bot,
+            ops_addr,
+            _workdir: dir,
+            _db: db,
         }
     }
 
@@ -402,6 +417,11 @@ async fn sigterm_stops_the_bot_cleanly() {
 }
 
 impl Harness {
+    /// Where the bot serves `/healthz` and `/metrics`.
+    fn ops_url(&self) -> String {
+        format!("http://{}", self.ops_addr)
+    }
+
     /// The user's title with the most trophies (so its list has several pages), asked of the
     /// simulator through the real client.
     async fn biggest_title(&self, online_id: &str) -> String {
@@ -421,4 +441,82 @@ impl Harness {
             .expect("the user has titles")
             .np_communication_id
     }
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer_while_the_bot_runs() {
+    let h = Harness::start().await;
+    let profile = h
+        .deferred_reply(
+            h.slash(MEMBER, "trophies", json!([opt("user", "sim_hunter")]))
+                .await,
+        )
+        .await;
+    assert!(text_of(&profile).contains("sim_hunter"), "{profile}");
+
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/healthz", h.ops_url()))
+        .send()
+        .await
+        .expect("/healthz answers");
+    assert_eq!(health.status().as_u16(), 200, "healthy while connected");
+    assert_eq!(
+        health.json::<Value>().await.expect("JSON health"),
+        json!({"status": "ok", "discord": "connected", "psn": "ok"})
+    );
+
+    let metrics = http
+        .get(format!("{}/metrics", h.ops_url()))
+        .send()
+        .await
+        .expect("/metrics answers");
+    assert_eq!(metrics.status().as_u16(), 200);
+    let text = metrics.text().await.expect("metrics text");
+    let value = |series: &str| -> Option<f64> {
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| {
+                let (name, value) = line.rsplit_once(' ')?;
+                (name == series).then(|| value.parse().ok())?
+            })
+    };
+    let requests = value("trophybot_psn_requests_total")
+        .unwrap_or_else(|| panic!("trophybot_psn_requests_total in {text}"));
+    assert!(requests > 0.0, "the command asked PSN: {text}");
+    assert_eq!(
+        value("trophybot_commands_total{command=\"trophies\",outcome=\"ok\"}"),
+        Some(1.0),
+        "the command was counted: {text}"
+    );
+    // The secrets the bot runs with never show up in what it exposes.
+    assert!(!text.contains(SIM_NPSSO) && !text.contains(&h.discord.config().token));
+}
+
+#[test]
+fn run_with_bad_settings_exits_2_listing_every_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secret = "npsso-that-must-never-be-printed";
+    let out = Command::new(env!("CARGO_BIN_EXE_trophybot"))
+        .arg("run")
+        .env_clear()
+        .current_dir(dir.path())
+        .env("PSN_API", "legacy")
+        .env("PSN_TOKEN", secret)
+        .env("PSN_RATE_LIMIT", "lots")
+        .env("DISCORD_API_URL", "not a url")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for problem in [
+        "DISCORD_TOKEN",
+        "PSN_RATE_LIMIT",
+        "DISCORD_API_URL",
+        "legacy",
+    ] {
+        assert!(stderr.contains(problem), "{problem} named in: {stderr}");
+    }
+    assert!(!stderr.contains(secret), "no secret printed: {stderr}");
+    assert!(out.stdout.is_empty());
 }

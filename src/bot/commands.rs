@@ -144,7 +144,22 @@ where
     send::with_retry(|| app.interaction.defer(ctx.http())).await?;
     app.has_sent_initial_response
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let reply = match work(ctx.data().commands.clone()).await {
+    let result = work(ctx.data().commands.clone()).await;
+    let (health, metrics) = (&ctx.data().health, &ctx.data().metrics);
+    let name = &ctx.command().qualified_name;
+    match &result {
+        Ok(_) => {
+            health.note_psn_ok();
+            metrics.record_command(name, crate::ops::CommandOutcome::Ok);
+        }
+        Err(err) => {
+            if let CommandError::Psn(psn_error) = err {
+                health.note_psn_error(psn_error);
+            }
+            metrics.record_command(name, crate::ops::CommandOutcome::UserError);
+        }
+    }
+    let reply = match result {
         Ok(reply) => commands::page::fill_invoker(reply, ctx.author().id.get()),
         Err(err) => {
             tracing::info!(command = %ctx.command().name, error = %err, "command failed");

@@ -27,6 +27,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 pub enum BotError {
     #[error("Discord request failed: {0}")]
     Discord(#[from] serenity::Error),
+    #[error("cannot serve health and metrics: {0}")]
+    Ops(std::io::Error),
     #[error("the bot is shutting down")]
     ShuttingDown,
 }
@@ -47,6 +49,8 @@ pub struct Data {
     pub in_flight: TaskTracker,
     pub background: Background,
     pub shutting_down: Arc<AtomicBool>,
+    pub metrics: crate::ops::Metrics,
+    pub health: crate::ops::Health,
 }
 
 pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
@@ -74,7 +78,16 @@ pub async fn run(config: Config, client: psn::Client) -> Result<(), BotError> {
     let shutting_down = Arc::new(AtomicBool::new(false));
     let in_flight = TaskTracker::new();
     let background = Background::default();
+    let metrics = crate::ops::Metrics::new();
+    let health = crate::ops::Health::new();
+    let ops_state = crate::ops::OpsState {
+        metrics: metrics.clone(),
+        health: health.clone(),
+        client: client.clone(),
+    };
     let data = Data {
+        metrics,
+        health: health.clone(),
         commands: crate::commands::Ctx::new(client),
         in_flight: in_flight.clone(),
         background: background.clone(),
@@ -120,6 +133,7 @@ pub async fn run(config: Config, client: psn::Client) -> Result<(), BotError> {
         })
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
+                health.set_discord_connected(true);
                 tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
                 let commands = &framework.options().commands;
                 match dev_guild {
@@ -139,6 +153,18 @@ pub async fn run(config: Config, client: psn::Client) -> Result<(), BotError> {
         .framework(framework)
         .await?;
     let shard_manager = client.shard_manager.clone();
+    let alert = config
+        .ops_alert_channel
+        .map(|channel| ops_alert(client.http.clone(), serenity::ChannelId::new(channel)));
+    let ops = crate::ops::Ops::start(
+        config.http_addr,
+        ops_state,
+        alert,
+        background.cancel.clone(),
+    )
+    .await
+    .map_err(BotError::Ops)?;
+    let stop_ops = background.cancel.clone();
 
     let stop = async move {
         shutdown_signal().await;
@@ -158,6 +184,9 @@ pub async fn run(config: Config, client: psn::Client) -> Result<(), BotError> {
         result = client.start() => result?,
         () = stop => {}
     }
+    // Also when the gateway failed on its own and `stop` never ran.
+    stop_ops.cancel();
+    ops.stopped().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -200,14 +229,24 @@ async fn on_error(err: poise::FrameworkError<'_, Data, BotError>) {
         }
         E::Command { error, ctx, .. } => {
             tracing::warn!(command = %ctx.command().qualified_name, %error, "command failed");
+            ctx.data().metrics.record_command(
+                &ctx.command().qualified_name,
+                crate::ops::CommandOutcome::Failed,
+            );
             match error {
                 BotError::ShuttingDown => restarting(),
-                BotError::Discord(_) => "Something went wrong while answering. Please try again.",
+                BotError::Discord(_) | BotError::Ops(_) => {
+                    "Something went wrong while answering. Please try again."
+                }
             }
             .to_string()
         }
         E::CommandPanic { payload, ctx, .. } => {
             tracing::error!(command = %ctx.command().qualified_name, panic = ?payload, "command panicked");
+            ctx.data().metrics.record_command(
+                &ctx.command().qualified_name,
+                crate::ops::CommandOutcome::Failed,
+            );
             "Something went wrong on our side. Please try again later.".to_string()
         }
         E::ArgumentParse { input, .. } => format!(
@@ -303,13 +342,24 @@ async fn send_error(ctx: Context<'_>, reply: &Reply) -> Result<(), serenity::Err
     }
 }
 
-/// `trophybot run`: validates every setting (exit 2 listing all problems), then runs the bot.
+/// `trophybot run`: validates every setting (exit 2 listing all problems), prepares the database
+/// (created if missing, migrations applied), then runs the bot.
 pub async fn run_from_env() -> i32 {
     let config = match Config::from_env(crate::config::Mode::Bot) {
         Ok(config) => config,
         Err(problems) => {
             eprintln!("{problems}");
             return crate::errors::EXIT_USAGE;
+        }
+    };
+    let store = match connect_store(&config.database_url).await {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!(
+                "error: the database at {} is not usable: {err}",
+                crate::store::redact_database_url(&config.database_url)
+            );
+            return 1;
         }
     };
     let client = match psn::Client::new(config.psn.clone()) {
@@ -319,11 +369,57 @@ pub async fn run_from_env() -> i32 {
             return crate::errors::EXIT_USAGE;
         }
     };
-    match run(config, client).await {
+    let language = config.psn.language.clone();
+    // Title definitions are shared by every user and change rarely: start with what earlier
+    // runs fetched, and keep what this run fetches.
+    match store.load_title_definitions(&language).await {
+        Ok(titles) => {
+            tracing::info!(
+                titles = titles.len(),
+                "title definitions loaded from the database"
+            );
+            titles.into_iter().for_each(|t| client.prime_title(t));
+        }
+        Err(err) => tracing::warn!(%err, "could not load cached title definitions"),
+    }
+    let result = run(config, client.clone()).await;
+    if let Err(err) = store
+        .save_title_definitions(&client.cached_titles(), &language)
+        .await
+    {
+        tracing::warn!(%err, "could not save title definitions");
+    }
+    store.close().await;
+    match result {
         Ok(()) => 0,
         Err(err) => {
             tracing::error!(%err, "the bot stopped");
             1
         }
     }
+}
+
+async fn connect_store(
+    database_url: &str,
+) -> Result<crate::store::Store, crate::store::StoreError> {
+    let store = crate::store::Store::connect(database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Posts operator alerts (the PSN refresh token nearing expiry) to `channel`, pinging no one.
+fn ops_alert(http: Arc<serenity::Http>, channel: serenity::ChannelId) -> crate::ops::AlertHook {
+    Arc::new(move |text: String| {
+        let http = http.clone();
+        Box::pin(async move {
+            let message = serenity::CreateMessage::new()
+                .content(text)
+                .allowed_mentions(payload::no_mentions());
+            if let Err(error) =
+                send::with_retry(|| channel.send_message(&http, message.clone())).await
+            {
+                tracing::warn!(%error, "could not post the operator alert");
+            }
+        })
+    })
 }

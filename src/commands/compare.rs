@@ -21,8 +21,16 @@ pub async fn run(ctx: &Ctx, input: CompareInput) -> Result<Reply, CommandError> 
     let account_b = ctx.account(&input.other).await?;
     match input.game {
         None => {
-            let a = side(ctx, account_a).await?;
-            let b = side(ctx, account_b).await?;
+            let mut a = side(ctx, account_a).await?;
+            let mut b = side(ctx, account_b).await?;
+            // A short recent list is a whole library: its shared titles are found in the other
+            // user's whole library, not only among their most recent titles.
+            let whole = |side: &CompareSide| side.recent.len() < RECENT_TITLES as usize;
+            if whole(&a) && !whole(&b) {
+                b.recent = ctx.client.all_titles(&b.account).await?;
+            } else if whole(&b) && !whole(&a) {
+                a.recent = ctx.client.all_titles(&a.account).await?;
+            }
             Ok(render::compare(&a, &b))
         }
         Some(game) => {

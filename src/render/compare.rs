@@ -3,7 +3,9 @@ use std::collections::HashMap;
 
 use psn::{Account, TitleProgress, TrophySummary, UserTitleTrophies, UserTrophy};
 
-use super::{counts_line, progress_bar, title_name, trophy_emoji, COLOR_INFO, HIDDEN_NAME};
+use super::{
+    counts_line, earned_in, progress_bar, title_name, trophy_emoji, COLOR_INFO, HIDDEN_NAME,
+};
 use crate::reply::{escape_markdown, limits, truncate, Embed, Reply};
 
 /// How many shared titles the comparison lists.
@@ -24,16 +26,7 @@ impl CompareSide {
     fn earned(&self) -> psn::TrophyCounts {
         match &self.summary {
             Some(summary) => summary.earned,
-            None => {
-                let mut counts = psn::TrophyCounts::default();
-                for title in &self.recent {
-                    counts.bronze += title.earned.bronze;
-                    counts.silver += title.earned.silver;
-                    counts.gold += title.earned.gold;
-                    counts.platinum += title.earned.platinum;
-                }
-                counts
-            }
+            None => earned_in(&self.recent),
         }
     }
 }

@@ -49,6 +49,22 @@ pub fn counts_line(counts: &TrophyCounts) -> String {
     .join(" · ")
 }
 
+/// Trophies earned across `titles`: the counts shown when PSN gave no trophy summary.
+pub fn earned_in(titles: &[psn::TitleProgress]) -> TrophyCounts {
+    let mut counts = TrophyCounts::default();
+    for title in titles {
+        for kind in [
+            TrophyType::Platinum,
+            TrophyType::Gold,
+            TrophyType::Silver,
+            TrophyType::Bronze,
+        ] {
+            counts.add(kind, title.earned.get(kind));
+        }
+    }
+    counts
+}
+
 /// `▰▰▰▰▰▰▰▱▱▱ 75%`
 pub fn progress_bar(percent: u32) -> String {
     const SEGMENTS: u32 = 10;

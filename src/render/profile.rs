@@ -1,6 +1,6 @@
-use psn::{Account, TitleProgress, TrophyCounts, TrophySummary};
+use psn::{Account, TitleProgress, TrophySummary};
 
-use super::{counts_line, progress_bar, title_name, COLOR_INFO};
+use super::{counts_line, earned_in, progress_bar, title_name, COLOR_INFO};
 use crate::reply::{escape_markdown, Embed, Reply};
 
 /// How many recent titles the profile lists.
@@ -20,16 +20,7 @@ pub fn profile(
 
     let (earned, from_titles) = match summary {
         Some(summary) => (summary.earned, false),
-        None => {
-            let mut counts = TrophyCounts::default();
-            for title in recent {
-                counts.bronze += title.earned.bronze;
-                counts.silver += title.earned.silver;
-                counts.gold += title.earned.gold;
-                counts.platinum += title.earned.platinum;
-            }
-            (counts, true)
-        }
+        None => (earned_in(recent), true),
     };
 
     let level = match summary.and_then(|s| s.level) {

@@ -1,0 +1,179 @@
+//! Operations: `/healthz` and `/metrics` on `HTTP_ADDR`, the refresh-token expiry watcher, and
+//! the `healthcheck` subcommand Docker uses. The bot starts it all with [`Ops::start`] and stops
+//! it with the same cancellation token as its other background work.
+
+mod expiry;
+mod health;
+mod healthcheck;
+mod metrics;
+mod server;
+
+use std::net::SocketAddr;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use expiry::{
+    check_refresh_token, expiry_warning, spawn_refresh_token_watch, AlertHook, CHECK_INTERVAL,
+};
+pub use health::{DiscordStatus, Health, HealthReport, PsnStatus, Status};
+pub use healthcheck::{healthcheck, healthcheck_from_env, HealthcheckError};
+pub use metrics::{CommandOutcome, Metrics, ANNOUNCEMENT_LATENCY_BUCKETS};
+pub use server::{router, serve, OpsState};
+
+/// The running health and metrics server and the refresh-token watcher.
+#[derive(Debug)]
+pub struct Ops {
+    /// Where `/healthz` and `/metrics` are served (the real port when `HTTP_ADDR` asked for 0).
+    pub addr: SocketAddr,
+    server: JoinHandle<()>,
+    watcher: JoinHandle<()>,
+}
+
+impl Ops {
+    /// Serves on `addr` and starts the watcher; both stop when `cancel` is cancelled. `alert`
+    /// posts refresh-token alerts somewhere people look (e.g. `OPS_ALERT_CHANNEL`).
+    pub async fn start(
+        addr: SocketAddr,
+        state: OpsState,
+        alert: Option<AlertHook>,
+        cancel: CancellationToken,
+    ) -> std::io::Result<Ops> {
+        let watcher = spawn_refresh_token_watch(
+            state.client.clone(),
+            state.metrics.clone(),
+            alert,
+            cancel.clone(),
+        );
+        let (addr, server) = match serve(addr, state, cancel.clone().cancelled_owned()).await {
+            Ok(started) => started,
+            Err(err) => {
+                watcher.abort();
+                return Err(err);
+            }
+        };
+        Ok(Ops {
+            addr,
+            server,
+            watcher,
+        })
+    }
+
+    /// Waits for both tasks to finish after the cancellation token fired.
+    pub async fn stopped(self) {
+        for (name, task) in [("server", self.server), ("watcher", self.watcher)] {
+            if let Err(error) = task.await {
+                tracing::error!(%error, task = name, "an ops task failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn state() -> OpsState {
+        // Never asked anything in these tests: the address only has to be well-formed.
+        let config = psn::Config::new(
+            psn::ApiKind::Modern,
+            psn::Credential::Npsso(psn::Secret::new("npsso-never-sent")),
+        )
+        .with_base_url("http://127.0.0.1:9");
+        OpsState {
+            metrics: Metrics::new(),
+            health: Health::new(),
+            client: psn::Client::new(config).expect("client"),
+        }
+    }
+
+    #[tokio::test]
+    async fn serves_health_and_metrics_and_stops_on_cancel() {
+        let state = state();
+        let cancel = CancellationToken::new();
+        let ops = Ops::start(
+            "127.0.0.1:0".parse().unwrap(),
+            state.clone(),
+            None,
+            cancel.clone(),
+        )
+        .await
+        .expect("ops starts");
+        assert_ne!(ops.addr.port(), 0, "the real port is reported");
+        let base = format!("http://{}", ops.addr);
+        let http = reqwest::Client::new();
+
+        let connecting = http.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(connecting.status().as_u16(), 503);
+        assert_eq!(
+            connecting.json::<Value>().await.unwrap(),
+            json!({"status": "unhealthy", "discord": "connecting", "psn": "ok"})
+        );
+
+        state.health.set_discord_connected(true);
+        let healthy = http.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(healthy.status().as_u16(), 200);
+        assert_eq!(
+            healthy.json::<Value>().await.unwrap(),
+            json!({"status": "ok", "discord": "connected", "psn": "ok"})
+        );
+
+        state.metrics.record_command("trophies", CommandOutcome::Ok);
+        let metrics = http.get(format!("{base}/metrics")).send().await.unwrap();
+        assert_eq!(metrics.status().as_u16(), 200);
+        let content_type = metrics
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        let text = metrics.text().await.unwrap();
+        assert!(
+            text.contains("\ntrophybot_psn_requests_total 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("trophybot_commands_total{command=\"trophies\",outcome=\"ok\"} 1"),
+            "{text}"
+        );
+
+        // The Docker healthcheck agrees, through its own plain HTTP client.
+        let addr = ops.addr;
+        let body = tokio::task::spawn_blocking(move || healthcheck(addr))
+            .await
+            .unwrap()
+            .expect("healthy");
+        assert!(body.contains("\"connected\""), "{body}");
+        state
+            .health
+            .note_psn_error(&psn::Error::Credential("rejected".into()));
+        let err = tokio::task::spawn_blocking(move || healthcheck(addr))
+            .await
+            .unwrap()
+            .expect_err("unhealthy");
+        assert!(
+            matches!(err, HealthcheckError::Unhealthy { status: 503, ref body } if body.contains("credential_rejected")),
+            "{err}"
+        );
+
+        cancel.cancel();
+        ops.stopped().await;
+        assert!(
+            http.get(format!("{base}/healthz")).send().await.is_err(),
+            "the server is gone after shutdown"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_address_is_an_error() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let result = Ops::start(addr, state(), None, CancellationToken::new()).await;
+        assert!(result.is_err(), "the port is in use");
+    }
+}

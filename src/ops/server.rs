@@ -1,0 +1,70 @@
+//! The HTTP side: `GET /healthz` and `GET /metrics` on `HTTP_ADDR`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::health::Status;
+use super::{Health, Metrics};
+
+/// What the endpoints read: the bot's health and metrics, and the PSN client's statistics.
+#[derive(Debug, Clone)]
+pub struct OpsState {
+    pub metrics: Metrics,
+    pub health: Health,
+    pub client: psn::Client,
+}
+
+/// Prometheus text exposition format 0.0.4.
+const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+pub fn router(state: OpsState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<OpsState>) -> impl IntoResponse {
+    let report = state.health.report();
+    let code = match report.status {
+        Status::Ok => StatusCode::OK,
+        Status::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (code, Json(report))
+}
+
+async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
+        state.metrics.render(&state.client.stats()),
+    )
+}
+
+/// Binds `addr` (port 0 picks a free port) and serves until `shutdown` completes. Returns the
+/// bound address and the server task.
+pub async fn serve(
+    addr: SocketAddr,
+    state: OpsState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tracing::info!(addr = %bound, "health and metrics");
+    let task = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(%error, "the health and metrics server stopped");
+        }
+    });
+    Ok((bound, task))
+}
