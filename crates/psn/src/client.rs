@@ -26,6 +26,10 @@ const USER_CAPACITY: usize = 10_000;
 const PAGE_TTL: Duration = Duration::from_secs(60);
 const PAGE_CAPACITY: usize = 1_000;
 const SERVICE_CAPACITY: usize = 100_000;
+/// A user's earned state of a title is reused while the title listing shows the same
+/// last-update time (PSN bumps it whenever a trophy is earned).
+const EARNED_TTL: Duration = Duration::from_secs(24 * 3600);
+const EARNED_CAPACITY: usize = 20_000;
 
 pub(crate) struct Inner {
     pub(crate) config: Config,
@@ -38,6 +42,10 @@ pub(crate) struct Inner {
     pub(crate) users: TtlCache<String, Account>,
     /// By (account ID, offset, limit).
     pub(crate) pages: TtlCache<(String, u32, u32), TitlePage>,
+    /// By (account ID, npCommunicationId): the last-update time the freshest listing showed.
+    pub(crate) listed_updates: TtlCache<(String, String), DateTime<Utc>>,
+    /// By (account ID, npCommunicationId): earned state with the last-update time it reflects.
+    pub(crate) earned: TtlCache<(String, String), (DateTime<Utc>, Vec<EarnedTrophy>)>,
     /// The legacy API's own user (learned from `fromUser`): asked without `comparedUser`.
     pub(crate) legacy_own_id: Mutex<Option<String>>,
 }
@@ -96,6 +104,8 @@ impl Client {
                 services: TtlCache::new(TITLE_TTL, SERVICE_CAPACITY),
                 users: TtlCache::new(USER_TTL, USER_CAPACITY),
                 pages: TtlCache::new(PAGE_TTL, PAGE_CAPACITY),
+                listed_updates: TtlCache::new(PAGE_TTL, EARNED_CAPACITY),
+                earned: TtlCache::new(EARNED_TTL, EARNED_CAPACITY),
                 legacy_own_id: Mutex::new(None),
             }),
             priority: Priority::Interactive,
@@ -195,6 +205,15 @@ impl Client {
             ApiKind::Legacy => legacy::titles(&self.ctx(), account, offset, limit).await?,
         };
         for title in &page.titles {
+            if let Some(updated) = title.last_updated {
+                self.inner.listed_updates.insert(
+                    (
+                        account.account_id.clone(),
+                        title.np_communication_id.clone(),
+                    ),
+                    updated,
+                );
+            }
             if let Some(service) = title.service {
                 self.inner
                     .services
@@ -282,9 +301,9 @@ impl Client {
         match self.api() {
             ApiKind::Modern => {
                 let service = self.service_of(np_communication_id, service).await?;
-                let (earned, _) =
-                    modern::earned_trophies(&self.ctx(), account, np_communication_id, service)
-                        .await?;
+                let (earned, _) = self
+                    .modern_earned(account, np_communication_id, service)
+                    .await?;
                 Ok(earned)
             }
             ApiKind::Legacy => {
@@ -292,6 +311,33 @@ impl Client {
                 Ok(user.1)
             }
         }
+    }
+
+    /// The user's earned state of a title: from the cache while the latest title listing shows
+    /// the same last-update time as the cached state, else one user-level request.
+    async fn modern_earned(
+        &self,
+        account: &Account,
+        np_communication_id: &str,
+        service: NpService,
+    ) -> Result<(Vec<EarnedTrophy>, Option<DateTime<Utc>>)> {
+        let key = (account.account_id.clone(), np_communication_id.to_string());
+        if let (Some(listed), Some((seen, earned))) = (
+            self.inner.listed_updates.get(&key),
+            self.inner.earned.get(&key),
+        ) {
+            if listed == seen {
+                self.inner.counters.hit();
+                return Ok((earned, Some(seen)));
+            }
+        }
+        self.inner.counters.miss();
+        let (earned, last_updated) =
+            modern::earned_trophies(&self.ctx(), account, np_communication_id, service).await?;
+        if let Some(updated) = last_updated {
+            self.inner.earned.insert(key, (updated, earned.clone()));
+        }
+        Ok((earned, last_updated))
     }
 
     /// A title's trophies with the user's earned state: definitions (cached) joined with one
@@ -305,9 +351,9 @@ impl Client {
             ApiKind::Modern => {
                 let title = self.title(np_communication_id, None).await?;
                 let service = self.service_of(np_communication_id, title.service).await?;
-                let (earned, last_updated) =
-                    modern::earned_trophies(&self.ctx(), account, np_communication_id, service)
-                        .await?;
+                let (earned, last_updated) = self
+                    .modern_earned(account, np_communication_id, service)
+                    .await?;
                 (title, earned, last_updated)
             }
             ApiKind::Legacy => self.legacy_user_title(account, np_communication_id).await?,

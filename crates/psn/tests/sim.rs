@@ -405,3 +405,45 @@ async fn a_background_caller_waits_out_a_429_and_succeeds() {
     let statuses: Vec<u16> = api_requests(&sim).iter().map(|r| r.status).collect();
     assert_eq!(statuses, [429, 200]);
 }
+
+#[tokio::test]
+async fn earned_state_is_reused_until_the_listing_shows_a_newer_update() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let casual = client.resolve_user("sim_casual").await.unwrap();
+    let titles = client.titles(&casual, 0, 5).await.unwrap().titles;
+    let title = titles
+        .iter()
+        .find(|t| t.earned.total() > 0 && t.earned.total() < t.defined.total())
+        .expect("a title with some trophies left to earn")
+        .clone();
+    let first = client
+        .earned_trophies(&casual, &title.np_communication_id, title.service)
+        .await
+        .unwrap();
+
+    sim.reset_requests();
+    let again = client
+        .earned_trophies(&casual, &title.np_communication_id, title.service)
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert!(api_requests(&sim).is_empty(), "unchanged title: no request");
+
+    let unearned = first
+        .iter()
+        .find(|t| !t.earned)
+        .expect("an unearned trophy")
+        .id;
+    sim.earn_trophy("sim_casual", &title.np_communication_id, unearned)
+        .unwrap();
+    // A fresh listing (another page size, so not the cached page) shows the new update time.
+    client.titles(&casual, 0, 6).await.unwrap();
+    sim.reset_requests();
+    let after = client
+        .earned_trophies(&casual, &title.np_communication_id, title.service)
+        .await
+        .unwrap();
+    assert_eq!(api_requests(&sim).len(), 1, "changed title: asked again");
+    assert!(after.iter().any(|t| t.id == unearned && t.earned));
+}
