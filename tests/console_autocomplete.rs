@@ -1,7 +1,8 @@
 //! `game` autocomplete against the simulator: at most 25 choices from the cached recent titles.
 
-use psn::{ApiKind, Client, Credential, Secret};
-use psn_sim::{Sim, SimConfig, SIM_NPSSO};
+mod support;
+
+use psn_sim::{Sim, SimConfig};
 use trophybot::commands::{autocomplete_game, Ctx};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -11,9 +12,7 @@ async fn choices_come_from_the_cached_recent_titles() {
         .serve(([127, 0, 0, 1], 0).into())
         .await
         .expect("serve sim");
-    let config = psn::Config::new(ApiKind::Modern, Credential::Npsso(Secret::new(SIM_NPSSO)))
-        .with_base_url(&server.base_url);
-    let ctx = Ctx::new(Client::new(config).expect("client"));
+    let ctx = Ctx::new(support::sim_client(&server.base_url));
 
     let all = autocomplete_game(&ctx, "sim_hunter", "").await;
     assert_eq!(all.len(), 25);

@@ -2,8 +2,9 @@
 //! same command again in the same process). `cargo test --test console_requests -- --ignored
 //! --nocapture` prints the table kept in BENCHMARKS.md.
 
-use psn::{ApiKind, Client, Credential, Secret};
-use psn_sim::{Sim, SimConfig, SimServer, SIM_NPSSO};
+mod support;
+
+use psn_sim::{Sim, SimConfig, SimServer};
 use trophybot::commands::Ctx;
 use trophybot::console::{execute, parse_command};
 
@@ -30,9 +31,7 @@ async fn start() -> (Sim, SimServer, Ctx) {
         .serve(([127, 0, 0, 1], 0).into())
         .await
         .expect("serve sim");
-    let config = psn::Config::new(ApiKind::Modern, Credential::Npsso(Secret::new(SIM_NPSSO)))
-        .with_base_url(&server.base_url);
-    let ctx = Ctx::new(Client::new(config).expect("client"));
+    let ctx = Ctx::new(support::sim_client(&server.base_url));
     (sim, server, ctx)
 }
 

@@ -131,6 +131,14 @@ impl Harness {
         }
     }
 
+    /// `/trophies user:{online_id}` (the profile), answered after a deferral.
+    async fn profile_reply(&self, online_id: &str) -> Value {
+        let ix = self
+            .slash(MEMBER, "trophies", json!([opt("user", online_id)]))
+            .await;
+        self.deferred_reply(ix).await
+    }
+
     /// The one immediate (ephemeral) answer.
     async fn immediate_reply(&self, ix: InteractionId) -> Value {
         match self.discord.wait_for_response(ix).await.expect("answered") {
@@ -169,12 +177,7 @@ fn opt(name: &str, value: &str) -> Value {
 async fn commands_answer_with_deferred_replies_within_discords_limits() {
     let h = Harness::start().await;
 
-    let profile = h
-        .deferred_reply(
-            h.slash(MEMBER, "trophies", json!([opt("user", "sim_hunter")]))
-                .await,
-        )
-        .await;
+    let profile = h.profile_reply("sim_hunter").await;
     assert!(text_of(&profile).contains("sim_hunter"), "{profile}");
     assert!(!profile["embeds"].as_array().unwrap().is_empty());
 
@@ -204,12 +207,7 @@ async fn commands_answer_with_deferred_replies_within_discords_limits() {
     assert!(compare_text.contains("sim_hunter") && compare_text.contains("sim_casual"));
 
     // Markdown and @everyone from PSN names arrive escaped and never ping.
-    let markdown = h
-        .deferred_reply(
-            h.slash(MEMBER, "trophies", json!([opt("user", "sim_markdown")]))
-                .await,
-        )
-        .await;
+    let markdown = h.profile_reply("sim_markdown").await;
     assert!(!markdown.to_string().contains("@everyone"), "{markdown}");
 
     // Every request the bot made was accepted: no Discord limit was broken.
@@ -338,20 +336,10 @@ async fn user_errors_are_explained_in_the_contracts_words() {
         "{invalid}"
     );
 
-    let private = h
-        .deferred_reply(
-            h.slash(MEMBER, "trophies", json!([opt("user", "sim_private")]))
-                .await,
-        )
-        .await;
+    let private = h.profile_reply("sim_private").await;
     assert!(text_of(&private).contains("private"), "{private}");
 
-    let unknown = h
-        .deferred_reply(
-            h.slash(MEMBER, "trophies", json!([opt("user", "nobody_here")]))
-                .await,
-        )
-        .await;
+    let unknown = h.profile_reply("nobody_here").await;
     assert!(text_of(&unknown).contains("not found"), "{unknown}");
 }
 
@@ -359,12 +347,7 @@ async fn user_errors_are_explained_in_the_contracts_words() {
 async fn a_psn_outage_replaces_the_loading_message_with_the_error() {
     let h = Harness::start().await;
     h.sim.inject(Fault::ServerError { count: 1000 });
-    let outage = h
-        .deferred_reply(
-            h.slash(MEMBER, "trophies", json!([opt("user", "sim_casual")]))
-                .await,
-        )
-        .await;
+    let outage = h.profile_reply("sim_casual").await;
     assert!(text_of(&outage).contains("unavailable"), "{outage}");
 }
 
@@ -375,12 +358,7 @@ async fn a_rate_limited_psn_names_the_retry_time() {
         for_: Duration::from_secs(3600),
     });
     let before = chrono::Utc::now().timestamp();
-    let limited = h
-        .deferred_reply(
-            h.slash(MEMBER, "trophies", json!([opt("user", "sim_hunter")]))
-                .await,
-        )
-        .await;
+    let limited = h.profile_reply("sim_hunter").await;
     let after = chrono::Utc::now().timestamp();
     let text = text_of(&limited);
     assert!(text.contains("rate limit"), "{limited}");
@@ -425,14 +403,7 @@ impl Harness {
     /// The user's title with the most trophies (so its list has several pages), asked of the
     /// simulator through the real client.
     async fn biggest_title(&self, online_id: &str) -> String {
-        let client = psn::Client::new(
-            psn::Config::new(
-                psn::ApiKind::Modern,
-                psn::Credential::Npsso(psn::Secret::new(SIM_NPSSO)),
-            )
-            .with_base_url(&self._sim_server.base_url),
-        )
-        .unwrap();
+        let client = support::sim_client(&self._sim_server.base_url);
         let account = client.resolve_user(online_id).await.unwrap();
         let titles = client.recent_titles(&account, 50).await.unwrap();
         titles
@@ -446,12 +417,7 @@ impl Harness {
 #[tokio::test]
 async fn health_and_metrics_answer_while_the_bot_runs() {
     let h = Harness::start().await;
-    let profile = h
-        .deferred_reply(
-            h.slash(MEMBER, "trophies", json!([opt("user", "sim_hunter")]))
-                .await,
-        )
-        .await;
+    let profile = h.profile_reply("sim_hunter").await;
     assert!(text_of(&profile).contains("sim_hunter"), "{profile}");
 
     let http = reqwest::Client::new();
@@ -519,4 +485,29 @@ fn run_with_bad_settings_exits_2_listing_every_problem() {
     }
     assert!(!stderr.contains(secret), "no secret printed: {stderr}");
     assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn a_rate_limited_discord_reply_is_retried() {
+    let h = Harness::start().await;
+    h.discord
+        .inject_fault(discord_fake::Fault::rate_limited("PATCH", "/webhooks", 0.2));
+    let reply = h.profile_reply("sim_casual").await;
+    assert!(text_of(&reply).contains("sim_casual"), "{reply}");
+    let edits: Vec<u16> = h
+        .discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.starts_with("/webhooks"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        edits.first(),
+        Some(&429),
+        "the first edit was rate limited: {edits:?}"
+    );
+    assert!(
+        edits.iter().skip(1).any(|s| *s < 300),
+        "then retried: {edits:?}"
+    );
 }
