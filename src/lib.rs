@@ -10,3 +10,4 @@ pub mod ops;
 pub mod render;
 pub mod reply;
 pub mod store;
+pub mod tracker;

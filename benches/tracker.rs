@@ -1,0 +1,338 @@
+//! Tracker scheduling benchmark: a discrete-event simulation in virtual time comparing the
+//! adaptive scheduler with round-robin. Run with `cargo bench --bench tracker`; prints a table
+//! and writes `docs/tracker-latency.svg`. Fixed seed, so results are reproducible.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use trophybot::tracker::schedule::{
+    AccountKey, AdaptiveScheduler, Decision, PollOutcome, PollScheduler, ReportedPresence,
+    RequestBudget, RoundRobinScheduler, ScheduleConfig,
+};
+
+const DAY: f64 = 86_400.0;
+const WARMUP_DAYS: f64 = 1.0;
+const MEASURED_DAYS: f64 = 3.0;
+/// After the measured window, polling goes on so late trophies can still be found.
+const DRAIN: f64 = 12.0 * 3600.0;
+const SEED: u64 = 0x7720_0b07;
+
+/// splitmix64: small, fast and good enough for a reproducible workload.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn exp(&mut self, mean: f64) -> f64 {
+        -mean * (1.0 - self.unit()).ln()
+    }
+}
+
+struct Trophy {
+    earned_at: f64,
+    session: usize,
+}
+
+struct Account {
+    sessions: Vec<(f64, f64)>,
+    trophies: Vec<Trophy>,
+    visible: bool,
+}
+
+impl Account {
+    fn playing(&self, t: f64) -> bool {
+        self.sessions.iter().any(|&(s, e)| s <= t && t < e)
+    }
+}
+
+fn workload(n: usize, visible_share: f64, seed: u64) -> Vec<Account> {
+    let mut rng = SplitMix64(seed);
+    let days = (WARMUP_DAYS + MEASURED_DAYS + DRAIN / DAY).ceil() as usize;
+    (0..n)
+        .map(|i| {
+            let mut sessions = Vec::new();
+            let mut trophies = Vec::new();
+            for day in 0..days {
+                if rng.unit() < 0.35 {
+                    let start = day as f64 * DAY + rng.unit() * DAY;
+                    let end = start + rng.exp(2.0 * 3600.0);
+                    let mut t = start + rng.exp(20.0 * 60.0);
+                    while t < end {
+                        trophies.push(Trophy {
+                            earned_at: t,
+                            session: sessions.len(),
+                        });
+                        t += rng.exp(20.0 * 60.0);
+                    }
+                    sessions.push((start, end));
+                }
+            }
+            trophies.sort_by(|a, b| a.earned_at.total_cmp(&b.earned_at));
+            Account {
+                sessions,
+                trophies,
+                // Deterministic split: the first share of accounts is visible.
+                visible: (i as f64) < visible_share * n as f64,
+            }
+        })
+        .collect()
+}
+
+struct Outcome {
+    latencies_min: Vec<f64>,
+    missed: usize,
+    duplicates: usize,
+    requests_in_window: u64,
+    announced_in_window: u64,
+}
+
+fn simulate(sched: &mut dyn PollScheduler, accounts: &[Account]) -> Outcome {
+    let keys: Vec<AccountKey> = accounts.iter().map(|_| sched.add_account()).collect();
+    let window = (WARMUP_DAYS * DAY, (WARMUP_DAYS + MEASURED_DAYS) * DAY);
+    let end = window.1 + DRAIN;
+    let mut seen = vec![0usize; accounts.len()];
+    let mut announcements = accounts
+        .iter()
+        .map(|a| vec![0u8; a.trophies.len()])
+        .collect::<Vec<_>>();
+    let mut latencies_min = Vec::new();
+    let (mut requests_in_window, mut announced_in_window) = (0u64, 0u64);
+    let in_window = |t: f64| t >= window.0 && t < window.1;
+    let mut now = 0.0;
+    while now < end {
+        match sched.next_decision(now) {
+            Decision::WaitUntil(t) => {
+                assert!(t > now, "scheduler must move time forward");
+                now = t;
+            }
+            Decision::Poll(key) => {
+                let account = &accounts[key.0];
+                let first_new = seen[key.0];
+                let visible_now = account.trophies[first_new..]
+                    .iter()
+                    .take_while(|t| t.earned_at <= now)
+                    .count();
+                let new = &account.trophies[first_new..first_new + visible_now];
+                let mut sessions: Vec<usize> = new.iter().map(|t| t.session).collect();
+                sessions.dedup();
+                for (offset, trophy) in new.iter().enumerate() {
+                    announcements[key.0][first_new + offset] += 1;
+                    if in_window(trophy.earned_at) {
+                        latencies_min.push((now - trophy.earned_at) / 60.0);
+                    }
+                }
+                seen[key.0] += visible_now;
+                if in_window(now) {
+                    requests_in_window += 1 + sessions.len() as u64;
+                    announced_in_window += visible_now as u64;
+                }
+                sched.record_poll(
+                    key,
+                    now,
+                    PollOutcome {
+                        new_trophies: visible_now as u32,
+                        changed_titles: sessions.len() as u32,
+                    },
+                );
+            }
+            Decision::PresenceBatch(batch) => {
+                if in_window(now) {
+                    requests_in_window += 1;
+                }
+                let answer: Vec<(AccountKey, ReportedPresence)> = batch
+                    .iter()
+                    .filter(|k| accounts[k.0].visible)
+                    .map(|&k| {
+                        let presence = if accounts[k.0].playing(now) {
+                            ReportedPresence::OnlinePlaying
+                        } else {
+                            ReportedPresence::Offline
+                        };
+                        (k, presence)
+                    })
+                    .collect();
+                sched.record_presence(now, &batch, &answer);
+            }
+        }
+    }
+    let _ = keys;
+    let missed = accounts
+        .iter()
+        .zip(&announcements)
+        .flat_map(|(a, ann)| a.trophies.iter().zip(ann))
+        .filter(|(t, &count)| in_window(t.earned_at) && count == 0)
+        .count();
+    let duplicates = announcements.iter().flatten().filter(|&&c| c > 1).count();
+    assert_eq!(
+        duplicates, 0,
+        "detection by state diff cannot announce twice"
+    );
+    latencies_min.sort_by(f64::total_cmp);
+    Outcome {
+        latencies_min,
+        missed,
+        duplicates,
+        requests_in_window,
+        announced_in_window,
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[idx]
+}
+
+struct Row {
+    n: usize,
+    visibility: &'static str,
+    scheduler: &'static str,
+    outcome: Outcome,
+}
+
+fn svg_plot(rows: &[Row]) -> String {
+    // Latency CDFs for N = 1000, one line per scheduler and visibility.
+    let (w, h, left, bottom, top, right) = (720.0, 420.0, 60.0, 50.0, 30.0, 190.0);
+    let max_min = 120.0;
+    let x = |m: f64| left + (m.min(max_min) / max_min) * (w - left - right);
+    let y = |f: f64| h - bottom - f * (h - bottom - top);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = write!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="18" font-size="14">Trophy detection latency, N = 1000 (CDF)</text>"#,
+        left
+    );
+    for tick in (0..=120).step_by(20) {
+        let tx = x(tick as f64);
+        let _ = write!(
+            s,
+            r##"<line x1="{tx}" y1="{}" x2="{tx}" y2="{}" stroke="#ddd"/><text x="{tx}" y="{}" text-anchor="middle">{tick}</text>"##,
+            y(0.0),
+            y(1.0),
+            y(0.0) + 16.0
+        );
+    }
+    for tick in 0..=4 {
+        let f = tick as f64 / 4.0;
+        let ty = y(f);
+        let _ = write!(
+            s,
+            r##"<line x1="{}" y1="{ty}" x2="{}" y2="{ty}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{:.0}%</text>"##,
+            x(0.0),
+            x(max_min),
+            x(0.0) - 4.0,
+            ty + 4.0,
+            f * 100.0
+        );
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">minutes from earning to detection</text>"#,
+        (x(0.0) + x(max_min)) / 2.0,
+        h - 10.0
+    );
+    let colors = [
+        "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#ff7f0e",
+    ];
+    for (i, row) in rows.iter().filter(|r| r.n == 1000).enumerate() {
+        let lat = &row.outcome.latencies_min;
+        let color = colors[i % colors.len()];
+        let dash = if row.scheduler == "round-robin" {
+            r#" stroke-dasharray="5,3""#
+        } else {
+            ""
+        };
+        let mut points = String::new();
+        for step in 0..=240 {
+            let m = step as f64 * max_min / 240.0;
+            let f = lat.partition_point(|&v| v <= m) as f64 / lat.len().max(1) as f64;
+            let _ = write!(points, "{:.1},{:.1} ", x(m), y(f));
+        }
+        let _ = write!(
+            s,
+            r#"<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{points}"/>"#
+        );
+        let ly = top + 16.0 * i as f64 + 10.0;
+        let _ = write!(
+            s,
+            r#"<line x1="{}" y1="{ly}" x2="{}" y2="{ly}" stroke="{color}" stroke-width="2"{dash}/><text x="{}" y="{}">{}, {}</text>"#,
+            w - right + 10.0,
+            w - right + 30.0,
+            w - right + 34.0,
+            ly + 4.0,
+            row.scheduler,
+            row.visibility
+        );
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+fn main() {
+    let rate = RequestBudget::tracker_rate(300, Duration::from_secs(15 * 60), 0.3);
+    let config = ScheduleConfig::new(rate, Duration::from_secs(30 * 60));
+    let visibilities: [(&str, f64); 3] = [("none", 0.0), ("half", 0.5), ("all", 1.0)];
+    let mut rows = Vec::new();
+    for n in [100usize, 1000, 3000] {
+        for (visibility, share) in visibilities {
+            let accounts = workload(n, share, SEED ^ n as u64);
+            let mut adaptive = AdaptiveScheduler::new(config.clone());
+            rows.push(Row {
+                n,
+                visibility,
+                scheduler: "adaptive",
+                outcome: simulate(&mut adaptive, &accounts),
+            });
+            let mut round_robin = RoundRobinScheduler::new(&config);
+            rows.push(Row {
+                n,
+                visibility,
+                scheduler: "round-robin",
+                outcome: simulate(&mut round_robin, &accounts),
+            });
+        }
+    }
+    println!(
+        "tracker rate {rate:.4} req/s; {MEASURED_DAYS} measured days after {WARMUP_DAYS} warm-up day; seed {SEED:#x}"
+    );
+    println!("| N | presence visible | scheduler | trophies | p50 min | p95 min | max min | requests/trophy | missed | duplicates |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for row in &rows {
+        let o = &row.outcome;
+        let per_trophy = o.requests_in_window as f64 / (o.announced_in_window.max(1)) as f64;
+        println!(
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {} | {} |",
+            row.n,
+            row.visibility,
+            row.scheduler,
+            o.latencies_min.len(),
+            percentile(&o.latencies_min, 0.5),
+            percentile(&o.latencies_min, 0.95),
+            o.latencies_min.last().copied().unwrap_or(f64::NAN),
+            per_trophy,
+            o.missed,
+            o.duplicates
+        );
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/tracker-latency.svg");
+    match std::fs::write(path, svg_plot(&rows)) {
+        Ok(()) => println!("wrote {path}"),
+        Err(err) => eprintln!("could not write {path}: {err}"),
+    }
+}
