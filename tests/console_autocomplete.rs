@@ -2,16 +2,11 @@
 
 mod support;
 
-use psn_sim::{Sim, SimConfig};
 use trophybot::commands::{autocomplete_game, Ctx};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn choices_come_from_the_cached_recent_titles() {
-    let sim = Sim::new(SimConfig::default());
-    let server = sim
-        .serve(([127, 0, 0, 1], 0).into())
-        .await
-        .expect("serve sim");
+    let (sim, server) = support::start_sim().await;
     let ctx = Ctx::new(support::sim_client(&server.base_url));
 
     let all = autocomplete_game(&ctx, "sim_hunter", "").await;

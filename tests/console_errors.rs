@@ -2,20 +2,17 @@
 
 use std::time::Duration;
 
-use psn::{ApiKind, Client, Credential, Secret};
-use psn_sim::{Fault, Sim, SimConfig, SimServer, SIM_NPSSO};
+mod support;
+
+use psn::Client;
+use psn_sim::{Fault, Sim, SimServer, SIM_NPSSO};
 use trophybot::commands::Ctx;
 use trophybot::console::{execute, parse_command};
 use trophybot::errors::error_reply;
 
 async fn start() -> (Sim, SimServer, Ctx) {
-    let sim = Sim::new(SimConfig::default());
-    let server = sim
-        .serve(([127, 0, 0, 1], 0).into())
-        .await
-        .expect("serve sim");
-    let mut config = psn::Config::new(ApiKind::Modern, Credential::Npsso(Secret::new(SIM_NPSSO)))
-        .with_base_url(&server.base_url);
+    let (sim, server) = support::start_sim().await;
+    let mut config = support::sim_config(&server.base_url);
     // Retries of a 503 stay quick.
     config.request_timeout = Duration::from_secs(2);
     let ctx = Ctx::new(Client::new(config).expect("client"));

@@ -4,7 +4,7 @@
 
 mod support;
 
-use psn_sim::{Sim, SimConfig, SimServer};
+use psn_sim::{Sim, SimServer};
 use trophybot::commands::Ctx;
 use trophybot::console::{execute, parse_command};
 
@@ -26,11 +26,7 @@ struct Count {
 }
 
 async fn start() -> (Sim, SimServer, Ctx) {
-    let sim = Sim::new(SimConfig::default());
-    let server = sim
-        .serve(([127, 0, 0, 1], 0).into())
-        .await
-        .expect("serve sim");
+    let (sim, server) = support::start_sim().await;
     let ctx = Ctx::new(support::sim_client(&server.base_url));
     (sim, server, ctx)
 }
