@@ -51,18 +51,7 @@ pub fn counts_line(counts: &TrophyCounts) -> String {
 
 /// Trophies earned across `titles`: the counts shown when PSN gave no trophy summary.
 pub fn earned_in(titles: &[psn::TitleProgress]) -> TrophyCounts {
-    let mut counts = TrophyCounts::default();
-    for title in titles {
-        for kind in [
-            TrophyType::Platinum,
-            TrophyType::Gold,
-            TrophyType::Silver,
-            TrophyType::Bronze,
-        ] {
-            counts.add(kind, title.earned.get(kind));
-        }
-    }
-    counts
+    titles.iter().map(|t| t.earned).sum()
 }
 
 /// `▰▰▰▰▰▰▰▱▱▱ 75%`

@@ -169,17 +169,7 @@ impl Client {
             ApiKind::Legacy => {
                 // The legacy API has no summary: sum the whole library.
                 let titles = self.all_titles(account).await?;
-                let mut earned = TrophyCounts::default();
-                for title in &titles {
-                    for kind in [
-                        TrophyType::Platinum,
-                        TrophyType::Gold,
-                        TrophyType::Silver,
-                        TrophyType::Bronze,
-                    ] {
-                        earned.add(kind, title.earned.get(kind));
-                    }
-                }
+                let earned: TrophyCounts = titles.iter().map(|t| t.earned).sum();
                 Ok(TrophySummary {
                     account: account.clone(),
                     level: None,

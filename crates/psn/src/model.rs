@@ -67,6 +67,16 @@ impl TrophyCounts {
         }
     }
 
+    /// These counts and `other`'s together.
+    pub fn plus(self, other: TrophyCounts) -> TrophyCounts {
+        TrophyCounts {
+            bronze: self.bronze + other.bronze,
+            silver: self.silver + other.silver,
+            gold: self.gold + other.gold,
+            platinum: self.platinum + other.platinum,
+        }
+    }
+
     pub fn points(&self) -> u32 {
         [
             TrophyType::Platinum,
@@ -77,6 +87,12 @@ impl TrophyCounts {
         .into_iter()
         .map(|k| self.get(k) * k.points())
         .sum()
+    }
+}
+
+impl std::iter::Sum for TrophyCounts {
+    fn sum<I: Iterator<Item = TrophyCounts>>(iter: I) -> TrophyCounts {
+        iter.fold(TrophyCounts::default(), TrophyCounts::plus)
     }
 }
 
