@@ -1,0 +1,117 @@
+//! What the tracker, the store, the announcement renderer and the commands share: the
+//! announcement filter, a tracked account, and a batch of newly earned trophies.
+
+use chrono::{DateTime, Utc};
+use psn::{Platform, TrophyCounts, TrophyType, UserTrophy};
+
+/// Which trophies a guild wants announced (`/settings filter`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AnnounceFilter {
+    All,
+    /// Gold and platinum.
+    GoldAndUp,
+    PlatinumOnly,
+    /// Trophies earned by fewer than this percentage of players (0 < p ≤ 100).
+    RarerThan(f32),
+}
+
+impl AnnounceFilter {
+    /// Whether a trophy of `kind`, earned by `earned_rate` % of players, is announced. A trophy
+    /// whose rate PSN did not give passes a rarity filter only when it is a platinum.
+    pub fn passes(&self, kind: TrophyType, earned_rate: Option<f64>) -> bool {
+        match self {
+            AnnounceFilter::All => true,
+            AnnounceFilter::GoldAndUp => matches!(kind, TrophyType::Gold | TrophyType::Platinum),
+            AnnounceFilter::PlatinumOnly => kind == TrophyType::Platinum,
+            AnnounceFilter::RarerThan(percent) => match earned_rate {
+                Some(rate) => rate < f64::from(*percent),
+                None => kind == TrophyType::Platinum,
+            },
+        }
+    }
+
+    /// The stored form: `guild_settings.filter_kind` and `rare_threshold`.
+    pub fn to_db(&self) -> (&'static str, Option<f32>) {
+        match self {
+            AnnounceFilter::All => ("all", None),
+            AnnounceFilter::GoldAndUp => ("gold", None),
+            AnnounceFilter::PlatinumOnly => ("platinum", None),
+            AnnounceFilter::RarerThan(percent) => ("rare", Some(*percent)),
+        }
+    }
+
+    /// Reads the stored form back; an unknown kind (a newer version's) means all trophies.
+    pub fn from_db(kind: &str, threshold: Option<f32>) -> AnnounceFilter {
+        match (kind, threshold) {
+            ("gold", _) => AnnounceFilter::GoldAndUp,
+            ("platinum", _) => AnnounceFilter::PlatinumOnly,
+            ("rare", Some(percent)) => AnnounceFilter::RarerThan(percent),
+            _ => AnnounceFilter::All,
+        }
+    }
+
+    /// For replies: `all trophies`, `gold and platinum`, `platinum only`, `rarer than 5%`.
+    pub fn describe(&self) -> String {
+        match self {
+            AnnounceFilter::All => "all trophies".to_string(),
+            AnnounceFilter::GoldAndUp => "gold and platinum".to_string(),
+            AnnounceFilter::PlatinumOnly => "platinum only".to_string(),
+            AnnounceFilter::RarerThan(percent) => format!("rarer than {percent}%"),
+        }
+    }
+}
+
+/// One guild's tracking of one PSN account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedAccount {
+    pub guild_id: u64,
+    pub account_id: String,
+    /// The online ID last seen (PSN users can rename).
+    pub online_id: String,
+    /// Where this account's announcements go; `None` means the guild's announce channel.
+    pub channel_id: Option<u64>,
+    pub added_by: u64,
+    pub added_at: DateTime<Utc>,
+}
+
+/// A guild's announcement settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuildSettings {
+    pub guild_id: u64,
+    pub announce_channel_id: Option<u64>,
+    pub filter: AnnounceFilter,
+}
+
+impl GuildSettings {
+    pub fn defaults(guild_id: u64) -> GuildSettings {
+        GuildSettings {
+            guild_id,
+            announce_channel_id: None,
+            filter: AnnounceFilter::All,
+        }
+    }
+}
+
+/// Trophies one player earned in one title since the tracker last looked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TitleEarnings {
+    pub np_communication_id: String,
+    pub title_name: String,
+    pub title_icon_url: Option<String>,
+    pub platforms: Vec<Platform>,
+    /// The newly earned trophies, oldest first, with definitions and rarity.
+    pub trophies: Vec<UserTrophy>,
+    /// The player's progress in the title after these trophies, 0–100.
+    pub progress_after: u32,
+    pub earned_after: TrophyCounts,
+    pub defined: TrophyCounts,
+}
+
+/// Everything one poll of one player found: what the announcement renderer turns into
+/// messages, once per guild with that guild's filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayerBatch {
+    pub account_id: String,
+    pub online_id: String,
+    pub titles: Vec<TitleEarnings>,
+}
