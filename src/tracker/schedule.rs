@@ -51,6 +51,8 @@ pub enum ReportedPresence {
 pub trait PollScheduler {
     /// Starts tracking an account; it is due at once.
     fn add_account(&mut self) -> AccountKey;
+    /// Stops tracking an account: it is never chosen again and its key is not reused.
+    fn remove_account(&mut self, account: AccountKey);
     /// The next request to spend, or when to ask again.
     fn next_decision(&mut self, now: f64) -> Decision;
     /// Reports a poll's result; extra requests for changed titles are charged to the budget.
@@ -227,6 +229,8 @@ pub struct AccountState {
     /// Detections by UTC hour of day, for the time-of-day prior.
     pub detections_by_hour: [f64; 24],
     pub presence: PresenceState,
+    /// Untracked: kept so keys stay stable, but never polled or asked about.
+    pub removed: bool,
 }
 
 impl AccountState {
@@ -237,6 +241,7 @@ impl AccountState {
             belief_at: 0.0,
             detections_by_hour: [0.0; 24],
             presence: PresenceState::Unknown,
+            removed: false,
         }
     }
 }
@@ -293,6 +298,7 @@ impl AdaptiveScheduler {
             .iter()
             .enumerate()
             .filter(|(_, a)| match a.presence {
+                _ if a.removed => false,
                 PresenceState::Hidden { seen_at } => now - seen_at >= recheck,
                 _ => true,
             })
@@ -303,8 +309,12 @@ impl AdaptiveScheduler {
     fn visible_count(&self) -> usize {
         self.accounts
             .iter()
-            .filter(|a| !matches!(a.presence, PresenceState::Hidden { .. }))
+            .filter(|a| !a.removed && !matches!(a.presence, PresenceState::Hidden { .. }))
             .count()
+    }
+
+    fn active_count(&self) -> usize {
+        self.accounts.iter().filter(|a| !a.removed).count()
     }
 
     /// Seconds between presence sweeps: their share of the budget, never faster than the
@@ -354,7 +364,13 @@ impl AdaptiveScheduler {
         scratch.extend(
             self.accounts
                 .iter()
-                .map(|a| self.earning_rate(a, now, fresh).sqrt()),
+                .map(|a| {
+                    if a.removed {
+                        0.0
+                    } else {
+                        self.earning_rate(a, now, fresh).sqrt()
+                    }
+                }),
         );
         let visible = self.visible_count();
         let presence_rate = if visible > 0 {
@@ -366,7 +382,7 @@ impl AdaptiveScheduler {
             / (1.0 + self.extra_per_poll))
             .max(f64::MIN_POSITIVE);
         let weight_sum: f64 = scratch.iter().sum();
-        let floor = self.config.effective_staleness_secs(self.accounts.len());
+        let floor = self.config.effective_staleness_secs(self.active_count());
         for w in scratch.iter_mut() {
             // sqrt allocation: interval_i = sum(sqrt λ) / (r · sqrt λ_i), capped by the floor.
             let sqrt_interval = if *w > 0.0 {
@@ -386,10 +402,21 @@ impl PollScheduler for AdaptiveScheduler {
         AccountKey(self.accounts.len() - 1)
     }
 
+    fn remove_account(&mut self, account: AccountKey) {
+        if let Some(a) = self.accounts.get_mut(account.0) {
+            a.removed = true;
+        }
+        self.pending_presence
+            .iter_mut()
+            .for_each(|batch| batch.retain(|k| *k != account));
+        self.pending_presence.retain(|batch| !batch.is_empty());
+    }
+
     fn next_decision(&mut self, now: f64) -> Decision {
         let ready = self.budget.ready_at(now, 1.0);
-        if ready > now || self.accounts.is_empty() {
-            return Decision::WaitUntil(if self.accounts.is_empty() {
+        let idle = self.active_count() == 0;
+        if ready > now || idle {
+            return Decision::WaitUntil(if idle {
                 f64::INFINITY
             } else {
                 ready
@@ -415,6 +442,9 @@ impl PollScheduler for AdaptiveScheduler {
         self.compute_targets(now);
         let mut best: Option<(f64, usize)> = None;
         for (i, (a, target)) in self.accounts.iter().zip(&self.scratch).enumerate() {
+            if a.removed {
+                continue;
+            }
             let priority = match a.last_check {
                 None => f64::INFINITY,
                 Some(at) => (now - at) / target,
@@ -505,7 +535,8 @@ fn secs_to_duration(secs: f64) -> Duration {
 pub struct RoundRobinScheduler {
     budget: RequestBudget,
     max_staleness: Duration,
-    n_accounts: usize,
+    /// Per key: still tracked.
+    active: Vec<bool>,
     next: usize,
 }
 
@@ -514,7 +545,7 @@ impl RoundRobinScheduler {
         Self {
             budget: RequestBudget::new(config.rate_per_sec, config.burst),
             max_staleness: config.max_staleness,
-            n_accounts: 0,
+            active: Vec::new(),
             next: 0,
         }
     }
@@ -522,21 +553,28 @@ impl RoundRobinScheduler {
 
 impl PollScheduler for RoundRobinScheduler {
     fn add_account(&mut self) -> AccountKey {
-        self.n_accounts += 1;
-        AccountKey(self.n_accounts - 1)
+        self.active.push(true);
+        AccountKey(self.active.len() - 1)
+    }
+
+    fn remove_account(&mut self, account: AccountKey) {
+        if let Some(active) = self.active.get_mut(account.0) {
+            *active = false;
+        }
     }
 
     fn next_decision(&mut self, now: f64) -> Decision {
-        if self.n_accounts == 0 {
+        let n = self.active.len();
+        let Some(offset) = (0..n).find(|i| self.active[(self.next + i) % n]) else {
             return Decision::WaitUntil(f64::INFINITY);
-        }
+        };
         let ready = self.budget.ready_at(now, 1.0);
         if ready > now {
             return Decision::WaitUntil(ready);
         }
         self.budget.spend(now, 1.0);
-        let key = AccountKey(self.next % self.n_accounts);
-        self.next = (self.next + 1) % self.n_accounts;
+        let key = AccountKey((self.next + offset) % n);
+        self.next = (key.0 + 1) % n;
         Decision::Poll(key)
     }
 
@@ -552,7 +590,7 @@ impl PollScheduler for RoundRobinScheduler {
     }
 
     fn expected_interval(&self, _account: AccountKey, _now: f64) -> Duration {
-        self.effective_staleness(self.n_accounts)
+        self.effective_staleness(self.active.iter().filter(|a| **a).count())
     }
 }
 
@@ -765,5 +803,36 @@ mod tests {
         let order: Vec<_> = polls.iter().map(|p| p.1).take(10).collect();
         assert_eq!(&order[..5], &keys[..]);
         assert_eq!(&order[5..10], &keys[..]);
+    }
+
+    #[test]
+    fn a_removed_account_is_never_polled_again() {
+        let mut adaptive = AdaptiveScheduler::new(config(1800));
+        let mut rr = RoundRobinScheduler::new(&config(1800));
+        let schedulers: [&mut dyn PollScheduler; 2] = [&mut adaptive, &mut rr];
+        for scheduler in schedulers {
+            let keys: Vec<_> = (0..3).map(|_| scheduler.add_account()).collect();
+            scheduler.remove_account(keys[1]);
+            let (_, polls) = drive(
+                scheduler,
+                3_600.0,
+                |_, _| PollOutcome::default(),
+                |_, _| Vec::new(),
+            );
+            assert!(polls.iter().any(|p| p.1 == keys[0]));
+            assert!(polls.iter().any(|p| p.1 == keys[2]));
+            assert!(polls.iter().all(|p| p.1 != keys[1]), "removed account polled");
+        }
+    }
+
+    #[test]
+    fn with_every_account_removed_the_scheduler_waits() {
+        let mut scheduler = AdaptiveScheduler::new(config(1800));
+        let key = scheduler.add_account();
+        scheduler.remove_account(key);
+        assert_eq!(
+            scheduler.next_decision(1_000.0),
+            Decision::WaitUntil(f64::INFINITY)
+        );
     }
 }
