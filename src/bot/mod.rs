@@ -51,6 +51,9 @@ pub struct Data {
     pub shutting_down: Arc<AtomicBool>,
     pub metrics: crate::ops::Metrics,
     pub health: crate::ops::Health,
+    pub store: crate::store::Store,
+    /// Wakes the tracker and the deliverer when commands change what they work on.
+    pub signals: crate::tracker::Signals,
 }
 
 pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
@@ -62,7 +65,11 @@ pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
 }
 
 /// Runs the bot until SIGTERM or Ctrl-C, then drains in-flight replies and exits.
-pub async fn run(config: Config, client: psn::Client) -> Result<(), BotError> {
+pub async fn run(
+    config: Config,
+    client: psn::Client,
+    store: crate::store::Store,
+) -> Result<(), BotError> {
     let token = config
         .discord_token
         .as_ref()
@@ -85,7 +92,10 @@ pub async fn run(config: Config, client: psn::Client) -> Result<(), BotError> {
         health: health.clone(),
         client: client.clone(),
     };
+    let signals = crate::tracker::Signals::default();
     let data = Data {
+        store,
+        signals,
         metrics,
         health: health.clone(),
         commands: crate::commands::Ctx::new(client),
@@ -382,7 +392,7 @@ pub async fn run_from_env() -> i32 {
         }
         Err(err) => tracing::warn!(%err, "could not load cached title definitions"),
     }
-    let result = run(config, client.clone()).await;
+    let result = run(config, client.clone(), store.clone()).await;
     if let Err(err) = store
         .save_title_definitions(&client.cached_titles(), &language)
         .await

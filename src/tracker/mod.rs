@@ -5,3 +5,17 @@ pub mod model;
 pub mod schedule;
 
 pub use model::{AnnounceFilter, GuildSettings, PlayerBatch, TitleEarnings, TrackedAccount};
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+/// Wake-ups between the commands, the tracker and the deliverer, so changes are acted on at
+/// once instead of at the next periodic check.
+#[derive(Clone, Default)]
+pub struct Signals {
+    /// Tracked accounts were added or removed (`/track`, a guild leaving).
+    pub accounts_changed: Arc<Notify>,
+    /// Announcements were written to the outbox.
+    pub outbox_ready: Arc<Notify>,
+}
