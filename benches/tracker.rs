@@ -5,17 +5,22 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use trophybot::tracker::poll::LISTING_PAGE;
 use trophybot::tracker::schedule::{
     AccountKey, AdaptiveScheduler, Decision, PollOutcome, PollScheduler, ReportedPresence,
-    RequestBudget, RoundRobinScheduler, ScheduleConfig,
+    RequestBudget, RoundRobinScheduler, ScheduleConfig, PRESENCE_BATCH,
 };
 
 const DAY: f64 = 86_400.0;
 const WARMUP_DAYS: f64 = 1.0;
 const MEASURED_DAYS: f64 = 3.0;
 /// After the measured window, polling goes on so late trophies can still be found.
-const DRAIN: f64 = 12.0 * 3600.0;
+const DRAIN: f64 = 24.0 * 3600.0;
 const SEED: u64 = 0x7720_0b07;
+/// Titles per listing page, most recently updated first, as the tracker asks. A changed title
+/// (new last-update time or counts) is always above the unchanged ones, so one page shows
+/// every change unless the whole page changed; then the tracker reads the next page too.
+const TITLE_PAGE: usize = LISTING_PAGE as usize;
 
 /// splitmix64: small, fast and good enough for a reproducible workload.
 struct SplitMix64(u64);
@@ -89,6 +94,10 @@ fn workload(n: usize, visible_share: f64, seed: u64) -> Vec<Account> {
 
 struct Outcome {
     latencies_min: Vec<f64>,
+    /// The longest any account went without a poll inside the measured window, minutes.
+    max_unchecked_min: f64,
+    /// What the scheduler promised for that (`effective_staleness`) at the window's end.
+    effective_staleness_min: f64,
     missed: usize,
     duplicates: usize,
     requests_in_window: u64,
@@ -105,16 +114,27 @@ fn simulate(sched: &mut dyn PollScheduler, accounts: &[Account]) -> Outcome {
         .map(|a| vec![0u8; a.trophies.len()])
         .collect::<Vec<_>>();
     let mut latencies_min = Vec::new();
+    let mut last_poll = vec![None::<f64>; accounts.len()];
+    let mut max_unchecked: f64 = 0.0;
+    let mut effective_staleness = None;
     let (mut requests_in_window, mut announced_in_window) = (0u64, 0u64);
     let in_window = |t: f64| t >= window.0 && t < window.1;
     let mut now = 0.0;
     while now < end {
+        if effective_staleness.is_none() && now >= window.1 {
+            effective_staleness = Some(sched.effective_staleness(accounts.len()));
+        }
         match sched.next_decision(now) {
             Decision::WaitUntil(t) => {
                 assert!(t > now, "scheduler must move time forward");
                 now = t;
             }
             Decision::Poll(key) => {
+                if let Some(previous) = last_poll[key.0].replace(now) {
+                    if in_window(now) {
+                        max_unchecked = max_unchecked.max(now - previous);
+                    }
+                }
                 let account = &accounts[key.0];
                 let first_new = seen[key.0];
                 let visible_now = account.trophies[first_new..]
@@ -122,8 +142,15 @@ fn simulate(sched: &mut dyn PollScheduler, accounts: &[Account]) -> Outcome {
                     .take_while(|t| t.earned_at <= now)
                     .count();
                 let new = &account.trophies[first_new..first_new + visible_now];
+                // Each session plays its own title: the titles with new trophies are the
+                // changed listing entries (sessions may overlap, so sort before dedup).
                 let mut sessions: Vec<usize> = new.iter().map(|t| t.session).collect();
+                sessions.sort_unstable();
                 sessions.dedup();
+                // The first listing page is the poll itself; a fully changed page means the
+                // next one must be read as well.
+                let extra_pages = sessions.len() / TITLE_PAGE;
+                let follow_ups = sessions.len() + extra_pages;
                 for (offset, trophy) in new.iter().enumerate() {
                     announcements[key.0][first_new + offset] += 1;
                     if in_window(trophy.earned_at) {
@@ -132,7 +159,7 @@ fn simulate(sched: &mut dyn PollScheduler, accounts: &[Account]) -> Outcome {
                 }
                 seen[key.0] += visible_now;
                 if in_window(now) {
-                    requests_in_window += 1 + sessions.len() as u64;
+                    requests_in_window += 1 + follow_ups as u64;
                     announced_in_window += visible_now as u64;
                 }
                 sched.record_poll(
@@ -140,11 +167,15 @@ fn simulate(sched: &mut dyn PollScheduler, accounts: &[Account]) -> Outcome {
                     now,
                     PollOutcome {
                         new_trophies: visible_now as u32,
-                        changed_titles: sessions.len() as u32,
+                        changed_titles: follow_ups as u32,
                     },
                 );
             }
             Decision::PresenceBatch(batch) => {
+                assert!(
+                    batch.len() <= PRESENCE_BATCH,
+                    "presence batch over the limit"
+                );
                 if in_window(now) {
                     requests_in_window += 1;
                 }
@@ -165,6 +196,12 @@ fn simulate(sched: &mut dyn PollScheduler, accounts: &[Account]) -> Outcome {
         }
     }
     let _ = keys;
+    // An account never polled again after its last poll in the window counts up to the end.
+    for previous in last_poll.iter().flatten() {
+        if *previous < window.1 {
+            max_unchecked = max_unchecked.max(window.1 - previous);
+        }
+    }
     let missed = accounts
         .iter()
         .zip(&announcements)
@@ -179,6 +216,8 @@ fn simulate(sched: &mut dyn PollScheduler, accounts: &[Account]) -> Outcome {
     latencies_min.sort_by(f64::total_cmp);
     Outcome {
         latencies_min,
+        max_unchecked_min: max_unchecked / 60.0,
+        effective_staleness_min: effective_staleness.unwrap_or_default().as_secs_f64() / 60.0,
         missed,
         duplicates,
         requests_in_window,
@@ -311,13 +350,13 @@ fn main() {
     println!(
         "tracker rate {rate:.4} req/s; {MEASURED_DAYS} measured days after {WARMUP_DAYS} warm-up day; seed {SEED:#x}"
     );
-    println!("| N | presence visible | scheduler | trophies | p50 min | p95 min | max min | requests/trophy | missed | duplicates |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| N | presence visible | scheduler | trophies | p50 min | p95 min | max min | requests/trophy | missed | duplicates | longest unchecked min | effective staleness min |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for row in &rows {
         let o = &row.outcome;
         let per_trophy = o.requests_in_window as f64 / (o.announced_in_window.max(1)) as f64;
         println!(
-            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {} | {} | {:.0} | {:.0} |",
             row.n,
             row.visibility,
             row.scheduler,
@@ -327,7 +366,9 @@ fn main() {
             o.latencies_min.last().copied().unwrap_or(f64::NAN),
             per_trophy,
             o.missed,
-            o.duplicates
+            o.duplicates,
+            o.max_unchecked_min,
+            o.effective_staleness_min
         );
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/tracker-latency.svg");

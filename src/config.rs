@@ -28,6 +28,11 @@ pub struct Config {
     pub tracker_max_staleness: Duration,
     /// Share of the PSN budget the tracker leaves for commands, 0.0 to 1.0.
     pub tracker_command_reserve: f64,
+    /// How many PSN accounts one server may track, so one server cannot take the whole budget.
+    pub tracker_max_accounts_per_guild: usize,
+    /// This process's name in leases on shared work (`TROPHYBOT_INSTANCE`, else `host:pid`).
+    /// A restart under the same name takes back at once what the previous run held.
+    pub instance: Option<String>,
     pub http_addr: SocketAddr,
     pub log_filter: String,
 }
@@ -41,6 +46,9 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@localhost:5432/troph
 pub const DEFAULT_HTTP_ADDR: &str = "0.0.0.0:8080";
 pub const DEFAULT_MAX_STALENESS: &str = "30m";
 pub const DEFAULT_COMMAND_RESERVE: &str = "30%";
+pub const DEFAULT_MAX_ACCOUNTS_PER_GUILD: usize = 25;
+/// A sanity bound: far beyond what one PSN credential can poll usefully.
+pub const MAX_ACCOUNTS_PER_GUILD_LIMIT: usize = 10_000;
 pub const DEFAULT_LOG_FILTER: &str = "info";
 
 /// Loads `.env` into the environment without overriding what is already set.
@@ -202,6 +210,34 @@ impl Config {
             }
         };
 
+        let tracker_max_accounts_per_guild = match var("TRACKER_MAX_ACCOUNTS_PER_GUILD") {
+            None => DEFAULT_MAX_ACCOUNTS_PER_GUILD,
+            Some(text) => match text.parse::<usize>() {
+                Ok(cap) if (1..=MAX_ACCOUNTS_PER_GUILD_LIMIT).contains(&cap) => cap,
+                _ => {
+                    problems.push(format!(
+                        "TRACKER_MAX_ACCOUNTS_PER_GUILD={text:?} is not a whole number from 1 to \
+                         {MAX_ACCOUNTS_PER_GUILD_LIMIT}"
+                    ));
+                    DEFAULT_MAX_ACCOUNTS_PER_GUILD
+                }
+            },
+        };
+
+        let instance = var("TROPHYBOT_INSTANCE");
+        if let Some(name) = &instance {
+            let valid = name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+            if !valid {
+                problems.push(format!(
+                    "TROPHYBOT_INSTANCE={name:?} is not a name of at most 64 letters, digits, \
+                     '.', '_', ':' or '-'"
+                ));
+            }
+        }
+
         let http_addr_text = var("HTTP_ADDR").unwrap_or_else(|| DEFAULT_HTTP_ADDR.to_string());
         let http_addr = match http_addr_text.parse::<SocketAddr>() {
             Ok(addr) => addr,
@@ -226,6 +262,8 @@ impl Config {
             ops_alert_channel,
             tracker_max_staleness,
             tracker_command_reserve,
+            tracker_max_accounts_per_guild,
+            instance,
             http_addr,
             log_filter,
         })
@@ -290,6 +328,7 @@ mod tests {
         assert_eq!(c.psn.rate_limit.requests, 300);
         assert_eq!(c.tracker_max_staleness, Duration::from_secs(1800));
         assert!((c.tracker_command_reserve - 0.3).abs() < 1e-9);
+        assert_eq!(c.tracker_max_accounts_per_guild, 25);
         assert_eq!(c.http_addr.to_string(), "0.0.0.0:8080");
         assert!(matches!(c.psn.credential, Credential::Npsso(_)));
     }
@@ -304,6 +343,7 @@ mod tests {
                 ("PSN_RATE_LIMIT", "300 per minute"),
                 ("TRACKER_MAX_STALENESS", "soon"),
                 ("TRACKER_COMMAND_RESERVE", "130%"),
+                ("TRACKER_MAX_ACCOUNTS_PER_GUILD", "0"),
                 ("HTTP_ADDR", "localhost"),
             ],
         )
@@ -317,11 +357,12 @@ mod tests {
             "300/15m",
             "TRACKER_MAX_STALENESS",
             "TRACKER_COMMAND_RESERVE",
+            "TRACKER_MAX_ACCOUNTS_PER_GUILD",
             "HTTP_ADDR",
         ] {
             assert!(text.contains(expected), "{expected} missing from {text}");
         }
-        assert_eq!(err.0.len(), 8, "{text}");
+        assert_eq!(err.0.len(), 9, "{text}");
     }
 
     #[test]
@@ -337,6 +378,57 @@ mod tests {
         let debug = format!("{c:?}");
         assert!(!debug.contains("secret-value"), "{debug}");
         assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn the_per_server_cap_is_read_and_checked() {
+        let c = config(
+            Mode::Console,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("TRACKER_MAX_ACCOUNTS_PER_GUILD", "3"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(c.tracker_max_accounts_per_guild, 3);
+        for bad in ["-1", "lots", "10001"] {
+            let err = config(
+                Mode::Console,
+                &[
+                    ("PSN_NPSSO", "npsso-value"),
+                    ("TRACKER_MAX_ACCOUNTS_PER_GUILD", bad),
+                ],
+            )
+            .expect_err("invalid cap");
+            assert!(
+                err.to_string().contains("TRACKER_MAX_ACCOUNTS_PER_GUILD"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_instance_name_is_optional_and_checked() {
+        let c = config(Mode::Console, &[("PSN_NPSSO", "npsso-value")]).expect("valid");
+        assert_eq!(c.instance, None);
+        let c = config(
+            Mode::Console,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("TROPHYBOT_INSTANCE", "bot-a:1"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(c.instance.as_deref(), Some("bot-a:1"));
+        let err = config(
+            Mode::Console,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("TROPHYBOT_INSTANCE", "bot a"),
+            ],
+        )
+        .expect_err("a space is not allowed");
+        assert!(err.to_string().contains("TROPHYBOT_INSTANCE"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,45 @@ pub enum CommandError {
     /// An option value the command cannot use; the message explains it to the user.
     #[error("{0}")]
     BadOption(String),
+    /// The bot's database failed; the text is for the log only (never shown).
+    #[error("database error: {0}")]
+    Storage(String),
+    /// A server-admin command used by a member without Manage Server.
+    #[error("the member lacks Manage Server")]
+    NeedsManageServer,
+    /// `/track add` in a server already tracking its cap of accounts.
+    #[error("the server tracks {tracked} accounts, its cap is {cap}")]
+    TrackCapReached { tracked: usize, cap: usize },
+    /// `/track remove` of an account the server does not track.
+    #[error("{user:?} is not tracked here")]
+    NotTracked { user: String },
+    /// The channel chosen for announcements cannot take them.
+    #[error("channel {channel_id} cannot take announcements: {problem:?}")]
+    ChannelUnusable {
+        channel_id: u64,
+        problem: ChannelProblem,
+    },
+    /// A command that needs the caller's linked PSN account (no `user` given, or `/link` with
+    /// nothing to check) from someone who has none.
+    #[error("the caller has no linked PSN account")]
+    NotLinked,
+}
+
+/// Why a channel cannot take announcements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelProblem {
+    /// Not a channel of this server (or the bot cannot see it at all).
+    NotInServer,
+    /// A voice, forum, category or other channel that cannot hold the bot's messages.
+    NotText,
+    /// The bot lacks these permissions there (their names as Discord shows them).
+    MissingPermissions(Vec<&'static str>),
+}
+
+impl From<crate::store::StoreError> for CommandError {
+    fn from(err: crate::store::StoreError) -> CommandError {
+        CommandError::Storage(err.to_string())
+    }
 }
 
 impl CommandError {
@@ -42,6 +81,65 @@ pub fn error_reply(err: &CommandError) -> Reply {
             ),
         ),
         CommandError::BadOption(explanation) => ("That option won't work", explanation.clone()),
+        CommandError::Storage(reason) => {
+            tracing::error!(%reason, "the database failed while answering a command");
+            (
+                "Something went wrong",
+                "The bot could not reach its database. Nothing was changed; please try again in \
+                 a minute."
+                    .to_string(),
+            )
+        }
+        CommandError::NeedsManageServer => (
+            "Manage Server needed",
+            "Only members with the **Manage Server** permission can change what this server \
+             tracks. Nothing was changed."
+                .to_string(),
+        ),
+        CommandError::TrackCapReached { tracked, cap } => (
+            "Tracking limit reached",
+            format!(
+                "This server already tracks {tracked} PSN accounts, the most one server may \
+                 track ({cap}) so that every server gets its share of the PSN budget. Remove one \
+                 with `/track remove` first. Nothing was changed."
+            ),
+        ),
+        CommandError::NotTracked { user } => (
+            "Not tracked here",
+            format!(
+                "This server does not track **{}**. `/track list` shows the accounts it tracks.",
+                escape_markdown(user)
+            ),
+        ),
+        CommandError::ChannelUnusable {
+            channel_id,
+            problem,
+        } => (
+            "That channel won't work",
+            match problem {
+                ChannelProblem::NotInServer => format!(
+                    "<#{channel_id}> is not a channel of this server that I can see. Please \
+                     choose a text channel here. Nothing was changed."
+                ),
+                ChannelProblem::NotText => format!(
+                    "<#{channel_id}> is not a text channel. Announcements need a text or \
+                     announcement channel. Nothing was changed."
+                ),
+                ChannelProblem::MissingPermissions(missing) => format!(
+                    "I can't post announcements in <#{channel_id}>: I need the **{}** \
+                     permission{} there. Please give them to me or choose another channel. \
+                     Nothing was changed.",
+                    missing.join("**, **"),
+                    if missing.len() == 1 { "" } else { "s" }
+                ),
+            },
+        ),
+        CommandError::NotLinked => (
+            "No linked PSN account",
+            "You have not linked a PSN account yet. Give a PSN online ID with the `user` option, \
+             or link your own once with `/link user:YOUR_ONLINE_ID`."
+                .to_string(),
+        ),
     };
     let embed = Embed::new()
         .title(title)

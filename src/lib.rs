@@ -5,6 +5,7 @@ pub mod bot;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod credential;
 pub mod errors;
 pub mod ops;
 pub mod render;

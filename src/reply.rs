@@ -2,7 +2,7 @@
 //! within Discord's limits. Commands and the error mapping build replies; the console prints them
 //! (JSON or text) and the bot layer turns them into its framework's reply type.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Discord's limits on a message (https://discord.com/developers/docs/resources/message).
 pub mod limits {
@@ -26,7 +26,33 @@ pub mod limits {
 
 const ELLIPSIS: char = '…';
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The serialized shape of a [`Reply`], before [`Reply::new`] checks it.
+#[derive(Deserialize)]
+struct StoredReply {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    embeds: Vec<Embed>,
+    #[serde(default)]
+    components: Vec<ActionRow>,
+    #[serde(default)]
+    ephemeral: bool,
+}
+
+impl From<StoredReply> for Reply {
+    fn from(stored: StoredReply) -> Reply {
+        Reply::new(
+            stored.content,
+            stored.embeds,
+            stored.components,
+            stored.ephemeral,
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Read back through the constructor, so a stored payload (the outbox) is held to the limits too.
+#[serde(from = "StoredReply")]
 pub struct Reply {
     content: Option<String>,
     embeds: Vec<Embed>,
@@ -152,7 +178,8 @@ impl Reply {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Embed {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -234,7 +261,8 @@ impl Embed {
         self
     }
 
-    fn counted_chars(&self) -> usize {
+    /// The characters Discord counts against [`limits::EMBEDS_TOTAL`] in this embed.
+    pub fn counted_chars(&self) -> usize {
         let opt = |s: &Option<String>| s.as_deref().map_or(0, |s| s.chars().count());
         opt(&self.title)
             + opt(&self.description)
@@ -248,30 +276,30 @@ impl Embed {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbedField {
     pub name: String,
     pub value: String,
     pub inline: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbedFooter {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbedImage {
     pub url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmbedAuthor {
     pub name: String,
 }
 
 /// Discord's action row (component type 1).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRow {
     #[serde(rename = "type")]
     kind: u8,
@@ -288,7 +316,7 @@ impl ActionRow {
 }
 
 /// Discord's button (component type 2) with a custom_id.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Button {
     #[serde(rename = "type")]
     kind: u8,
@@ -327,6 +355,20 @@ pub enum ButtonStyle {
 impl Serialize for ButtonStyle {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_u8(*self as u8)
+    }
+}
+
+impl<'de> Deserialize<'de> for ButtonStyle {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match u8::deserialize(deserializer)? {
+            1 => Ok(ButtonStyle::Primary),
+            2 => Ok(ButtonStyle::Secondary),
+            3 => Ok(ButtonStyle::Success),
+            4 => Ok(ButtonStyle::Danger),
+            other => Err(serde::de::Error::custom(format!(
+                "unknown button style {other}"
+            ))),
+        }
     }
 }
 
@@ -526,6 +568,54 @@ mod tests {
         assert_eq!(unescape_markdown(&escape_markdown(name)), name);
         let ours = format!("**{}**", escape_markdown(name));
         assert_eq!(unescape_markdown(&ours), name);
+    }
+
+    #[test]
+    fn a_reply_survives_a_json_round_trip() {
+        let reply = Reply::new(
+            Some("hello".into()),
+            vec![
+                Embed::new()
+                    .title("t")
+                    .description("d")
+                    .url("https://example.com")
+                    .color(0x0070D1)
+                    .field("n", "v", true)
+                    .footer("f")
+                    .thumbnail(Some("https://example.com/i.png"))
+                    .author("a")
+                    .timestamp(chrono::DateTime::UNIX_EPOCH),
+                Embed::new().description("only a description"),
+            ],
+            vec![ActionRow::new(vec![Button::new(
+                ButtonStyle::Danger,
+                "label",
+                "id",
+                true,
+            )])],
+            true,
+        );
+        let json = serde_json::to_string(&reply).expect("serializes");
+        let back: Reply = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(back, reply);
+    }
+
+    #[test]
+    fn a_stored_reply_is_held_to_the_limits() {
+        let json = serde_json::json!({
+            "content": null,
+            "embeds": [{"title": "x".repeat(300)}],
+            "components": [],
+            "ephemeral": false,
+        });
+        let reply: Reply = serde_json::from_value(json).expect("deserializes");
+        assert_eq!(
+            reply.embeds()[0]
+                .title
+                .as_deref()
+                .map(|t| t.chars().count()),
+            Some(limits::TITLE)
+        );
     }
 
     #[test]

@@ -3,175 +3,16 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use discord_fake::{FakeConfig, FakeDiscord, FakeGuild, FakeUser, InteractionEvent, InteractionId};
-use psn_sim::{Fault, Sim, SimConfig, SimServer, SIM_NPSSO};
+use discord_fake::InteractionEvent;
+use psn_sim::{Fault, SIM_NPSSO};
 use serde_json::{json, Value};
-
-const GUILD: u64 = 100;
-const CHANNEL: u64 = 200;
-const MEMBER: u64 = 300;
-const OTHER_MEMBER: u64 = 301;
-
-/// Discord's callback types.
-const CALLBACK_MESSAGE: u64 = 4;
-const CALLBACK_DEFERRED: u64 = 5;
-const CALLBACK_DEFERRED_UPDATE: u64 = 6;
-const CALLBACK_AUTOCOMPLETE: u64 = 8;
-const EPHEMERAL: u64 = 64;
-
-struct Harness {
-    discord: FakeDiscord,
-    sim: Sim,
-    _sim_server: SimServer,
-    bot: Child,
-    ops_addr: std::net::SocketAddr,
-    /// The bot's working directory (no `.env` in it); removed when the test ends.
-    _workdir: tempfile::TempDir,
-    /// The bot's own database, created by the bot at start and dropped after the test.
-    _db: support::db::TestDb,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        let _ = self.bot.kill();
-        let _ = self.bot.wait();
-    }
-}
-
-impl Harness {
-    async fn start() -> Harness {
-        let sim = Sim::new(SimConfig::default());
-        let sim_server = sim
-            .serve("127.0.0.1:0".parse().unwrap())
-            .await
-            .expect("simulator starts");
-        let discord = FakeDiscord::start(FakeConfig {
-            guilds: vec![FakeGuild::new(GUILD, "Trophy Room")
-                .channel(CHANNEL, "general")
-                .member(FakeUser::new(MEMBER, "hunter"))
-                .member(FakeUser::new(OTHER_MEMBER, "bystander"))],
-            ..FakeConfig::default()
-        })
-        .await
-        .expect("fake Discord starts");
-        let db = support::db::TestDb::unused();
-        let dir = tempfile::tempdir().expect("temp dir");
-        // A free port for health and metrics (the bot binds it right after).
-        let ops_addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port");
-        let bot = Command::new(env!("CARGO_BIN_EXE_trophybot"))
-            .arg("run")
-            // A clean environment: no .env, nothing from the developer's shell.
-            .env_clear()
-            .current_dir(dir.path())
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn")
-            .env("DATABASE_URL", &db.url)
-            .env("DISCORD_TOKEN", &discord.config().token)
-            .env("DISCORD_API_URL", discord.origin())
-            .env("DISCORD_DEV_GUILD", GUILD.to_string())
-            .env("PSN_NPSSO", SIM_NPSSO)
-            .env("PSN_API_URL", &sim_server.base_url)
-            .env("PSN_AUTH_URL", &sim_server.base_url)
-            .env("PSN_PROFILE_URL", &sim_server.base_url)
-            .env("HTTP_ADDR", ops_addr.to_string())
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("the bot starts");
-        discord.wait_ready().await.expect("the bot connects");
-        // Commands are registered in the dev guild during setup.
-        discord
-            .wait_for("commands registered", |d| {
-                (d.commands(Some(GUILD)).len() >= 3).then_some(())
-            })
-            .await
-            .expect("commands registered");
-        Harness {
-            discord,
-            sim,
-            _sim_server: sim_server,
-            bot,
-            ops_addr,
-            _workdir: dir,
-            _db: db,
-        }
-    }
-
-    async fn slash(&self, user: u64, name: &str, options: Value) -> InteractionId {
-        self.discord
-            .send_slash_command(GUILD, CHANNEL, user, name, options)
-            .await
-            .expect("interaction dispatched")
-    }
-
-    /// The callback and the reply that replaced the loading message.
-    async fn deferred_reply(&self, ix: InteractionId) -> Value {
-        let log = self
-            .discord
-            .wait_for_interaction_events(ix, 2)
-            .await
-            .expect("deferred, then edited");
-        match &log[0] {
-            InteractionEvent::Callback { kind, .. } => assert_eq!(
-                *kind, CALLBACK_DEFERRED,
-                "acknowledged by deferring before anything else"
-            ),
-            other => panic!("first event must be the callback, got {other:?}"),
-        }
-        match &log[1] {
-            InteractionEvent::EditOriginal { body, .. } => {
-                assert_no_mentions(body);
-                body.clone()
-            }
-            other => panic!("expected the loading message to be replaced, got {other:?}"),
-        }
-    }
-
-    /// `/trophies user:{online_id}` (the profile), answered after a deferral.
-    async fn profile_reply(&self, online_id: &str) -> Value {
-        let ix = self
-            .slash(MEMBER, "trophies", json!([opt("user", online_id)]))
-            .await;
-        self.deferred_reply(ix).await
-    }
-
-    /// The one immediate (ephemeral) answer.
-    async fn immediate_reply(&self, ix: InteractionId) -> Value {
-        match self.discord.wait_for_response(ix).await.expect("answered") {
-            InteractionEvent::Callback {
-                kind,
-                data: Some(data),
-                ..
-            } => {
-                assert_eq!(kind, CALLBACK_MESSAGE);
-                assert_no_mentions(&data);
-                data
-            }
-            other => panic!("expected an immediate message, got {other:?}"),
-        }
-    }
-}
-
-fn assert_no_mentions(body: &Value) {
-    assert_eq!(
-        body["allowed_mentions"]["parse"],
-        json!([]),
-        "mentions must never be parsed: {body}"
-    );
-}
-
-/// The payload as lower-case text with markdown escapes removed, for looking up words.
-fn text_of(body: &Value) -> String {
-    body.to_string().replace('\\', "").to_lowercase()
-}
-
-fn opt(name: &str, value: &str) -> Value {
-    json!({"name": name, "type": 3, "value": value})
-}
+use support::bot::{
+    opt, text_of, Harness, CALLBACK_AUTOCOMPLETE, CALLBACK_DEFERRED_UPDATE, CHANNEL, EPHEMERAL,
+    GUILD, MEMBER, OTHER_MEMBER,
+};
 
 #[tokio::test]
 async fn commands_answer_with_deferred_replies_within_discords_limits() {
@@ -380,38 +221,8 @@ async fn a_rate_limited_psn_names_the_retry_time() {
 #[tokio::test]
 async fn sigterm_stops_the_bot_cleanly() {
     let mut h = Harness::start().await;
-    let pid = h.bot.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || {
-        let status = h.bot.wait();
-        (h, status)
-    })
-    .await
-    .unwrap()
-    .1
-    .unwrap();
+    let exit = h.terminate().await;
     assert_eq!(exit.code(), Some(0), "exit 0 after SIGTERM");
-}
-
-impl Harness {
-    /// Where the bot serves `/healthz` and `/metrics`.
-    fn ops_url(&self) -> String {
-        format!("http://{}", self.ops_addr)
-    }
-
-    /// The user's title with the most trophies (so its list has several pages), asked of the
-    /// simulator through the real client.
-    async fn biggest_title(&self, online_id: &str) -> String {
-        let client = support::sim_client(&self._sim_server.base_url);
-        let account = client.resolve_user(online_id).await.unwrap();
-        let titles = client.recent_titles(&account, 50).await.unwrap();
-        titles
-            .into_iter()
-            .max_by_key(|t| t.defined.total())
-            .expect("the user has titles")
-            .np_communication_id
-    }
 }
 
 #[tokio::test]

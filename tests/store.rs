@@ -155,6 +155,7 @@ async fn migrations_apply_and_are_idempotent() {
         [
             "account_state",
             "account_title_state",
+            "detected_trophies",
             "guild_settings",
             "linked_users",
             "outbox",
@@ -168,7 +169,13 @@ async fn migrations_apply_and_are_idempotent() {
         .fetch_one(store.pool())
         .await
         .expect("count migrations");
-    assert_eq!(applied, 1);
+    let files = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+        .expect("the migrations directory")
+        .count();
+    assert_eq!(
+        applied as usize, files,
+        "each migration applied exactly once"
+    );
 }
 
 #[tokio::test]
@@ -198,25 +205,53 @@ async fn the_migrate_command_reports_success_and_errors_without_the_password() {
 #[tokio::test]
 async fn refresh_token_round_trip_keeps_only_the_latest() {
     let (_db, store) = migrated_store().await;
-    assert!(store.load_refresh_token().await.expect("load").is_none());
+    assert!(store
+        .load_refresh_token("npsso-a")
+        .await
+        .expect("load")
+        .is_none());
 
     store
-        .save_refresh_token(&Secret::new("first-token"), at(1_800_000_000))
+        .save_refresh_token(&Secret::new("first-token"), at(1_800_000_000), "npsso-a")
         .await
         .expect("save");
     store
-        .save_refresh_token(&Secret::new("second-token"), at(1_900_000_000))
+        .save_refresh_token(&Secret::new("second-token"), at(1_900_000_000), "npsso-a")
         .await
         .expect("save again");
 
     let (token, expires_at) = store
-        .load_refresh_token()
+        .load_refresh_token("npsso-a")
         .await
         .expect("load")
         .expect("a stored token");
     assert_eq!(token.expose(), "second-token");
     assert_eq!(expires_at, at(1_900_000_000));
     assert!(!format!("{token:?}").contains("second-token"));
+}
+
+#[tokio::test]
+async fn a_refresh_token_from_another_npsso_or_expired_is_not_loaded() {
+    let (_db, store) = migrated_store().await;
+    store
+        .save_refresh_token(&Secret::new("token"), at(1_900_000_000), "npsso-a")
+        .await
+        .expect("save");
+    assert!(store
+        .load_refresh_token("npsso-b")
+        .await
+        .expect("load")
+        .is_none());
+
+    store
+        .save_refresh_token(&Secret::new("token"), at(1_000_000_000), "npsso-a")
+        .await
+        .expect("save an expired one");
+    assert!(store
+        .load_refresh_token("npsso-a")
+        .await
+        .expect("load")
+        .is_none());
 }
 
 #[tokio::test]
@@ -436,6 +471,10 @@ async fn a_throwaway_cluster_starts_and_accepts_connections() {
         .await
         .expect("connect to the throwaway cluster");
     store.migrate().await.expect("migrate");
-    assert!(store.load_refresh_token().await.expect("load").is_none());
+    assert!(store
+        .load_refresh_token("any")
+        .await
+        .expect("load")
+        .is_none());
     store.close().await;
 }

@@ -17,7 +17,7 @@ const AUTOCOMPLETE_BUDGET: Duration = Duration::from_millis(2500);
 #[poise::command(slash_command)]
 pub async fn trophies(
     ctx: Context<'_>,
-    #[description = "PSN online ID"]
+    #[description = "PSN online ID (default: your linked account, see /link)"]
     #[min_length = 3]
     #[max_length = 16]
     user: Option<String>,
@@ -40,19 +40,24 @@ pub async fn trophies(
 #[poise::command(slash_command)]
 pub async fn compare(
     ctx: Context<'_>,
-    #[description = "PSN online ID"]
-    #[min_length = 3]
-    #[max_length = 16]
-    user: String,
+    // Discord wants required options before optional ones, so `other` comes first now that
+    // `user` may be left out; options travel by name, so callers see no other change.
     #[description = "The other PSN online ID"]
     #[min_length = 3]
     #[max_length = 16]
     other: String,
+    #[description = "PSN online ID (default: your linked account, see /link)"]
+    #[min_length = 3]
+    #[max_length = 16]
+    user: Option<String>,
     #[description = "A game both played: its name or npCommunicationId"]
     #[autocomplete = "autocomplete_game"]
     #[max_length = 100]
     game: Option<String>,
 ) -> Result<(), BotError> {
+    let Some(user) = required_user(ctx, user).await? else {
+        return Ok(());
+    };
     for id in [&user, &other] {
         if let Err(err) = psn::Client::validate_online_id(id.trim()) {
             return reply_now(ctx, error_reply(&err.into())).await;
@@ -69,7 +74,7 @@ pub async fn compare(
 #[poise::command(slash_command)]
 pub async fn rarest(
     ctx: Context<'_>,
-    #[description = "PSN online ID"]
+    #[description = "PSN online ID (default: your linked account, see /link)"]
     #[min_length = 3]
     #[max_length = 16]
     user: Option<String>,
@@ -96,15 +101,20 @@ pub async fn rarest(
     .await
 }
 
-/// The `user` option, checked before anything is sent to PSN. `None` after answering the
-/// caller with an ephemeral explanation.
+/// The `user` option, or the caller's linked PSN account when it is left out, checked before
+/// anything is sent to PSN. `None` after answering the caller with an ephemeral explanation.
 async fn required_user(ctx: Context<'_>, user: Option<String>) -> Result<Option<String>, BotError> {
-    let Some(user) = user.map(|u| u.trim().to_string()) else {
-        let err = CommandError::BadOption(
-            "Please give a PSN online ID with the `user` option.".to_string(),
-        );
-        reply_now(ctx, error_reply(&err)).await?;
-        return Ok(None);
+    let caller = ctx.author().id.get();
+    let user = match commands::link::user_or_linked(&ctx.data().store, caller, user).await {
+        Ok(user) => user,
+        Err(err) => {
+            ctx.data().metrics.record_command(
+                &ctx.command().qualified_name,
+                crate::ops::CommandOutcome::UserError,
+            );
+            reply_now(ctx, error_reply(&err)).await?;
+            return Ok(None);
+        }
     };
     if let Err(err) = psn::Client::validate_online_id(&user) {
         reply_now(ctx, error_reply(&err.into())).await?;
@@ -114,7 +124,7 @@ async fn required_user(ctx: Context<'_>, user: Option<String>) -> Result<Option<
 }
 
 /// Answers at once (used for errors known before any PSN request: ephemeral).
-async fn reply_now(ctx: Context<'_>, reply: Reply) -> Result<(), BotError> {
+pub(super) async fn reply_now(ctx: Context<'_>, reply: Reply) -> Result<(), BotError> {
     let poise::Context::Application(app) = ctx else {
         return Ok(());
     };
@@ -130,9 +140,30 @@ async fn reply_now(ctx: Context<'_>, reply: Reply) -> Result<(), BotError> {
     Ok(())
 }
 
+/// Who sees a command's answer, chosen when it is deferred (Discord keeps it for the reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Visibility {
+    Everyone,
+    OnlyCaller,
+}
+
 /// Defers publicly (PSN may take longer than Discord's 3 s), runs the command, and replaces the
 /// loading message with the reply or the error.
 async fn answer<F, Fut>(ctx: Context<'_>, work: F) -> Result<(), BotError>
+where
+    F: FnOnce(commands::Ctx) -> Fut,
+    Fut: std::future::Future<Output = Result<Reply, CommandError>>,
+{
+    answer_as(ctx, Visibility::Everyone, work).await
+}
+
+/// Defers (for everyone or only the caller), runs the command, and replaces the loading message
+/// with the reply or the error.
+pub(super) async fn answer_as<F, Fut>(
+    ctx: Context<'_>,
+    visibility: Visibility,
+    work: F,
+) -> Result<(), BotError>
 where
     F: FnOnce(commands::Ctx) -> Fut,
     Fut: std::future::Future<Output = Result<Reply, CommandError>>,
@@ -141,7 +172,12 @@ where
         return Ok(());
     };
     let _in_flight = ctx.data().in_flight.token();
-    send::with_retry(|| app.interaction.defer(ctx.http())).await?;
+    match visibility {
+        Visibility::Everyone => send::with_retry(|| app.interaction.defer(ctx.http())).await?,
+        Visibility::OnlyCaller => {
+            send::with_retry(|| app.interaction.defer_ephemeral(ctx.http())).await?
+        }
+    }
     app.has_sent_initial_response
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let result = work(ctx.data().commands.clone()).await;
@@ -200,14 +236,17 @@ async fn autocomplete_game(
             serenity::CommandDataOptionValue::String(s) => Some(s.trim().to_string()),
             _ => None,
         });
-    let Some(user) = user else {
-        return serenity::CreateAutocompleteResponse::new();
-    };
-    let choices = tokio::time::timeout(
-        AUTOCOMPLETE_BUDGET,
-        commands::autocomplete_game(&ctx.data().commands, &user, partial),
-    )
+    let caller = ctx.author().id.get();
+    let choices = tokio::time::timeout(AUTOCOMPLETE_BUDGET, async {
+        // Without `user`, the command runs for the caller's linked account: offer its titles.
+        let user = commands::link::user_or_linked(&ctx.data().store, caller, user)
+            .await
+            .ok()?;
+        Some(commands::autocomplete_game(&ctx.data().commands, &user, partial).await)
+    })
     .await
+    .ok()
+    .flatten()
     .unwrap_or_default();
     serenity::CreateAutocompleteResponse::new().set_choices(
         choices

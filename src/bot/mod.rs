@@ -1,9 +1,11 @@
 //! The bot on Discord: serenity + poise, thin over `crate::commands`. One `on_error` for every
 //! poise error kind; replies never ping anyone; SIGTERM/Ctrl-C shut down cleanly.
 
+mod admin;
 mod commands;
+mod link;
 mod pages;
-mod payload;
+pub(crate) mod payload;
 mod send;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,6 +56,8 @@ pub struct Data {
     pub store: crate::store::Store,
     /// Wakes the tracker and the deliverer when commands change what they work on.
     pub signals: crate::tracker::Signals,
+    /// The per-server cap and the scheduler settings `/track` explains.
+    pub tracking: crate::commands::track::TrackingLimits,
 }
 
 pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
@@ -61,6 +65,11 @@ pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
         commands::trophies(),
         commands::compare(),
         commands::rarest(),
+        admin::track(),
+        admin::settings(),
+        admin::leaderboard(),
+        link::link(),
+        link::unlink(),
     ]
 }
 
@@ -93,9 +102,22 @@ pub async fn run(
         client: client.clone(),
     };
     let signals = crate::tracker::Signals::default();
+    let tracker_client = client.background();
+    let tracker_store = store.clone();
+    let tracker_settings = crate::tracker::TrackerSettings {
+        max_staleness: config.tracker_max_staleness,
+        command_reserve: config.tracker_command_reserve,
+        rate_limit: config.psn.rate_limit,
+        owner: config
+            .instance
+            .clone()
+            .unwrap_or_else(crate::tracker::default_owner),
+    };
+    let deliverer_metrics = metrics.clone();
     let data = Data {
         store,
-        signals,
+        signals: signals.clone(),
+        tracking: crate::commands::track::TrackingLimits::from_config(&config),
         metrics,
         health: health.clone(),
         commands: crate::commands::Ctx::new(client),
@@ -127,14 +149,20 @@ pub async fn run(
             event_handler: |framework, event| {
                 Box::pin(async move {
                     let data = framework.user_data;
-                    if let serenity::FullEvent::InteractionCreate {
-                        interaction: serenity::Interaction::Component(press),
-                    } = event
-                    {
-                        if !data.shutting_down.load(Ordering::SeqCst) {
+                    match event {
+                        serenity::FullEvent::InteractionCreate {
+                            interaction: serenity::Interaction::Component(press),
+                        } if !data.shutting_down.load(Ordering::SeqCst) => {
                             pages::on_component(&framework.serenity_context.http, data, press)
                                 .await?;
                         }
+                        serenity::FullEvent::GuildDelete { incomplete, .. } => {
+                            guild_deleted(data, incomplete).await;
+                        }
+                        serenity::FullEvent::Ready { data_about_bot } => {
+                            forget_departed_guilds(data, data_about_bot).await;
+                        }
+                        _ => {}
                     }
                     Ok(())
                 })
@@ -163,6 +191,23 @@ pub async fn run(
         .framework(framework)
         .await?;
     let shard_manager = client.shard_manager.clone();
+    // The tracker writes announcements to the outbox; the deliverer posts them. Both stop on
+    // the shutdown signal and give back what they hold.
+    let deliverer = crate::tracker::spawn_deliverer(
+        tracker_store.clone(),
+        client.http.clone(),
+        signals.clone(),
+        deliverer_metrics,
+        tracker_settings.owner.clone(),
+        background.cancel.clone(),
+    );
+    let tracker = crate::tracker::spawn_tracker(
+        tracker_store,
+        tracker_client,
+        tracker_settings,
+        signals,
+        background.cancel.clone(),
+    );
     let alert = config
         .ops_alert_channel
         .map(|channel| ops_alert(client.http.clone(), serenity::ChannelId::new(channel)));
@@ -197,8 +242,71 @@ pub async fn run(
     // Also when the gateway failed on its own and `stop` never ran.
     stop_ops.cancel();
     ops.stopped().await;
+    for (name, task) in [("tracker", tracker), ("deliverer", deliverer)] {
+        if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
+            tracing::warn!(task = name, "did not stop within {DRAIN_TIMEOUT:?}");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The bot left a guild (kicked, or the guild was deleted): forget its settings and tracking,
+/// so nobody polls for it. An outage also sends GUILD_DELETE, with `unavailable` set: the
+/// guild comes back, so nothing is removed then.
+async fn guild_deleted(data: &Data, guild: &serenity::UnavailableGuild) {
+    if guild.unavailable {
+        tracing::info!(guild = %guild.id, "guild unavailable (Discord outage); keeping its tracking");
+        return;
+    }
+    match data.store.forget_guild(guild.id.get()).await {
+        Ok(forgotten) => {
+            tracing::info!(
+                guild = %guild.id,
+                tracked_accounts = forgotten.tracked_accounts,
+                pending_announcements = forgotten.pending_announcements,
+                "left a guild; forgot its tracking"
+            );
+            data.signals.accounts_changed.notify_one();
+        }
+        Err(error) => {
+            tracing::error!(guild = %guild.id, %error, "could not forget a guild the bot left")
+        }
+    }
+}
+
+/// Forgets the guilds the bot was removed from while it was not connected (no GUILD_DELETE
+/// reached it): READY lists every guild the bot is in. With several shards each READY lists
+/// only its own guilds, so nothing is concluded then.
+async fn forget_departed_guilds(data: &Data, ready: &serenity::Ready) {
+    if ready.shard.is_some_and(|shard| shard.total > 1) {
+        return;
+    }
+    let present: std::collections::HashSet<u64> = ready.guilds.iter().map(|g| g.id.get()).collect();
+    let known = match data.store.guilds_with_tracking().await {
+        Ok(known) => known,
+        Err(error) => {
+            tracing::warn!(%error, "could not check for guilds the bot left while offline");
+            return;
+        }
+    };
+    let mut forgot_any = false;
+    for guild in known.into_iter().filter(|g| !present.contains(g)) {
+        match data.store.forget_guild(guild).await {
+            Ok(forgotten) => {
+                forgot_any = true;
+                tracing::info!(
+                    guild,
+                    tracked_accounts = forgotten.tracked_accounts,
+                    "the bot left this guild while offline; forgot its tracking"
+                );
+            }
+            Err(error) => tracing::warn!(guild, %error, "could not forget a departed guild"),
+        }
+    }
+    if forgot_any {
+        data.signals.accounts_changed.notify_one();
+    }
 }
 
 async fn shutdown_signal() {
@@ -372,7 +480,9 @@ pub async fn run_from_env() -> i32 {
             return 1;
         }
     };
-    let client = match psn::Client::new(config.psn.clone()) {
+    let mut psn_config = config.psn.clone();
+    let fingerprint = crate::credential::restore_saved_sign_in(&store, &mut psn_config).await;
+    let client = match psn::Client::new(psn_config) {
         Ok(client) => client,
         Err(err) => {
             eprintln!("error: {err}");
@@ -392,7 +502,20 @@ pub async fn run_from_env() -> i32 {
         }
         Err(err) => tracing::warn!(%err, "could not load cached title definitions"),
     }
+    let stop_saver = tokio_util::sync::CancellationToken::new();
+    let saver = fingerprint.map(|fingerprint| {
+        crate::credential::spawn_sign_in_saver(
+            store.clone(),
+            client.clone(),
+            fingerprint,
+            stop_saver.clone(),
+        )
+    });
     let result = run(config, client.clone(), store.clone()).await;
+    stop_saver.cancel();
+    if let Some(saver) = saver {
+        let _ = saver.await;
+    }
     if let Err(err) = store
         .save_title_definitions(&client.cached_titles(), &language)
         .await

@@ -3,8 +3,12 @@
 
 pub mod compare;
 pub mod game;
+pub mod leaderboard;
+pub mod link;
 pub mod page;
 pub mod rarest;
+pub mod settings;
+pub mod track;
 pub mod trophies;
 
 pub use game::{autocomplete_game, Choice};

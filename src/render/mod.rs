@@ -1,14 +1,25 @@
 //! Pure renderers: model values in, [`Reply`] out. No I/O, no clock, no PSN calls.
 
+mod announce;
 mod compare;
+mod leaderboard;
+mod link;
 mod profile;
 mod rarest;
 mod title;
+mod track;
 
+pub use announce::{announcements, delivery_problem, ChannelProblem, REFERENCE_RESERVE};
 pub use compare::{compare, compare_title, CompareSide};
+pub use leaderboard::{leaderboard, LEADERBOARD_ROWS};
+pub use link::{link, unlink, LinkOutcome};
 pub use profile::profile;
 pub use rarest::{rarest, RareTrophy, RarestScope};
 pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
+pub use track::{
+    format_interval, settings, track_added, track_list, track_removed, TrackAdded, TrackList,
+    TrophyListVisibility,
+};
 
 use chrono::{DateTime, Utc};
 use psn::{Platform, Rarity, TrophyCounts, TrophyType};

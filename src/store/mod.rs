@@ -3,8 +3,11 @@
 
 mod credential;
 mod database_url;
+mod guilds;
 mod links;
+mod outbox;
 mod titles;
+mod tracking;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,7 +16,15 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 pub use database_url::redact_database_url;
-pub use links::LinkedAccount;
+pub use guilds::{AddTracked, ForgottenGuild, LeaderboardRow, TrackedAccountView, TrackingStatus};
+pub use links::{
+    about_me_holds_code, new_verify_code, AccountLink, LinkedAccount, VERIFY_CODE_PREFIX,
+};
+pub use outbox::{ChannelReport, OutboxRow};
+pub use tracking::{
+    AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, OutboxEntry,
+    PollCommit, TitleState, TrackerAccount,
+};
 
 /// sqlx migrations embedded in the binary, so `trophybot migrate` needs no files at run time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -150,6 +161,11 @@ fn snowflake_to_db(id: u64) -> i64 {
     i64::from_ne_bytes(id.to_ne_bytes())
 }
 
+/// The inverse of [`snowflake_to_db`].
+fn snowflake_from_db(id: i64) -> u64 {
+    u64::from_ne_bytes(id.to_ne_bytes())
+}
+
 /// `trophybot migrate`: applies the migrations to the database at `database_url` (created when
 /// missing). Returns the exit code and the line to print: 0 done, 2 a configuration error,
 /// 1 a database error. The URL is shown without its password.
@@ -206,5 +222,8 @@ mod tests {
         );
         assert_eq!(snowflake_to_db(u64::MAX), -1);
         assert_eq!(snowflake_to_db(1 << 63), i64::MIN);
+        for id in [0, 1_234_567_890_123_456_789, u64::MAX, 1 << 63] {
+            assert_eq!(snowflake_from_db(snowflake_to_db(id)), id);
+        }
     }
 }

@@ -6,6 +6,13 @@
 //! the square root of each account's estimated trophy rate (the allocation that minimises the
 //! mean detection delay of Poisson arrivals under a rate budget). [`RoundRobinScheduler`] has
 //! the same interface and is the baseline.
+//!
+//! The staleness floor is a promise, not a weight: every account is planned at most
+//! [`PollScheduler::effective_staleness`] apart (`max(max_staleness, N / (floor_share ·
+//! r_poll))`), the square-root rule shares only what the floor leaves (water-filling, so the
+//! plan never asks for more polls than the budget gives), and an account about to pass the
+//! floor goes before any other. An account presence saw playing gets one more poll when it
+//! goes offline, for what the end of its session earned.
 
 use std::time::Duration;
 
@@ -34,7 +41,9 @@ pub enum Decision {
 pub struct PollOutcome {
     /// Trophies newly seen (by state diff against the previous poll).
     pub new_trophies: u32,
-    /// Titles whose earned state had to be fetched: one extra request each.
+    /// Follow-up requests the poll needed, each charged to the budget: one per title whose
+    /// earned state had to be fetched, plus one per further listing page read (when every
+    /// title on a page had changed).
     pub changed_titles: u32,
 }
 
@@ -65,7 +74,8 @@ pub trait PollScheduler {
         answer: &[(AccountKey, ReportedPresence)],
     );
     /// The longest an account goes unchecked: `max_staleness`, or longer when the budget
-    /// cannot give it (shown by `/track list`).
+    /// cannot give it (shown by `/track list`). It follows the poll rate the budget leaves
+    /// now (after presence sweeps and changed-title follow-ups), so it may move a little.
     fn effective_staleness(&self, n_accounts: usize) -> Duration;
     /// How often this account is expected to be checked right now (shown by `/track list`).
     fn expected_interval(&self, account: AccountKey, now: f64) -> Duration;
@@ -161,8 +171,9 @@ pub struct ScheduleConfig {
     pub burst: f64,
     /// `TRACKER_MAX_STALENESS`.
     pub max_staleness: Duration,
-    /// Share of the budget the staleness floor may take when `max_staleness` is not
-    /// affordable; the rest follows activity.
+    /// Share of the poll rate a full staleness sweep may take when `max_staleness` is not
+    /// affordable: the effective staleness is then `N / (floor_share · r_poll)`, and the
+    /// rest of the polls follow activity. 1.0 would be round-robin.
     pub floor_share: f64,
     /// Share of the budget for presence sweeps.
     pub presence_share: f64,
@@ -182,8 +193,12 @@ impl ScheduleConfig {
             rate_per_sec,
             burst: 5.0,
             max_staleness,
-            floor_share: 0.5,
-            presence_share: 0.2,
+            // Tuned with `cargo bench --bench tracker` (BENCHMARKS.md): a larger floor share
+            // wastes polls on accounts presence shows offline, a smaller one stretches the
+            // staleness of idle accounts without presence; presence sweeps every ~7 min
+            // (N = 1000) still see a session well before its first trophy (mean 20 min).
+            floor_share: 0.4,
+            presence_share: 0.1,
             min_presence_period: Duration::from_secs(60),
             hidden_recheck: Duration::from_secs(6 * 3600),
             playing_boost: 4.0,
@@ -191,14 +206,82 @@ impl ScheduleConfig {
         }
     }
 
-    fn effective_staleness_secs(&self, n_accounts: usize) -> f64 {
-        let floor_rate = self.rate_per_sec * self.floor_share.clamp(0.01, 1.0);
-        let sweep = if floor_rate > 0.0 {
+    /// `max(max_staleness, N / (floor_share · poll_rate))`, `poll_rate` being the polls per
+    /// second left after presence sweeps and follow-ups.
+    fn effective_staleness_secs(&self, n_accounts: usize, poll_rate: f64) -> f64 {
+        let floor_rate = poll_rate * self.floor_share.clamp(0.01, 1.0);
+        let sweep = if n_accounts == 0 {
+            0.0
+        } else if floor_rate > 0.0 {
             n_accounts as f64 / floor_rate
         } else {
             f64::INFINITY
         };
         self.max_staleness.as_secs_f64().max(sweep)
+    }
+}
+
+/// Weight of a recent poll's follow-up count in the running mean (about the last 100 polls).
+const FOLLOW_UP_SMOOTHING: f64 = 0.01;
+
+/// Accounts with little or no expected activity are planned at this share of the staleness
+/// floor, so the floor is met by ordinary priority with room to spare for bursts of
+/// activity, and accounts that fell due together spread out instead of queueing.
+const FLOOR_TARGET: f64 = 0.85;
+
+/// An account this close to the staleness floor (as a share of it) takes at least every
+/// other poll: the safety net for when activity took more than planned.
+const FLOOR_GUARD: f64 = 0.93;
+
+/// An account this close to the staleness floor is polled before any other.
+const FLOOR_HARD: f64 = 0.99;
+
+/// Polls per second a budget of `rate_per_sec` leaves after `other_rate` (presence sweeps)
+/// when each poll brings `extra_per_poll` follow-up requests on average.
+fn poll_rate(rate_per_sec: f64, other_rate: f64, extra_per_poll: f64) -> f64 {
+    ((rate_per_sec - other_rate).max(0.0) / (1.0 + extra_per_poll.max(0.0))).max(f64::MIN_POSITIVE)
+}
+
+/// Water-filling of the square-root rule under a staleness cap: the intervals
+/// `min(c / w_i, cap)` whose poll rates sum to `poll_rate`, written over `weights` in place.
+/// Accounts with weight 0 (or capped ones) get `cap`. Where even the cap is not affordable
+/// (`N / cap > poll_rate`), every account gets `cap`.
+fn water_fill(weights: &mut [f64], poll_rate: f64, cap: f64) {
+    let cap_rate = if cap.is_finite() && cap > 0.0 {
+        1.0 / cap
+    } else {
+        0.0
+    };
+    let total: f64 = weights.iter().sum();
+    // c without caps; caps only add demand, so the answer is at least this. Each step
+    // `c ← S(c) / (r − m(c)/cap)` (S: weight of the uncapped, m: count of the capped) stays
+    // at or below the answer and reaches it in a few steps (the capped set only grows).
+    let mut scale = total / poll_rate;
+    for _ in 0..64 {
+        let threshold = scale * cap_rate;
+        let (mut uncapped_weight, mut capped) = (0.0, 0usize);
+        for &w in weights.iter() {
+            if w > threshold {
+                uncapped_weight += w;
+            } else {
+                capped += 1;
+            }
+        }
+        let left = poll_rate - capped as f64 * cap_rate;
+        if left <= 0.0 || uncapped_weight <= 0.0 {
+            scale = f64::INFINITY;
+            break;
+        }
+        let next = uncapped_weight / left;
+        if next <= scale * (1.0 + 1e-12) {
+            scale = scale.max(next);
+            break;
+        }
+        scale = next;
+    }
+    for w in weights.iter_mut() {
+        let interval = if *w > 0.0 { scale / *w } else { f64::INFINITY };
+        *w = interval.min(cap);
     }
 }
 
@@ -231,6 +314,9 @@ pub struct AccountState {
     pub presence: PresenceState,
     /// Untracked: kept so keys stay stable, but never polled or asked about.
     pub removed: bool,
+    /// Presence showed the account playing since its last poll: trophies of that session may
+    /// be waiting even once it shows offline.
+    pub played_since_check: bool,
 }
 
 impl AccountState {
@@ -242,6 +328,7 @@ impl AccountState {
             detections_by_hour: [0.0; 24],
             presence: PresenceState::Unknown,
             removed: false,
+            played_since_check: false,
         }
     }
 }
@@ -262,6 +349,8 @@ pub struct AdaptiveScheduler {
     /// Recent follow-up requests per poll, so the poll rate left over is known.
     extra_per_poll: f64,
     scratch: Vec<f64>,
+    /// The last poll was forced by the staleness floor.
+    last_poll_was_floor: bool,
 }
 
 impl AdaptiveScheduler {
@@ -274,6 +363,7 @@ impl AdaptiveScheduler {
             last_presence_sweep: None,
             extra_per_poll: 0.0,
             scratch: Vec::new(),
+            last_poll_was_floor: false,
         }
     }
 
@@ -340,7 +430,14 @@ impl AdaptiveScheduler {
             PresenceState::Playing { seen_at } if now - seen_at <= fresh => {
                 return trophy_rate * self.config.playing_boost;
             }
-            // Offline per presence: nothing to find; only the staleness floor applies.
+            // The session just ended: one last poll collects what it earned since the last one.
+            PresenceState::Offline { seen_at }
+                if now - seen_at <= fresh && a.played_since_check =>
+            {
+                return trophy_rate * self.config.playing_boost;
+            }
+            // Offline per presence (and checked since it last played): nothing to find; only
+            // the staleness floor applies.
             PresenceState::Offline { seen_at } if now - seen_at <= fresh => return 0.0,
             _ => {}
         }
@@ -355,42 +452,61 @@ impl AdaptiveScheduler {
         belief * trophy_rate + idle_rate
     }
 
+    /// Presence requests per second at the current sweep period.
+    fn presence_rate(&self) -> f64 {
+        let visible = self.visible_count();
+        if visible == 0 {
+            return 0.0;
+        }
+        visible.div_ceil(PRESENCE_BATCH) as f64 / self.presence_period()
+    }
+
+    /// Polls per second the budget leaves now.
+    fn poll_rate(&self) -> f64 {
+        poll_rate(
+            self.config.rate_per_sec,
+            self.presence_rate(),
+            self.extra_per_poll,
+        )
+    }
+
+    /// The staleness floor for the accounts tracked now, in seconds.
+    fn floor_secs(&self) -> f64 {
+        self.config
+            .effective_staleness_secs(self.active_count(), self.poll_rate())
+    }
+
     /// Fills `scratch` with each account's target interval (seconds).
     fn compute_targets(&mut self, now: f64) {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let presence_period = self.presence_period();
         let fresh = 2.0 * presence_period;
-        scratch.extend(
-            self.accounts
-                .iter()
-                .map(|a| {
-                    if a.removed {
-                        0.0
-                    } else {
-                        self.earning_rate(a, now, fresh).sqrt()
-                    }
-                }),
-        );
-        let visible = self.visible_count();
-        let presence_rate = if visible > 0 {
-            visible.div_ceil(PRESENCE_BATCH) as f64 / presence_period
-        } else {
-            0.0
-        };
-        let poll_rate = ((self.config.rate_per_sec - presence_rate).max(0.0)
-            / (1.0 + self.extra_per_poll))
-            .max(f64::MIN_POSITIVE);
-        let weight_sum: f64 = scratch.iter().sum();
-        let floor = self.config.effective_staleness_secs(self.active_count());
-        for w in scratch.iter_mut() {
-            // sqrt allocation: interval_i = sum(sqrt λ) / (r · sqrt λ_i), capped by the floor.
-            let sqrt_interval = if *w > 0.0 {
-                weight_sum / (poll_rate * *w)
+        scratch.extend(self.accounts.iter().map(|a| {
+            if a.removed {
+                0.0
             } else {
+                self.earning_rate(a, now, fresh).sqrt()
+            }
+        }));
+        // Removed accounts have weight 0 and would take a capped share: leave them out.
+        let poll_rate = self.poll_rate();
+        let floor = self.floor_secs();
+        let mut active: Vec<f64> = self
+            .accounts
+            .iter()
+            .zip(&scratch)
+            .filter(|(a, _)| !a.removed)
+            .map(|(_, &w)| w)
+            .collect();
+        water_fill(&mut active, poll_rate, floor * FLOOR_TARGET);
+        let mut intervals = active.into_iter();
+        for (a, w) in self.accounts.iter().zip(scratch.iter_mut()) {
+            *w = if a.removed {
                 f64::INFINITY
+            } else {
+                intervals.next().unwrap_or(floor * FLOOR_TARGET)
             };
-            *w = sqrt_interval.min(floor);
         }
         self.scratch = scratch;
     }
@@ -416,11 +532,7 @@ impl PollScheduler for AdaptiveScheduler {
         let ready = self.budget.ready_at(now, 1.0);
         let idle = self.active_count() == 0;
         if ready > now || idle {
-            return Decision::WaitUntil(if idle {
-                f64::INFINITY
-            } else {
-                ready
-            });
+            return Decision::WaitUntil(if idle { f64::INFINITY } else { ready });
         }
         if self.pending_presence.is_empty()
             && self
@@ -440,18 +552,40 @@ impl PollScheduler for AdaptiveScheduler {
             return Decision::PresenceBatch(batch);
         }
         self.compute_targets(now);
+        let floor = self.floor_secs();
         let mut best: Option<(f64, usize)> = None;
+        let mut oldest: Option<(f64, usize)> = None;
         for (i, (a, target)) in self.accounts.iter().zip(&self.scratch).enumerate() {
             if a.removed {
                 continue;
             }
-            let priority = match a.last_check {
-                None => f64::INFINITY,
-                Some(at) => (now - at) / target,
-            };
+            let age = a.last_check.map_or(f64::INFINITY, |at| now - at);
+            let priority = age / target;
             if best.is_none_or(|(p, _)| priority > p) {
                 best = Some((priority, i));
             }
+            if oldest.is_none_or(|(o, _)| age > o) {
+                oldest = Some((age, i));
+            }
+        }
+        // The floor is a promise (`effective_staleness`), activity only a preference: an
+        // account about to pass the floor goes first even when busier ones are behind. When
+        // many near it together, every other poll still goes to an account behind its plan
+        // until one is at the very edge, so a crunch slows the players instead of stopping
+        // them.
+        let behind_plan = best.is_some_and(|(priority, _)| priority >= 1.0);
+        let floor_poll = match oldest {
+            Some((age, i)) if age >= floor * FLOOR_HARD => Some(i),
+            Some((age, i))
+                if age >= floor * FLOOR_GUARD && !(self.last_poll_was_floor && behind_plan) =>
+            {
+                Some(i)
+            }
+            _ => None,
+        };
+        self.last_poll_was_floor = floor_poll.is_some();
+        if let Some(i) = floor_poll {
+            best = Some((f64::INFINITY, i));
         }
         match best {
             Some((_, i)) => {
@@ -465,7 +599,8 @@ impl PollScheduler for AdaptiveScheduler {
     fn record_poll(&mut self, account: AccountKey, now: f64, outcome: PollOutcome) {
         let extra = f64::from(outcome.changed_titles);
         self.budget.spend(now, extra);
-        self.extra_per_poll = 0.99 * self.extra_per_poll + 0.01 * extra;
+        self.extra_per_poll =
+            (1.0 - FOLLOW_UP_SMOOTHING) * self.extra_per_poll + FOLLOW_UP_SMOOTHING * extra;
         let prior = self.config.prior.clone();
         let trophy_rate = self.trophy_rate();
         let Some(a) = self.accounts.get_mut(account.0) else {
@@ -485,6 +620,7 @@ impl PollScheduler for AdaptiveScheduler {
         };
         a.belief_at = now;
         a.last_check = Some(now);
+        a.played_since_check = false;
     }
 
     fn record_presence(
@@ -501,7 +637,10 @@ impl PollScheduler for AdaptiveScheduler {
         for (key, presence) in answer {
             if let Some(a) = self.accounts.get_mut(key.0) {
                 a.presence = match presence {
-                    ReportedPresence::OnlinePlaying => PresenceState::Playing { seen_at: now },
+                    ReportedPresence::OnlinePlaying => {
+                        a.played_since_check = true;
+                        PresenceState::Playing { seen_at: now }
+                    }
                     ReportedPresence::Offline | ReportedPresence::OnlineIdle => {
                         PresenceState::Offline { seen_at: now }
                     }
@@ -511,7 +650,10 @@ impl PollScheduler for AdaptiveScheduler {
     }
 
     fn effective_staleness(&self, n_accounts: usize) -> Duration {
-        secs_to_duration(self.config.effective_staleness_secs(n_accounts))
+        secs_to_duration(
+            self.config
+                .effective_staleness_secs(n_accounts, self.poll_rate()),
+        )
     }
 
     fn expected_interval(&self, account: AccountKey, now: f64) -> Duration {
@@ -538,6 +680,8 @@ pub struct RoundRobinScheduler {
     /// Per key: still tracked.
     active: Vec<bool>,
     next: usize,
+    /// Recent follow-up requests per poll, so the sweep time is known.
+    extra_per_poll: f64,
 }
 
 impl RoundRobinScheduler {
@@ -547,6 +691,7 @@ impl RoundRobinScheduler {
             max_staleness: config.max_staleness,
             active: Vec::new(),
             next: 0,
+            extra_per_poll: 0.0,
         }
     }
 }
@@ -579,13 +724,17 @@ impl PollScheduler for RoundRobinScheduler {
     }
 
     fn record_poll(&mut self, _account: AccountKey, now: f64, outcome: PollOutcome) {
-        self.budget.spend(now, f64::from(outcome.changed_titles));
+        let extra = f64::from(outcome.changed_titles);
+        self.budget.spend(now, extra);
+        self.extra_per_poll =
+            (1.0 - FOLLOW_UP_SMOOTHING) * self.extra_per_poll + FOLLOW_UP_SMOOTHING * extra;
     }
 
     fn record_presence(&mut self, _: f64, _: &[AccountKey], _: &[(AccountKey, ReportedPresence)]) {}
 
     fn effective_staleness(&self, n_accounts: usize) -> Duration {
-        let sweep = n_accounts as f64 / self.budget.rate_per_sec().max(f64::MIN_POSITIVE);
+        let sweep =
+            n_accounts as f64 / poll_rate(self.budget.rate_per_sec(), 0.0, self.extra_per_poll);
         secs_to_duration(self.max_staleness.as_secs_f64().max(sweep))
     }
 
@@ -821,8 +970,252 @@ mod tests {
             );
             assert!(polls.iter().any(|p| p.1 == keys[0]));
             assert!(polls.iter().any(|p| p.1 == keys[2]));
-            assert!(polls.iter().all(|p| p.1 != keys[1]), "removed account polled");
+            assert!(
+                polls.iter().all(|p| p.1 != keys[1]),
+                "removed account polled"
+            );
         }
+    }
+
+    #[test]
+    fn water_filling_spends_exactly_the_poll_rate_and_respects_the_cap() {
+        let rate = 0.2;
+        let cap = 600.0;
+        // Three busy accounts, many idle ones, two with nothing expected (weight 0).
+        let mut weights = vec![0.06, 0.03, 0.03];
+        weights.extend(std::iter::repeat_n(0.0005, 40));
+        weights.extend([0.0, 0.0]);
+        let original = weights.clone();
+        water_fill(&mut weights, rate, cap);
+        let spent: f64 = weights.iter().map(|t| 1.0 / t).sum();
+        assert!(
+            (spent - rate).abs() < 1e-9,
+            "plan spends {spent}, budget {rate}"
+        );
+        assert!(weights.iter().all(|&t| t > 0.0 && t <= cap));
+        assert_eq!(weights[43], cap, "no expected activity: planned at the cap");
+        assert_eq!(weights[4], cap, "idle accounts fall to the cap here");
+        // The square-root rule among the uncapped: interval inversely proportional to weight.
+        assert!((weights[1] / weights[0] - original[0] / original[1]).abs() < 1e-9);
+    }
+
+    #[test]
+    fn water_filling_gives_everyone_the_cap_when_even_the_cap_is_not_affordable() {
+        let mut weights = vec![0.05, 0.01, 0.0];
+        water_fill(&mut weights, 0.001, 600.0);
+        assert_eq!(weights, vec![600.0; 3]);
+    }
+
+    #[test]
+    fn effective_staleness_is_the_floor_share_of_the_poll_rate_when_the_budget_is_short() {
+        let cfg = config(1800);
+        let sched = AdaptiveScheduler::new(cfg.clone());
+        // No presence visible yet and no follow-ups: the poll rate is the whole rate.
+        let n = 1000;
+        let expected = n as f64 / (cfg.floor_share * RATE);
+        let got = sched.effective_staleness(n).as_secs_f64();
+        assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
+        // Affordable: the configured value.
+        let affordable = (cfg.floor_share * RATE * 1800.0) as usize;
+        assert_eq!(
+            sched.effective_staleness(affordable),
+            Duration::from_secs(1800)
+        );
+        // Round-robin sweeps everyone with the whole poll rate.
+        let rr = RoundRobinScheduler::new(&cfg);
+        let sweep = rr.effective_staleness(n).as_secs_f64();
+        assert!((sweep - n as f64 / RATE).abs() < 1e-6, "{sweep}");
+    }
+
+    #[test]
+    fn follow_ups_and_presence_sweeps_lengthen_the_effective_staleness() {
+        let mut sched = AdaptiveScheduler::new(config(60));
+        let keys: Vec<_> = (0..500).map(|_| sched.add_account()).collect();
+        // Every account's presence hidden: no sweeps to pay for.
+        sched.record_presence(0.0, &keys, &[]);
+        let before = sched.effective_staleness(keys.len());
+        // Every account visible to presence: sweeps now cost part of the budget.
+        sched.record_presence(
+            0.0,
+            &keys,
+            &keys
+                .iter()
+                .map(|&k| (k, ReportedPresence::Offline))
+                .collect::<Vec<_>>(),
+        );
+        let with_presence = sched.effective_staleness(keys.len());
+        assert!(with_presence > before, "{with_presence:?} vs {before:?}");
+        for (i, &key) in keys.iter().enumerate() {
+            let outcome = PollOutcome {
+                new_trophies: 1,
+                changed_titles: 1,
+            };
+            sched.record_poll(key, i as f64, outcome);
+        }
+        let with_follow_ups = sched.effective_staleness(keys.len());
+        assert!(
+            with_follow_ups > with_presence,
+            "{with_follow_ups:?} vs {with_presence:?}"
+        );
+    }
+
+    #[test]
+    fn the_floor_holds_when_the_budget_is_short_and_some_accounts_always_play() {
+        let mut sched = AdaptiveScheduler::new(config(600));
+        let keys: Vec<_> = (0..300).map(|_| sched.add_account()).collect();
+        let players = &keys[..30];
+        let floor = sched.effective_staleness(keys.len()).as_secs_f64();
+        assert!(
+            floor > 600.0,
+            "the budget cannot give 10 min to 300 accounts"
+        );
+        // Thirty accounts play and earn all the time; the other 270 show offline. Every
+        // account must still be checked within the effective staleness.
+        let (_, polls) = drive(
+            &mut sched,
+            6.0 * floor,
+            |key, _| {
+                let earns = u32::from(players.contains(&key));
+                PollOutcome {
+                    new_trophies: earns,
+                    changed_titles: earns,
+                }
+            },
+            |batch, _| {
+                batch
+                    .iter()
+                    .map(|&k| {
+                        let p = if players.contains(&k) {
+                            ReportedPresence::OnlinePlaying
+                        } else {
+                            ReportedPresence::Offline
+                        };
+                        (k, p)
+                    })
+                    .collect()
+            },
+        );
+        // The promise as it stands with the follow-ups the players cost.
+        let floor = sched.effective_staleness(keys.len()).as_secs_f64();
+        let one_request = 1.0 / RATE;
+        for &key in &keys {
+            let times: Vec<f64> = polls.iter().filter(|p| p.1 == key).map(|p| p.0).collect();
+            for pair in times.windows(2) {
+                assert!(
+                    pair[1] - pair[0] <= floor + one_request,
+                    "{key:?} waited {} > {floor}",
+                    pair[1] - pair[0]
+                );
+            }
+        }
+        let count = |k: AccountKey| polls.iter().filter(|p| p.1 == k).count();
+        assert!(
+            count(players[0]) > 5 * count(keys[100]),
+            "players get the spare budget: {} vs {}",
+            count(players[0]),
+            count(keys[100])
+        );
+    }
+
+    #[test]
+    fn accounts_falling_due_together_do_not_starve_a_player() {
+        // All 600 accounts start together, so after the first sweep (N / r, about 48 min)
+        // they fall due for the floor together. A player may slow down then but not wait
+        // out the whole re-sweep, and the crunch spreads the others out so it does not
+        // come back.
+        let mut sched = AdaptiveScheduler::new(config(600));
+        let keys: Vec<_> = (0..600).map(|_| sched.add_account()).collect();
+        let player = keys[599];
+        let floor = sched.effective_staleness(keys.len()).as_secs_f64();
+        let (_, polls) = drive(
+            &mut sched,
+            4.0 * floor,
+            |key, _| PollOutcome {
+                new_trophies: u32::from(key == player),
+                changed_titles: u32::from(key == player),
+            },
+            |batch, _| {
+                batch
+                    .iter()
+                    .map(|&k| {
+                        let p = if k == player {
+                            ReportedPresence::OnlinePlaying
+                        } else {
+                            ReportedPresence::Offline
+                        };
+                        (k, p)
+                    })
+                    .collect()
+            },
+        );
+        let longest_after = |from: f64| {
+            let times: Vec<f64> = polls
+                .iter()
+                .filter(|p| p.1 == player && p.0 > from)
+                .map(|p| p.0)
+                .collect();
+            assert!(times.len() > 20, "player polled {} times", times.len());
+            times
+                .windows(2)
+                .map(|pair| pair[1] - pair[0])
+                .fold(0.0, f64::max)
+        };
+        let sweep = keys.len() as f64 / RATE;
+        let first_crunch = longest_after(floor);
+        assert!(
+            first_crunch < sweep / 3.0,
+            "player waited {first_crunch} s in the first crunch"
+        );
+        let later = longest_after(2.0 * floor);
+        assert!(later < 60.0, "player waited {later} s after it");
+    }
+
+    #[test]
+    fn a_session_that_ended_gets_one_more_poll() {
+        let mut sched = AdaptiveScheduler::new(config(3600));
+        let keys: Vec<_> = (0..50).map(|_| sched.add_account()).collect();
+        let (ended, never_played) = (keys[10], keys[20]);
+        let mut now = 0.0;
+        for &key in &keys {
+            sched.record_poll(key, now, PollOutcome::default());
+        }
+        let everyone_offline: Vec<_> = keys
+            .iter()
+            .map(|&k| (k, ReportedPresence::Offline))
+            .collect();
+        // `ended` was seen playing, then offline before any poll caught its session's end.
+        let mut playing = everyone_offline.clone();
+        playing[10].1 = ReportedPresence::OnlinePlaying;
+        now += 1.0;
+        sched.record_presence(now, &keys, &playing);
+        now += 1.0;
+        sched.record_presence(now, &keys, &everyone_offline);
+        assert!(
+            sched.expected_interval(ended, now) < sched.expected_interval(never_played, now),
+            "{:?} vs {:?}",
+            sched.expected_interval(ended, now),
+            sched.expected_interval(never_played, now)
+        );
+        let first_poll = loop {
+            match sched.next_decision(now) {
+                Decision::WaitUntil(t) => now = t,
+                Decision::PresenceBatch(batch) => {
+                    let answer: Vec<_> = batch
+                        .iter()
+                        .map(|&k| (k, ReportedPresence::Offline))
+                        .collect();
+                    sched.record_presence(now, &batch, &answer);
+                }
+                Decision::Poll(key) => break key,
+            }
+        };
+        assert_eq!(first_poll, ended);
+        sched.record_poll(ended, now, PollOutcome::default());
+        assert_eq!(
+            sched.expected_interval(ended, now),
+            sched.expected_interval(never_played, now),
+            "checked after its session: back to the floor"
+        );
     }
 
     #[test]

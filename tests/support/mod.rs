@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests. Each test binary uses only some of them.
 #![allow(dead_code)]
 
+pub mod bot;
 pub mod db;
 
 /// A simulator of the default world, served on a free port.

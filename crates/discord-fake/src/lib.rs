@@ -24,8 +24,9 @@ use tokio::task::JoinHandle;
 pub use clock::FakeClock;
 pub use model::{
     Direction, FakeChannel, FakeConfig, FakeGuild, FakeUser, Fault, FaultKind, GatewayRecord,
-    InteractionEvent, InteractionId, MessageRecord, RecordedRequest, MANAGE_GUILD,
-    MEMBER_PERMISSIONS,
+    InteractionEvent, InteractionId, MessageRecord, RecordedRequest, CHANNEL_ANNOUNCEMENT,
+    CHANNEL_TEXT, CHANNEL_VOICE, EMBED_LINKS, MANAGE_GUILD, MEMBER_PERMISSIONS, SEND_MESSAGES,
+    VIEW_CHANNEL,
 };
 use state::{
     Interaction, Shared, State, INTERACTION_AUTOCOMPLETE, INTERACTION_COMMAND,
@@ -51,6 +52,8 @@ pub enum FakeError {
     UnknownChannel { guild: u64, channel: u64 },
     #[error("user {user} is not a member of guild {guild}")]
     UnknownMember { guild: u64, user: u64 },
+    #[error("no channel {0}")]
+    NoSuchChannel(u64),
     #[error("unknown message {0}")]
     UnknownMessage(u64),
     #[error("unknown interaction {0:?}")]
@@ -318,6 +321,86 @@ impl FakeDiscord {
         })
     }
 
+    /// Tells the bot a guild is unavailable (GUILD_DELETE with `unavailable: true`, as in a
+    /// Discord outage); the guild stays, as it does on Discord.
+    pub fn send_guild_unavailable(&self, guild_id: u64) -> Result<(), FakeError> {
+        self.shared.update(|state, shared| {
+            state
+                .dispatch(
+                    "GUILD_DELETE",
+                    json!({"id": guild_id.to_string(), "unavailable": true}),
+                    shared.now(),
+                )
+                .map(|_| ())
+        })
+    }
+
+    /// Deletes a guild channel, as an admin would: REST calls on it answer 404 Unknown Channel
+    /// (10003) from now on, and a connected bot gets CHANNEL_DELETE. The messages it held stay
+    /// in `messages()` for assertions.
+    pub fn delete_channel(&self, channel_id: u64) -> Result<(), FakeError> {
+        self.shared.update(|state, shared| {
+            let guild = state
+                .guilds
+                .iter_mut()
+                .find(|g| g.channels.iter().any(|c| c.id == channel_id))
+                .ok_or(FakeError::NoSuchChannel(channel_id))?;
+            let position = guild
+                .channels
+                .iter()
+                .position(|c| c.id == channel_id)
+                .ok_or(FakeError::NoSuchChannel(channel_id))?;
+            let channel = guild.channels.remove(position);
+            let payload = payloads::channel(guild.id, &channel, position);
+            // Without a gateway session there is nobody to tell; REST still sees the change.
+            if state.session.is_some() {
+                state.dispatch("CHANNEL_DELETE", payload, shared.now())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Denies the bot `denied` permissions in a guild channel (e.g. [`SEND_MESSAGES`]), as a
+    /// permission overwrite would: posting there answers 403 Missing Permissions (50013), or
+    /// Missing Access (50001) without [`VIEW_CHANNEL`]. A connected bot gets CHANNEL_UPDATE.
+    pub fn deny_bot_in_channel(&self, channel_id: u64, denied: u64) -> Result<(), FakeError> {
+        self.shared.update(|state, shared| {
+            let (guild_id, position, channel) = state
+                .guilds
+                .iter_mut()
+                .find_map(|g| {
+                    let id = g.id;
+                    g.channels
+                        .iter_mut()
+                        .enumerate()
+                        .find(|(_, c)| c.id == channel_id)
+                        .map(|(i, c)| {
+                            c.bot_denied |= denied;
+                            (id, i, c.clone())
+                        })
+                })
+                .ok_or(FakeError::NoSuchChannel(channel_id))?;
+            if state.session.is_some() {
+                let payload = payloads::channel(guild_id, &channel, position);
+                state.dispatch("CHANNEL_UPDATE", payload, shared.now())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The direct-message channel the bot opened with `user_id`, if any.
+    pub fn dm_channel(&self, user_id: u64) -> Option<u64> {
+        self.shared.read(|s| s.dm_channels.get(&user_id).copied())
+    }
+
+    /// The messages the bot sent `user_id` directly, oldest first.
+    pub fn dm_messages(&self, user_id: u64) -> Vec<MessageRecord> {
+        match self.dm_channel(user_id) {
+            Some(channel_id) => self.channel_messages(channel_id),
+            None => Vec::new(),
+        }
+    }
+
     /// Asks the bot to reconnect and resume (op 7).
     pub fn request_reconnect(&self) -> Result<(), FakeError> {
         self.shared
@@ -356,7 +439,10 @@ impl FakeDiscord {
                 Some(id) => id,
                 None => state.snowflake(shared.now()).to_string(),
             };
-            let data = json!({
+            let resolved = state
+                .guild(guild_id)
+                .and_then(|guild| payloads::resolved(guild, &options));
+            let mut data = json!({
                 "id": command_id,
                 "name": command,
                 "type": 1,
@@ -364,6 +450,9 @@ impl FakeDiscord {
                 "options": if options.is_array() { options } else { json!([]) },
                 "guild_id": guild_id.to_string(),
             });
+            if let Some(resolved) = resolved {
+                data["resolved"] = resolved;
+            }
             dispatch_interaction(
                 state,
                 shared,

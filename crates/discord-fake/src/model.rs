@@ -13,6 +13,14 @@ use crate::clock::FakeClock;
 pub const MEMBER_PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31);
 /// The Manage Server permission bit.
 pub const MANAGE_GUILD: u64 = 1 << 5;
+/// Single permission bits, for channels that deny the bot something.
+pub const VIEW_CHANNEL: u64 = 1 << 10;
+pub const SEND_MESSAGES: u64 = 1 << 11;
+pub const EMBED_LINKS: u64 = 1 << 14;
+/// Discord's channel types the fake serves.
+pub const CHANNEL_TEXT: u64 = 0;
+pub const CHANNEL_VOICE: u64 = 2;
+pub const CHANNEL_ANNOUNCEMENT: u64 = 5;
 
 /// Everything the fake serves; ids are plain numbers, served as Discord's string snowflakes.
 #[derive(Clone)]
@@ -84,6 +92,10 @@ impl FakeUser {
 pub struct FakeChannel {
     pub id: u64,
     pub name: String,
+    /// Discord's channel type ([`CHANNEL_TEXT`] unless built otherwise).
+    pub kind: u64,
+    /// Permissions a member overwrite on this channel denies the bot.
+    pub bot_denied: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,6 +122,31 @@ impl FakeGuild {
         self.channels.push(FakeChannel {
             id,
             name: name.into(),
+            kind: CHANNEL_TEXT,
+            bot_denied: 0,
+        });
+        self
+    }
+
+    /// A voice channel: the bot can see it but it holds no announcements.
+    pub fn voice_channel(mut self, id: u64, name: impl Into<String>) -> Self {
+        self.channels.push(FakeChannel {
+            id,
+            name: name.into(),
+            kind: CHANNEL_VOICE,
+            bot_denied: 0,
+        });
+        self
+    }
+
+    /// A text channel whose permission overwrite denies the bot `denied` (e.g.
+    /// [`SEND_MESSAGES`]).
+    pub fn channel_denying_bot(mut self, id: u64, name: impl Into<String>, denied: u64) -> Self {
+        self.channels.push(FakeChannel {
+            id,
+            name: name.into(),
+            kind: CHANNEL_TEXT,
+            bot_denied: denied,
         });
         self
     }

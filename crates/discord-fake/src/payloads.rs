@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use crate::model::{FakeChannel, FakeGuild, FakeUser, MEMBER_PERMISSIONS};
 
-pub const GUILD_TEXT: u64 = 0;
+/// Discord's option type of a channel option.
+const OPTION_CHANNEL: u64 = 7;
 
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, false)
@@ -64,14 +65,28 @@ pub fn everyone_role(guild_id: u64) -> Value {
     })
 }
 
+/// A channel's permission overwrites. What the channel denies the bot is denied to @everyone
+/// (whose role id is the guild's): the bot has no other role, so the denial applies to it.
+fn permission_overwrites(guild_id: u64, channel: &FakeChannel) -> Value {
+    if channel.bot_denied == 0 {
+        return json!([]);
+    }
+    json!([{
+        "id": guild_id.to_string(),
+        "type": 0,
+        "allow": "0",
+        "deny": channel.bot_denied.to_string(),
+    }])
+}
+
 pub fn channel(guild_id: u64, channel: &FakeChannel, position: usize) -> Value {
     json!({
         "id": channel.id.to_string(),
         "guild_id": guild_id.to_string(),
-        "type": GUILD_TEXT,
+        "type": channel.kind,
         "name": channel.name,
         "position": position,
-        "permission_overwrites": [],
+        "permission_overwrites": permission_overwrites(guild_id, channel),
         "nsfw": false,
         "topic": null,
         "last_message_id": null,
@@ -137,4 +152,102 @@ pub fn guild(guild: &FakeGuild, bot: &FakeUser, joined_at: DateTime<Utc>) -> Val
         "stage_instances": [],
         "guild_scheduled_events": [],
     })
+}
+
+/// `data.resolved` of a command interaction: every channel named by a channel option (at any
+/// depth of subcommands), as Discord sends them, so serenity resolves the option. `None` when
+/// no option names a channel of the guild.
+pub fn resolved(guild: &FakeGuild, options: &Value) -> Option<Value> {
+    fn channel_ids(options: &Value, out: &mut Vec<u64>) {
+        for option in options.as_array().into_iter().flatten() {
+            if option["type"].as_u64() == Some(OPTION_CHANNEL) {
+                let id = match &option["value"] {
+                    Value::String(s) => s.parse().ok(),
+                    other => other.as_u64(),
+                };
+                out.extend(id);
+            }
+            channel_ids(&option["options"], out);
+        }
+    }
+    let mut ids = Vec::new();
+    channel_ids(options, &mut ids);
+    let channels: serde_json::Map<String, Value> = ids
+        .into_iter()
+        .filter_map(|id| guild.channels.iter().find(|c| c.id == id))
+        .map(|c| {
+            (
+                c.id.to_string(),
+                json!({
+                    "id": c.id.to_string(),
+                    "name": c.name,
+                    "type": c.kind,
+                    "permissions": (MEMBER_PERMISSIONS & !c.bot_denied).to_string(),
+                    "parent_id": null,
+                }),
+            )
+        })
+        .collect();
+    (!channels.is_empty()).then(|| json!({ "channels": channels }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CHANNEL_VOICE, EMBED_LINKS, SEND_MESSAGES};
+
+    fn guild() -> FakeGuild {
+        FakeGuild::new(100, "Trophy Room")
+            .channel(200, "general")
+            .voice_channel(210, "Lounge")
+            .channel_denying_bot(211, "read-only", SEND_MESSAGES | EMBED_LINKS)
+    }
+
+    #[test]
+    fn guild_create_carries_channel_types_overwrites_roles_and_the_bot() {
+        let bot = FakeUser::new(9, "TrophyBot");
+        let json = super::guild(&guild(), &bot, Utc::now());
+        let channels = json["channels"].as_array().expect("channels");
+        assert_eq!(channels[0]["type"], 0);
+        assert_eq!(channels[1]["type"], CHANNEL_VOICE);
+        assert_eq!(channels[0]["permission_overwrites"], json!([]));
+        assert_eq!(
+            channels[2]["permission_overwrites"],
+            json!([{"id": "100", "type": 0, "allow": "0",
+                    "deny": (SEND_MESSAGES | EMBED_LINKS).to_string()}])
+        );
+        assert_eq!(json["roles"][0]["id"], "100", "the @everyone role");
+        assert_eq!(json["members"][0]["user"]["id"], "9", "the bot's member");
+        assert_eq!(json["members"][0]["user"]["bot"], true);
+    }
+
+    #[test]
+    fn channel_options_are_resolved_at_any_depth() {
+        let options = json!([{"name": "add", "type": 1, "options": [
+            {"name": "user", "type": 3, "value": "sim_casual"},
+            {"name": "channel", "type": 7, "value": "211"},
+        ]}]);
+        let resolved = resolved(&guild(), &options).expect("a channel option");
+        let channel = &resolved["channels"]["211"];
+        assert_eq!(channel["name"], "read-only");
+        assert_eq!(channel["type"], 0);
+        let permissions: u64 = channel["permissions"]
+            .as_str()
+            .and_then(|p| p.parse().ok())
+            .expect("permissions");
+        assert_eq!(permissions & SEND_MESSAGES, 0);
+        // No channel option, or a channel of another guild: nothing to resolve.
+        assert_eq!(
+            resolved_none(json!([{"name": "user", "type": 3, "value": "x"}])),
+            None
+        );
+        assert_eq!(
+            resolved_none(json!([{"name": "channel", "type": 7, "value": "999"}])),
+            None
+        );
+    }
+
+    fn resolved_none(options: Value) -> Option<Value> {
+        resolved(&guild(), &options)
+    }
 }

@@ -8,7 +8,10 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::model::{FaultKind, InteractionEvent, InteractionId, RecordedRequest};
+use crate::model::{
+    FaultKind, InteractionEvent, InteractionId, MessageRecord, RecordedRequest, SEND_MESSAGES,
+    VIEW_CHANNEL,
+};
 use crate::state::{
     NewMessage, Shared, State, EPHEMERAL, INTERACTION_AUTOCOMPLETE, INTERACTION_COMPONENT, LOADING,
 };
@@ -75,6 +78,18 @@ impl Reply {
 
     fn unknown_channel() -> Self {
         Self::error(404, 10003, "Unknown Channel")
+    }
+
+    fn missing_access() -> Self {
+        Self::error(403, 50001, "Missing Access")
+    }
+
+    fn missing_permissions() -> Self {
+        Self::error(403, 50013, "Missing Permissions")
+    }
+
+    fn cannot_message_user() -> Self {
+        Self::error(403, 50007, "Cannot send messages to this user")
     }
 
     fn empty_message() -> Self {
@@ -275,16 +290,23 @@ fn route(state: &mut State, shared: &Shared, request: &Request<'_>) -> Reply {
             };
             channel_json(state, channel_id).map_or_else(Reply::unknown_channel, Reply::ok)
         }
+        ("POST", ["users", "@me", "channels"]) => create_dm(state, shared, request.body),
         ("POST", ["channels", channel, "messages"]) => {
-            match parse_id(channel).filter(|c| state.channel_guild(*c).is_some()) {
-                Some(channel_id) => create_channel_message(state, shared, channel_id, request.body),
-                None => Reply::unknown_channel(),
+            let Some(channel_id) = parse_id(channel) else {
+                return Reply::unknown_channel();
+            };
+            match writable(state, channel_id) {
+                Ok(()) => create_channel_message(state, shared, channel_id, request.body),
+                Err(reply) => reply,
             }
         }
         ("GET", ["channels", channel, "messages"]) => {
-            match parse_id(channel).filter(|c| state.channel_guild(*c).is_some()) {
-                Some(channel_id) => list_messages(state, channel_id, request.query),
-                None => Reply::unknown_channel(),
+            let Some(channel_id) = parse_id(channel) else {
+                return Reply::unknown_channel();
+            };
+            match readable(state, channel_id) {
+                Ok(()) => list_messages(state, channel_id, request.query),
+                Err(reply) => reply,
             }
         }
         ("PATCH", ["channels", channel, "messages", message]) => {
@@ -532,12 +554,84 @@ fn create_channel_message(
     Reply::ok(message)
 }
 
+/// Whether the bot may post in `channel_id`: a guild text channel it may see and send to, or a
+/// DM with a user it shares a guild with. Discord's answer otherwise.
+fn writable(state: &State, channel_id: u64) -> Result<(), Reply> {
+    if let Some((_, channel)) = state.guild_channel(channel_id) {
+        return if channel.bot_denied & VIEW_CHANNEL != 0 {
+            Err(Reply::missing_access())
+        } else if channel.bot_denied & SEND_MESSAGES != 0 {
+            Err(Reply::missing_permissions())
+        } else {
+            Ok(())
+        };
+    }
+    match state.dm_recipient(channel_id) {
+        Some(user) if state.known_user(user).is_some() => Ok(()),
+        Some(_) => Err(Reply::cannot_message_user()),
+        None => Err(Reply::unknown_channel()),
+    }
+}
+
+/// Whether the bot may read `channel_id`'s messages.
+fn readable(state: &State, channel_id: u64) -> Result<(), Reply> {
+    match state.guild_channel(channel_id) {
+        Some((_, channel)) if channel.bot_denied & VIEW_CHANNEL != 0 => {
+            Err(Reply::missing_access())
+        }
+        Some(_) => Ok(()),
+        None if state.dm_recipient(channel_id).is_some() => Ok(()),
+        None => Err(Reply::unknown_channel()),
+    }
+}
+
+/// `POST /users/@me/channels {"recipient_id"}`: the DM channel with a user, the same one each
+/// time. Like Discord it opens for any user; posting there needs a shared guild.
+fn create_dm(state: &mut State, shared: &Shared, body: &Value) -> Reply {
+    let recipient = match &body["recipient_id"] {
+        Value::String(s) => s.parse::<u64>().ok(),
+        other => other.as_u64(),
+    };
+    let Some(user_id) = recipient else {
+        return Reply::invalid_form(&FormErrors::single(
+            vec!["recipient_id".into()],
+            "BASE_TYPE_REQUIRED",
+            "This field is required",
+        ));
+    };
+    let channel_id = match state.dm_channels.get(&user_id) {
+        Some(channel_id) => *channel_id,
+        None => {
+            let channel_id = state.snowflake(shared.now());
+            state.dm_channels.insert(user_id, channel_id);
+            channel_id
+        }
+    };
+    let user = state
+        .known_user(user_id)
+        .cloned()
+        .unwrap_or_else(|| crate::model::FakeUser::new(user_id, format!("user{user_id}")));
+    Reply::ok(json!({
+        "id": channel_id.to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "flags": 0,
+        "recipients": [payloads_user(&user)],
+    }))
+}
+
+/// `GET /channels/{c}/messages?limit=&after=&before=`: newest first, like Discord. With
+/// `after`, the `limit` messages right after it. Discord does not return a message's `nonce`
+/// here (only in the answer to the post itself), so neither does the fake.
 fn list_messages(state: &State, channel_id: u64, query: Option<&str>) -> Reply {
     // serenity writes `?&limit=50`, so empty pairs are skipped.
-    let limit = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| pair.strip_prefix("limit="))
+    let param = |name: &str| {
+        query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    };
+    let limit = param("limit")
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(MESSAGES_LIMIT_DEFAULT);
     if !(1..=MESSAGES_LIMIT_MAX).contains(&limit) {
@@ -545,13 +639,37 @@ fn list_messages(state: &State, channel_id: u64, query: Option<&str>) -> Reply {
         errors.push_bad_length(vec!["limit".into()], 1, MESSAGES_LIMIT_MAX);
         return Reply::invalid_form(&errors);
     }
-    let newest_first: Vec<Value> = state
-        .messages
-        .iter()
-        .rev()
-        .filter(|m| m.channel_id == channel_id && !m.ephemeral)
-        .take(limit)
-        .map(|m| m.message.clone())
+    let after = param("after").and_then(|v| v.parse::<u64>().ok());
+    let before = param("before").and_then(|v| v.parse::<u64>().ok());
+    let in_range = |m: &&MessageRecord| {
+        m.channel_id == channel_id
+            && !m.ephemeral
+            && after.is_none_or(|a| m.message_id > a)
+            && before.is_none_or(|b| m.message_id < b)
+    };
+    let mut chosen: Vec<&MessageRecord> = if after.is_some() {
+        let mut oldest_first: Vec<_> = state.messages.iter().filter(in_range).take(limit).collect();
+        oldest_first.reverse();
+        oldest_first
+    } else {
+        state
+            .messages
+            .iter()
+            .rev()
+            .filter(in_range)
+            .take(limit)
+            .collect()
+    };
+    chosen.sort_by_key(|m| std::cmp::Reverse(m.message_id));
+    let newest_first: Vec<Value> = chosen
+        .into_iter()
+        .map(|m| {
+            let mut message = m.message.clone();
+            if let Some(fields) = message.as_object_mut() {
+                fields.remove("nonce");
+            }
+            message
+        })
         .collect();
     Reply::ok(Value::Array(newest_first))
 }

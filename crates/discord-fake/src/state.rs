@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 
 use crate::model::{
-    Direction, FakeConfig, FakeGuild, FakeUser, Fault, GatewayRecord, InteractionEvent,
-    InteractionId, MessageRecord, RecordedRequest,
+    Direction, FakeChannel, FakeConfig, FakeGuild, FakeUser, Fault, GatewayRecord,
+    InteractionEvent, InteractionId, MessageRecord, RecordedRequest,
 };
 use crate::payloads;
 use crate::FakeError;
@@ -74,6 +74,8 @@ pub(crate) struct State {
     pub commands: BTreeMap<Option<u64>, Vec<Value>>,
     pub faults: VecDeque<Fault>,
     pub guilds: Vec<FakeGuild>,
+    /// Direct-message channels the bot opened (`POST /users/@me/channels`): user → channel.
+    pub dm_channels: BTreeMap<u64, u64>,
 }
 
 pub(crate) struct Shared {
@@ -213,6 +215,32 @@ impl State {
         self.guilds
             .iter()
             .find(|g| g.channels.iter().any(|c| c.id == channel_id))
+    }
+
+    /// A guild channel, with its guild.
+    pub fn guild_channel(&self, channel_id: u64) -> Option<(&FakeGuild, &FakeChannel)> {
+        self.guilds.iter().find_map(|g| {
+            g.channels
+                .iter()
+                .find(|c| c.id == channel_id)
+                .map(|c| (g, c))
+        })
+    }
+
+    /// The user a direct-message channel is with.
+    pub fn dm_recipient(&self, channel_id: u64) -> Option<u64> {
+        self.dm_channels
+            .iter()
+            .find(|(_, channel)| **channel == channel_id)
+            .map(|(user, _)| *user)
+    }
+
+    /// A user the bot shares a guild with (the only users it can message directly).
+    pub fn known_user(&self, user_id: u64) -> Option<&FakeUser> {
+        self.guilds
+            .iter()
+            .flat_map(|g| &g.members)
+            .find(|m| m.id == user_id)
     }
 
     pub fn member(&self, guild_id: u64, user_id: u64) -> Option<&FakeUser> {

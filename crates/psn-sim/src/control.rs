@@ -127,6 +127,19 @@ pub(crate) fn set_presence(
     Ok(())
 }
 
+/// Replaces a user's "About me" text (as the player would in the PlayStation app).
+pub(crate) fn set_about_me(state: &mut State, online_id: &str, text: &str) -> Result<(), SimError> {
+    find_user(&mut state.world.users, online_id)?.about_me = text.to_string();
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AboutMeRequest {
+    online_id: String,
+    about_me: String,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EarnRequest {
@@ -223,6 +236,12 @@ pub(crate) fn handle(sim: &Sim, method: &Method, rest: &[&str], body: &[u8]) -> 
                 Err(e) => sim_error(e),
             }
         }),
+        (&Method::POST, ["about-me"]) => parse::<AboutMeRequest>(body).map(|request| {
+            match set_about_me(&mut sim.state(), &request.online_id, &request.about_me) {
+                Ok(()) => json_response(StatusCode::OK, &json!({ "ok": true })),
+                Err(e) => sim_error(e),
+            }
+        }),
         (&Method::GET, ["requests"]) => Ok(json_response(StatusCode::OK, &json!(sim.requests()))),
         (&Method::DELETE, ["requests"]) => {
             sim.reset_requests();
@@ -247,6 +266,7 @@ fn users(sim: &Sim) -> Response {
                 "accountId": user.account_id,
                 "formerOnlineId": user.former_online_id,
                 "private": user.private,
+                "aboutMe": user.about_me,
                 "titles": user.library.len(),
             })
         })

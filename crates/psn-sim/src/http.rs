@@ -108,6 +108,7 @@ impl Query {
 /// The endpoints that need a bearer token and count toward the rate limit.
 enum Api<'a> {
     Profile2(&'a str),
+    Profile(&'a str),
     Trophy(&'a [&'a str]),
     PresenceBatch,
     PresenceOne(&'a str),
@@ -117,6 +118,9 @@ enum Api<'a> {
 fn classify<'a>(segments: &'a [&'a str]) -> Option<Api<'a>> {
     match segments {
         ["userProfile", "v1", "users", online_id, "profile2"] => Some(Api::Profile2(online_id)),
+        ["api", "userProfile", "v1", "internal", "users", account_id, "profiles"] => {
+            Some(Api::Profile(account_id))
+        }
         ["api", "trophy", "v1", rest @ ..] => Some(Api::Trophy(rest)),
         ["api", "userProfile", "v2", "internal", "users", "", "basicPresences"]
         | ["api", "userProfile", "v2", "internal", "users", "basicPresences"] => {
@@ -252,6 +256,7 @@ fn serve_api(state: &mut State, api: Api<'_>, query: &Query, headers: &HeaderMap
 
     let result = match api {
         Api::Profile2(online_id) => modern::profile2(state, online_id),
+        Api::Profile(account_id) => modern::profiles(state, account_id),
         Api::Trophy(rest) => modern::trophy(state, rest, query),
         Api::PresenceBatch => presence::batch(state, query),
         Api::PresenceOne(account_id) => presence::one(state, account_id),

@@ -1,6 +1,6 @@
-//! A PlayStation Network simulator: the modern and legacy trophy APIs, auth, profile2 and
-//! presence on one port, with PSN's JSON shapes, a virtual clock, PSN's rate limit, fault
-//! injection and a control API. See README.md for the world it serves.
+//! A PlayStation Network simulator: the modern and legacy trophy APIs, auth, profile2, full
+//! profiles and presence on one port, with PSN's JSON shapes, a virtual clock, PSN's rate limit,
+//! fault injection and a control API. See README.md for the world it serves.
 
 mod auth;
 mod control;
@@ -247,6 +247,11 @@ impl Sim {
         visible: Option<bool>,
     ) -> Result<(), SimError> {
         control::set_presence(&mut self.state(), online_id, online, np_title_id, visible)
+    }
+
+    /// Sets a user's "About me" text, which the full profile endpoint then answers.
+    pub fn set_about_me(&self, online_id: &str, text: &str) -> Result<(), SimError> {
+        control::set_about_me(&mut self.state(), online_id, text)
     }
 
     /// The accountId of a named user (current or former online ID, any case).

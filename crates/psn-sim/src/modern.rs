@@ -1,4 +1,4 @@
-//! profile2 and the modern trophy API (`m.np.playstation.com/api/trophy/v1`).
+//! profile2, the full profile and the modern trophy API (`m.np.playstation.com/api/trophy/v1`).
 
 use axum::http::StatusCode;
 use serde_json::{json, Map, Value};
@@ -30,6 +30,45 @@ pub(crate) fn profile2(state: &State, online_id: &str) -> ApiResult {
         profile["currentOnlineId"] = Value::String(user.online_id.clone());
     }
     Ok(json!({ "profile": profile }))
+}
+
+/// The full profile by accountId (`/api/userProfile/v1/internal/users/{accountId}/profiles`),
+/// with the user's "About me". Every user's profile is visible, private trophy lists included.
+pub(crate) fn profiles(state: &State, account_id: &str) -> ApiResult {
+    let user = state
+        .world
+        .users
+        .iter()
+        .find(|user| user.account_id == account_id);
+    let Some(user) = user else {
+        // Nothing recorded for an unknown accountId: answered like profile2's unknown user.
+        return Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: 2_105_356,
+            message: format!("User not found (user: '{account_id}')"),
+            with_reference: false,
+        });
+    };
+    let avatar = |size: &str, path: &str| {
+        json!({
+            "size": size,
+            "url": format!("http://static-resource.np.community.playstation.net/{path}"),
+        })
+    };
+    Ok(json!({
+        "onlineId": user.online_id,
+        "aboutMe": user.about_me,
+        "avatars": [
+            avatar("s", "avatar_s/default/DefaultAvatar_s.png"),
+            avatar("xl", "avatar_xl/default/Defaultavatar_xl.png"),
+            avatar("l", "avatar/default/DefaultAvatar.png"),
+            avatar("m", "avatar_m/default/DefaultAvatar_m.png"),
+        ],
+        "languages": ["en-US"],
+        "isPlus": false,
+        "isOfficiallyVerified": false,
+        "isMe": user.online_id == OWNER,
+    }))
 }
 
 pub(crate) fn trophy(state: &State, rest: &[&str], query: &Query) -> ApiResult {

@@ -151,6 +151,8 @@ pub(crate) struct User {
     pub online_id: String,
     pub former_online_id: Option<String>,
     pub private: bool,
+    /// The profile's "About me" text (empty when the player wrote none).
+    pub about_me: String,
     pub library: Vec<Played>,
     pub presence: Presence,
 }
@@ -327,6 +329,7 @@ pub(crate) fn generate(seed: u64, now: DateTime<Utc>) -> World {
         online_id: online_id.into(),
         former_online_id: None,
         private: false,
+        about_me: String::new(),
         library: Vec::new(),
         presence: Presence {
             visible: true,
@@ -344,6 +347,7 @@ pub(crate) fn generate(seed: u64, now: DateTime<Utc>) -> World {
     // The hunter is online, playing their most recent PS5 game.
     hunter.presence.online_until = Some(DateTime::<Utc>::MAX_UTC);
     hunter.presence.playing = Some(astro_ps5);
+    hunter.about_me = "Platinum or nothing.".into();
 
     let mut casual = new_user(&mut rng, "sim_casual");
     let casual_titles = [
@@ -385,6 +389,7 @@ pub(crate) fn generate(seed: u64, now: DateTime<Utc>) -> World {
     let mut markdown = new_user(&mut rng, "sim_markdown");
     let markdown_titles: Vec<usize> = (markdown_first..titles.len()).collect();
     markdown.library = play_all(&mut rng, &titles, &markdown_titles, Skill::Hunter, now);
+    markdown.about_me = "**Not bold** @everyone <@123>".into();
 
     let empty = new_user(&mut rng, "sim_empty");
 

@@ -707,6 +707,57 @@ async fn presence_batches_hide_hidden_users_and_cap_the_batch() {
 }
 
 #[tokio::test]
+async fn profiles_answer_the_about_me_that_was_last_set() {
+    let h = Harness::default().await;
+    let profile_of =
+        |account: &str| format!("/api/userProfile/v1/internal/users/{account}/profiles");
+    let hunter = h.account("sim_hunter");
+    let before = h.get(&profile_of(&hunter)).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text);
+    assert_eq!(before.body["onlineId"], "sim_hunter");
+    assert_eq!(before.body["aboutMe"], "Platinum or nothing.");
+    assert_eq!(before.body["isMe"], false);
+
+    // The Rust control and the HTTP control change the same text; a renamed user is found by
+    // their former online ID too, and their profile shows the current one.
+    h.sim
+        .set_about_me("sim_hunter", "TB-7KQ2XM verifying")
+        .expect("a known user");
+    let after = h.get(&profile_of(&hunter)).await;
+    assert_eq!(after.body["aboutMe"], "TB-7KQ2XM verifying");
+    let set = h
+        .post_control(
+            "/_sim/about-me",
+            json!({ "onlineId": "sim_renamed", "aboutMe": "new name, same me" }),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    let renamed = h.get(&profile_of(&h.account("sim_newname"))).await;
+    assert_eq!(renamed.body["onlineId"], "sim_newname");
+    assert_eq!(renamed.body["aboutMe"], "new name, same me");
+
+    // A private trophy list does not hide the profile.
+    let private = h.get(&profile_of(&h.account("sim_private"))).await;
+    assert_eq!(private.status, StatusCode::OK);
+    assert_eq!(private.body["aboutMe"], "");
+
+    let unknown = h.get(&profile_of("1234")).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.body["error"]["code"], 2_105_356);
+    assert_eq!(
+        h.sim.set_about_me("nobody_here", "x"),
+        Err(SimError::UnknownUser("nobody_here".into()))
+    );
+    let unknown_control = h
+        .post_control(
+            "/_sim/about-me",
+            json!({ "onlineId": "nobody_here", "aboutMe": "x" }),
+        )
+        .await;
+    assert_eq!(unknown_control.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn the_legacy_api_masks_hidden_trophies_and_compares_users() {
     let h = Harness::default().await;
     let titles = h

@@ -25,6 +25,8 @@ const OPTIONAL: &[&str] = &[
     "lastUpdatedDateTime",
     "rarestTrophies",
     "currentOnlineId",
+    // The full profile shows a real name only when the player shares it.
+    "personalDetail",
 ];
 
 /// Per path (`.a.b[]`), every object's key set, and the JSON types seen per key path.
@@ -179,7 +181,7 @@ async fn cast(h: &Harness) -> Cast {
 }
 
 /// The simulator request analogous to a recorded one, or `None` for endpoints outside the
-/// simulator (device list, full profiles, friends, OAuth).
+/// simulator (device list, friends, OAuth).
 fn analogous(uri: &str, status: u64, cast: &Cast, presence_ids: &str) -> Option<String> {
     let (path, query) = uri
         .split_once("playstation.net")
@@ -227,6 +229,10 @@ fn analogous(uri: &str, status: u64, cast: &Cast, presence_ids: &str) -> Option<
         [.., "users", _, "npCommunicationIds", _, "trophyGroups", group, "trophies"] => format!(
             "/api/trophy/v1/users/{}/npCommunicationIds/{}/trophyGroups/{group}/trophies?{query}",
             cast.hunter, cast.dlc_title
+        ),
+        [.., "v1", "internal", "users", _, "profiles"] => format!(
+            "/api/userProfile/v1/internal/users/{}/profiles",
+            cast.hunter
         ),
         [.., "users", "", "basicPresences"] => format!(
             "/api/userProfile/v2/internal/users//basicPresences?accountIds={presence_ids}&platforms=PS4%2CPS5%2CMOBILE_APP%2CPSPC&type=primary&withOwnGameTitleInfo=true"

@@ -25,7 +25,7 @@ enum Tokens {
     /// The legacy API's bearer: used as it is until PSN rejects it.
     Bearer(Secret),
     OAuth {
-        /// Used once, for the first exchange; afterwards the refresh token carries on.
+        /// Signs in when there is no refresh token, or when PSN rejected it.
         npsso: Option<Secret>,
         access: Option<(Secret, Instant)>,
         refresh: Option<(Secret, Option<DateTime<Utc>>)>,
@@ -52,6 +52,7 @@ struct TokenResponse {
 impl Auth {
     pub(crate) fn new(
         credential: &Credential,
+        saved_refresh_token: Option<&Secret>,
         http: reqwest::Client,
         auth_url: &str,
         timeout: Duration,
@@ -61,7 +62,7 @@ impl Auth {
             Credential::Npsso(npsso) => Tokens::OAuth {
                 npsso: Some(npsso.clone()),
                 access: None,
-                refresh: None,
+                refresh: saved_refresh_token.map(|token| (token.clone(), None)),
             },
             Credential::RefreshToken(refresh) => Tokens::OAuth {
                 npsso: None,
@@ -94,14 +95,24 @@ impl Auth {
                         return Ok(token.clone());
                     }
                 }
-                let response = if let Some((refresh_token, _)) = refresh {
-                    self.refresh(refresh_token, counters).await?
-                } else if let Some(npsso_value) = npsso.take() {
-                    self.exchange_npsso(&npsso_value, counters).await?
-                } else {
-                    return Err(Error::Credential(
-                        "no NPSSO or refresh token to sign in with".into(),
-                    ));
+                let refreshed = match refresh.as_ref() {
+                    Some((refresh_token, _)) => Some(self.refresh(refresh_token, counters).await),
+                    None => None,
+                };
+                let response = match (refreshed, npsso.as_ref()) {
+                    (Some(Ok(response)), _) => response,
+                    // A rejected refresh token (revoked, expired, or saved by a run with another
+                    // NPSSO) is dropped and the NPSSO signs in again.
+                    (Some(Err(Error::Credential(_))) | None, Some(npsso_value)) => {
+                        *refresh = None;
+                        self.exchange_npsso(npsso_value, counters).await?
+                    }
+                    (Some(Err(err)), _) => return Err(err),
+                    (None, None) => {
+                        return Err(Error::Credential(
+                            "no NPSSO or refresh token to sign in with".into(),
+                        ))
+                    }
                 };
                 let access_token = Secret::new(response.access_token);
                 *access = Some((

@@ -52,6 +52,11 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         entries.insert(key, (value, Instant::now()));
     }
 
+    pub(crate) fn remove(&self, key: &K) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(key);
+    }
+
     /// Every live value.
     pub(crate) fn values(&self) -> Vec<V> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());

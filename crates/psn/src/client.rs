@@ -82,6 +82,7 @@ impl Client {
         let counters = Arc::new(Counters::default());
         let auth = Auth::new(
             &config.credential,
+            config.saved_refresh_token.as_ref(),
             http.clone(),
             &config.auth_url,
             config.request_timeout,
@@ -163,6 +164,14 @@ impl Client {
         Ok(account)
     }
 
+    /// The user's profile as PSN shows it now, "About me" included. The online ID → account
+    /// lookup may come from the cache (account IDs are stable); the profile itself never does,
+    /// so a verification code saved a moment ago is seen. The online ID is the current one.
+    pub async fn profile(&self, online_id: &str) -> Result<Profile> {
+        let account = self.resolve_user(online_id).await?;
+        modern::profile(&self.ctx(), &account).await
+    }
+
     pub async fn trophy_summary(&self, account: &Account) -> Result<TrophySummary> {
         match self.api() {
             ApiKind::Modern => modern::trophy_summary(&self.ctx(), account).await,
@@ -190,19 +199,43 @@ impl Client {
             return Ok(page);
         }
         self.inner.counters.miss();
+        self.fetch_titles(account, offset, limit).await
+    }
+
+    /// One page of the user's titles, most recently updated first, always asked of PSN (the
+    /// tracker's "anything new?" check must not see a cached page). It refreshes the caches
+    /// `titles` and the earned-state reuse read, like any listing.
+    pub async fn latest_titles(
+        &self,
+        account: &Account,
+        offset: u32,
+        limit: u32,
+    ) -> Result<TitlePage> {
+        let limit = limit.clamp(1, self.max_page());
+        self.inner.counters.miss();
+        self.fetch_titles(account, offset, limit).await
+    }
+
+    async fn fetch_titles(&self, account: &Account, offset: u32, limit: u32) -> Result<TitlePage> {
+        let key = (account.account_id.clone(), offset, limit);
         let page = match self.api() {
             ApiKind::Modern => modern::titles(&self.ctx(), account, offset, limit).await?,
             ApiKind::Legacy => legacy::titles(&self.ctx(), account, offset, limit).await?,
         };
         for title in &page.titles {
+            let title_key = (
+                account.account_id.clone(),
+                title.np_communication_id.clone(),
+            );
+            // PSN's update time has whole seconds: a trophy earned in the same second as the
+            // cached state leaves it unchanged, but not the listing's earned counts.
+            if let Some((_, earned)) = self.inner.earned.get(&title_key) {
+                if earned_counts(&earned) != title.earned {
+                    self.inner.earned.remove(&title_key);
+                }
+            }
             if let Some(updated) = title.last_updated {
-                self.inner.listed_updates.insert(
-                    (
-                        account.account_id.clone(),
-                        title.np_communication_id.clone(),
-                    ),
-                    updated,
-                );
+                self.inner.listed_updates.insert(title_key, updated);
             }
             if let Some(service) = title.service {
                 self.inner
@@ -427,6 +460,14 @@ impl Client {
             budget.remaining(),
         )
     }
+}
+
+fn earned_counts(trophies: &[EarnedTrophy]) -> TrophyCounts {
+    let mut counts = TrophyCounts::default();
+    for trophy in trophies.iter().filter(|t| t.earned) {
+        counts.add(trophy.kind, 1);
+    }
+    counts
 }
 
 fn join_trophies(

@@ -77,6 +77,9 @@ pub struct Config {
     /// `Error::RateLimited` instead.
     pub interactive_max_wait: Duration,
     pub request_timeout: Duration,
+    /// A refresh token saved by an earlier run (from the same NPSSO): tried before the NPSSO, so
+    /// a restart signs in without a new NPSSO exchange. If PSN rejects it, the NPSSO is used.
+    pub saved_refresh_token: Option<Secret>,
 }
 
 impl Config {
@@ -96,7 +99,14 @@ impl Config {
             },
             interactive_max_wait: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
+            saved_refresh_token: None,
         }
+    }
+
+    /// Starts from a refresh token an earlier run saved (see [`Config::saved_refresh_token`]).
+    pub fn with_saved_refresh_token(mut self, token: Secret) -> Config {
+        self.saved_refresh_token = Some(token);
+        self
     }
 
     /// Points all four hosts at one server (the simulator or the replay server): their paths do

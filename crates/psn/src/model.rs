@@ -214,6 +214,16 @@ pub struct Account {
     pub online_id: String,
 }
 
+/// A user's public profile as PSN shows it now (`Client::profile`; never cached, so a check of
+/// the "About me" text sees what the player just saved).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The account, with the online ID PSN shows now (after a rename, the new one).
+    pub account: Account,
+    /// The player's "About me" text; `None` when it is empty.
+    pub about_me: Option<String>,
+}
+
 /// A user's trophy profile (modern `trophySummary`; the legacy API derives it from the titles).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrophySummary {

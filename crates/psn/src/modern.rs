@@ -93,6 +93,49 @@ impl Profile2 {
     }
 }
 
+/// The full profile (`/api/userProfile/v1/internal/users/{accountId}/profiles`): only the fields
+/// the client reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FullProfileWire {
+    online_id: String,
+    #[serde(default)]
+    about_me: Option<String>,
+}
+
+impl FullProfileWire {
+    fn into_profile(self, account_id: &str) -> Profile {
+        Profile {
+            account: Account {
+                account_id: account_id.to_string(),
+                online_id: self.online_id,
+            },
+            about_me: self.about_me.filter(|text| !text.trim().is_empty()),
+        }
+    }
+}
+
+/// The account's profile as PSN shows it now, "About me" included.
+pub(crate) async fn profile(ctx: &Ctx<'_>, account: &Account) -> Result<Profile> {
+    let url = format!(
+        "{}/api/userProfile/v1/internal/users/{}/profiles",
+        ctx.inner.config.api_url.trim_end_matches('/'),
+        account.account_id
+    );
+    let wire: FullProfileWire = ctx
+        .inner
+        .transport
+        .get(&url, &[], ctx.priority)
+        .await
+        .map_err(|f| {
+            f.into_error(|status, _| {
+                // A 404 here is an account deleted since its online ID was looked up.
+                (status == 404).then(|| Error::UserNotFound(account.online_id.clone()))
+            })
+        })?;
+    Ok(wire.into_profile(&account.account_id))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct TitlesWire {
@@ -591,8 +634,9 @@ mod tests {
         Definitions(Vec<TrophyDefinition>),
         Earned(Vec<EarnedTrophy>),
         Presences(Vec<Presence>),
-        /// An endpoint the client does not call (sign-in pages, dms, profiles, friends, a user's
-        /// per-group progress): checked to be JSON only.
+        Profile(Profile),
+        /// An endpoint the client does not call (sign-in pages, dms, friends, a user's per-group
+        /// progress): checked to be JSON only.
         NotUsed,
     }
 
@@ -676,6 +720,16 @@ mod tests {
                     return Ok(Parsed::NotUsed);
                 }
                 Err(refused(&|s, c| title_error(None, id)(s, c)))
+            }
+            ["api", "userProfile", "v1", "internal", "users", account_id, "profiles"] => {
+                if ok {
+                    return Ok(Parsed::Profile(
+                        json::<FullProfileWire>(r).into_profile(account_id),
+                    ));
+                }
+                Err(refused(&|s, _| {
+                    (s == 404).then(|| Error::UserNotFound(account_id.to_string()))
+                }))
             }
             ["api", "userProfile", "v2", "internal", "users", account_id, "basicPresences"] => {
                 if ok {
@@ -846,6 +900,50 @@ mod tests {
         assert_eq!(ids, ["default", "001", "002"]);
         assert_eq!(title.groups[1].name, "The Ghost Survivors");
         assert_eq!(title.groups[1].defined.total(), 2);
+    }
+
+    #[test]
+    fn recorded_profiles_carry_the_about_me_text() {
+        let profiles: Vec<Profile> = [
+            "test_client__get_presences.json",
+            "test_authenticator__authentication.json",
+        ]
+        .into_iter()
+        .flat_map(parsed_from)
+        .filter_map(|p| match p {
+            Parsed::Profile(profile) => Some(profile),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(profiles.len(), 4, "{profiles:?}");
+        let slump = profiles
+            .iter()
+            .find(|p| p.account.account_id == "940512162723934331")
+            .expect("SLUMP-lucid's profile");
+        assert_eq!(slump.account.online_id, "SLUMP-lucid");
+        assert_eq!(slump.about_me.as_deref(), Some("u butt"));
+        let own = profiles
+            .iter()
+            .find(|p| p.account.online_id == "VaultTec-Co")
+            .expect("the signed-in account's profile");
+        assert_eq!(
+            own.about_me.as_deref(),
+            Some("r/Fallout76Marketplace Moderator")
+        );
+    }
+
+    #[test]
+    fn an_empty_or_missing_about_me_is_none() {
+        for body in [
+            r#"{"onlineId":"quiet","aboutMe":""}"#,
+            r#"{"onlineId":"quiet","aboutMe":"   "}"#,
+            r#"{"onlineId":"quiet"}"#,
+        ] {
+            let wire: FullProfileWire = serde_json::from_str(body).unwrap();
+            let profile = wire.into_profile("7");
+            assert_eq!(profile.about_me, None, "{body}");
+            assert_eq!(profile.account.account_id, "7");
+        }
     }
 
     #[test]

@@ -297,23 +297,56 @@ async fn a_stored_refresh_token_signs_in_again() {
     second.trophy_summary(&hunter).await.unwrap();
 }
 
+fn authorize_requests(sim: &Sim) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/oauth/authorize"))
+        .count()
+}
+
 #[tokio::test]
-async fn revoked_tokens_and_a_rejected_npsso_are_credential_errors() {
+async fn a_saved_refresh_token_is_used_before_the_npsso() {
+    let (sim, server) = start_sim().await;
+    let first = client(&server, ApiKind::Modern);
+    first.resolve_user("sim_hunter").await.unwrap();
+    let (saved, _) = first.refresh_token().unwrap();
+    sim.reset_requests();
+    let restarted =
+        Client::new(config(&server, ApiKind::Modern).with_saved_refresh_token(saved)).unwrap();
+    restarted.resolve_user("sim_hunter").await.unwrap();
+    assert_eq!(authorize_requests(&sim), 0, "signed in without the NPSSO");
+}
+
+#[tokio::test]
+async fn a_rejected_saved_refresh_token_falls_back_to_the_npsso() {
+    let (sim, server) = start_sim().await;
+    let config = config(&server, ApiKind::Modern)
+        .with_saved_refresh_token(Secret::new("from-an-older-npsso"));
+    let client = Client::new(config).unwrap();
+    client.resolve_user("sim_hunter").await.unwrap();
+    assert_eq!(authorize_requests(&sim), 1);
+}
+
+#[tokio::test]
+async fn revoked_tokens_sign_in_again_and_a_rejected_npsso_is_a_credential_error() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
     let hunter = client.resolve_user("sim_hunter").await.unwrap();
     sim.inject(Fault::RevokeTokens);
-    let err = client.trophy_summary(&hunter).await.unwrap_err();
-    assert!(matches!(err, Error::Credential(_)), "{err:?}");
-    assert!(!err.to_string().contains(SIM_NPSSO));
+    client.trophy_summary(&hunter).await.unwrap();
+    assert_eq!(authorize_requests(&sim), 2, "the NPSSO signed in again");
 
+    sim.inject(Fault::RevokeTokens);
     sim.inject(Fault::RejectNpsso);
-    let fresh = self::client(&server, ApiKind::Modern);
-    let err = fresh.resolve_user("sim_hunter").await.unwrap_err();
+    let err = client.trophy_summary(&hunter).await.unwrap_err();
     assert!(
         matches!(err, Error::Credential(ref m) if m.contains("4165")),
         "{err:?}"
     );
+    assert!(!err.to_string().contains(SIM_NPSSO));
+    let fresh = self::client(&server, ApiKind::Modern);
+    let err = fresh.resolve_user("sim_hunter").await.unwrap_err();
+    assert!(matches!(err, Error::Credential(_)), "{err:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -446,4 +479,91 @@ async fn earned_state_is_reused_until_the_listing_shows_a_newer_update() {
         .unwrap();
     assert_eq!(api_requests(&sim).len(), 1, "changed title: asked again");
     assert!(after.iter().any(|t| t.id == unearned && t.earned));
+}
+
+#[tokio::test]
+async fn latest_titles_always_asks_psn_and_refreshes_the_listing_caches() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let casual = client.resolve_user("sim_casual").await.unwrap();
+    let cached = client.titles(&casual, 0, 5).await.unwrap();
+    let title = cached
+        .titles
+        .iter()
+        .find(|t| t.earned.total() < t.defined.total())
+        .expect("a title with trophies left to earn")
+        .clone();
+    let before = client
+        .earned_trophies(&casual, &title.np_communication_id, title.service)
+        .await
+        .unwrap();
+    let unearned = before.iter().find(|t| !t.earned).expect("unearned").id;
+    sim.advance_clock(Duration::from_secs(60));
+    sim.earn_trophy("sim_casual", &title.np_communication_id, unearned)
+        .unwrap();
+
+    sim.reset_requests();
+    // The cached page still shows the old state; the latest listing asks PSN every time.
+    assert_eq!(client.titles(&casual, 0, 5).await.unwrap(), cached);
+    assert!(
+        api_requests(&sim).is_empty(),
+        "the page came from the cache"
+    );
+    let latest = client.latest_titles(&casual, 0, 5).await.unwrap();
+    let again = client.latest_titles(&casual, 0, 5).await.unwrap();
+    assert_eq!(
+        api_requests(&sim).len(),
+        2,
+        "each latest listing is a request"
+    );
+    assert_eq!(latest, again);
+    assert_eq!(
+        latest.titles[0].np_communication_id, title.np_communication_id,
+        "the title just played comes first"
+    );
+    assert_eq!(latest.titles[0].earned.total(), title.earned.total() + 1);
+
+    // The listing showed a newer update: the earned state is asked again, once.
+    sim.reset_requests();
+    let after = client
+        .earned_trophies(&casual, &title.np_communication_id, title.service)
+        .await
+        .unwrap();
+    assert_eq!(api_requests(&sim).len(), 1);
+    assert!(after.iter().any(|t| t.id == unearned && t.earned));
+    // And `titles` now serves the fresh page of that size.
+    sim.reset_requests();
+    assert_eq!(client.titles(&casual, 0, 5).await.unwrap(), latest);
+    assert!(api_requests(&sim).is_empty());
+}
+
+#[tokio::test]
+async fn a_trophy_earned_in_the_same_second_as_the_cached_state_is_not_missed() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let casual = client.resolve_user("sim_casual").await.unwrap();
+    let title = client.latest_titles(&casual, 0, 5).await.unwrap().titles[0].clone();
+    let before = client
+        .earned_trophies(&casual, &title.np_communication_id, title.service)
+        .await
+        .unwrap();
+    let open: Vec<u32> = before.iter().filter(|t| !t.earned).map(|t| t.id).collect();
+    assert!(open.len() >= 2, "two trophies left to earn");
+    sim.advance_clock(Duration::from_secs(60));
+    sim.earn_trophy("sim_casual", &title.np_communication_id, open[0])
+        .unwrap();
+    client.latest_titles(&casual, 0, 5).await.unwrap();
+    client
+        .earned_trophies(&casual, &title.np_communication_id, title.service)
+        .await
+        .unwrap();
+    // Same virtual second: the title's update time does not move, its earned counts do.
+    sim.earn_trophy("sim_casual", &title.np_communication_id, open[1])
+        .unwrap();
+    client.latest_titles(&casual, 0, 5).await.unwrap();
+    let after = client
+        .earned_trophies(&casual, &title.np_communication_id, title.service)
+        .await
+        .unwrap();
+    assert!(after.iter().any(|t| t.id == open[1] && t.earned));
 }

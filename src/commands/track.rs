@@ -1,0 +1,223 @@
+//! `/track add|remove|list`: which PSN accounts a server follows, and where each one's
+//! announcements go. The Discord side (permissions, the channel as the bot sees it) is checked
+//! by the bot layer and handed in as [`ChannelFacts`].
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use psn::Account;
+
+use super::{Choice, Ctx};
+use crate::errors::{ChannelProblem, CommandError};
+use crate::render::{self, TrackAdded, TrackList, TrophyListVisibility};
+use crate::reply::Reply;
+use crate::store::{AddTracked, Store};
+use crate::tracker::schedule::{AdaptiveScheduler, PollScheduler, RequestBudget, ScheduleConfig};
+use crate::tracker::TrackedAccount;
+
+/// The tracking limits commands explain: the per-server cap and the scheduler's settings, from
+/// which the bot-wide effective staleness follows.
+#[derive(Debug, Clone)]
+pub struct TrackingLimits {
+    pub max_accounts_per_guild: usize,
+    pub schedule: ScheduleConfig,
+}
+
+impl TrackingLimits {
+    pub fn from_config(config: &crate::config::Config) -> TrackingLimits {
+        let rate = RequestBudget::tracker_rate(
+            config.psn.rate_limit.requests,
+            config.psn.rate_limit.per,
+            config.tracker_command_reserve,
+        );
+        TrackingLimits {
+            max_accounts_per_guild: config.tracker_max_accounts_per_guild,
+            schedule: ScheduleConfig::new(rate, config.tracker_max_staleness),
+        }
+    }
+
+    /// The longest any of `tracked_accounts` (all servers together) goes unchecked:
+    /// `TRACKER_MAX_STALENESS`, or longer when the budget cannot give it.
+    pub fn effective_staleness(&self, tracked_accounts: usize) -> Duration {
+        AdaptiveScheduler::new(self.schedule.clone()).effective_staleness(tracked_accounts)
+    }
+}
+
+/// The announcement channel as the bot sees it in Discord.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelFacts {
+    pub channel_id: u64,
+    /// A channel of the server the command came from, known to the bot.
+    pub in_guild: bool,
+    /// A text or announcement channel.
+    pub is_text: bool,
+    /// Permissions the bot lacks there, among View Channel, Send Messages and Embed Links.
+    pub missing_permissions: Vec<&'static str>,
+}
+
+/// Whether announcements can go to this channel.
+pub fn check_channel(facts: &ChannelFacts) -> Result<(), CommandError> {
+    let problem = if !facts.in_guild {
+        ChannelProblem::NotInServer
+    } else if !facts.is_text {
+        ChannelProblem::NotText
+    } else if !facts.missing_permissions.is_empty() {
+        ChannelProblem::MissingPermissions(facts.missing_permissions.clone())
+    } else {
+        return Ok(());
+    };
+    Err(CommandError::ChannelUnusable {
+        channel_id: facts.channel_id,
+        problem,
+    })
+}
+
+/// Where an account's announcements go: `(channel to check, channel to store)`. An explicit
+/// channel is stored; otherwise the server's announce channel is followed (stored as `None`, so
+/// a later `/settings channel` moves it); without one, the channel the command was used in.
+pub fn announce_target(
+    explicit: Option<u64>,
+    server_default: Option<u64>,
+    invoked_in: u64,
+) -> (u64, Option<u64>) {
+    match (explicit, server_default) {
+        (Some(channel), _) => (channel, Some(channel)),
+        (None, Some(default)) => (default, None),
+        (None, None) => (invoked_in, Some(invoked_in)),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackAddInput {
+    pub guild_id: u64,
+    pub user: String,
+    /// The channel to check (see [`announce_target`]).
+    pub channel: ChannelFacts,
+    /// The channel to store: `None` follows the server's announce channel.
+    pub stored_channel: Option<u64>,
+    pub added_by: u64,
+}
+
+/// `/track add`: checks the channel and the ID before any request, resolves the account
+/// (a renamed user resolves to the current ID) and tells whether its trophy list is visible.
+/// A private list is still tracked: the tracker announces once it becomes public, and the
+/// admin is told so rather than having to add the account again later.
+pub async fn add(
+    ctx: &Ctx,
+    store: &Store,
+    limits: &TrackingLimits,
+    input: TrackAddInput,
+    now: DateTime<Utc>,
+) -> Result<Reply, CommandError> {
+    let user = input.user.trim();
+    psn::Client::validate_online_id(user)?;
+    check_channel(&input.channel)?;
+    // A full server is told before spending PSN requests (the store checks again atomically).
+    let current = store.tracked_accounts(input.guild_id).await?;
+    let cap = limits.max_accounts_per_guild;
+    if current.len() >= cap
+        && !current
+            .iter()
+            .any(|view| view.account.online_id.eq_ignore_ascii_case(user))
+    {
+        return Err(CommandError::TrackCapReached {
+            tracked: current.len(),
+            cap,
+        });
+    }
+    let account = ctx.account(user).await?;
+    let visibility = trophy_list_visibility(ctx, &account).await?;
+    let tracked = TrackedAccount {
+        guild_id: input.guild_id,
+        account_id: account.account_id.clone(),
+        online_id: account.online_id.clone(),
+        channel_id: input.stored_channel,
+        added_by: input.added_by,
+        added_at: now,
+    };
+    let already_tracked = match store
+        .add_tracked_account(&tracked, limits.max_accounts_per_guild)
+        .await?
+    {
+        AddTracked::Added => false,
+        AddTracked::Updated => true,
+        AddTracked::CapReached { tracked } => {
+            return Err(CommandError::TrackCapReached {
+                tracked,
+                cap: limits.max_accounts_per_guild,
+            })
+        }
+    };
+    let renamed_from = (!account.online_id.eq_ignore_ascii_case(user)).then(|| user.to_string());
+    Ok(render::track_added(&TrackAdded {
+        online_id: account.online_id,
+        renamed_from,
+        channel_id: input.channel.channel_id,
+        follows_server_channel: input.stored_channel.is_none(),
+        already_tracked,
+        visibility,
+    }))
+}
+
+/// One trophy-summary request says whether the list can be read.
+async fn trophy_list_visibility(
+    ctx: &Ctx,
+    account: &Account,
+) -> Result<TrophyListVisibility, CommandError> {
+    match ctx.client.trophy_summary(account).await {
+        Ok(_) => Ok(TrophyListVisibility::Public),
+        Err(psn::Error::Private(_)) => Ok(TrophyListVisibility::Private),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `/track remove`: by online ID (case-insensitive) or account ID (what autocomplete sends).
+pub async fn remove(store: &Store, guild_id: u64, user: &str) -> Result<Reply, CommandError> {
+    let user = user.trim();
+    match store.remove_tracked_account(guild_id, user).await? {
+        Some(removed) => Ok(render::track_removed(&removed.online_id)),
+        None => Err(CommandError::NotTracked {
+            user: user.to_string(),
+        }),
+    }
+}
+
+/// `/track list`: the server's accounts with their channel, status and presence, and how often
+/// the tracker can check them given every account it tracks for all servers.
+pub async fn list(
+    store: &Store,
+    limits: &TrackingLimits,
+    guild_id: u64,
+) -> Result<Reply, CommandError> {
+    let settings = store.guild_settings(guild_id).await?;
+    let accounts = store.tracked_accounts(guild_id).await?;
+    let all_tracked = store.tracked_account_count().await?;
+    Ok(render::track_list(&TrackList {
+        settings,
+        accounts,
+        cap: limits.max_accounts_per_guild,
+        all_tracked,
+        max_staleness: limits.schedule.max_staleness,
+        effective_staleness: limits.effective_staleness(all_tracked),
+    }))
+}
+
+/// Autocomplete for `/track remove`: the server's accounts whose online ID contains `partial`.
+pub async fn autocomplete_tracked(
+    store: &Store,
+    guild_id: u64,
+    partial: &str,
+) -> Result<Vec<Choice>, CommandError> {
+    let partial = partial.trim().to_lowercase();
+    Ok(store
+        .tracked_accounts(guild_id)
+        .await?
+        .into_iter()
+        .filter(|view| view.account.online_id.to_lowercase().contains(&partial))
+        .take(25)
+        .map(|view| Choice {
+            name: view.account.online_id,
+            value: view.account.account_id,
+        })
+        .collect())
+}

@@ -1,0 +1,414 @@
+//! Announcements of newly earned trophies: one message per player per batch (per guild, with
+//! that guild's filter). A few trophies get an embed each; a bigger batch (a catch-up after
+//! downtime) is summarised per game so it stays one message within Discord's limits. A platinum
+//! always gets its own celebratory embed.
+
+use chrono::{DateTime, Utc};
+use psn::{TrophyCounts, TrophyType, UserTrophy};
+
+use super::{
+    counts_line, progress_bar, rarity_label, title_name, trophy_emoji, COLOR_ERROR, COLOR_INFO,
+    COLOR_PLATINUM,
+};
+use crate::reply::{escape_markdown, limits, truncate, Embed, Reply};
+use crate::tracker::{AnnounceFilter, PlayerBatch, TitleEarnings};
+
+/// Characters every announcement leaves free of [`limits::EMBEDS_TOTAL`], so the deliverer can
+/// add its reference to the footer without cutting anything.
+pub const REFERENCE_RESERVE: usize = 64;
+/// What one announcement's embeds may count in all.
+const MESSAGE_BUDGET: usize = limits::EMBEDS_TOTAL - REFERENCE_RESERVE;
+/// Up to this many trophies get an embed each; more are summarised per game.
+const DETAILED_MAX: usize = 4;
+/// Platinum embeds in one summary; further platinums still appear in their game's lines.
+const PLATINUM_EMBEDS_MAX: usize = 3;
+/// Caps on PSN strings (before escaping), so one long name cannot crowd out the rest.
+const TROPHY_NAME_MAX: usize = 100;
+const GAME_NAME_MAX: usize = 100;
+const GAME_LABEL_MAX: usize = 150;
+const DETAIL_MAX: usize = 400;
+/// A platinum's detail in a summary, where its embed shares the message with many trophies.
+const SUMMARY_DETAIL_MAX: usize = 150;
+const PLAYER_MAX: usize = 40;
+
+/// The player's online ID as shown: escaped in markdown text, as is in an embed's author line
+/// (which Discord shows literally).
+struct Player {
+    plain: String,
+    escaped: String,
+}
+
+impl Player {
+    fn new(online_id: &str) -> Player {
+        let plain = truncate(online_id, PLAYER_MAX);
+        Player {
+            escaped: escape_markdown(&plain),
+            plain,
+        }
+    }
+}
+
+/// A title's trophies that passed the guild's filter.
+struct Passed<'a> {
+    title: &'a TitleEarnings,
+    trophies: Vec<&'a UserTrophy>,
+}
+
+/// The messages announcing `batch` in a guild whose filter is `filter`: none when no trophy
+/// passes, otherwise one.
+pub fn announcements(batch: &PlayerBatch, filter: &AnnounceFilter) -> Vec<Reply> {
+    let passed: Vec<Passed<'_>> = batch
+        .titles
+        .iter()
+        .filter_map(|title| {
+            let trophies: Vec<&UserTrophy> = title
+                .trophies
+                .iter()
+                .filter(|t| filter.passes(t.definition.kind, t.earned_rate))
+                .collect();
+            (!trophies.is_empty()).then_some(Passed { title, trophies })
+        })
+        .collect();
+    let total: usize = passed.iter().map(|p| p.trophies.len()).sum();
+    if total == 0 {
+        return Vec::new();
+    }
+    let player = Player::new(&batch.online_id);
+    let embeds = (total <= DETAILED_MAX)
+        .then(|| detailed(&player, &passed))
+        .flatten()
+        .unwrap_or_else(|| summary(&player, &passed, total));
+    vec![Reply::new(None, embeds, Vec::new(), false)]
+}
+
+/// One embed per trophy, or `None` when they would not fit the budget together.
+fn detailed(player: &Player, passed: &[Passed<'_>]) -> Option<Vec<Embed>> {
+    let embeds: Vec<Embed> = passed
+        .iter()
+        .flat_map(|p| p.trophies.iter().map(move |t| (p.title, *t)))
+        .map(|(title, trophy)| {
+            if trophy.definition.kind == TrophyType::Platinum {
+                platinum_embed(player, title, trophy, DETAIL_MAX)
+            } else {
+                trophy_embed(player, title, trophy)
+            }
+        })
+        .collect();
+    let chars: usize = embeds.iter().map(Embed::counted_chars).sum();
+    (embeds.len() <= limits::EMBEDS && chars <= MESSAGE_BUDGET).then_some(embeds)
+}
+
+fn game_label(title: &TitleEarnings) -> String {
+    truncate(
+        &title_name(
+            &truncate(&title.title_name, GAME_NAME_MAX),
+            &title.platforms,
+        ),
+        GAME_LABEL_MAX,
+    )
+}
+
+fn trophy_name(trophy: &UserTrophy) -> String {
+    escape_markdown(&truncate(&trophy.definition.name, TROPHY_NAME_MAX))
+}
+
+/// The trophy's own text. Hidden trophies are shown in full: they are earned, so no spoiler.
+fn trophy_detail(trophy: &UserTrophy, max: usize) -> String {
+    let detail = escape_markdown(&truncate(trophy.definition.detail.trim(), max));
+    if trophy.definition.hidden {
+        format!("🔓 *A hidden trophy, revealed now that it is earned.*\n{detail}")
+            .trim_end()
+            .to_string()
+    } else {
+        detail
+    }
+}
+
+fn icon(title: &TitleEarnings, trophy: &UserTrophy) -> Option<String> {
+    trophy
+        .definition
+        .icon_url
+        .clone()
+        .or_else(|| title.title_icon_url.clone())
+}
+
+fn with_timestamp(embed: Embed, at: Option<DateTime<Utc>>) -> Embed {
+    match at {
+        Some(at) => embed.timestamp(at),
+        None => embed,
+    }
+}
+
+fn trophy_embed(player: &Player, title: &TitleEarnings, trophy: &UserTrophy) -> Embed {
+    let embed = Embed::new()
+        .author(format!("{} earned a trophy", player.plain))
+        .title(format!(
+            "{} {}",
+            trophy_emoji(trophy.definition.kind),
+            trophy_name(trophy)
+        ))
+        .description(trophy_detail(trophy, DETAIL_MAX))
+        .field("Game", game_label(title), false)
+        .field(
+            "Rarity",
+            rarity_label(trophy.earned_rate, trophy.rarity),
+            true,
+        )
+        .field("Progress", progress_bar(title.progress_after), true)
+        .thumbnail(icon(title, trophy))
+        .color(COLOR_INFO);
+    with_timestamp(embed, trophy.earned_at)
+}
+
+fn platinum_embed(
+    player: &Player,
+    title: &TitleEarnings,
+    trophy: &UserTrophy,
+    detail_max: usize,
+) -> Embed {
+    let embed = Embed::new()
+        .author(format!("{} earned a platinum", player.plain))
+        .title(format!(
+            "🏆 Platinum! {} has mastered a game",
+            player.escaped
+        ))
+        .description(format!(
+            "🎉 Congratulations, **{}**: the platinum of **{}**!\n\n**{}**\n{}",
+            player.escaped,
+            game_label(title),
+            trophy_name(trophy),
+            trophy_detail(trophy, detail_max)
+        ))
+        .field(
+            "Rarity",
+            rarity_label(trophy.earned_rate, trophy.rarity),
+            true,
+        )
+        .field("Progress", progress_bar(title.progress_after), true)
+        .thumbnail(icon(title, trophy))
+        .color(COLOR_PLATINUM);
+    with_timestamp(embed, trophy.earned_at)
+}
+
+/// A header with the totals, the platinums' embeds, then one embed per game listing its
+/// trophies (the most valuable and rarest first) with "…and N more" where the budget ends;
+/// games beyond the embed limit share a last embed.
+fn summary(player: &Player, passed: &[Passed<'_>], total: usize) -> Vec<Embed> {
+    let mut counts = TrophyCounts::default();
+    for trophy in passed.iter().flat_map(|p| &p.trophies) {
+        counts.add(trophy.definition.kind, 1);
+    }
+    let latest = passed
+        .iter()
+        .flat_map(|p| &p.trophies)
+        .filter_map(|t| t.earned_at)
+        .max();
+    let games = passed.len();
+    let header = with_timestamp(
+        Embed::new()
+            .title(format!(
+                "{} earned {total} troph{}",
+                player.escaped,
+                if total == 1 { "y" } else { "ies" }
+            ))
+            .description(format!(
+                "{} in {games} game{}",
+                counts_line(&counts),
+                if games == 1 { "" } else { "s" }
+            ))
+            .color(COLOR_INFO),
+        latest,
+    );
+
+    let platinums: Vec<(&TitleEarnings, &UserTrophy)> = passed
+        .iter()
+        .flat_map(|p| p.trophies.iter().map(move |t| (p.title, *t)))
+        .filter(|(_, t)| t.definition.kind == TrophyType::Platinum)
+        .take(PLATINUM_EMBEDS_MAX)
+        .collect();
+    let celebrated = |trophy: &UserTrophy| {
+        platinums
+            .iter()
+            .any(|(_, platinum)| std::ptr::eq(*platinum, trophy))
+    };
+
+    let mut embeds = vec![header];
+    embeds.extend(
+        platinums
+            .iter()
+            .map(|(title, trophy)| platinum_embed(player, title, trophy, SUMMARY_DETAIL_MAX)),
+    );
+
+    // Games whose only new trophy is a celebrated platinum need no list of their own.
+    let listed: Vec<Listed<'_>> = passed
+        .iter()
+        .map(|p| {
+            let mut rest: Vec<&UserTrophy> = p
+                .trophies
+                .iter()
+                .copied()
+                .filter(|t| !celebrated(t))
+                .collect();
+            rest.sort_by(|a, b| {
+                a.definition.kind.cmp(&b.definition.kind).then(
+                    a.earned_rate
+                        .unwrap_or(f64::INFINITY)
+                        .total_cmp(&b.earned_rate.unwrap_or(f64::INFINITY)),
+                )
+            });
+            Listed {
+                title: p.title,
+                new: p.trophies.len(),
+                rest,
+            }
+        })
+        .filter(|listed| !listed.rest.is_empty())
+        .collect();
+
+    let used: usize = embeds.iter().map(Embed::counted_chars).sum();
+    let mut budget = MESSAGE_BUDGET.saturating_sub(used);
+    let slots = limits::EMBEDS - embeds.len();
+    let (own, shared) = if listed.len() <= slots {
+        (listed.as_slice(), &[][..])
+    } else {
+        listed.split_at(slots - 1)
+    };
+    let embeds_left = own.len() + usize::from(!shared.is_empty());
+    for (i, game) in own.iter().enumerate() {
+        let share = budget / (embeds_left - i);
+        let embed = game_embed(game, share);
+        budget = budget.saturating_sub(embed.counted_chars());
+        embeds.push(embed);
+    }
+    if !shared.is_empty() {
+        embeds.push(more_games_embed(shared, budget));
+    }
+    embeds
+}
+
+fn trophy_line(trophy: &UserTrophy) -> String {
+    format!(
+        "{} **{}** · {}",
+        trophy_emoji(trophy.definition.kind),
+        trophy_name(trophy),
+        rarity_label(trophy.earned_rate, trophy.rarity)
+    )
+}
+
+/// Lines joined with newlines while they fit in `room` characters, keeping space for the
+/// "…and N more" that replaces the rest.
+fn fit_lines(first: String, lines: Vec<String>, room: usize, noun: &str) -> String {
+    let count = |s: &str| s.chars().count();
+    let more = |n: usize| format!("\n…and {n} more{noun}");
+    let mut out = first;
+    let total = lines.len();
+    for (i, line) in lines.into_iter().enumerate() {
+        let left = total - i - 1;
+        let tail = if left > 0 { count(&more(left)) } else { 0 };
+        if count(&out) + 1 + count(&line) + tail > room {
+            out.push_str(&more(total - i));
+            return out;
+        }
+        out.push('\n');
+        out.push_str(&line);
+    }
+    out
+}
+
+/// A game in a summary: its new trophies not celebrated in an embed of their own.
+struct Listed<'a> {
+    title: &'a TitleEarnings,
+    /// All its new trophies that passed the filter, celebrated ones included.
+    new: usize,
+    rest: Vec<&'a UserTrophy>,
+}
+
+fn game_embed(game: &Listed<'_>, share: usize) -> Embed {
+    let label = game_label(game.title);
+    let first = format!(
+        "{} new · {}",
+        game.new,
+        progress_bar(game.title.progress_after)
+    );
+    let room = share.saturating_sub(label.chars().count());
+    let lines = game.rest.iter().map(|t| trophy_line(t)).collect();
+    Embed::new()
+        .title(label)
+        .description(fit_lines(first, lines, room, ""))
+        .thumbnail(game.title.title_icon_url.clone())
+        .color(COLOR_INFO)
+}
+
+fn more_games_embed(games: &[Listed<'_>], share: usize) -> Embed {
+    let title = format!("And {} more games", games.len());
+    let lines = games
+        .iter()
+        .map(|game| {
+            let mut counts = TrophyCounts::default();
+            for trophy in &game.rest {
+                counts.add(trophy.definition.kind, 1);
+            }
+            format!("**{}** · {}", game_label(game.title), counts_line(&counts))
+        })
+        .collect::<Vec<_>>();
+    let room = share.saturating_sub(title.chars().count());
+    let mut lines = lines.into_iter();
+    let first = lines.next().unwrap_or_default();
+    Embed::new()
+        .title(title)
+        .description(fit_lines(first, lines.collect(), room, " games"))
+        .color(COLOR_INFO)
+}
+
+/// Why announcements could not be posted in a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelProblem {
+    /// The channel was deleted.
+    Gone,
+    /// The bot may not see the channel or send embeds there.
+    Forbidden,
+}
+
+/// The one direct message an admin gets when their server's announcement channel stopped
+/// working: which accounts it concerns and how to fix it. Channel mentions do not ping.
+pub fn delivery_problem(
+    guild_name: Option<&str>,
+    channel_id: u64,
+    problem: ChannelProblem,
+    online_ids: &[String],
+) -> Reply {
+    let reason = match problem {
+        ChannelProblem::Gone => "that channel no longer exists",
+        ChannelProblem::Forbidden => {
+            "I may not post there (I need View Channel, Send Messages and Embed Links)"
+        }
+    };
+    let players = match online_ids {
+        [] => "tracked players".to_string(),
+        ids => ids
+            .iter()
+            .take(10)
+            .map(|id| format!("**{}**", escape_markdown(&truncate(id, PLAYER_MAX))))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let place = match guild_name {
+        Some(name) => format!(
+            "<#{channel_id}> on **{}**",
+            escape_markdown(&truncate(name, 100))
+        ),
+        None => format!("<#{channel_id}>"),
+    };
+    let description = format!(
+        "New trophies of {players} could not be announced in {place}: {reason}.\n\n\
+         Choose another channel with `/settings` (option `channel`), or add the players again \
+         with `/track add` and a `channel`. Until then, their announcements there are skipped. \
+         You get this message only once."
+    );
+    Reply::embed(
+        Embed::new()
+            .title("I can't post trophy announcements")
+            .description(description)
+            .color(COLOR_ERROR),
+    )
+}

@@ -1,0 +1,104 @@
+//! `/leaderboard`: the server's tracked accounts, already ranked by the store.
+
+use chrono::{DateTime, Utc};
+
+use super::{format_date, trophy_emoji, COLOR_PLATINUM};
+use crate::reply::{escape_markdown, limits, Embed, Reply};
+use crate::store::LeaderboardRow;
+use psn::TrophyType;
+
+/// Rows shown at most; the rest are counted.
+pub const LEADERBOARD_ROWS: usize = 25;
+/// Room kept in the description for the "and N more" line.
+const MORE_LINE_ROOM: usize = 64;
+
+fn medal(rank: usize) -> String {
+    match rank {
+        1 => "🥇".to_string(),
+        2 => "🥈".to_string(),
+        3 => "🥉".to_string(),
+        n => format!("**{n}.**"),
+    }
+}
+
+/// `12,345`
+fn thousands(n: u32) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn row_line(rank: usize, row: &LeaderboardRow) -> String {
+    let name = escape_markdown(&row.online_id);
+    let linked = row
+        .verified_discord_user
+        .map(|user| format!(" (<@{user}> ✓)"))
+        .unwrap_or_default();
+    let totals = match row.earned {
+        Some(earned) => format!(
+            "{} pts · {} {} · {} trophies",
+            thousands(earned.points()),
+            trophy_emoji(TrophyType::Platinum),
+            earned.platinum,
+            thousands(earned.total())
+        ),
+        None => "not checked yet".to_string(),
+    };
+    format!(
+        "{} **{name}**{linked}\n{totals} · {} this month",
+        medal(rank),
+        row.this_month
+    )
+}
+
+/// `rows` are ranked (points, platinums, this month's trophies); `month_start` names the month.
+pub fn leaderboard(rows: &[LeaderboardRow], month_start: DateTime<Utc>) -> Reply {
+    let mut embed = Embed::new()
+        .title("🏆 Trophy leaderboard")
+        .color(COLOR_PLATINUM);
+    if rows.is_empty() {
+        embed = embed.description(
+            "This server tracks no PSN accounts yet. Server admins can add some with \
+             `/track add`.",
+        );
+    } else {
+        let mut description = String::new();
+        let budget = limits::DESCRIPTION - MORE_LINE_ROOM;
+        for (index, row) in rows.iter().enumerate() {
+            let line = row_line(index + 1, row);
+            if index == LEADERBOARD_ROWS || description.len() + 2 + line.len() > budget {
+                description.push_str(&format!("\n\n…and {} more.", rows.len() - index));
+                break;
+            }
+            if !description.is_empty() {
+                description.push_str("\n\n");
+            }
+            description.push_str(&line);
+        }
+        embed = embed.description(description);
+    }
+    Reply::embed(embed.footer(format!(
+        "Ranked by trophy points, then platinums, then trophies earned this month (since {}). \
+         ✓ marks a verified /link.",
+        format_date(month_start)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}

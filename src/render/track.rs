@@ -1,0 +1,263 @@
+//! Replies of the server-admin commands: `/track add|remove|list` and `/settings`. All are
+//! ephemeral: they concern the admins only.
+
+use std::time::Duration;
+
+use super::{COLOR_INFO, COLOR_PLATINUM};
+use crate::reply::{escape_markdown, limits, Embed, Reply};
+use crate::store::{TrackedAccountView, TrackingStatus};
+use crate::tracker::GuildSettings;
+
+/// Whether PSN let the bot read the trophy list when the account was added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrophyListVisibility {
+    Public,
+    Private,
+}
+
+/// What `/track add` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackAdded {
+    /// The account's current online ID.
+    pub online_id: String,
+    /// The ID the admin typed, when PSN knows the player under a new one now.
+    pub renamed_from: Option<String>,
+    pub channel_id: u64,
+    /// The announcements follow the server's announce channel (`/settings channel`).
+    pub follows_server_channel: bool,
+    /// The server already tracked the account; only its channel changed.
+    pub already_tracked: bool,
+    pub visibility: TrophyListVisibility,
+}
+
+/// What `/track list` shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackList {
+    pub settings: GuildSettings,
+    pub accounts: Vec<TrackedAccountView>,
+    /// `TRACKER_MAX_ACCOUNTS_PER_GUILD`.
+    pub cap: usize,
+    /// Distinct accounts tracked by all servers together.
+    pub all_tracked: usize,
+    /// `TRACKER_MAX_STALENESS`.
+    pub max_staleness: Duration,
+    /// What the PSN budget allows for `all_tracked` accounts (at least `max_staleness`).
+    pub effective_staleness: Duration,
+}
+
+/// Room kept in the list's description for the "and N more" line.
+const MORE_LINE_ROOM: usize = 64;
+
+fn ephemeral(embed: Embed) -> Reply {
+    Reply::new(None, vec![embed], Vec::new(), true)
+}
+
+/// `45 s`, `12 min`, `2 h`, `1 h 30 min`, `1 d 2 h`.
+pub fn format_interval(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 60 {
+        return format!("{secs} s");
+    }
+    let minutes = (secs + 30) / 60;
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours, minutes) {
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+pub fn track_added(added: &TrackAdded) -> Reply {
+    let name = escape_markdown(&added.online_id);
+    let mut lines = Vec::new();
+    if let Some(old) = &added.renamed_from {
+        lines.push(format!(
+            "**{}** is now called **{name}** on PSN; tracking them under their new ID.",
+            escape_markdown(old)
+        ));
+    }
+    let channel = if added.follows_server_channel {
+        format!("<#{}> (the server's announce channel)", added.channel_id)
+    } else {
+        format!("<#{}>", added.channel_id)
+    };
+    if added.already_tracked {
+        lines.push(format!(
+            "This server already tracked **{name}**; their announcements now go to {channel}."
+        ));
+    } else {
+        lines.push(format!(
+            "Their new trophies will be announced in {channel}. The first check takes their \
+             current trophies as the baseline: nothing they already earned is announced."
+        ));
+    }
+    if added.visibility == TrophyListVisibility::Private {
+        lines.push(format!(
+            "🔒 **{name}**'s trophy list is private right now, so nothing can be announced yet. \
+             Announcements start once they make it visible (PSN privacy settings: Gaming | \
+             Media → Trophies: Anyone)."
+        ));
+    }
+    let title = if added.already_tracked {
+        format!("Updated {name}")
+    } else {
+        format!("Now tracking {name}")
+    };
+    ephemeral(
+        Embed::new()
+            .title(title)
+            .description(lines.join("\n\n"))
+            .color(COLOR_INFO)
+            .footer("/track list shows every account this server tracks"),
+    )
+}
+
+pub fn track_removed(online_id: &str) -> Reply {
+    ephemeral(
+        Embed::new()
+            .title(format!("Stopped tracking {}", escape_markdown(online_id)))
+            .description(
+                "No more announcements for them in this server. Add them again any time with \
+                 `/track add`.",
+            )
+            .color(COLOR_INFO),
+    )
+}
+
+fn status_text(view: &TrackedAccountView) -> String {
+    match view.status {
+        TrackingStatus::Pending => {
+            "⏳ first check pending (it takes the baseline: nothing already earned is announced)"
+                .to_string()
+        }
+        TrackingStatus::Ok => match view.last_checked_at {
+            Some(at) => format!("✅ checked <t:{}:R>", at.timestamp()),
+            None => "✅ ok".to_string(),
+        },
+        TrackingStatus::Private => {
+            "🔒 trophy list private: announcements resume once it is public".to_string()
+        }
+        TrackingStatus::Gone => {
+            "❔ no longer found on PSN (account deleted?): consider `/track remove`".to_string()
+        }
+    }
+}
+
+fn presence_text(presence_visible: Option<bool>) -> &'static str {
+    match presence_visible {
+        Some(true) => "⚡ presence fast path",
+        Some(false) => "polling only (presence hidden)",
+        None => "presence not checked yet",
+    }
+}
+
+fn account_lines(view: &TrackedAccountView, settings: &GuildSettings) -> String {
+    let channel = match view.account.channel_id.or(settings.announce_channel_id) {
+        Some(id) => format!("<#{id}>"),
+        None => "no channel (set one with `/settings channel`)".to_string(),
+    };
+    let mut second = vec![
+        status_text(view),
+        presence_text(view.presence_visible).into(),
+    ];
+    if let Some(next) = view.next_check_at {
+        second.push(format!("next check <t:{}:R>", next.timestamp()));
+    }
+    format!(
+        "**{}** → {channel}\n{}",
+        escape_markdown(&view.account.online_id),
+        second.join(" · ")
+    )
+}
+
+fn checks_text(list: &TrackList) -> String {
+    let plural = if list.all_tracked == 1 { "" } else { "s" };
+    let mut text = if list.effective_staleness > list.max_staleness {
+        format!(
+            "With {} account{plural} tracked across all servers, the PSN budget allows checking \
+             each at least every **{}** (the bot's setting asks for {}).",
+            list.all_tracked,
+            format_interval(list.effective_staleness),
+            format_interval(list.max_staleness)
+        )
+    } else {
+        format!(
+            "Each account is checked at least every **{}** ({} account{plural} tracked across \
+             all servers).",
+            format_interval(list.effective_staleness),
+            list.all_tracked
+        )
+    };
+    text.push_str(
+        " Players who are active get checked more often. With the ⚡ presence fast path the bot \
+         also sees when a player starts a game and checks them soon after.",
+    );
+    text
+}
+
+pub fn track_list(list: &TrackList) -> Reply {
+    let settings = &list.settings;
+    let header = format!(
+        "Announcing **{}** · server channel: {}",
+        settings.filter.describe(),
+        settings
+            .announce_channel_id
+            .map_or_else(|| "none set".to_string(), |id| format!("<#{id}>"))
+    );
+    let mut embed = Embed::new()
+        .title(format!(
+            "Tracked PSN accounts ({}/{})",
+            list.accounts.len(),
+            list.cap
+        ))
+        .color(COLOR_INFO);
+    if list.accounts.is_empty() {
+        embed = embed.description(format!(
+            "{header}\n\nThis server tracks no PSN accounts yet. Add one with `/track add`."
+        ));
+    } else {
+        let mut description = header;
+        let budget = limits::DESCRIPTION - MORE_LINE_ROOM;
+        for (shown, view) in list.accounts.iter().enumerate() {
+            let entry = account_lines(view, settings);
+            if description.len() + 2 + entry.len() > budget {
+                description.push_str(&format!("\n\n…and {} more.", list.accounts.len() - shown));
+                break;
+            }
+            description.push_str("\n\n");
+            description.push_str(&entry);
+        }
+        embed = embed.description(description);
+    }
+    ephemeral(
+        embed
+            .field("How often", checks_text(list), false)
+            .footer("/track remove stops tracking an account · /settings changes the defaults"),
+    )
+}
+
+/// `/settings`: the server's defaults, after a change (`changed`) or as they are.
+pub fn settings(settings: &GuildSettings, changed: bool) -> Reply {
+    let channel = settings.announce_channel_id.map_or_else(
+        || "none set: `/track add` uses the channel it is used in unless given one".to_string(),
+        |id| format!("<#{id}>"),
+    );
+    let title = if changed {
+        "Settings saved"
+    } else {
+        "This server's settings"
+    };
+    ephemeral(
+        Embed::new()
+            .title(title)
+            .color(if changed { COLOR_PLATINUM } else { COLOR_INFO })
+            .field("Announcement channel", channel, false)
+            .field("Announced trophies", settings.filter.describe(), false)
+            .footer(
+                "Change them with /settings channel, filter (all, gold and up, platinum only, \
+                 rarer than) and rare_percent",
+            ),
+    )
+}

@@ -1,0 +1,603 @@
+//! The outbox deliverer: posts the tracker's announcements to Discord, each exactly once, across
+//! crashes, restarts and several deliverers on one database.
+//!
+//! How a row goes out:
+//! 1. claimed under a lease (`FOR UPDATE SKIP LOCKED`, committed at once);
+//! 2. the attempt is recorded (its own commit) before posting;
+//! 3. posted with Discord's `nonce` and `enforce_nonce: true`, so a repeat within Discord's
+//!    window returns the first message instead of a second one;
+//! 4. marked sent with the message id, only while still ours.
+//!
+//! A crash between 3 and 4 leaves a recorded attempt. Retried within [`NONCE_WINDOW`], the nonce
+//! deduplicates; later, the channel's messages since the attempt are searched for the
+//! announcement's reference (`ref <nonce>` in the last embed's footer: Discord does not return
+//! nonces in message history) and a match is marked sent without posting again.
+//!
+//! Failpoint: with `TROPHYBOT_FAILPOINT=deliver-after-post` (read once at start), the deliverer
+//! logs `failpoint deliver-after-post reached` at error level after a successful post and before
+//! marking it, then waits forever, so a test can kill the process at the worst moment.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use poise::serenity_prelude as serenity;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::render::{delivery_problem, ChannelProblem};
+use crate::reply::{Embed, Reply};
+use crate::store::{OutboxRow, Store, StoreError};
+use crate::tracker::Signals;
+
+/// How long Discord deduplicates by `enforce_nonce`. Discord documents "a few minutes" without a
+/// number; two minutes is what it is seen to honour, and retrying within a shorter window than
+/// the real one is what keeps the nonce path safe. Past it, the channel's history is searched.
+pub const NONCE_WINDOW: Duration = Duration::from_secs(120);
+/// How long a claim holds a row; renewed for each row just before it is posted, so it only has
+/// to cover one post. A crashed deliverer's rows are free again after this (or at once when a
+/// deliverer of the same owner name starts). A lease that runs out mid-post costs no duplicate:
+/// the next holder's post carries the same nonce.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(10);
+/// Rows claimed per pass, few enough to be posted well within their leases; a full batch makes
+/// the loop go again at once.
+const CLAIM_BATCH: i64 = 10;
+/// How often the outbox is looked at without a signal (retries after a backoff, other
+/// processes' rows, expired leases).
+const TICK: Duration = Duration::from_secs(5);
+const BACKOFF_FIRST: Duration = Duration::from_secs(2);
+const BACKOFF_MAX: Duration = Duration::from_secs(600);
+/// The history search starts this long before the recorded attempt: the database's and
+/// Discord's clocks may disagree a little.
+const HISTORY_SLACK: Duration = Duration::from_secs(600);
+/// Discord's maximum page of channel messages.
+const HISTORY_LIMIT: u8 = 100;
+/// Discord's epoch (2015-01-01) in Unix milliseconds: snowflakes count from it.
+const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
+
+pub const FAILPOINT_ENV: &str = "TROPHYBOT_FAILPOINT";
+pub const FAILPOINT_AFTER_POST: &str = "deliver-after-post";
+
+/// The text a delivered announcement carries in its last embed's footer, by which it is found
+/// in the channel's history.
+pub fn reference(nonce: &str) -> String {
+    format!("ref {nonce}")
+}
+
+/// What one pass did, for logs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassSummary {
+    pub claimed: usize,
+    /// Posted (or returned by Discord's nonce deduplication) and marked sent.
+    pub posted: usize,
+    /// Found already posted in the channel's history and marked sent.
+    pub found: usize,
+    /// Handed back to be retried after a backoff (429, 5xx, network, or behind such a row).
+    pub retried: usize,
+    /// Given up on: the channel is gone or forbidden, or Discord rejects the payload.
+    pub failed: usize,
+    /// Taken over by another deliverer meanwhile.
+    pub lost: usize,
+}
+
+/// Posts claimed outbox rows. Cheap to clone.
+#[derive(Clone)]
+pub struct Deliverer {
+    store: Store,
+    http: Arc<serenity::Http>,
+    metrics: crate::ops::Metrics,
+    owner: String,
+    hang_after_post: bool,
+}
+
+/// How one row ended.
+enum Outcome {
+    Posted,
+    Found,
+    Retry(String),
+    ChannelBroken(ChannelProblem, String),
+    Rejected(String),
+    Lost,
+}
+
+impl Deliverer {
+    /// `owner` names this deliverer in the claims: unique among running deliverers, and ideally
+    /// the same after a restart so the restarted one takes its rows back at once.
+    pub fn new(
+        store: Store,
+        http: Arc<serenity::Http>,
+        metrics: crate::ops::Metrics,
+        owner: impl Into<String>,
+    ) -> Deliverer {
+        Deliverer {
+            store,
+            http,
+            metrics,
+            owner: owner.into(),
+            hang_after_post: false,
+        }
+    }
+
+    /// Arms the `deliver-after-post` failpoint (see the module docs).
+    pub fn with_failpoint_after_post(mut self, armed: bool) -> Deliverer {
+        self.hang_after_post = armed;
+        self
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Frees the claims an earlier run under this owner name left behind (it crashed or was
+    /// killed): that run is gone, so its rows need not wait for their leases to end.
+    pub async fn take_over_own_claims(&self) -> Result<u64, StoreError> {
+        self.store.release_outbox_claims(&self.owner).await
+    }
+
+    /// One pass: claims due rows and delivers them, a channel's rows in order. A failure on one
+    /// channel never stops the others.
+    pub async fn deliver_pending(&self) -> Result<PassSummary, StoreError> {
+        let rows = self
+            .store
+            .claim_outbox(&self.owner, CLAIM_LEASE, CLAIM_BATCH)
+            .await?;
+        let mut summary = PassSummary {
+            claimed: rows.len(),
+            ..PassSummary::default()
+        };
+        // A channel waiting for a retry holds its later rows back, so they stay in order.
+        let mut waiting: HashMap<u64, Duration> = HashMap::new();
+        let mut broken: HashSet<u64> = HashSet::new();
+        for row in rows {
+            if broken.contains(&row.channel_id) {
+                // Already failed with the rest of its channel.
+                summary.failed += 1;
+                continue;
+            }
+            if let Some(wait) = waiting.get(&row.channel_id) {
+                self.store
+                    .release_outbox_row(
+                        row.id,
+                        &self.owner,
+                        *wait,
+                        "waiting for an earlier announcement in this channel",
+                    )
+                    .await?;
+                summary.retried += 1;
+                continue;
+            }
+            match self.deliver_one(&row).await? {
+                Outcome::Posted => summary.posted += 1,
+                Outcome::Found => summary.found += 1,
+                Outcome::Lost => summary.lost += 1,
+                Outcome::Retry(error) => {
+                    let wait = backoff(row.attempts);
+                    tracing::warn!(
+                        outbox = row.id,
+                        channel = row.channel_id,
+                        attempts = row.attempts + 1,
+                        retry_in = ?wait,
+                        %error,
+                        "announcement not posted; will retry"
+                    );
+                    self.store
+                        .release_outbox_row(row.id, &self.owner, wait, &error)
+                        .await?;
+                    waiting.insert(row.channel_id, wait);
+                    summary.retried += 1;
+                }
+                Outcome::Rejected(reason) => {
+                    tracing::error!(outbox = row.id, channel = row.channel_id, %reason, "Discord rejects this announcement; giving it up");
+                    self.store.fail_outbox_row(row.id, &reason).await?;
+                    summary.failed += 1;
+                }
+                Outcome::ChannelBroken(problem, reason) => {
+                    let failed = self
+                        .store
+                        .fail_channel_outbox(row.channel_id, &reason)
+                        .await?;
+                    tracing::warn!(
+                        guild = row.guild_id,
+                        channel = row.channel_id,
+                        failed,
+                        %reason,
+                        "announcement channel unusable; its pending announcements are given up"
+                    );
+                    broken.insert(row.channel_id);
+                    summary.failed += 1;
+                    self.report(row.guild_id, row.channel_id, problem).await?;
+                }
+            }
+        }
+        match self.store.outbox_pending_count().await {
+            Ok(depth) => self.metrics.set_outbox_depth(depth),
+            Err(err) => tracing::warn!(%err, "could not count the outbox"),
+        }
+        Ok(summary)
+    }
+
+    async fn deliver_one(&self, row: &OutboxRow) -> Result<Outcome, StoreError> {
+        let reply: Reply = match serde_json::from_value(row.payload.clone()) {
+            Ok(reply) => reply,
+            Err(err) => return Ok(Outcome::Rejected(format!("unreadable payload: {err}"))),
+        };
+        let reply = with_reference(&reply, &row.nonce);
+        let past_window = row.attempted_ago.is_some_and(|ago| ago > NONCE_WINDOW);
+        if let Some(ago) = row.attempted_ago.filter(|_| past_window) {
+            match self.find_posted(row, ago).await {
+                Ok(Some(message_id)) => {
+                    tracing::info!(
+                        outbox = row.id,
+                        channel = row.channel_id,
+                        message = message_id,
+                        "announcement found already posted; marking it sent"
+                    );
+                    return self
+                        .mark_sent(row, &reply, message_id, Outcome::Found)
+                        .await;
+                }
+                Ok(None) => {}
+                Err(err) => return Ok(classify(&err)),
+            }
+        }
+        // The attempt is on record before the post: a crash after posting is then visible.
+        if !self
+            .store
+            .begin_outbox_attempt(row.id, &self.owner, CLAIM_LEASE, past_window)
+            .await?
+        {
+            return Ok(Outcome::Lost);
+        }
+        match self.post(row, &reply).await {
+            Ok(message_id) => {
+                if self.hang_after_post {
+                    tracing::error!("failpoint deliver-after-post reached");
+                    std::future::pending::<()>().await;
+                }
+                self.mark_sent(row, &reply, message_id, Outcome::Posted)
+                    .await
+            }
+            Err(err) => Ok(classify(&err)),
+        }
+    }
+
+    async fn mark_sent(
+        &self,
+        row: &OutboxRow,
+        reply: &Reply,
+        message_id: u64,
+        outcome: Outcome,
+    ) -> Result<Outcome, StoreError> {
+        if !self
+            .store
+            .mark_outbox_sent(row.id, &self.owner, message_id)
+            .await?
+        {
+            // Another deliverer holds it now; it finds this same message by nonce or history.
+            tracing::info!(
+                outbox = row.id,
+                "announcement taken over by another deliverer"
+            );
+            return Ok(Outcome::Lost);
+        }
+        if matches!(outcome, Outcome::Posted) {
+            let earned = row.earned_at.or_else(|| earliest_timestamp(reply));
+            let latency = (Utc::now() - earned.unwrap_or(row.created_at))
+                .to_std()
+                .unwrap_or_default();
+            self.metrics.observe_announcement_latency(latency);
+        }
+        Ok(outcome)
+    }
+
+    async fn post(&self, row: &OutboxRow, reply: &Reply) -> Result<u64, serenity::Error> {
+        let mut message = serenity::CreateMessage::new()
+            .embeds(crate::bot::payload::embeds(reply))
+            .allowed_mentions(crate::bot::payload::no_mentions())
+            .nonce(serenity::Nonce::String(row.nonce.clone()))
+            .enforce_nonce(true);
+        if let Some(content) = reply.content() {
+            message = message.content(content);
+        }
+        let posted = serenity::ChannelId::new(row.channel_id)
+            .send_message(&self.http, message)
+            .await?;
+        Ok(posted.id.get())
+    }
+
+    /// The announcement in the channel's messages since shortly before the attempt, found by
+    /// its reference.
+    async fn find_posted(
+        &self,
+        row: &OutboxRow,
+        attempted_ago: Duration,
+    ) -> Result<Option<u64>, serenity::Error> {
+        let since = Utc::now()
+            - chrono::Duration::from_std(attempted_ago + HISTORY_SLACK)
+                .unwrap_or(chrono::Duration::MAX);
+        let messages = self
+            .http
+            .get_messages(
+                serenity::ChannelId::new(row.channel_id),
+                Some(serenity::MessagePagination::After(
+                    serenity::MessageId::new(snowflake_at(since)),
+                )),
+                Some(HISTORY_LIMIT),
+            )
+            .await?;
+        let reference = reference(&row.nonce);
+        Ok(messages
+            .iter()
+            .find(|message| {
+                message.author.bot
+                    && message.embeds.iter().any(|embed| {
+                        embed
+                            .footer
+                            .as_ref()
+                            .is_some_and(|footer| footer.text.ends_with(&reference))
+                    })
+            })
+            .map(|message| message.id.get()))
+    }
+
+    /// Tells the guild's admins, once per broken channel, by direct message: the admins who
+    /// added the affected accounts, or the server's owner when none is known.
+    async fn report(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+        problem: ChannelProblem,
+    ) -> Result<(), StoreError> {
+        let Some(report) = self
+            .store
+            .claim_channel_report(guild_id, channel_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        // The server's name tells admins of several servers which one; its owner is whom to
+        // tell when nobody who added the accounts is known.
+        let guild = match self.http.get_guild(serenity::GuildId::new(guild_id)).await {
+            Ok(guild) => Some(guild),
+            Err(err) => {
+                tracing::warn!(guild = guild_id, %err, "could not look up the server of a broken announcement channel");
+                None
+            }
+        };
+        let mut admins = report.admins;
+        if admins.is_empty() {
+            admins.extend(guild.as_ref().map(|g| g.owner_id.get()));
+        }
+        let message = delivery_problem(
+            guild.as_ref().map(|g| g.name.as_str()),
+            channel_id,
+            problem,
+            &report.online_ids,
+        );
+        for admin in admins {
+            match self.direct_message(admin, &message).await {
+                Ok(()) => tracing::info!(
+                    guild = guild_id,
+                    channel = channel_id,
+                    admin,
+                    "told an admin about the broken announcement channel"
+                ),
+                Err(err) => tracing::warn!(
+                    guild = guild_id,
+                    channel = channel_id,
+                    admin,
+                    %err,
+                    "could not tell an admin about the broken announcement channel"
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    async fn direct_message(&self, user_id: u64, reply: &Reply) -> Result<(), serenity::Error> {
+        let channel = self
+            .http
+            .create_private_channel(&serde_json::json!({ "recipient_id": user_id.to_string() }))
+            .await?;
+        let message = serenity::CreateMessage::new()
+            .embeds(crate::bot::payload::embeds(reply))
+            .allowed_mentions(crate::bot::payload::no_mentions());
+        channel.id.send_message(&self.http, message).await?;
+        Ok(())
+    }
+
+    /// Passes until cancelled: at once when the tracker signals new rows, every [`TICK`]
+    /// otherwise, again at once after a full batch.
+    async fn run(self, signals: Signals, cancel: CancellationToken) {
+        match self.take_over_own_claims().await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(
+                released,
+                owner = %self.owner,
+                "took back announcements an earlier run left claimed"
+            ),
+            Err(err) => tracing::warn!(%err, "could not take back earlier claims"),
+        }
+        loop {
+            // Stopping mid-pass is like a crash, which the nonce and history cover.
+            let pass = tokio::select! {
+                () = cancel.cancelled() => break,
+                pass = self.deliver_pending() => pass,
+            };
+            let full = match pass {
+                Ok(summary) => {
+                    if summary != PassSummary::default() {
+                        tracing::debug!(?summary, "outbox pass");
+                    }
+                    summary.claimed as i64 >= CLAIM_BATCH
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "outbox pass failed");
+                    false
+                }
+            };
+            if full {
+                continue;
+            }
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = signals.outbox_ready.notified() => {}
+                () = tokio::time::sleep(TICK) => {}
+            }
+        }
+        // What this run still holds is free for other deliverers at once.
+        if let Err(err) = self.store.release_outbox_claims(&self.owner).await {
+            tracing::warn!(%err, "could not release outbox claims at shutdown");
+        }
+        tracing::info!("deliverer stopped");
+    }
+}
+
+/// A name for this process's deliverer: `hostname:pid`. Distinct for every running process on
+/// one database, and the same again when a container restarts (its hostname stays and the bot
+/// runs as pid 1), so a restarted bot takes back its claims at once.
+pub fn default_owner() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Starts the deliverer loop (see [`Deliverer::run`]); it stops when `cancel` is cancelled. The
+/// failpoint variable is read here, once.
+pub fn spawn_deliverer(
+    store: Store,
+    http: Arc<serenity::Http>,
+    signals: Signals,
+    metrics: crate::ops::Metrics,
+    owner: String,
+    cancel: CancellationToken,
+) -> JoinHandle<()> {
+    let armed = std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == FAILPOINT_AFTER_POST);
+    if armed {
+        tracing::warn!(
+            "failpoint {FAILPOINT_AFTER_POST} armed: the deliverer will stop after its first post"
+        );
+    }
+    let deliverer = Deliverer::new(store, http, metrics, owner).with_failpoint_after_post(armed);
+    tokio::spawn(deliverer.run(signals, cancel))
+}
+
+/// Retry delay after `attempts` earlier attempts: doubling from [`BACKOFF_FIRST`], capped.
+fn backoff(attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.max(0)).unwrap_or(0).min(16);
+    BACKOFF_FIRST
+        .saturating_mul(2u32.saturating_pow(doublings))
+        .min(BACKOFF_MAX)
+}
+
+/// What Discord's answer means for the row.
+fn classify(err: &serenity::Error) -> Outcome {
+    let serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) = err else {
+        // Network trouble, or an answer serenity could not read: the post may have landed, which
+        // the nonce or the history search covers on retry.
+        return Outcome::Retry(err.to_string());
+    };
+    let status = response.status_code.as_u16();
+    let code = response.error.code;
+    let detail = format!(
+        "Discord answered {status} (code {code}): {}",
+        response.error.message
+    );
+    match status {
+        404 => Outcome::ChannelBroken(ChannelProblem::Gone, detail),
+        403 if matches!(code, 50001 | 50013) => {
+            Outcome::ChannelBroken(ChannelProblem::Forbidden, detail)
+        }
+        // 429 and 5xx pass; a 401 is the bot token, which the operator fixes without losing
+        // announcements.
+        401 | 408 | 429 | 500..=599 => Outcome::Retry(detail),
+        _ => Outcome::Rejected(detail),
+    }
+}
+
+/// The reply with its reference appended to the last embed's footer. The renderer leaves room
+/// for it ([`crate::render::REFERENCE_RESERVE`]).
+fn with_reference(reply: &Reply, nonce: &str) -> Reply {
+    let mut embeds: Vec<Embed> = reply.embeds().to_vec();
+    let reference = reference(nonce);
+    match embeds.last_mut() {
+        Some(last) => {
+            let footer = match last.footer.take() {
+                Some(footer) => format!("{} · {reference}", footer.text),
+                None => reference,
+            };
+            *last = std::mem::take(last).footer(footer);
+        }
+        None => embeds.push(Embed::new().footer(reference)),
+    }
+    Reply::new(
+        reply.content().map(str::to_string),
+        embeds,
+        reply.components().to_vec(),
+        false,
+    )
+}
+
+fn earliest_timestamp(reply: &Reply) -> Option<DateTime<Utc>> {
+    reply
+        .embeds()
+        .iter()
+        .filter_map(|e| e.timestamp.as_deref())
+        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .min()
+}
+
+/// The smallest snowflake of a message created at `at`.
+fn snowflake_at(at: DateTime<Utc>) -> u64 {
+    let millis = (at.timestamp_millis() - DISCORD_EPOCH_MS).max(0);
+    u64::try_from(millis).unwrap_or(0) << 22
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap() {
+        assert_eq!(backoff(0), Duration::from_secs(2));
+        assert_eq!(backoff(1), Duration::from_secs(4));
+        assert_eq!(backoff(3), Duration::from_secs(16));
+        assert_eq!(backoff(40), BACKOFF_MAX);
+        assert_eq!(backoff(-1), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn the_reference_goes_in_the_last_footer() {
+        let reply = Reply::new(
+            None,
+            vec![
+                Embed::new().title("a"),
+                Embed::new().title("b").footer("note"),
+            ],
+            Vec::new(),
+            false,
+        );
+        let referenced = with_reference(&reply, "n123");
+        assert_eq!(referenced.embeds()[0].footer, None);
+        assert_eq!(
+            referenced.embeds()[1]
+                .footer
+                .as_ref()
+                .map(|f| f.text.as_str()),
+            Some("note · ref n123")
+        );
+    }
+
+    #[test]
+    fn snowflakes_count_from_discords_epoch() {
+        let at = DateTime::from_timestamp_millis(DISCORD_EPOCH_MS + 1000).expect("valid time");
+        assert_eq!(snowflake_at(at), 1000 << 22);
+        assert_eq!(snowflake_at(DateTime::UNIX_EPOCH), 0);
+    }
+}

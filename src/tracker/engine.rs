@@ -1,0 +1,393 @@
+//! The tracker's loop: keeps the scheduler's accounts in step with what guilds track, and
+//! spends the tracker's share of the PSN budget as the scheduler decides (polls and presence
+//! sweeps). Polls go through [`poll_account`], which writes state and announcements in one
+//! transaction; the deliverer is woken when announcements were written.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::poll::{poll_account, PollReport, PollResult};
+use super::schedule::{
+    AccountKey, AdaptiveScheduler, Decision, PollOutcome, PollScheduler, ReportedPresence,
+    RequestBudget, ScheduleConfig,
+};
+use super::Signals;
+use crate::store::Store;
+
+/// The tracked set is re-read this often even without a signal (another process may change it).
+const RELOAD_EVERY: Duration = Duration::from_secs(30);
+/// After a database error the loop waits this long before trying again.
+const STORE_RETRY: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone)]
+pub struct TrackerSettings {
+    /// `TRACKER_MAX_STALENESS`.
+    pub max_staleness: Duration,
+    /// `TRACKER_COMMAND_RESERVE`, 0.0 to 1.0.
+    pub command_reserve: f64,
+    /// `PSN_RATE_LIMIT`: the budget shared with commands.
+    pub rate_limit: psn::RateLimit,
+    /// This process's lease owner id, unique per process (e.g. host name and process id).
+    pub owner: String,
+}
+
+/// Starts the tracker; it stops when `cancel` is cancelled. `client` should be the background
+/// client (`Client::background`), so commands go first.
+pub fn spawn_tracker(
+    store: Store,
+    client: psn::Client,
+    settings: TrackerSettings,
+    signals: Signals,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        Tracker::new(store, client, settings, signals, cancel)
+            .run()
+            .await;
+    })
+}
+
+/// Seconds since the epoch for the scheduler, from tokio's clock: a wall-clock base taken once
+/// plus tokio time elapsed, so tests with a paused clock drive it.
+struct Clock {
+    base_secs: f64,
+    base: Instant,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        Clock {
+            base_secs: Utc::now().timestamp_millis() as f64 / 1000.0,
+            base: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> f64 {
+        self.base_secs + self.base.elapsed().as_secs_f64()
+    }
+
+    /// The tokio instant of scheduler time `secs` (far-off times are capped at a day ahead).
+    fn instant_at(&self, secs: f64) -> Instant {
+        let ahead = (secs - self.now()).clamp(0.0, 86_400.0);
+        Instant::now() + Duration::from_secs_f64(ahead)
+    }
+}
+
+struct Tracker {
+    store: Store,
+    client: psn::Client,
+    settings: TrackerSettings,
+    signals: Signals,
+    cancel: CancellationToken,
+    clock: Clock,
+    scheduler: AdaptiveScheduler,
+    keys: HashMap<String, AccountKey>,
+    /// By key index: the account ID, `None` once untracked.
+    ids: Vec<Option<String>>,
+    /// PSN said to wait (429) until then.
+    backoff_until: Option<Instant>,
+    next_reload: Instant,
+}
+
+impl Tracker {
+    fn new(
+        store: Store,
+        client: psn::Client,
+        settings: TrackerSettings,
+        signals: Signals,
+        cancel: CancellationToken,
+    ) -> Tracker {
+        let rate = RequestBudget::tracker_rate(
+            settings.rate_limit.requests,
+            settings.rate_limit.per,
+            settings.command_reserve,
+        );
+        let scheduler = AdaptiveScheduler::new(ScheduleConfig::new(rate, settings.max_staleness));
+        Tracker {
+            store,
+            client,
+            settings,
+            signals,
+            cancel,
+            clock: Clock::new(),
+            scheduler,
+            keys: HashMap::new(),
+            ids: Vec::new(),
+            backoff_until: None,
+            next_reload: Instant::now(),
+        }
+    }
+
+    async fn run(mut self) {
+        tracing::info!(owner = %self.settings.owner, "tracker started");
+        // Registered before each reload, so a change made while reloading is not missed.
+        let mut changed = Box::pin(self.signals.accounts_changed.clone().notified_owned());
+        while !self.cancel.is_cancelled() {
+            // A busy loop (poll after poll) still notices a change between two polls.
+            tokio::select! {
+                biased;
+                _ = &mut changed => self.next_reload = Instant::now(),
+                _ = std::future::ready(()) => {}
+            }
+            if Instant::now() >= self.next_reload {
+                changed = Box::pin(self.signals.accounts_changed.clone().notified_owned());
+                if let Err(err) = self.reload().await {
+                    tracing::warn!(%err, "tracker could not read the tracked accounts");
+                    self.next_reload = Instant::now() + STORE_RETRY;
+                } else {
+                    self.next_reload = Instant::now() + RELOAD_EVERY;
+                }
+            }
+            let wake_at = match self.backoff_until.filter(|at| *at > Instant::now()) {
+                Some(at) => at,
+                None => match self.scheduler.next_decision(self.clock.now()) {
+                    Decision::Poll(key) => {
+                        self.poll(key).await;
+                        continue;
+                    }
+                    Decision::PresenceBatch(keys) => {
+                        self.presence(&keys).await;
+                        continue;
+                    }
+                    Decision::WaitUntil(at) => self.clock.instant_at(at),
+                },
+            };
+            let wake_at = wake_at.min(self.next_reload);
+            tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                _ = &mut changed => {
+                    // Re-read at once; the next notification is registered then.
+                    self.next_reload = Instant::now();
+                }
+                _ = tokio::time::sleep_until(wake_at) => {}
+            }
+        }
+        // A poll cut short by the shutdown left its lease behind.
+        if let Err(err) = self.store.release_leases(&self.settings.owner).await {
+            tracing::warn!(%err, "tracker could not release its leases");
+        }
+        tracing::info!("tracker stopped");
+    }
+
+    /// Brings the scheduler's accounts in line with the database.
+    async fn reload(&mut self) -> Result<(), crate::store::StoreError> {
+        let (added, removed) = self.store.sync_account_state().await?;
+        if added + removed > 0 {
+            tracing::info!(added, removed, "tracked accounts changed");
+        }
+        let accounts = self.store.tracker_accounts().await?;
+        let tracked: HashMap<&str, bool> = accounts
+            .iter()
+            .map(|a| (a.account_id.as_str(), a.baseline_done))
+            .collect();
+        let gone: Vec<String> = self
+            .keys
+            .keys()
+            .filter(|id| !tracked.contains_key(id.as_str()))
+            .cloned()
+            .collect();
+        for id in gone {
+            if let Some(key) = self.keys.remove(&id) {
+                self.scheduler.remove_account(key);
+                if let Some(slot) = self.ids.get_mut(key.0) {
+                    *slot = None;
+                }
+            }
+        }
+        // Baseline-pending accounts come first in the list: a new key is due at once.
+        for account in &accounts {
+            if !self.keys.contains_key(&account.account_id) {
+                let key = self.scheduler.add_account();
+                if self.ids.len() <= key.0 {
+                    self.ids.resize(key.0 + 1, None);
+                }
+                self.ids[key.0] = Some(account.account_id.clone());
+                self.keys.insert(account.account_id.clone(), key);
+            }
+        }
+        Ok(())
+    }
+
+    async fn poll(&mut self, key: AccountKey) {
+        let Some(account_id) = self.ids.get(key.0).cloned().flatten() else {
+            return;
+        };
+        let next_check_in = self.scheduler.expected_interval(key, self.clock.now());
+        let polled = tokio::select! {
+            _ = self.cancel.cancelled() => return,
+            polled = poll_account(
+                &self.store,
+                &self.client,
+                &account_id,
+                &self.settings.owner,
+                next_check_in,
+            ) => polled,
+        };
+        let outcome = match polled {
+            Ok(report) => {
+                self.after_poll(&account_id, &report);
+                PollOutcome {
+                    new_trophies: report.new_trophies,
+                    // The scheduler charged one request for the poll itself.
+                    changed_titles: report.requests.saturating_sub(1),
+                }
+            }
+            Err(err) => {
+                self.after_error(&account_id, &err);
+                PollOutcome::default()
+            }
+        };
+        self.scheduler.record_poll(key, self.clock.now(), outcome);
+    }
+
+    fn after_poll(&self, account_id: &str, report: &PollReport) {
+        match report.result {
+            PollResult::Private => {
+                tracing::info!(account_id, "trophy list is private; kept at the usual pace")
+            }
+            PollResult::Gone => tracing::info!(account_id, "PSN account not found"),
+            PollResult::Baseline => tracing::info!(account_id, "baseline taken"),
+            PollResult::Skipped | PollResult::LeaseLost | PollResult::Polled => {}
+        }
+        if report.new_trophies > 0 {
+            tracing::info!(
+                account_id,
+                trophies = report.new_trophies,
+                announcements = report.outbox_inserted,
+                "new trophies"
+            );
+        }
+        if report.outbox_inserted > 0 {
+            self.signals.outbox_ready.notify_one();
+        }
+    }
+
+    fn after_error(&mut self, account_id: &str, err: &super::poll::TrackerError) {
+        tracing::warn!(account_id, %err, "tracker poll failed");
+        if let super::poll::TrackerError::Psn(psn::Error::RateLimited { retry_at }) = err {
+            self.back_off_until(*retry_at);
+        }
+    }
+
+    fn back_off_until(&mut self, retry_at: chrono::DateTime<Utc>) {
+        let wait = (retry_at - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(Duration::from_secs(3600));
+        self.backoff_until = Some(Instant::now() + wait);
+    }
+
+    async fn presence(&mut self, keys: &[AccountKey]) {
+        let asked: Vec<(AccountKey, String)> = keys
+            .iter()
+            .filter_map(|key| self.ids.get(key.0).cloned().flatten().map(|id| (*key, id)))
+            .collect();
+        if asked.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = asked.iter().map(|(_, id)| id.clone()).collect();
+        let answered = tokio::select! {
+            _ = self.cancel.cancelled() => return,
+            answered = self.client.presences(&ids) => answered,
+        };
+        let presences = match answered {
+            Ok(presences) => presences,
+            Err(err) => {
+                tracing::warn!(%err, accounts = ids.len(), "presence request failed");
+                if let psn::Error::RateLimited { retry_at } = err {
+                    self.back_off_until(retry_at);
+                }
+                return;
+            }
+        };
+        let by_id: HashMap<&str, &psn::Presence> = presences
+            .iter()
+            .map(|p| (p.account_id.as_str(), p))
+            .collect();
+        let mut answer = Vec::new();
+        let (mut visible, mut hidden) = (Vec::new(), Vec::new());
+        for (key, id) in &asked {
+            match by_id.get(id.as_str()) {
+                Some(presence) => {
+                    answer.push((*key, reported(presence)));
+                    visible.push(id.clone());
+                }
+                // Left out of the answer: presence hidden from the bot's account.
+                None => hidden.push(id.clone()),
+            }
+        }
+        let asked_keys: Vec<AccountKey> = asked.iter().map(|(key, _)| *key).collect();
+        self.scheduler
+            .record_presence(self.clock.now(), &asked_keys, &answer);
+        if let Err(err) = self
+            .store
+            .record_presence_visibility(&visible, &hidden)
+            .await
+        {
+            tracing::warn!(%err, "could not store presence visibility");
+        }
+    }
+}
+
+fn reported(presence: &psn::Presence) -> ReportedPresence {
+    match (presence.online, presence.playing.is_empty()) {
+        (true, false) => ReportedPresence::OnlinePlaying,
+        (true, true) => ReportedPresence::OnlineIdle,
+        (false, _) => ReportedPresence::Offline,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presence(online: bool, playing: bool) -> psn::Presence {
+        psn::Presence {
+            account_id: "1".into(),
+            online,
+            platform: None,
+            playing: if playing {
+                vec![psn::PlayingTitle {
+                    np_title_id: "PPSA00001_00".into(),
+                    name: "Game".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+            last_online: None,
+        }
+    }
+
+    #[test]
+    fn only_an_online_player_in_a_game_counts_as_playing() {
+        assert_eq!(
+            reported(&presence(true, true)),
+            ReportedPresence::OnlinePlaying
+        );
+        assert_eq!(
+            reported(&presence(true, false)),
+            ReportedPresence::OnlineIdle
+        );
+        assert_eq!(reported(&presence(false, true)), ReportedPresence::Offline);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn scheduler_time_follows_tokios_clock() {
+        let clock = Clock::new();
+        let start = clock.now();
+        tokio::time::advance(Duration::from_secs(90)).await;
+        assert!((clock.now() - start - 90.0).abs() < 1e-6);
+        let at = clock.instant_at(clock.now() + 30.0);
+        assert_eq!(at - Instant::now(), Duration::from_secs(30));
+        // The past is now; the far future is capped.
+        assert_eq!(clock.instant_at(start), Instant::now());
+        assert_eq!(
+            clock.instant_at(f64::INFINITY) - Instant::now(),
+            Duration::from_secs(86_400)
+        );
+    }
+}

@@ -1,0 +1,622 @@
+//! One poll of one tracked account: find what it earned since the last poll, the cheapest way,
+//! and turn it into the account's new state plus one announcement per tracking guild.
+//!
+//! Detection: one small most-recent-first title page (`Client::latest_titles`) compared with
+//! the stored listing (last-update time and earned counts); only the titles that changed get
+//! their earned state fetched. The first poll of an account (its baseline) stores the whole
+//! library and announces nothing.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use psn::{Account, TitleProgress, UserTrophy};
+
+use crate::store::{
+    AccountStatus, ClaimedAccount, CommitOutcome, DetectedTrophy, OutboxEntry, PollCommit, Store,
+    StoreError, TitleState,
+};
+use crate::tracker::{PlayerBatch, TitleEarnings};
+
+/// Titles in the "anything new?" page: a player rarely touches more between two polls.
+pub const LISTING_PAGE: u32 = 20;
+/// Pages read when every title of the previous one changed (a catch-up after downtime).
+const MAX_CATCH_UP_PAGES: usize = 5;
+/// How long a claimed account stays ours if this process dies mid-poll.
+pub const LEASE: Duration = Duration::from_secs(5 * 60);
+/// The largest title page the APIs serve (a smaller limit is clamped by the client).
+const FULL_PAGE: u32 = 800;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrackerError {
+    #[error(transparent)]
+    Psn(#[from] psn::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("an announcement could not be serialized: {0}")]
+    Payload(#[from] serde_json::Error),
+}
+
+/// How a poll ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollResult {
+    /// Another process holds the account (or it is no longer tracked): nothing was asked.
+    Skipped,
+    /// The first poll: the library is stored as the baseline; nothing announced.
+    Baseline,
+    /// A regular poll (possibly finding nothing).
+    Polled,
+    /// The trophy list is private: status recorded, nothing else changed.
+    Private,
+    /// PSN does not know the account any more.
+    Gone,
+    /// Our lease was taken over while polling: nothing was written.
+    LeaseLost,
+}
+
+/// What one poll did, for the scheduler and for tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollReport {
+    pub result: PollResult,
+    /// Trophies newly detected.
+    pub new_trophies: u32,
+    /// Titles whose earned state was fetched.
+    pub changed_titles: u32,
+    /// PSN requests this poll asked for (title pages and earned states; definitions come from
+    /// the cache).
+    pub requests: u32,
+    /// Announcements written to the outbox.
+    pub outbox_inserted: u64,
+}
+
+impl PollReport {
+    fn empty(result: PollResult) -> PollReport {
+        PollReport {
+            result,
+            new_trophies: 0,
+            changed_titles: 0,
+            requests: 0,
+            outbox_inserted: 0,
+        }
+    }
+}
+
+/// A poll's results, ready to be written with [`Store::commit_poll`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedPoll {
+    pub commit: PollCommit,
+    pub report: PollReport,
+    /// What was found, before per-guild filters.
+    pub batch: PlayerBatch,
+}
+
+/// Claims, polls and commits one account as `owner`; the loop and the tests share it.
+/// A private or deleted account is a result, not an error; other failures are counted on the
+/// account and returned.
+pub async fn poll_once(
+    store: &Store,
+    client: &psn::Client,
+    account_id: &str,
+    owner: &str,
+) -> Result<PollReport, TrackerError> {
+    poll_account(store, client, account_id, owner, Duration::ZERO).await
+}
+
+/// [`poll_once`] with the time the account is expected to be checked next (shown by
+/// `/track list`).
+pub async fn poll_account(
+    store: &Store,
+    client: &psn::Client,
+    account_id: &str,
+    owner: &str,
+    next_check_in: Duration,
+) -> Result<PollReport, TrackerError> {
+    let Some(claimed) = store.claim_account(account_id, owner, LEASE).await? else {
+        return Ok(PollReport::empty(PollResult::Skipped));
+    };
+    let prepared = match prepare_poll(store, client, &claimed, next_check_in).await {
+        Ok(prepared) => prepared,
+        Err(TrackerError::Psn(psn::Error::Private(_))) => {
+            store
+                .set_account_status(account_id, owner, AccountStatus::Private, next_check_in)
+                .await?;
+            return Ok(PollReport::empty(PollResult::Private));
+        }
+        Err(TrackerError::Psn(psn::Error::UserNotFound(_))) => {
+            store
+                .set_account_status(account_id, owner, AccountStatus::Gone, next_check_in)
+                .await?;
+            return Ok(PollReport::empty(PollResult::Gone));
+        }
+        Err(err) => {
+            // PSN errors never hold secrets; the message is for `/track list` and the logs.
+            if let Err(store_err) = store
+                .record_poll_error(account_id, owner, &err.to_string())
+                .await
+            {
+                tracing::warn!(%store_err, account_id, "could not record a poll error");
+            }
+            return Err(err);
+        }
+    };
+    let mut report = prepared.report;
+    match store.commit_poll(owner, &prepared.commit).await {
+        Ok(CommitOutcome::Committed {
+            outbox_inserted, ..
+        }) => report.outbox_inserted = outbox_inserted,
+        Ok(CommitOutcome::LeaseLost) => {
+            tracing::info!(
+                account_id,
+                "lease taken over while polling; results dropped"
+            );
+            report.result = PollResult::LeaseLost;
+            report.outbox_inserted = 0;
+        }
+        Err(err) => {
+            if let Err(release_err) = store.release_account(account_id, owner).await {
+                tracing::warn!(%release_err, account_id, "could not release a lease");
+            }
+            return Err(err.into());
+        }
+    }
+    Ok(report)
+}
+
+/// Asks PSN what a claimed account earned and builds what to write. Writes nothing.
+pub async fn prepare_poll(
+    store: &Store,
+    client: &psn::Client,
+    claimed: &ClaimedAccount,
+    next_check_in: Duration,
+) -> Result<PreparedPoll, TrackerError> {
+    let account = Account {
+        account_id: claimed.account_id.clone(),
+        online_id: claimed.online_id.clone(),
+    };
+    if claimed.baseline_done {
+        detect(store, client, claimed, &account, next_check_in).await
+    } else {
+        baseline(client, &account, next_check_in).await
+    }
+}
+
+/// The first poll: the whole library, fresh from PSN, stored without announcing anything.
+async fn baseline(
+    client: &psn::Client,
+    account: &Account,
+    next_check_in: Duration,
+) -> Result<PreparedPoll, TrackerError> {
+    let mut requests = 0;
+    let online_id = current_online_id(client, account, &mut requests).await;
+    let mut titles = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = client.latest_titles(account, offset, FULL_PAGE).await?;
+        requests += 1;
+        titles.extend(page.titles);
+        match page.next_offset {
+            // A next offset that does not move forward would loop forever.
+            Some(next) if next > offset => offset = next,
+            _ => break,
+        }
+    }
+    let commit = PollCommit {
+        account_id: account.account_id.clone(),
+        online_id: online_id.clone(),
+        next_check_in,
+        last_title_update: titles.iter().filter_map(|t| t.last_updated).max(),
+        title_states: Vec::new(),
+        user_titles: titles,
+        detected: Vec::new(),
+        outbox: Vec::new(),
+    };
+    Ok(PreparedPoll {
+        commit,
+        report: PollReport {
+            requests,
+            ..PollReport::empty(PollResult::Baseline)
+        },
+        batch: PlayerBatch {
+            account_id: account.account_id.clone(),
+            online_id,
+            titles: Vec::new(),
+        },
+    })
+}
+
+/// The account's online ID now: a player who renamed keeps their account ID, and PSN resolves
+/// the old name to the current one (usually from the client's cache, since `/track add` just
+/// resolved it). When the old name is unknown or now someone else's, the stored one stays.
+async fn current_online_id(client: &psn::Client, account: &Account, requests: &mut u32) -> String {
+    let before = client.stats().requests_sent;
+    let resolved = client.resolve_user(&account.online_id).await;
+    if client.stats().requests_sent > before {
+        *requests += 1;
+    }
+    match resolved {
+        Ok(found) if found.account_id == account.account_id => {
+            if found.online_id != account.online_id {
+                tracing::info!(account_id = %account.account_id, online_id = %found.online_id,
+                    "tracked player renamed");
+            }
+            found.online_id
+        }
+        Ok(_) | Err(_) => account.online_id.clone(),
+    }
+}
+
+/// Whether a listed title differs from how it was listed last time (or was never listed).
+fn listing_changed(listed: &TitleProgress, stored: Option<&TitleProgress>) -> bool {
+    stored.is_none_or(|stored| {
+        stored.last_updated != listed.last_updated || stored.earned != listed.earned
+    })
+}
+
+async fn detect(
+    store: &Store,
+    client: &psn::Client,
+    claimed: &ClaimedAccount,
+    account: &Account,
+    next_check_in: Duration,
+) -> Result<PreparedPoll, TrackerError> {
+    let mut requests = 0;
+    // (listed now, as listed before)
+    let mut changed: Vec<(TitleProgress, Option<TitleProgress>)> = Vec::new();
+    let mut last_title_update = None;
+    let mut offset = 0;
+    let mut limit = LISTING_PAGE;
+    for _ in 0..MAX_CATCH_UP_PAGES {
+        let page = client.latest_titles(account, offset, limit).await?;
+        requests += 1;
+        let ids: Vec<String> = page
+            .titles
+            .iter()
+            .map(|t| t.np_communication_id.clone())
+            .collect();
+        let mut stored = store.user_titles_of(&account.account_id, &ids).await?;
+        let mut all_changed = !page.titles.is_empty();
+        for title in page.titles {
+            let before = stored.remove(&title.np_communication_id);
+            if listing_changed(&title, before.as_ref()) {
+                changed.push((title, before));
+            } else {
+                // A changed title counts once its trophies are read (it may be skipped).
+                last_title_update = last_title_update.max(title.last_updated);
+                all_changed = false;
+            }
+        }
+        // Titles are most recent first: past the first unchanged one nothing else changed.
+        match page.next_offset {
+            Some(next) if all_changed && next > offset => {
+                offset = next;
+                limit = FULL_PAGE;
+            }
+            _ => break,
+        }
+    }
+
+    let ids: Vec<String> = changed
+        .iter()
+        .map(|(t, _)| t.np_communication_id.clone())
+        .collect();
+    let states = store.title_states(&account.account_id, &ids).await?;
+    let mut commit = PollCommit {
+        account_id: account.account_id.clone(),
+        online_id: account.online_id.clone(),
+        next_check_in,
+        ..PollCommit::default()
+    };
+    let mut batch = PlayerBatch {
+        account_id: account.account_id.clone(),
+        online_id: account.online_id.clone(),
+        titles: Vec::new(),
+    };
+    let mut changed_titles = 0;
+    for (listed, before) in changed {
+        let id = listed.np_communication_id.clone();
+        let trophies = match client.user_trophies(account, &id).await {
+            Ok(trophies) => trophies,
+            // One unreadable title must not hold back the others; it is retried next poll
+            // because its listing is not stored.
+            Err(psn::Error::TitleNotFound(_)) => {
+                tracing::warn!(account_id = %account.account_id, title = %id,
+                    "a listed title's trophies were not found; skipped");
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        requests += 1;
+        changed_titles += 1;
+        let new = new_trophies(
+            &trophies.trophies,
+            states.get(&id),
+            before.as_ref(),
+            claimed.last_title_update,
+        );
+        commit.title_states.push(TitleState {
+            np_communication_id: id.clone(),
+            last_updated: listed.last_updated.or(trophies.last_updated),
+            earned: trophies
+                .trophies
+                .iter()
+                .filter(|t| t.earned)
+                .map(|t| t.definition.id)
+                .collect(),
+        });
+        if !new.is_empty() {
+            commit
+                .detected
+                .extend(new.iter().map(|trophy| DetectedTrophy {
+                    np_communication_id: id.clone(),
+                    trophy_id: trophy.definition.id,
+                    kind: trophy.definition.kind,
+                    earned_at: trophy.earned_at,
+                }));
+            batch.titles.push(TitleEarnings {
+                np_communication_id: id,
+                title_name: listed.name.clone(),
+                title_icon_url: listed.icon_url.clone(),
+                platforms: listed.platforms.clone(),
+                trophies: new,
+                progress_after: listed.progress,
+                earned_after: listed.earned,
+                defined: listed.defined,
+            });
+        }
+        last_title_update = last_title_update.max(listed.last_updated);
+        commit.user_titles.push(listed);
+    }
+    commit.last_title_update = last_title_update;
+    // The game played longest ago first, like the trophies inside each game.
+    batch
+        .titles
+        .sort_by_key(|t| t.trophies.iter().filter_map(|t| t.earned_at).max());
+
+    let new_trophies: usize = batch.titles.iter().map(|t| t.trophies.len()).sum();
+    if new_trophies > 0 {
+        commit.outbox = outbox_entries(store, &batch).await?;
+    }
+    Ok(PreparedPoll {
+        commit,
+        report: PollReport {
+            result: PollResult::Polled,
+            new_trophies: u32::try_from(new_trophies).unwrap_or(u32::MAX),
+            changed_titles,
+            requests,
+            outbox_inserted: 0,
+        },
+        batch,
+    })
+}
+
+/// The trophies of a changed title earned since the last poll, oldest first (undated ones
+/// last, by id).
+///
+/// - Earned ids stored for the title: the earned ids not among them (exact).
+/// - Title listed before but its ids never fetched (known from the baseline listing): the
+///   trophies earned after the title's stored last update. Undated (offline) trophies cannot
+///   be told apart from old ones there, so they are not announced.
+/// - Title never listed before (first played after the baseline): trophies earned after the
+///   account's newest stored update, and undated ones, which cannot predate it.
+pub fn new_trophies(
+    trophies: &[UserTrophy],
+    stored: Option<&TitleState>,
+    listed_before: Option<&TitleProgress>,
+    account_last_update: Option<DateTime<Utc>>,
+) -> Vec<UserTrophy> {
+    let earned = trophies.iter().filter(|t| t.earned);
+    let mut new: Vec<UserTrophy> = match (stored, listed_before) {
+        (Some(state), _) => {
+            let known: HashSet<u32> = state.earned.iter().copied().collect();
+            earned
+                .filter(|t| !known.contains(&t.definition.id))
+                .cloned()
+                .collect()
+        }
+        (None, Some(before)) => {
+            let since = before.last_updated.or(account_last_update);
+            earned
+                .filter(|t| match (t.earned_at, since) {
+                    (Some(at), Some(since)) => at > since,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                })
+                .cloned()
+                .collect()
+        }
+        (None, None) => earned
+            .filter(|t| match (t.earned_at, account_last_update) {
+                (Some(at), Some(since)) => at > since,
+                _ => true,
+            })
+            .cloned()
+            .collect(),
+    };
+    new.sort_by_key(|t| (t.earned_at.is_none(), t.earned_at, t.definition.id));
+    new
+}
+
+/// One outbox row per announcement per tracking guild with a channel.
+async fn outbox_entries(
+    store: &Store,
+    batch: &PlayerBatch,
+) -> Result<Vec<OutboxEntry>, TrackerError> {
+    let mut entries = Vec::new();
+    for destination in store.destinations(&batch.account_id).await? {
+        let Some(channel_id) = destination.channel_id else {
+            tracing::info!(guild_id = destination.guild_id, account_id = %batch.account_id,
+                "no announcement channel set; this guild's announcements are skipped");
+            continue;
+        };
+        let passing: Vec<String> = batch
+            .titles
+            .iter()
+            .flat_map(|title| {
+                title
+                    .trophies
+                    .iter()
+                    .filter(|t| destination.filter.passes(t.definition.kind, t.earned_rate))
+                    .map(|t| format!("{}:{}", title.np_communication_id, t.definition.id))
+            })
+            .collect();
+        let replies = crate::render::announcements(batch, &destination.filter);
+        for (index, reply) in replies.iter().enumerate() {
+            entries.push(OutboxEntry {
+                guild_id: destination.guild_id,
+                channel_id,
+                payload: serde_json::to_string(reply)?,
+                nonce: announcement_nonce(destination.guild_id, &batch.account_id, &passing, index),
+            });
+        }
+    }
+    Ok(entries)
+}
+
+/// Discord's message nonce for one announcement: the same guild, account, trophies and message
+/// index always give the same nonce, so detecting the same trophies again inserts nothing and
+/// a resend is recognised. `t` and 22 base-62 digits of a 128-bit FNV-1a hash (23 characters;
+/// Discord allows 25). A stable hash written out here, because std's hasher may change.
+pub fn announcement_nonce(
+    guild_id: u64,
+    account_id: &str,
+    trophies: &[String],
+    index: usize,
+) -> String {
+    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    let mut hash = OFFSET;
+    let mut feed = |bytes: &[u8]| {
+        for byte in bytes {
+            hash ^= u128::from(*byte);
+            hash = hash.wrapping_mul(PRIME);
+        }
+        // A separator after each part, so ("ab","c") and ("a","bc") differ.
+        hash ^= 0xff;
+        hash = hash.wrapping_mul(PRIME);
+    };
+    feed(&guild_id.to_le_bytes());
+    feed(account_id.as_bytes());
+    let mut sorted: Vec<&String> = trophies.iter().collect();
+    sorted.sort();
+    for trophy in sorted {
+        feed(trophy.as_bytes());
+    }
+    feed(&(index as u64).to_le_bytes());
+
+    const DIGITS: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut digits = [b'0'; 22];
+    for digit in digits.iter_mut().rev() {
+        *digit = DIGITS[(hash % 62) as usize];
+        hash /= 62;
+    }
+    let mut nonce = String::with_capacity(23);
+    nonce.push('t');
+    nonce.extend(digits.iter().map(|&d| char::from(d)));
+    nonce
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use psn::{TrophyCounts, TrophyDefinition, TrophyType};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(secs, 0).single().expect("valid time")
+    }
+
+    fn trophy(id: u32, earned_at: Option<i64>, earned: bool) -> UserTrophy {
+        UserTrophy {
+            definition: TrophyDefinition {
+                id,
+                group_id: "default".into(),
+                hidden: false,
+                kind: TrophyType::Bronze,
+                name: format!("T{id}"),
+                detail: String::new(),
+                icon_url: None,
+            },
+            earned,
+            earned_at: earned_at.map(at),
+            earned_rate: None,
+            rarity: None,
+        }
+    }
+
+    fn listing(last_updated: Option<i64>) -> TitleProgress {
+        TitleProgress {
+            np_communication_id: "NPWR00001_00".into(),
+            service: None,
+            name: "Game".into(),
+            detail: None,
+            icon_url: None,
+            platforms: vec![],
+            has_groups: false,
+            defined: TrophyCounts::default(),
+            earned: TrophyCounts::default(),
+            progress: 0,
+            hidden: false,
+            last_updated: last_updated.map(at),
+        }
+    }
+
+    fn ids(trophies: &[UserTrophy]) -> Vec<u32> {
+        trophies.iter().map(|t| t.definition.id).collect()
+    }
+
+    #[test]
+    fn stored_ids_give_exactly_the_new_ones_oldest_first() {
+        let trophies = [
+            trophy(1, Some(100), true),
+            trophy(2, Some(300), true),
+            trophy(3, None, true),
+            trophy(4, Some(200), true),
+            trophy(5, None, false),
+        ];
+        let state = TitleState {
+            np_communication_id: "NPWR00001_00".into(),
+            last_updated: None,
+            earned: vec![1],
+        };
+        let new = new_trophies(&trophies, Some(&state), None, None);
+        assert_eq!(ids(&new), vec![4, 2, 3]);
+    }
+
+    #[test]
+    fn without_stored_ids_only_trophies_after_the_last_update_are_new() {
+        let trophies = [
+            trophy(1, Some(100), true),
+            trophy(2, Some(300), true),
+            trophy(3, None, true),
+        ];
+        let before = listing(Some(200));
+        assert_eq!(
+            ids(&new_trophies(&trophies, None, Some(&before), Some(at(50)))),
+            vec![2]
+        );
+        // A title first seen after the baseline: everything after the account's last update,
+        // undated ones included.
+        assert_eq!(
+            ids(&new_trophies(&trophies, None, None, Some(at(150)))),
+            vec![2, 3]
+        );
+    }
+
+    #[test]
+    fn nonces_are_short_stable_and_distinct() {
+        let trophies = vec!["NPWR1_00:3".to_string(), "NPWR1_00:4".to_string()];
+        let reversed: Vec<String> = trophies.iter().rev().cloned().collect();
+        let nonce = announcement_nonce(7, "acc", &trophies, 0);
+        assert!(nonce.len() <= 25 && nonce.is_ascii(), "{nonce}");
+        assert_eq!(nonce, announcement_nonce(7, "acc", &reversed, 0));
+        assert_eq!(nonce, "t".to_string() + &nonce[1..]);
+        for other in [
+            announcement_nonce(8, "acc", &trophies, 0),
+            announcement_nonce(7, "acd", &trophies, 0),
+            announcement_nonce(7, "acc", &trophies[..1], 0),
+            announcement_nonce(7, "acc", &trophies, 1),
+        ] {
+            assert_ne!(nonce, other);
+        }
+    }
+}

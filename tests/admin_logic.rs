@@ -1,0 +1,135 @@
+//! The pure parts of the server-admin commands: which channel an account's announcements go
+//! to, which channels are refused, which filter `/settings` options mean, the month of
+//! `/leaderboard`, how `/track list` words intervals, and the effective staleness.
+
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use trophybot::commands::leaderboard::month_start;
+use trophybot::commands::settings::{chosen_filter, FilterChoice};
+use trophybot::commands::track::{announce_target, check_channel, ChannelFacts, TrackingLimits};
+use trophybot::errors::{ChannelProblem, CommandError};
+use trophybot::render::format_interval;
+use trophybot::tracker::schedule::{RequestBudget, ScheduleConfig};
+use trophybot::tracker::AnnounceFilter;
+
+fn facts() -> ChannelFacts {
+    ChannelFacts {
+        channel_id: 7,
+        in_guild: true,
+        is_text: true,
+        missing_permissions: Vec::new(),
+    }
+}
+
+fn problem(facts: &ChannelFacts) -> Option<ChannelProblem> {
+    match check_channel(facts) {
+        Ok(()) => None,
+        Err(CommandError::ChannelUnusable {
+            channel_id: 7,
+            problem,
+        }) => Some(problem),
+        Err(other) => panic!("unexpected error {other:?}"),
+    }
+}
+
+#[test]
+fn a_text_channel_with_every_permission_passes() {
+    assert_eq!(problem(&facts()), None);
+}
+
+#[test]
+fn channel_problems_are_named_most_basic_first() {
+    let voice = ChannelFacts {
+        is_text: false,
+        missing_permissions: vec!["Send Messages"],
+        ..facts()
+    };
+    assert_eq!(problem(&voice), Some(ChannelProblem::NotText));
+    let muted = ChannelFacts {
+        missing_permissions: vec!["Send Messages", "Embed Links"],
+        ..facts()
+    };
+    assert_eq!(
+        problem(&muted),
+        Some(ChannelProblem::MissingPermissions(vec![
+            "Send Messages",
+            "Embed Links"
+        ]))
+    );
+    let elsewhere = ChannelFacts {
+        in_guild: false,
+        ..facts()
+    };
+    assert_eq!(problem(&elsewhere), Some(ChannelProblem::NotInServer));
+}
+
+#[test]
+fn the_channel_defaults_to_the_servers_then_to_where_the_command_was_used() {
+    assert_eq!(announce_target(Some(5), Some(6), 7), (5, Some(5)));
+    assert_eq!(announce_target(None, Some(6), 7), (6, None));
+    assert_eq!(announce_target(None, None, 7), (7, Some(7)));
+}
+
+#[test]
+fn filters_follow_the_options() {
+    assert_eq!(chosen_filter(None, None).unwrap(), None);
+    assert_eq!(
+        chosen_filter(Some(FilterChoice::PlatinumOnly), None).unwrap(),
+        Some(AnnounceFilter::PlatinumOnly)
+    );
+    assert_eq!(
+        chosen_filter(Some(FilterChoice::GoldAndUp), None).unwrap(),
+        Some(AnnounceFilter::GoldAndUp)
+    );
+    assert_eq!(
+        chosen_filter(None, Some(5.0)).unwrap(),
+        Some(AnnounceFilter::RarerThan(5.0))
+    );
+    assert_eq!(
+        chosen_filter(Some(FilterChoice::Rare), Some(2.5)).unwrap(),
+        Some(AnnounceFilter::RarerThan(2.5))
+    );
+}
+
+#[test]
+fn contradictory_or_out_of_range_filter_options_are_refused() {
+    assert!(chosen_filter(Some(FilterChoice::Rare), None).is_err());
+    assert!(chosen_filter(Some(FilterChoice::GoldAndUp), Some(5.0)).is_err());
+    assert!(chosen_filter(None, Some(0.0)).is_err());
+    assert!(chosen_filter(None, Some(100.5)).is_err());
+    assert!(chosen_filter(None, Some(f64::NAN)).is_err());
+}
+
+#[test]
+fn the_month_starts_at_midnight_utc_on_the_first() {
+    let now = Utc.with_ymd_and_hms(2026, 11, 24, 20, 15, 0).unwrap();
+    assert_eq!(
+        month_start(now),
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
+    );
+}
+
+#[test]
+fn intervals_read_naturally() {
+    assert_eq!(format_interval(Duration::from_secs(45)), "45 s");
+    assert_eq!(format_interval(Duration::from_secs(1800)), "30 min");
+    assert_eq!(format_interval(Duration::from_secs(7200)), "2 h");
+    assert_eq!(format_interval(Duration::from_secs(5400)), "1 h 30 min");
+    assert_eq!(format_interval(Duration::from_secs(93_600)), "1 d 2 h");
+    assert_eq!(format_interval(Duration::from_secs(86_400)), "1 d");
+}
+
+#[test]
+fn staleness_grows_with_the_accounts_beyond_what_the_budget_sweeps() {
+    let limits = TrackingLimits {
+        max_accounts_per_guild: 25,
+        // 300/15m with 30 % kept for commands: 0.233 requests per second.
+        schedule: ScheduleConfig::new(
+            RequestBudget::tracker_rate(300, Duration::from_secs(900), 0.3),
+            Duration::from_secs(1800),
+        ),
+    };
+    assert_eq!(limits.effective_staleness(10), Duration::from_secs(1800));
+    assert!(limits.effective_staleness(3000) > Duration::from_secs(3600));
+}

@@ -1,0 +1,233 @@
+//! Snapshots of the server-admin replies (`/track`, `/settings`) and `/leaderboard`, from
+//! model values built here; and their limits with many accounts.
+
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use psn::TrophyCounts;
+use trophybot::errors::{error_reply, ChannelProblem, CommandError};
+use trophybot::render::{self, TrackAdded, TrackList, TrophyListVisibility};
+use trophybot::reply::limits;
+use trophybot::store::{LeaderboardRow, TrackedAccountView, TrackingStatus};
+use trophybot::tracker::{AnnounceFilter, GuildSettings, TrackedAccount};
+
+const GUILD: u64 = 100;
+
+fn at(secs: i64) -> chrono::DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().expect("a timestamp")
+}
+
+fn view(
+    online_id: &str,
+    channel: Option<u64>,
+    status: TrackingStatus,
+    presence: Option<bool>,
+) -> TrackedAccountView {
+    let checked = status != TrackingStatus::Pending;
+    TrackedAccountView {
+        account: TrackedAccount {
+            guild_id: GUILD,
+            account_id: format!("id-{online_id}"),
+            online_id: online_id.to_string(),
+            channel_id: channel,
+            added_by: 1,
+            added_at: at(1_764_000_000),
+        },
+        status,
+        presence_visible: presence,
+        last_checked_at: checked.then(|| at(1_764_000_600)),
+        next_check_at: checked.then(|| at(1_764_001_200)),
+    }
+}
+
+fn settings(filter: AnnounceFilter) -> GuildSettings {
+    GuildSettings {
+        guild_id: GUILD,
+        announce_channel_id: Some(200),
+        filter,
+    }
+}
+
+fn list(accounts: Vec<TrackedAccountView>, all_tracked: usize, effective: u64) -> TrackList {
+    TrackList {
+        settings: settings(AnnounceFilter::GoldAndUp),
+        accounts,
+        cap: 25,
+        all_tracked,
+        max_staleness: Duration::from_secs(1800),
+        effective_staleness: Duration::from_secs(effective),
+    }
+}
+
+fn counts(platinum: u32, gold: u32, silver: u32, bronze: u32) -> TrophyCounts {
+    TrophyCounts {
+        bronze,
+        silver,
+        gold,
+        platinum,
+    }
+}
+
+#[test]
+fn track_list() {
+    let reply = render::track_list(&list(
+        vec![
+            view("sim_hunter", None, TrackingStatus::Ok, Some(true)),
+            view("sim_casual", Some(250), TrackingStatus::Ok, Some(false)),
+            view("sim_private", None, TrackingStatus::Private, Some(false)),
+            view("gone_player", None, TrackingStatus::Gone, None),
+            view("new_one", None, TrackingStatus::Pending, None),
+        ],
+        5,
+        1800,
+    ));
+    assert!(reply.ephemeral());
+    insta::assert_json_snapshot!(reply);
+}
+
+#[test]
+fn track_list_when_the_budget_cannot_keep_the_staleness() {
+    let reply = render::track_list(&list(
+        vec![view("sim_hunter", None, TrackingStatus::Ok, Some(true))],
+        1000,
+        8572,
+    ));
+    insta::assert_json_snapshot!(reply);
+}
+
+#[test]
+fn track_list_empty() {
+    insta::assert_json_snapshot!(render::track_list(&list(Vec::new(), 0, 1800)));
+}
+
+#[test]
+fn track_list_with_thousands_of_accounts_stays_within_limits() {
+    let accounts: Vec<_> = (0..2000)
+        .map(|i| {
+            view(
+                &format!("player_{i:04}"),
+                Some(250),
+                TrackingStatus::Ok,
+                Some(true),
+            )
+        })
+        .collect();
+    let reply = render::track_list(&list(accounts, 2000, 17_143));
+    let description = reply.embeds()[0].description.clone().unwrap_or_default();
+    assert!(description.chars().count() <= limits::DESCRIPTION);
+    assert!(
+        description.ends_with("more."),
+        "the rest are counted: {description}"
+    );
+    assert!(reply.embeds_total_chars() <= limits::EMBEDS_TOTAL);
+}
+
+#[test]
+fn track_added_private_and_renamed() {
+    insta::assert_json_snapshot!(render::track_added(&TrackAdded {
+        online_id: "sim_newname".to_string(),
+        renamed_from: Some("sim_renamed".to_string()),
+        channel_id: 200,
+        follows_server_channel: true,
+        already_tracked: false,
+        visibility: TrophyListVisibility::Private,
+    }));
+}
+
+#[test]
+fn track_added_again_moves_the_channel() {
+    insta::assert_json_snapshot!(render::track_added(&TrackAdded {
+        online_id: "sim_casual".to_string(),
+        renamed_from: None,
+        channel_id: 250,
+        follows_server_channel: false,
+        already_tracked: true,
+        visibility: TrophyListVisibility::Public,
+    }));
+}
+
+#[test]
+fn settings_saved() {
+    insta::assert_json_snapshot!(render::settings(
+        &settings(AnnounceFilter::RarerThan(5.0)),
+        true
+    ));
+}
+
+#[test]
+fn admin_errors() {
+    let errors = [
+        CommandError::NeedsManageServer,
+        CommandError::TrackCapReached {
+            tracked: 25,
+            cap: 25,
+        },
+        CommandError::NotTracked {
+            user: "sim_*nobody*".to_string(),
+        },
+        CommandError::ChannelUnusable {
+            channel_id: 210,
+            problem: ChannelProblem::NotText,
+        },
+        CommandError::ChannelUnusable {
+            channel_id: 211,
+            problem: ChannelProblem::MissingPermissions(vec!["Send Messages", "Embed Links"]),
+        },
+    ];
+    let replies: Vec<_> = errors.iter().map(error_reply).collect();
+    assert!(replies.iter().all(|r| r.ephemeral()));
+    insta::assert_json_snapshot!(replies);
+}
+
+#[test]
+fn leaderboard() {
+    let rows = vec![
+        LeaderboardRow {
+            account_id: "1".into(),
+            online_id: "sim_hunter".into(),
+            earned: Some(counts(12, 140, 420, 1960)),
+            this_month: 31,
+            verified_discord_user: Some(300),
+        },
+        LeaderboardRow {
+            account_id: "2".into(),
+            online_id: "*markdown*_user".into(),
+            earned: Some(counts(1, 2, 6, 9)),
+            this_month: 0,
+            verified_discord_user: None,
+        },
+        LeaderboardRow {
+            account_id: "3".into(),
+            online_id: "sim_new".into(),
+            earned: None,
+            this_month: 0,
+            verified_discord_user: None,
+        },
+    ];
+    let reply = render::leaderboard(&rows, at(1_764_547_200));
+    assert!(!reply.ephemeral(), "the leaderboard is for everyone");
+    insta::assert_json_snapshot!(reply);
+}
+
+#[test]
+fn leaderboard_empty() {
+    insta::assert_json_snapshot!(render::leaderboard(&[], at(1_764_547_200)));
+}
+
+#[test]
+fn a_long_leaderboard_shows_the_top_and_counts_the_rest() {
+    let rows: Vec<_> = (0..60)
+        .map(|i| LeaderboardRow {
+            account_id: i.to_string(),
+            online_id: format!("player_{i:02}"),
+            earned: Some(counts(1, 1, 1, 60 - i)),
+            this_month: i,
+            verified_discord_user: Some(1000 + u64::from(i)),
+        })
+        .collect();
+    let reply = render::leaderboard(&rows, at(1_764_547_200));
+    let description = reply.embeds()[0].description.clone().unwrap_or_default();
+    assert!(description.contains("player\\_24") && !description.contains("player\\_25"));
+    assert!(description.ends_with("…and 35 more."), "{description}");
+    assert!(reply.embeds_total_chars() <= limits::EMBEDS_TOTAL);
+}

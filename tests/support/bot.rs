@@ -1,0 +1,477 @@
+//! The end-to-end harness: the real `trophybot run` binary against the fake Discord, the PSN
+//! simulator and a database of its own. Tests drive it with slash commands and read what the
+//! bot did from the fake. Every wait ends as soon as its condition holds (a timeout is only a
+//! safety net); none sleeps a fixed time hoping something happened.
+//!
+//! ```ignore
+//! let h = Harness::builder()
+//!     .env("TRACKER_MAX_STALENESS", "30s")
+//!     .guild(FakeGuild::new(101, "Other").channel(201, "news").member(FakeUser::new(301, "x")))
+//!     .start()
+//!     .await;
+//! let (ephemeral, reply) = h.track_add("sim_casual").await; // /track add by ADMIN
+//! let ix = h.slash(ADMIN, "track", subcommand("list", vec![])).await;
+//! let (_, list) = h.any_reply(ix).await;
+//! let store = h.store().await; // the bot's database
+//! h.restart().await; // SIGKILL, then a new bot process on the same database
+//! ```
+
+use std::future::Future;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use discord_fake::{FakeConfig, FakeDiscord, FakeGuild, FakeUser, InteractionEvent, InteractionId};
+use psn_sim::{Sim, SimConfig, SimServer, SIM_NPSSO};
+use serde_json::{json, Value};
+
+use super::db::TestDb;
+
+pub const GUILD: u64 = 100;
+pub const CHANNEL: u64 = 200;
+/// A plain member (no Manage Server).
+pub const MEMBER: u64 = 300;
+pub const OTHER_MEMBER: u64 = 301;
+/// A member with Manage Server, for `/track` and `/settings`.
+pub const ADMIN: u64 = 302;
+
+/// Discord's callback types.
+pub const CALLBACK_MESSAGE: u64 = 4;
+pub const CALLBACK_DEFERRED: u64 = 5;
+pub const CALLBACK_DEFERRED_UPDATE: u64 = 6;
+pub const CALLBACK_AUTOCOMPLETE: u64 = 8;
+pub const EPHEMERAL: u64 = 64;
+
+/// How long [`wait_until`] keeps asking: a safety net, not a timing.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(20);
+/// Pause between two probes of [`wait_until`] (a poll of state outside the fake, e.g. the DB).
+const PROBE_INTERVAL: Duration = Duration::from_millis(20);
+
+/// The default server: one text channel, a plain member, a bystander and an admin.
+pub fn default_guild() -> FakeGuild {
+    FakeGuild::new(GUILD, "Trophy Room")
+        .channel(CHANNEL, "general")
+        .member(FakeUser::new(MEMBER, "hunter"))
+        .member(FakeUser::new(OTHER_MEMBER, "bystander"))
+        .member(FakeUser::new(ADMIN, "admin").with_manage_guild())
+}
+
+/// How to start the harness: extra environment for the bot and the fake's guilds.
+pub struct HarnessBuilder {
+    env: Vec<(String, String)>,
+    guilds: Vec<FakeGuild>,
+    sim: SimConfig,
+}
+
+impl HarnessBuilder {
+    /// An environment variable for the bot (e.g. `TRACKER_MAX_STALENESS`,
+    /// `TRACKER_MAX_ACCOUNTS_PER_GUILD`, `TROPHYBOT_FAILPOINT`); later values win.
+    pub fn env(mut self, name: &str, value: &str) -> HarnessBuilder {
+        self.env.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Another guild besides [`default_guild`].
+    pub fn guild(mut self, guild: FakeGuild) -> HarnessBuilder {
+        self.guilds.push(guild);
+        self
+    }
+
+    /// Replaces the default guild (use [`default_guild`] to start from it).
+    pub fn only_guilds(mut self, guilds: Vec<FakeGuild>) -> HarnessBuilder {
+        self.guilds = guilds;
+        self
+    }
+
+    pub fn sim_config(mut self, sim: SimConfig) -> HarnessBuilder {
+        self.sim = sim;
+        self
+    }
+
+    pub async fn start(self) -> Harness {
+        let sim = Sim::new(self.sim);
+        let sim_server = sim
+            .serve("127.0.0.1:0".parse().expect("an address"))
+            .await
+            .expect("simulator starts");
+        let discord = FakeDiscord::start(FakeConfig {
+            guilds: self.guilds,
+            ..FakeConfig::default()
+        })
+        .await
+        .expect("fake Discord starts");
+        let db = TestDb::unused();
+        let workdir = tempfile::tempdir().expect("temp dir");
+        let mut harness = Harness {
+            discord,
+            sim,
+            sim_server,
+            bot: None,
+            ops_addr: free_addr(),
+            workdir,
+            db,
+            env: self.env,
+        };
+        harness.spawn_bot().await;
+        harness
+    }
+}
+
+pub struct Harness {
+    pub discord: FakeDiscord,
+    pub sim: Sim,
+    pub sim_server: SimServer,
+    /// The running bot process (`None` only between a kill and the next start).
+    pub bot: Option<Child>,
+    /// Where the bot serves `/healthz` and `/metrics`.
+    pub ops_addr: std::net::SocketAddr,
+    /// The bot's working directory (no `.env` in it); removed when the test ends.
+    workdir: tempfile::TempDir,
+    /// The bot's own database, created by the bot at start and dropped after the test.
+    pub db: TestDb,
+    env: Vec<(String, String)>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(mut bot) = self.bot.take() {
+            let _ = bot.kill();
+            let _ = bot.wait();
+        }
+    }
+}
+
+fn free_addr() -> std::net::SocketAddr {
+    // A free port for health and metrics (the bot binds it right after).
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+}
+
+impl Harness {
+    /// The default guild, the default simulator, no extra environment.
+    pub async fn start() -> Harness {
+        Harness::builder().start().await
+    }
+
+    pub fn builder() -> HarnessBuilder {
+        HarnessBuilder {
+            env: Vec::new(),
+            guilds: vec![default_guild()],
+            sim: SimConfig::default(),
+        }
+    }
+
+    /// Starts a bot process and waits until it identified and registered its commands.
+    async fn spawn_bot(&mut self) {
+        let (readies_before, _) = self.discord.session_counts();
+        let registrations_before = self.command_registrations();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trophybot"));
+        command
+            .arg("run")
+            // A clean environment: no .env, nothing from the developer's shell.
+            .env_clear()
+            .current_dir(self.workdir.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .env("DATABASE_URL", &self.db.url)
+            .env("DISCORD_TOKEN", &self.discord.config().token)
+            .env("DISCORD_API_URL", self.discord.origin())
+            .env("DISCORD_DEV_GUILD", GUILD.to_string())
+            .env("PSN_NPSSO", SIM_NPSSO)
+            .env("PSN_API_URL", &self.sim_server.base_url)
+            .env("PSN_AUTH_URL", &self.sim_server.base_url)
+            .env("PSN_PROFILE_URL", &self.sim_server.base_url)
+            .env("HTTP_ADDR", self.ops_addr.to_string())
+            .stdin(Stdio::null());
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        self.bot = Some(command.spawn().expect("the bot starts"));
+        self.discord
+            .wait_for("the bot to identify", |d| {
+                (d.session_counts().0 > readies_before).then_some(())
+            })
+            .await
+            .expect("the bot connects");
+        // Commands are registered in the dev guild during setup, after READY.
+        self.discord
+            .wait_for("commands registered", |d| {
+                let registered = registrations(d) > registrations_before;
+                (registered && !d.commands(Some(GUILD)).is_empty()).then_some(())
+            })
+            .await
+            .expect("commands registered");
+    }
+
+    fn command_registrations(&self) -> usize {
+        registrations(&self.discord)
+    }
+
+    /// Kills the bot (SIGKILL: no cleanup, as a crash) and waits for it to exit.
+    pub fn kill(&mut self) {
+        if let Some(mut bot) = self.bot.take() {
+            let _ = bot.kill();
+            let _ = bot.wait();
+        }
+    }
+
+    /// Kills the bot and starts a new process on the same database, fake Discord and simulator.
+    pub async fn restart(&mut self) {
+        self.kill();
+        // The old process held the port; a new one avoids waiting for it to be released.
+        self.ops_addr = free_addr();
+        self.spawn_bot().await;
+    }
+
+    /// Kills the bot, sets `name=value` for the next start, and restarts it.
+    pub async fn restart_with_env(&mut self, name: &str, value: &str) {
+        self.env.push((name.to_string(), value.to_string()));
+        self.restart().await;
+    }
+
+    /// Sends SIGTERM and waits for the bot to exit (a clean shutdown).
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut bot = self.bot.take().expect("the bot is running");
+        let pid = bot.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM sent");
+        tokio::task::spawn_blocking(move || bot.wait())
+            .await
+            .expect("the waiting thread")
+            .expect("the bot's exit status")
+    }
+
+    /// The bot process's id.
+    pub fn bot_pid(&self) -> u32 {
+        self.bot
+            .as_ref()
+            .map(Child::id)
+            .expect("the bot is running")
+    }
+
+    /// A store on the bot's database (migrated by the bot at start).
+    pub async fn store(&self) -> trophybot::store::Store {
+        trophybot::store::Store::connect(&self.db.url)
+            .await
+            .expect("the bot's database")
+    }
+
+    /// Where the bot serves `/healthz` and `/metrics`.
+    pub fn ops_url(&self) -> String {
+        format!("http://{}", self.ops_addr)
+    }
+
+    /// A slash command in the default guild and channel.
+    pub async fn slash(&self, user: u64, name: &str, options: Value) -> InteractionId {
+        self.slash_in(GUILD, CHANNEL, user, name, options).await
+    }
+
+    /// A slash command in any guild and channel of the fake.
+    pub async fn slash_in(
+        &self,
+        guild: u64,
+        channel: u64,
+        user: u64,
+        name: &str,
+        options: Value,
+    ) -> InteractionId {
+        self.discord
+            .send_slash_command(guild, channel, user, name, options)
+            .await
+            .expect("interaction dispatched")
+    }
+
+    /// The deferral and the reply that replaced the loading message; ephemeral or not, as the
+    /// deferral said.
+    pub async fn deferred(&self, ix: InteractionId) -> (bool, Value) {
+        let log = self
+            .discord
+            .wait_for_interaction_events(ix, 2)
+            .await
+            .expect("deferred, then edited");
+        let ephemeral = match &log[0] {
+            InteractionEvent::Callback { kind, data, .. } => {
+                assert_eq!(
+                    *kind, CALLBACK_DEFERRED,
+                    "acknowledged by deferring before anything else"
+                );
+                data.as_ref()
+                    .and_then(|d| d["flags"].as_u64())
+                    .is_some_and(|flags| flags & EPHEMERAL != 0)
+            }
+            other => panic!("first event must be the callback, got {other:?}"),
+        };
+        match &log[1] {
+            InteractionEvent::EditOriginal { body, .. } => {
+                assert_no_mentions(body);
+                (ephemeral, body.clone())
+            }
+            other => panic!("expected the loading message to be replaced, got {other:?}"),
+        }
+    }
+
+    /// The callback and the reply that replaced the loading message.
+    pub async fn deferred_reply(&self, ix: InteractionId) -> Value {
+        self.deferred(ix).await.1
+    }
+
+    /// `/trophies user:{online_id}` (the profile), answered after a deferral.
+    pub async fn profile_reply(&self, online_id: &str) -> Value {
+        let ix = self
+            .slash(MEMBER, "trophies", json!([opt("user", online_id)]))
+            .await;
+        self.deferred_reply(ix).await
+    }
+
+    /// The one immediate answer (a type 4 callback).
+    pub async fn immediate_reply(&self, ix: InteractionId) -> Value {
+        match self.discord.wait_for_response(ix).await.expect("answered") {
+            InteractionEvent::Callback {
+                kind,
+                data: Some(data),
+                ..
+            } => {
+                assert_eq!(kind, CALLBACK_MESSAGE);
+                assert_no_mentions(&data);
+                data
+            }
+            other => panic!("expected an immediate message, got {other:?}"),
+        }
+    }
+
+    /// The reply however it came (at once, or after a deferral), and whether it is ephemeral.
+    pub async fn any_reply(&self, ix: InteractionId) -> (bool, Value) {
+        match self.discord.wait_for_response(ix).await.expect("answered") {
+            InteractionEvent::Callback {
+                kind: CALLBACK_DEFERRED,
+                ..
+            } => self.deferred(ix).await,
+            InteractionEvent::Callback {
+                kind: CALLBACK_MESSAGE,
+                data: Some(data),
+                ..
+            } => {
+                assert_no_mentions(&data);
+                (is_ephemeral(&data), data)
+            }
+            other => panic!("expected a message or a deferral, got {other:?}"),
+        }
+    }
+
+    /// `/track add user:{online_id}` by [`ADMIN`] in the default guild and channel (where the
+    /// announcements then go, unless the server set an announce channel): the reply and
+    /// whether it is ephemeral.
+    pub async fn track_add(&self, online_id: &str) -> (bool, Value) {
+        self.track_add_in(GUILD, CHANNEL, ADMIN, online_id, None)
+            .await
+    }
+
+    /// `/track add` in any guild, by a member with Manage Server there, optionally naming the
+    /// announcement channel.
+    pub async fn track_add_in(
+        &self,
+        guild: u64,
+        channel: u64,
+        admin: u64,
+        online_id: &str,
+        announce_in: Option<u64>,
+    ) -> (bool, Value) {
+        let mut options = vec![opt("user", online_id)];
+        options.extend(announce_in.map(|c| channel_opt("channel", c)));
+        let ix = self
+            .slash_in(guild, channel, admin, "track", subcommand("add", options))
+            .await;
+        self.any_reply(ix).await
+    }
+
+    /// The user's title with the most trophies (so its list has several pages), asked of the
+    /// simulator through the real client.
+    pub async fn biggest_title(&self, online_id: &str) -> String {
+        let client = super::sim_client(&self.sim_server.base_url);
+        let account = client.resolve_user(online_id).await.expect("a sim user");
+        let titles = client
+            .recent_titles(&account, 50)
+            .await
+            .expect("their titles");
+        titles
+            .into_iter()
+            .max_by_key(|t| t.defined.total())
+            .expect("the user has titles")
+            .np_communication_id
+    }
+}
+
+fn registrations(discord: &FakeDiscord) -> usize {
+    discord
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/commands") && r.status < 300)
+        .count()
+}
+
+/// Waits until `probe` yields `Some` (state outside the fake, such as the database), asking
+/// again every few milliseconds up to [`WAIT_LIMIT`]. For the fake's own state use
+/// `FakeDiscord::wait_for`, which wakes on each change instead.
+pub async fn wait_until<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let waiting = async {
+        loop {
+            if let Some(found) = probe().await {
+                return found;
+            }
+            tokio::time::sleep(PROBE_INTERVAL).await;
+        }
+    };
+    tokio::time::timeout(WAIT_LIMIT, waiting)
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+pub fn assert_no_mentions(body: &Value) {
+    assert_eq!(
+        body["allowed_mentions"]["parse"],
+        json!([]),
+        "mentions must never be parsed: {body}"
+    );
+}
+
+pub fn is_ephemeral(body: &Value) -> bool {
+    body["flags"].as_u64().unwrap_or(0) & EPHEMERAL == EPHEMERAL
+}
+
+/// The payload as lower-case text with markdown escapes removed, for looking up words.
+pub fn text_of(body: &Value) -> String {
+    body.to_string().replace('\\', "").to_lowercase()
+}
+
+/// A string option.
+pub fn opt(name: &str, value: &str) -> Value {
+    json!({"name": name, "type": 3, "value": value})
+}
+
+/// An integer option (also how poise's choice parameters travel: the choice's index).
+pub fn int_opt(name: &str, value: i64) -> Value {
+    json!({"name": name, "type": 4, "value": value})
+}
+
+/// A number option.
+pub fn number_opt(name: &str, value: f64) -> Value {
+    json!({"name": name, "type": 10, "value": value})
+}
+
+/// A channel option (the fake adds the channel to `resolved`).
+pub fn channel_opt(name: &str, channel_id: u64) -> Value {
+    json!({"name": name, "type": 7, "value": channel_id.to_string()})
+}
+
+/// The options of a subcommand invocation, e.g. `subcommand("add", vec![opt("user", "x")])`
+/// for `/track add user:x`.
+pub fn subcommand(name: &str, options: Vec<Value>) -> Value {
+    json!([{"name": name, "type": 1, "options": options}])
+}
