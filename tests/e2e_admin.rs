@@ -431,20 +431,31 @@ async fn the_leaderboard_answers_anyone_with_the_ranking() {
     for user in ["sim_hunter", "sim_casual"] {
         track_add(&h, user).await;
     }
-    // Totals as the tracker stores them after a poll: sim_casual polled, sim_hunter not yet.
-    let accounts = store.tracked_accounts(GUILD).await.expect("accounts");
-    let casual = accounts
-        .iter()
-        .find(|v| v.account.online_id == "sim_casual")
-        .expect("sim_casual tracked");
-    sqlx::query(
-        "INSERT INTO account_state (account_id, online_id, earned_counts)
-         VALUES ($1, 'sim_casual', '{\"bronze\":9,\"silver\":6,\"gold\":0,\"platinum\":0}')",
-    )
-    .bind(&casual.account.account_id)
-    .execute(store.pool())
-    .await
-    .expect("tracker state");
+    // The tracker's baseline stores each player's totals.
+    let pool = store.pool().clone();
+    let totals: Vec<(String, Value)> = wait_until("both players' totals", || {
+        let pool = pool.clone();
+        async move {
+            let rows: Vec<(String, Value)> = sqlx::query_as(
+                "SELECT online_id, earned_counts FROM account_state
+                 WHERE earned_counts IS NOT NULL ORDER BY online_id",
+            )
+            .fetch_all(&pool)
+            .await
+            .ok()?;
+            (rows.len() == 2).then_some(rows)
+        }
+    })
+    .await;
+    let points = |name: &str| {
+        let counts = &totals.iter().find(|(n, _)| n == name).expect("totals").1;
+        ["bronze", "silver", "gold", "platinum"]
+            .iter()
+            .zip([15, 30, 90, 300])
+            .map(|(kind, worth)| counts[kind].as_u64().unwrap_or(0) * worth)
+            .sum::<u64>()
+    };
+    assert!(points("sim_hunter") > points("sim_casual"));
 
     let ix = h.slash(MEMBER, "leaderboard", json!([])).await;
     let (ephemeral, board) = h.any_reply(ix).await;
@@ -452,12 +463,12 @@ async fn the_leaderboard_answers_anyone_with_the_ranking() {
     let text = text_of(&board);
     let casual_at = text.find("sim_casual").expect("sim_casual listed");
     let hunter_at = text.find("sim_hunter").expect("sim_hunter listed");
-    assert!(casual_at < hunter_at, "polled accounts rank first: {board}");
+    assert!(hunter_at < casual_at, "ranked by trophy points: {board}");
+    let casual_points = format!("{} pts", points("sim_casual"));
     assert!(
-        text.contains("315 pts"),
-        "points from the stored counts: {board}"
+        text.contains(&casual_points),
+        "points from the stored totals ({casual_points}): {board}"
     );
-    assert!(text.contains("not checked yet"), "{board}");
 }
 
 #[tokio::test]
