@@ -40,6 +40,13 @@ pub fn parse_command(line: &str) -> Result<Invocation, UsageError> {
         "/trophies" => (&["user", "game"], "trophies"),
         "/compare" => (&["user", "other", "game"], "compare"),
         "/rarest" => (&["user", "game", "count"], "rarest"),
+        // These act on a Discord server and a Discord user, which the console does not have.
+        server_command @ ("/track" | "/settings" | "/leaderboard" | "/link" | "/unlink") => {
+            return Err(UsageError(format!(
+                "{server_command} works in a Discord server only: it acts on the server's \
+                 tracked accounts or on your Discord account; {COMMANDS_HELP}"
+            )))
+        }
         other => {
             return Err(UsageError(format!(
                 "unknown command {other:?}; {COMMANDS_HELP}"
@@ -297,6 +304,8 @@ mod tests {
     fn rejects_bad_usage_with_a_reason() {
         for (line, expected) in [
             ("/nope user:a", "unknown command"),
+            ("/track list", "Discord server only"),
+            ("/link user:a", "Discord server only"),
             ("/trophies user:a colour:red", "no option \"colour\""),
             ("/trophies", "no linked PSN account"),
             ("/compare user:a", "other:ONLINE_ID"),

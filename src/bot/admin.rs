@@ -16,11 +16,16 @@ use crate::commands::track::{self, ChannelFacts, TrackAddInput};
 use crate::errors::{error_reply, CommandError};
 use crate::reply::Reply;
 
-/// What the bot needs in an announcement channel, with the names Discord shows.
-const NEEDED_PERMISSIONS: [(serenity::Permissions, &str); 3] = [
+/// What the bot needs in an announcement channel, with the names Discord shows. Reading the
+/// history lets the deliverer find an announcement it posted just before a crash.
+const NEEDED_PERMISSIONS: [(serenity::Permissions, &str); 4] = [
     (serenity::Permissions::VIEW_CHANNEL, "View Channel"),
     (serenity::Permissions::SEND_MESSAGES, "Send Messages"),
     (serenity::Permissions::EMBED_LINKS, "Embed Links"),
+    (
+        serenity::Permissions::READ_MESSAGE_HISTORY,
+        "Read Message History",
+    ),
 ];
 
 /// Which PSN accounts this server follows, and where their new trophies are announced.

@@ -51,7 +51,8 @@ pub struct ChannelFacts {
     pub in_guild: bool,
     /// A text or announcement channel.
     pub is_text: bool,
-    /// Permissions the bot lacks there, among View Channel, Send Messages and Embed Links.
+    /// Permissions the bot lacks there, among View Channel, Send Messages, Embed Links and Read
+    /// Message History.
     pub missing_permissions: Vec<&'static str>,
 }
 
