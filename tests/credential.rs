@@ -5,7 +5,6 @@ mod support;
 
 use support::db::TestDb;
 use trophybot::credential::{restore_saved_sign_in, save_sign_in};
-use trophybot::store::Store;
 
 fn authorize_requests(sim: &psn_sim::Sim) -> usize {
     sim.requests()
@@ -16,9 +15,7 @@ fn authorize_requests(sim: &psn_sim::Sim) -> usize {
 
 #[tokio::test]
 async fn a_restart_signs_in_with_the_saved_refresh_token() {
-    let db = TestDb::create().await;
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
+    let (_db, store) = TestDb::migrated().await;
     let (sim, server) = support::start_sim().await;
 
     let mut config = support::sim_config(&server.base_url);

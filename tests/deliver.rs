@@ -33,9 +33,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let db = TestDb::create().await;
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
+    let (db, store) = TestDb::migrated().await;
     let discord = FakeDiscord::start(FakeConfig {
         guilds: vec![
             FakeGuild::new(GUILD_A, "Trophy Room")

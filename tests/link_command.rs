@@ -22,9 +22,7 @@ struct World {
 async fn world() -> World {
     let (sim, server) = support::start_sim().await;
     let ctx = commands::Ctx::new(support::sim_client(&server.base_url));
-    let db = TestDb::unused();
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
+    let (db, store) = TestDb::migrated().await;
     World {
         sim,
         _server: server,

@@ -12,13 +12,6 @@ use psn::{
 use support::db::{self, ServerChoice, TestDb};
 use trophybot::store::{run_migrate, LinkedAccount, Store, StoreError};
 
-async fn migrated_store() -> (TestDb, Store) {
-    let db = TestDb::create().await;
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    (db, store)
-}
-
 fn at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0)
         .single()
@@ -139,7 +132,7 @@ async fn an_invalid_url_is_a_configuration_error() {
 
 #[tokio::test]
 async fn migrations_apply_and_are_idempotent() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     store.migrate().await.expect("second migrate");
     let tables: Vec<(String,)> = sqlx::query_as(
         "SELECT table_name::text FROM information_schema.tables
@@ -204,7 +197,7 @@ async fn the_migrate_command_reports_success_and_errors_without_the_password() {
 
 #[tokio::test]
 async fn refresh_token_round_trip_keeps_only_the_latest() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     assert!(store
         .load_refresh_token("npsso-a")
         .await
@@ -232,7 +225,7 @@ async fn refresh_token_round_trip_keeps_only_the_latest() {
 
 #[tokio::test]
 async fn a_refresh_token_from_another_npsso_or_expired_is_not_loaded() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     store
         .save_refresh_token(&Secret::new("token"), at(1_900_000_000), "npsso-a")
         .await
@@ -256,7 +249,7 @@ async fn a_refresh_token_from_another_npsso_or_expired_is_not_loaded() {
 
 #[tokio::test]
 async fn title_definitions_round_trip_per_language() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     let astro = astro_bot();
     let older = ps4_title("NPWR08964_00", "Bloodborne");
     store
@@ -285,7 +278,7 @@ async fn title_definitions_round_trip_per_language() {
 
 #[tokio::test]
 async fn saving_a_title_again_replaces_it_even_when_listed_twice() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     store
         .save_title_definitions(&[astro_bot()], "en-GB")
         .await
@@ -307,7 +300,7 @@ async fn saving_a_title_again_replaces_it_even_when_listed_twice() {
 
 #[tokio::test]
 async fn a_corrupt_stored_definition_is_a_typed_error() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     sqlx::query(
         "INSERT INTO title_definitions (np_communication_id, language, definition)
          VALUES ('NPWR00000_00', 'en-GB', '{\"unexpected\": true}')",
@@ -324,7 +317,7 @@ async fn a_corrupt_stored_definition_is_a_typed_error() {
 
 #[tokio::test]
 async fn link_relink_and_unlink() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     // Above i64::MAX: stored as the same 64 bits.
     let user = u64::MAX - 7;
     let other_user = 80_351_110_224_678_912;

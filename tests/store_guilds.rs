@@ -13,13 +13,6 @@ const OTHER_GUILD: u64 = 101;
 /// Above i64::MAX: snowflakes keep their bits both ways.
 const BIG_CHANNEL: u64 = u64::MAX - 5;
 
-async fn migrated_store() -> (TestDb, Store) {
-    let db = TestDb::create().await;
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    (db, store)
-}
-
 fn at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().expect("a timestamp")
 }
@@ -52,7 +45,7 @@ async fn online_ids(store: &Store, guild: u64) -> Vec<String> {
 
 #[tokio::test]
 async fn settings_default_then_round_trip() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     assert_eq!(
         store.guild_settings(GUILD).await.unwrap(),
         GuildSettings::defaults(GUILD)
@@ -74,7 +67,7 @@ async fn settings_default_then_round_trip() {
 
 #[tokio::test]
 async fn the_cap_counts_new_accounts_only() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     let cap = 2;
     for (id, name) in [("1", "alpha"), ("2", "beta")] {
         assert_eq!(
@@ -128,7 +121,7 @@ async fn the_cap_counts_new_accounts_only() {
 
 #[tokio::test]
 async fn concurrent_adds_never_exceed_the_cap() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     let adds = (0..8).map(|i| {
         let store = store.clone();
         async move {
@@ -163,7 +156,7 @@ where
 
 #[tokio::test]
 async fn remove_by_online_id_any_case_or_by_account_id() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     for (id, name) in [("111", "Hunter_X"), ("222", "casual")] {
         store
             .add_tracked_account(&tracked(GUILD, id, name, None), 25)
@@ -199,7 +192,7 @@ async fn remove_by_online_id_any_case_or_by_account_id() {
 
 #[tokio::test]
 async fn the_list_shows_what_the_tracker_found() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     store
         .add_tracked_account(&tracked(GUILD, "111", "zed", None), 25)
         .await
@@ -232,7 +225,7 @@ async fn the_list_shows_what_the_tracker_found() {
 
 #[tokio::test]
 async fn forgetting_a_guild_removes_only_that_guild() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     for guild in [GUILD, OTHER_GUILD] {
         store
             .add_tracked_account(&tracked(guild, "111", "hunter", None), 25)
@@ -289,7 +282,7 @@ async fn forgetting_a_guild_removes_only_that_guild() {
 
 #[tokio::test]
 async fn the_leaderboard_ranks_points_then_platinums_then_this_month_and_unpolled_last() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     let accounts = [
         ("1", "unpolled"),
         ("2", "small"),

@@ -4,14 +4,7 @@
 mod support;
 
 use support::db::TestDb;
-use trophybot::store::{AccountLink, LinkedAccount, Store, VERIFY_CODE_PREFIX};
-
-async fn migrated_store() -> (TestDb, Store) {
-    let db = TestDb::unused();
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    (db, store)
-}
+use trophybot::store::{AccountLink, LinkedAccount, VERIFY_CODE_PREFIX};
 
 /// Above i64::MAX: stored as the same 64 bits, read back unchanged.
 const BIG_USER: u64 = u64::MAX - 41;
@@ -19,7 +12,7 @@ const USER: u64 = 80_351_110_224_678_912;
 
 #[tokio::test]
 async fn a_new_link_has_a_fresh_code_that_stays_until_the_link_changes() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     let code = store
         .link_user(USER, "2721516955383196192", "ikemenzi")
         .await
@@ -42,7 +35,7 @@ async fn a_new_link_has_a_fresh_code_that_stays_until_the_link_changes() {
 
 #[tokio::test]
 async fn a_link_without_a_code_gets_one_when_asked() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     store.link_user(USER, "42", "someone").await.expect("link");
     // As a link stored before codes existed: no code yet.
     sqlx::query("UPDATE linked_users SET verify_code = NULL")
@@ -60,7 +53,7 @@ async fn a_link_without_a_code_gets_one_when_asked() {
 
 #[tokio::test]
 async fn verifying_needs_the_same_account_and_survives_until_a_relink() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     store
         .link_user(BIG_USER, "42", "old_name")
         .await
@@ -127,7 +120,7 @@ async fn verifying_needs_the_same_account_and_survives_until_a_relink() {
 
 #[tokio::test]
 async fn removing_a_link_returns_what_it_named() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     assert_eq!(store.remove_link(USER).await.expect("remove"), None);
     store.link_user(USER, "42", "someone").await.expect("link");
     store
@@ -150,7 +143,7 @@ async fn removing_a_link_returns_what_it_named() {
 
 #[tokio::test]
 async fn account_links_list_verified_users_first() {
-    let (_db, store) = migrated_store().await;
+    let (_db, store) = TestDb::migrated().await;
     for (user, account) in [(1, "42"), (BIG_USER, "42"), (3, "99"), (4, "42")] {
         store
             .link_user(user, account, "player")

@@ -29,9 +29,7 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let db = TestDb::create().await;
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
+    let (db, store) = TestDb::migrated().await;
     let (sim, server) = support::start_sim().await;
     let client = support::sim_client(&server.base_url);
     Env {

@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 
 use poise::serenity_prelude as serenity;
 
+use super::commands::reply_now;
 use super::{payload, send, BotError, Context};
 use crate::commands::settings::{FilterChoice, SettingsInput};
 use crate::commands::track::{self, ChannelFacts, TrackAddInput};
@@ -318,22 +319,6 @@ async fn autocomplete_tracked(
             .map(|c| serenity::AutocompleteChoice::new(c.name, c.value))
             .collect(),
     )
-}
-
-/// Answers at once: ephemeral when the reply says so.
-async fn reply_now(ctx: Context<'_>, reply: Reply) -> Result<(), BotError> {
-    let poise::Context::Application(app) = ctx else {
-        return Ok(());
-    };
-    send::with_retry(|| {
-        app.interaction.create_response(
-            ctx.http(),
-            serenity::CreateInteractionResponse::Message(payload::initial_response(&reply)),
-        )
-    })
-    .await?;
-    app.has_sent_initial_response.store(true, Ordering::SeqCst);
-    Ok(())
 }
 
 /// Answers at once with `result`'s reply or error, counted in the metrics.

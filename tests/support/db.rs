@@ -148,6 +148,16 @@ impl TestDb {
         }
     }
 
+    /// A fresh database with the bot's schema, and a store connected to it.
+    pub async fn migrated() -> (TestDb, trophybot::store::Store) {
+        let db = TestDb::unused();
+        let store = trophybot::store::Store::connect(&db.url)
+            .await
+            .expect("connect");
+        store.migrate().await.expect("migrate");
+        (db, store)
+    }
+
     /// Whether the database exists on the server now.
     pub async fn exists(&self) -> bool {
         let mut conn = maintenance_connection(&self.server_url).await;
