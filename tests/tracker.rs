@@ -817,3 +817,42 @@ async fn the_loop_takes_a_newly_tracked_accounts_baseline_and_announces_its_trop
     assert_eq!(held, 0, "no lease outlives the loop");
     assert_eq!(env.outbox().await.len(), 1, "nothing announced twice");
 }
+
+#[tokio::test]
+async fn game_names_of_a_tracked_player_resolve_over_the_stored_library_without_psn() {
+    let env = env().await;
+    let hunter = env.account("sim_hunter");
+    env.track(GUILD_ALL, &hunter, Some(CHANNEL_ALL)).await;
+    env.store.sync_account_state().await.expect("sync");
+    assert_eq!(env.poll(&hunter).await.result, PollResult::Baseline);
+    let library = env.store.user_library(&hunter.account_id).await.unwrap();
+    assert!(
+        library.len() > 50,
+        "a library longer than one page: {}",
+        library.len()
+    );
+    // The oldest title: outside the 50 most recent that commands otherwise look at.
+    let oldest = library.last().expect("titles").clone();
+
+    let ctx = trophybot::commands::Ctx::new(support::sim_client(&env._server.base_url))
+        .with_library(env.store.clone());
+    ctx.client.resolve_user("sim_hunter").await.expect("user");
+    env.sim.reset_requests();
+    let choices = trophybot::commands::autocomplete_game(&ctx, "sim_hunter", &oldest.name).await;
+    assert!(
+        choices
+            .iter()
+            .any(|c| c.value == oldest.np_communication_id),
+        "{choices:?}"
+    );
+    assert!(choices.len() <= 25);
+    let found = trophybot::commands::game::resolve_game(&ctx, &hunter, &oldest.name)
+        .await
+        .expect("found in the stored library");
+    assert_eq!(found.np_communication_id, oldest.np_communication_id);
+    assert!(
+        env.api_requests().is_empty(),
+        "no PSN request: {:?}",
+        env.api_requests()
+    );
+}

@@ -120,7 +120,7 @@ pub async fn run(
         tracking: crate::commands::track::TrackingLimits::from_config(&config),
         metrics,
         health: health.clone(),
-        commands: crate::commands::Ctx::new(client),
+        commands: crate::commands::Ctx::new(client).with_library(tracker_store.clone()),
         in_flight: in_flight.clone(),
         background: background.clone(),
         shutting_down: shutting_down.clone(),

@@ -42,7 +42,8 @@ pub fn is_np_communication_id(s: &str) -> bool {
 
 /// Resolves `query` for `account`: an npCommunicationId as it is (the service taken from the
 /// cached listing when it is there), else a name: case-insensitive exact first, then the closest
-/// match among the recent titles, then the whole library only if needed.
+/// match, in a tracked player's stored library, else among the recent titles and then the whole
+/// library only if needed.
 pub async fn resolve_game(
     ctx: &Ctx,
     account: &Account,
@@ -56,6 +57,15 @@ pub async fn resolve_game(
             service: None,
             name: None,
         });
+    }
+    let not_found = || CommandError::GameNotFound {
+        online_id: account.online_id.clone(),
+        query: query.to_string(),
+    };
+    if let Some(library) = ctx.stored_library(account).await {
+        return exact_match(&library, query)
+            .or_else(|| best_match(&library, query).map(|(_, found)| found))
+            .ok_or_else(not_found);
     }
     let recent = ctx.client.recent_titles(account, RECENT_TITLES).await?;
     if let Some(found) = exact_match(&recent, query) {
@@ -79,21 +89,20 @@ pub async fn resolve_game(
             }
         }
     }
-    recent_best
-        .map(|(_, found)| found)
-        .ok_or_else(|| CommandError::GameNotFound {
-            online_id: account.online_id.clone(),
-            query: query.to_string(),
-        })
+    recent_best.map(|(_, found)| found).ok_or_else(not_found)
 }
 
-/// Autocomplete for the `game` option from the user's cached recent titles: the best matches of
-/// `partial` (all recent titles when it is empty), names told apart by platform when two titles
-/// share one. Any failure gives no choices (autocomplete has no way to show an error).
+/// Autocomplete for the `game` option from a tracked player's stored library, else the user's
+/// cached recent titles: the best matches of `partial` (the most recent titles when it is
+/// empty), names told apart by platform when two titles share one. Any failure gives no choices
+/// (autocomplete has no way to show an error).
 pub async fn autocomplete_game(ctx: &Ctx, user_online_id: &str, partial: &str) -> Vec<Choice> {
     let Ok(account) = ctx.account(user_online_id).await else {
         return Vec::new();
     };
+    if let Some(library) = ctx.stored_library(&account).await {
+        return choices(&library, partial);
+    }
     match ctx.client.recent_titles(&account, RECENT_TITLES).await {
         Ok(titles) => choices(&titles, partial),
         Err(_) => Vec::new(),

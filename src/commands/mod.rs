@@ -13,7 +13,9 @@ pub mod trophies;
 
 pub use game::{autocomplete_game, Choice};
 
-use psn::{Account, Client};
+use psn::{Account, Client, TitleProgress};
+
+use crate::store::Store;
 
 use crate::errors::CommandError;
 
@@ -25,11 +27,37 @@ pub const RECENT_TITLES: u32 = 50;
 #[derive(Clone)]
 pub struct Ctx {
     pub client: Client,
+    /// The tracker's stored libraries (the bot has them; the console does not).
+    library: Option<Store>,
 }
 
 impl Ctx {
     pub fn new(client: Client) -> Ctx {
-        Ctx { client }
+        Ctx {
+            client,
+            library: None,
+        }
+    }
+
+    /// Game names are then resolved and autocompleted over a tracked player's whole stored
+    /// library, without asking PSN.
+    pub fn with_library(mut self, store: Store) -> Ctx {
+        self.library = Some(store);
+        self
+    }
+
+    /// A tracked player's whole library as the tracker last stored it; `None` when the player
+    /// is not tracked (or not checked yet), or the store cannot answer.
+    pub(crate) async fn stored_library(&self, account: &Account) -> Option<Vec<TitleProgress>> {
+        let store = self.library.as_ref()?;
+        match store.user_library(&account.account_id).await {
+            Ok(titles) if !titles.is_empty() => Some(titles),
+            Ok(_) => None,
+            Err(err) => {
+                tracing::warn!(%err, "could not read a stored library; asking PSN");
+                None
+            }
+        }
     }
 
     /// Checks the online ID before any request, then looks it up (renamed users resolve to
