@@ -344,8 +344,12 @@ async fn link_relink_and_unlink() {
         })
     );
 
-    assert!(store.unlink_user(user).await.expect("unlink"));
-    assert!(!store.unlink_user(user).await.expect("unlink again"));
+    assert!(store.remove_link(user).await.expect("unlink").is_some());
+    assert!(store
+        .remove_link(user)
+        .await
+        .expect("unlink again")
+        .is_none());
     assert_eq!(store.linked_account(user).await.expect("lookup"), None);
     assert_eq!(
         store

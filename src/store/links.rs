@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
-use super::{snowflake_from_db, snowflake_to_db, Store, StoreError};
+use super::{snowflake_to_db, Store, StoreError};
 
 /// Every verification code starts with this, so it stands out in an "About me" text.
 pub const VERIFY_CODE_PREFIX: &str = "TB-";
@@ -18,14 +18,6 @@ pub struct LinkedAccount {
     pub account_id: String,
     pub online_id: String,
     /// When the user proved the account is theirs; `None` until then.
-    pub verified_at: Option<DateTime<Utc>>,
-}
-
-/// A Discord user linked to a given PSN account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountLink {
-    pub discord_user_id: u64,
-    pub online_id: String,
     pub verified_at: Option<DateTime<Utc>>,
 }
 
@@ -114,11 +106,6 @@ impl Store {
         Ok(result.rows_affected() > 0)
     }
 
-    /// Removes the user's link; `false` when there was none.
-    pub async fn unlink_user(&self, discord_user_id: u64) -> Result<bool, StoreError> {
-        Ok(self.remove_link(discord_user_id).await?.is_some())
-    }
-
     /// Removes the user's link and returns what it was; `None` when there was none.
     pub async fn remove_link(
         &self,
@@ -147,26 +134,6 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(linked)
-    }
-
-    /// The Discord users linked to a PSN account, verified ones first, then by link time.
-    pub async fn account_links(&self, account_id: &str) -> Result<Vec<AccountLink>, StoreError> {
-        let rows: Vec<(i64, String, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT discord_user_id, online_id, verified_at FROM linked_users
-             WHERE account_id = $1
-             ORDER BY verified_at IS NULL, verified_at, linked_at, discord_user_id",
-        )
-        .bind(account_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(discord_user_id, online_id, verified_at)| AccountLink {
-                discord_user_id: snowflake_from_db(discord_user_id),
-                online_id,
-                verified_at,
-            })
-            .collect())
     }
 }
 

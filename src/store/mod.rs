@@ -17,9 +17,7 @@ use sqlx::{ConnectOptions, Connection, PgConnection};
 
 pub use database_url::redact_database_url;
 pub use guilds::{AddTracked, ForgottenGuild, LeaderboardRow, TrackedAccountView, TrackingStatus};
-pub use links::{
-    about_me_holds_code, new_verify_code, AccountLink, LinkedAccount, VERIFY_CODE_PREFIX,
-};
+pub use links::{about_me_holds_code, new_verify_code, LinkedAccount, VERIFY_CODE_PREFIX};
 pub use outbox::{ChannelReport, OutboxRow};
 pub use tracking::{
     AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, OutboxEntry,

@@ -614,29 +614,6 @@ impl Store {
         Ok(())
     }
 
-    /// A tracked player renamed: the new online ID everywhere the account is tracked.
-    pub async fn rename_tracked_account(
-        &self,
-        account_id: &str,
-        online_id: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE tracked_accounts SET online_id = $2 WHERE account_id = $1")
-            .bind(account_id)
-            .bind(online_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE account_state SET online_id = $2, updated_at = now() WHERE account_id = $1",
-        )
-        .bind(account_id)
-        .bind(online_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// The player's totals as of the last poll (`None` before the baseline).
     pub async fn earned_counts(
         &self,
