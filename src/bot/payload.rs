@@ -78,6 +78,17 @@ pub fn components(reply: &Reply) -> Vec<serenity::CreateActionRow> {
         .collect()
 }
 
+/// A message the bot posts in a channel by itself (an announcement, a direct message).
+pub fn channel_message(reply: &Reply) -> serenity::CreateMessage {
+    let message = serenity::CreateMessage::new()
+        .embeds(embeds(reply))
+        .allowed_mentions(no_mentions());
+    match reply.content() {
+        Some(content) => message.content(content),
+        None => message,
+    }
+}
+
 /// The first answer to an interaction.
 pub fn initial_response(reply: &Reply) -> serenity::CreateInteractionResponseMessage {
     serenity::CreateInteractionResponseMessage::new()

@@ -292,14 +292,9 @@ impl Deliverer {
     }
 
     async fn post(&self, row: &OutboxRow, reply: &Reply) -> Result<u64, serenity::Error> {
-        let mut message = serenity::CreateMessage::new()
-            .embeds(crate::bot::payload::embeds(reply))
-            .allowed_mentions(crate::bot::payload::no_mentions())
+        let message = crate::bot::payload::channel_message(reply)
             .nonce(serenity::Nonce::String(row.nonce.clone()))
             .enforce_nonce(true);
-        if let Some(content) = reply.content() {
-            message = message.content(content);
-        }
         let posted = serenity::ChannelId::new(row.channel_id)
             .send_message(&self.http, message)
             .await?;
@@ -400,10 +395,10 @@ impl Deliverer {
             .http
             .create_private_channel(&serde_json::json!({ "recipient_id": user_id.to_string() }))
             .await?;
-        let message = serenity::CreateMessage::new()
-            .embeds(crate::bot::payload::embeds(reply))
-            .allowed_mentions(crate::bot::payload::no_mentions());
-        channel.id.send_message(&self.http, message).await?;
+        channel
+            .id
+            .send_message(&self.http, crate::bot::payload::channel_message(reply))
+            .await?;
         Ok(())
     }
 
