@@ -24,8 +24,6 @@ pub const LISTING_PAGE: u32 = 20;
 const MAX_CATCH_UP_PAGES: usize = 5;
 /// How long a claimed account stays ours if this process dies mid-poll.
 pub const LEASE: Duration = Duration::from_secs(5 * 60);
-/// The largest title page the APIs serve (a smaller limit is clamped by the client).
-const FULL_PAGE: u32 = 800;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
@@ -188,18 +186,13 @@ async fn baseline(
 ) -> Result<PreparedPoll, TrackerError> {
     let mut requests = 0;
     let online_id = current_online_id(client, account, &mut requests).await;
-    let mut titles = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = client.latest_titles(account, offset, FULL_PAGE).await?;
-        requests += 1;
-        titles.extend(page.titles);
-        match page.next_offset {
-            // A next offset that does not move forward would loop forever.
-            Some(next) if next > offset => offset = next,
-            _ => break,
-        }
-    }
+    let titles = client.all_latest_titles(account).await?;
+    // Every page but the last is full, and an empty library still takes one request.
+    let pages = titles
+        .len()
+        .div_ceil(client.max_titles_page() as usize)
+        .max(1);
+    requests += u32::try_from(pages).unwrap_or(u32::MAX);
     let commit = PollCommit {
         account_id: account.account_id.clone(),
         online_id: online_id.clone(),
@@ -289,7 +282,7 @@ async fn detect(
         match page.next_offset {
             Some(next) if all_changed && next > offset => {
                 offset = next;
-                limit = FULL_PAGE;
+                limit = client.max_titles_page();
             }
             _ => break,
         }

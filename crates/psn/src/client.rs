@@ -72,6 +72,13 @@ pub(crate) struct Ctx<'a> {
     pub(crate) priority: Priority,
 }
 
+/// Whether a listing may be served from the page cache.
+#[derive(Clone, Copy)]
+enum Listing {
+    Cached,
+    Fresh,
+}
+
 impl Client {
     pub fn new(config: Config) -> Result<Client> {
         // The APIs never redirect, and the authorize call must not follow its 302.
@@ -192,7 +199,7 @@ impl Client {
 
     /// One page of the user's titles, most recently updated first. Cached for a minute.
     pub async fn titles(&self, account: &Account, offset: u32, limit: u32) -> Result<TitlePage> {
-        let limit = limit.clamp(1, self.max_page());
+        let limit = limit.clamp(1, self.max_titles_page());
         let key = (account.account_id.clone(), offset, limit);
         if let Some(page) = self.inner.pages.get(&key) {
             self.inner.counters.hit();
@@ -211,7 +218,7 @@ impl Client {
         offset: u32,
         limit: u32,
     ) -> Result<TitlePage> {
-        let limit = limit.clamp(1, self.max_page());
+        let limit = limit.clamp(1, self.max_titles_page());
         self.inner.counters.miss();
         self.fetch_titles(account, offset, limit).await
     }
@@ -247,7 +254,8 @@ impl Client {
         Ok(page)
     }
 
-    fn max_page(&self) -> u32 {
+    /// The largest title page the API serves: `titles` and `latest_titles` clamp larger limits.
+    pub fn max_titles_page(&self) -> u32 {
         match self.api() {
             ApiKind::Modern => modern::MAX_TITLES_PAGE,
             ApiKind::Legacy => legacy::MAX_TITLES_PAGE,
@@ -257,18 +265,25 @@ impl Client {
     /// The user's `count` most recent titles, in the largest pages the API allows (so the pages
     /// cached for autocomplete serve the next command too).
     pub async fn recent_titles(&self, account: &Account, count: u32) -> Result<Vec<TitleProgress>> {
-        self.collect_titles(account, Some(count as usize)).await
+        self.collect_titles(account, Some(count as usize), Listing::Cached)
+            .await
     }
 
     /// The whole library.
     pub async fn all_titles(&self, account: &Account) -> Result<Vec<TitleProgress>> {
-        self.collect_titles(account, None).await
+        self.collect_titles(account, None, Listing::Cached).await
+    }
+
+    /// The whole library, every page asked of PSN (see [`Client::latest_titles`]).
+    pub async fn all_latest_titles(&self, account: &Account) -> Result<Vec<TitleProgress>> {
+        self.collect_titles(account, None, Listing::Fresh).await
     }
 
     async fn collect_titles(
         &self,
         account: &Account,
         count: Option<usize>,
+        listing: Listing,
     ) -> Result<Vec<TitleProgress>> {
         let mut titles = Vec::new();
         let mut offset = 0;
@@ -276,7 +291,11 @@ impl Client {
             if count.is_some_and(|c| titles.len() >= c) {
                 break;
             }
-            let page = self.titles(account, offset, self.max_page()).await?;
+            let limit = self.max_titles_page();
+            let page = match listing {
+                Listing::Cached => self.titles(account, offset, limit).await?,
+                Listing::Fresh => self.latest_titles(account, offset, limit).await?,
+            };
             titles.extend(page.titles);
             match page.next_offset {
                 // A next offset that does not move forward would loop forever.
