@@ -12,8 +12,8 @@ use crate::errors::{ChannelProblem, CommandError};
 use crate::render::{self, TrackAdded, TrackList, TrophyListVisibility};
 use crate::reply::Reply;
 use crate::store::{AddTracked, Store};
-use crate::tracker::schedule::{AdaptiveScheduler, PollScheduler, RequestBudget, ScheduleConfig};
-use crate::tracker::TrackedAccount;
+use crate::tracker::schedule::{AdaptiveScheduler, PollScheduler, ScheduleConfig};
+use crate::tracker::{TrackedAccount, TrackerSettings};
 
 /// The tracking limits commands explain: the per-server cap and the scheduler's settings, from
 /// which the bot-wide effective staleness follows.
@@ -25,14 +25,13 @@ pub struct TrackingLimits {
 
 impl TrackingLimits {
     pub fn from_config(config: &crate::config::Config) -> TrackingLimits {
-        let rate = RequestBudget::tracker_rate(
-            config.psn.rate_limit.requests,
-            config.psn.rate_limit.per,
-            config.tracker_command_reserve,
-        );
         TrackingLimits {
             max_accounts_per_guild: config.tracker_max_accounts_per_guild,
-            schedule: ScheduleConfig::new(rate, config.tracker_max_staleness),
+            schedule: TrackerSettings::schedule_config(
+                &config.psn.rate_limit,
+                config.tracker_command_reserve,
+                config.tracker_max_staleness,
+            ),
         }
     }
 

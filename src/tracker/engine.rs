@@ -35,6 +35,20 @@ pub struct TrackerSettings {
     pub owner: String,
 }
 
+impl TrackerSettings {
+    /// The scheduler's settings: the tracker's share of the budget and the staleness floor.
+    /// `/track list` reports from the same settings.
+    pub fn schedule_config(
+        rate_limit: &psn::RateLimit,
+        command_reserve: f64,
+        max_staleness: Duration,
+    ) -> ScheduleConfig {
+        let rate =
+            RequestBudget::tracker_rate(rate_limit.requests, rate_limit.per, command_reserve);
+        ScheduleConfig::new(rate, max_staleness)
+    }
+}
+
 /// Starts the tracker; it stops when `cancel` is cancelled. `client` should be the background
 /// client (`Client::background`), so commands go first.
 pub fn spawn_tracker(
@@ -101,12 +115,11 @@ impl Tracker {
         signals: Signals,
         cancel: CancellationToken,
     ) -> Tracker {
-        let rate = RequestBudget::tracker_rate(
-            settings.rate_limit.requests,
-            settings.rate_limit.per,
+        let scheduler = AdaptiveScheduler::new(TrackerSettings::schedule_config(
+            &settings.rate_limit,
             settings.command_reserve,
-        );
-        let scheduler = AdaptiveScheduler::new(ScheduleConfig::new(rate, settings.max_staleness));
+            settings.max_staleness,
+        ));
         Tracker {
             store,
             client,
