@@ -164,6 +164,17 @@ fn snowflake_from_db(id: i64) -> u64 {
     u64::from_ne_bytes(id.to_ne_bytes())
 }
 
+/// Maps a JSON error on a stored `what` to [`StoreError::Corrupt`].
+fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
+    move |source| StoreError::Corrupt { what, source }
+}
+
+/// A duration as seconds for SQL intervals; far-off times (an idle account's infinite
+/// interval) are capped at a year.
+fn interval_secs(duration: Duration) -> f64 {
+    duration.as_secs_f64().min(365.0 * 86_400.0)
+}
+
 /// `trophybot migrate`: applies the migrations to the database at `database_url` (created when
 /// missing). Returns the exit code and the line to print: 0 done, 2 a configuration error,
 /// 1 a database error. The URL is shown without its password.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{snowflake_from_db, snowflake_to_db, Store, StoreError};
+use super::{interval_secs, snowflake_from_db, snowflake_to_db, Store, StoreError};
 
 /// One announcement a deliverer claimed.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,10 +35,6 @@ pub struct ChannelReport {
     pub admins: Vec<u64>,
     /// The online IDs of the affected accounts, without repeats.
     pub online_ids: Vec<String>,
-}
-
-fn seconds(duration: Duration) -> f64 {
-    duration.as_secs_f64()
 }
 
 fn outbox_row(row: &sqlx::postgres::PgRow) -> Result<OutboxRow, sqlx::Error> {
@@ -94,7 +90,7 @@ impl Store {
                        EXTRACT(EPOCH FROM now() - o.attempted_at)::float8 AS attempted_ago",
         )
         .bind(owner)
-        .bind(seconds(lease))
+        .bind(interval_secs(lease))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -139,7 +135,7 @@ impl Store {
         )
         .bind(id)
         .bind(owner)
-        .bind(seconds(lease))
+        .bind(interval_secs(lease))
         .bind(new_reference)
         .execute(&self.pool)
         .await?
@@ -187,7 +183,7 @@ impl Store {
         )
         .bind(id)
         .bind(owner)
-        .bind(seconds(retry_in))
+        .bind(interval_secs(retry_in))
         .bind(error)
         .execute(&self.pool)
         .await?;

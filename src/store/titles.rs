@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use psn::TitleDefinition;
 
-use super::{Store, StoreError};
+use super::{corrupt, Store, StoreError};
 
 impl Store {
     /// Upserts the definitions in one statement. The definition is stored as JSON: it is only
@@ -25,12 +25,7 @@ impl Store {
         for (id, title) in unique {
             ids.push(id.to_string());
             services.push(title.service.map(|service| service.as_str().to_string()));
-            definitions.push(serde_json::to_string(title).map_err(|source| {
-                StoreError::Corrupt {
-                    what: "title definition",
-                    source,
-                }
-            })?);
+            definitions.push(serde_json::to_string(title).map_err(corrupt("title definition"))?);
         }
         // jsonb travels as text (the sqlx `json` feature is not needed for that).
         sqlx::query(
@@ -65,12 +60,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(json,)| {
-                serde_json::from_str(&json).map_err(|source| StoreError::Corrupt {
-                    what: "title definition",
-                    source,
-                })
-            })
+            .map(|(json,)| serde_json::from_str(&json).map_err(corrupt("title definition")))
             .collect()
     }
 }

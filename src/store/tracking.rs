@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use psn::{TitleProgress, TrophyCounts, TrophyType};
 use sqlx::Row;
 
-use super::{snowflake_from_db, snowflake_to_db, Store, StoreError};
+use super::{corrupt, interval_secs, snowflake_from_db, snowflake_to_db, Store, StoreError};
 use crate::tracker::AnnounceFilter;
 
 /// One tracked account as the tracker's loop needs it.
@@ -116,15 +116,6 @@ impl AccountStatus {
             AccountStatus::Gone => "gone",
         }
     }
-}
-
-fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
-    move |source| StoreError::Corrupt { what, source }
-}
-
-fn interval_secs(duration: Duration) -> f64 {
-    // Far-off times (an idle account's infinite interval) are capped at a year.
-    duration.as_secs_f64().min(365.0 * 86_400.0)
 }
 
 fn trophy_kind_from_db(kind: &str) -> TrophyType {
