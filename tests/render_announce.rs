@@ -1,9 +1,12 @@
 //! Announcements of new trophies: snapshots of each shape, and a property test that any batch
 //! stays within Discord's limits (with room for the deliverer's reference) and loses no trophy.
 
+mod support;
+
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use psn::{Platform, Rarity, TrophyCounts, TrophyDefinition, TrophyType, UserTrophy};
+use support::render::{assert_within_limits, text, trophy_kind};
 use trophybot::render::{
     announcements, delivery_problem, ChannelProblem, COLOR_PLATINUM, REFERENCE_RESERVE,
 };
@@ -190,31 +193,11 @@ fn the_admins_hear_of_a_broken_channel() {
     insta::assert_json_snapshot!(reply);
 }
 
-fn assert_within_limits(reply: &Reply) {
-    let chars = |s: &str| s.chars().count();
-    assert!(reply.embeds().len() <= limits::EMBEDS);
-    for embed in reply.embeds() {
-        assert!(embed.title.as_deref().map_or(0, chars) <= limits::TITLE);
-        assert!(embed.description.as_deref().map_or(0, chars) <= limits::DESCRIPTION);
-        assert!(embed.fields.len() <= limits::FIELDS);
-        for field in &embed.fields {
-            assert!(!field.name.is_empty() && chars(&field.name) <= limits::FIELD_NAME);
-            assert!(!field.value.is_empty() && chars(&field.value) <= limits::FIELD_VALUE);
-        }
-        assert!(embed.author.as_ref().map_or(0, |a| chars(&a.name)) <= limits::AUTHOR);
-    }
-    // The renderer keeps room for the deliverer's reference, rather than relying on `Reply` to
-    // cut text.
+/// Discord's limits, and the room the renderer keeps for the deliverer's reference (rather
+/// than relying on `Reply` to cut text).
+fn assert_fits_with_reference(reply: &Reply) {
+    assert_within_limits(reply);
     assert!(reply.embeds_total_chars() <= limits::EMBEDS_TOTAL - REFERENCE_RESERVE);
-}
-
-/// Any text, often long, with markdown and mentions mixed in.
-fn text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        any::<String>(),
-        "[*_`~|>#@<\\-\\[\\]\\\\ a-zé✨\n]{0,40}",
-        ("[a-z*_@ ]{0,20}", 0usize..400).prop_map(|(s, n)| s.repeat(n)),
-    ]
 }
 
 fn any_trophy() -> impl Strategy<Value = UserTrophy> {
@@ -230,12 +213,7 @@ fn any_trophy() -> impl Strategy<Value = UserTrophy> {
                 id: 1,
                 group_id: "default".into(),
                 hidden,
-                kind: [
-                    TrophyType::Platinum,
-                    TrophyType::Gold,
-                    TrophyType::Silver,
-                    TrophyType::Bronze,
-                ][usize::from(kind)],
+                kind: trophy_kind(kind),
                 name,
                 detail,
                 icon_url: None,
@@ -293,7 +271,7 @@ proptest! {
         let replies = announcements(&found, &filter);
         prop_assert_eq!(replies.len(), usize::from(passing > 0));
         for reply in &replies {
-            assert_within_limits(reply);
+            assert_fits_with_reference(reply);
             // Nothing is dropped silently: a trophy has its embed, or the header counts it.
             let header = reply.embeds()[0].title.clone().unwrap_or_default();
             let counted = header.ends_with(&format!("earned {passing} trophies"))

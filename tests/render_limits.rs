@@ -1,58 +1,16 @@
 //! Property tests: whatever PSN names contain and however long they are, every reply stays
 //! within Discord's limits.
 
+mod support;
+
 use proptest::prelude::*;
 use psn::{
     Account, GroupDefinition, NpService, Platform, Rarity, TitleDefinition, TitleProgress,
-    TrophyCounts, TrophyDefinition, TrophySummary, TrophyType, UserTitleTrophies, UserTrophy,
+    TrophyCounts, TrophyDefinition, TrophySummary, UserTitleTrophies, UserTrophy,
 };
+use support::render::{assert_within_limits, text, trophy_kind};
 use trophybot::render::{self, CompareSide, RareTrophy, RarestScope};
-use trophybot::reply::{limits, Embed, Reply};
-
-fn assert_within_limits(reply: &Reply) {
-    let chars = |s: &str| s.chars().count();
-    if let Some(content) = reply.content() {
-        assert!(chars(content) <= limits::CONTENT);
-    }
-    assert!(reply.embeds().len() <= limits::EMBEDS);
-    for embed in reply.embeds() {
-        if let Some(title) = &embed.title {
-            assert!(chars(title) <= limits::TITLE);
-        }
-        if let Some(description) = &embed.description {
-            assert!(chars(description) <= limits::DESCRIPTION);
-        }
-        assert!(embed.fields.len() <= limits::FIELDS);
-        for field in &embed.fields {
-            assert!(!field.name.is_empty() && chars(&field.name) <= limits::FIELD_NAME);
-            assert!(!field.value.is_empty() && chars(&field.value) <= limits::FIELD_VALUE);
-        }
-        if let Some(footer) = &embed.footer {
-            assert!(chars(&footer.text) <= limits::FOOTER);
-        }
-        if let Some(author) = &embed.author {
-            assert!(chars(&author.name) <= limits::AUTHOR);
-        }
-    }
-    assert!(reply.embeds_total_chars() <= limits::EMBEDS_TOTAL);
-    assert!(reply.components().len() <= limits::ACTION_ROWS);
-    for row in reply.components() {
-        assert!(row.components.len() <= limits::BUTTONS_PER_ROW);
-        for button in &row.components {
-            assert!(button.custom_id.len() <= limits::CUSTOM_ID);
-            assert!(chars(&button.label) <= limits::BUTTON_LABEL);
-        }
-    }
-}
-
-/// Any text, often long, with markdown and mentions mixed in.
-fn text() -> impl Strategy<Value = String> {
-    prop_oneof![
-        any::<String>(),
-        "[*_`~|>#@<\\-\\[\\]\\\\ a-zé✨\n]{0,40}",
-        ("[a-z*_@ ]{0,20}", 0usize..400).prop_map(|(s, n)| s.repeat(n)),
-    ]
-}
+use trophybot::reply::{Embed, Reply};
 
 fn counts() -> impl Strategy<Value = TrophyCounts> {
     (0u32..5, 0u32..50, 0u32..500, 0u32..5000).prop_map(|(platinum, gold, silver, bronze)| {
@@ -113,12 +71,7 @@ fn user_title() -> impl Strategy<Value = (UserTitleTrophies, usize)> {
                                 "default".into()
                             },
                             hidden,
-                            kind: [
-                                TrophyType::Platinum,
-                                TrophyType::Gold,
-                                TrophyType::Silver,
-                                TrophyType::Bronze,
-                            ][usize::from(kind)],
+                            kind: trophy_kind(kind),
                             name,
                             detail,
                             icon_url: None,

@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod db;
+pub mod render;
 
 /// A simulator of the default world, served on a free port.
 pub async fn start_sim() -> (psn_sim::Sim, psn_sim::SimServer) {
