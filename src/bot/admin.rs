@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use poise::serenity_prelude as serenity;
 
-use super::commands::reply_now;
+use super::commands::{record, reply_now};
 use super::{payload, send, BotError, Context};
 use crate::commands::settings::{FilterChoice, SettingsInput};
 use crate::commands::track::{self, ChannelFacts, TrackAddInput};
@@ -357,20 +357,4 @@ async fn answer_ephemeral(
     })
     .await?;
     Ok(succeeded)
-}
-
-/// Counts the command in the metrics, and notes PSN's health when it failed.
-fn record(ctx: Context<'_>, result: Result<(), &CommandError>) {
-    let data = ctx.data();
-    let outcome = match result {
-        Ok(()) => crate::ops::CommandOutcome::Ok,
-        Err(err) => {
-            if let CommandError::Psn(psn_error) = err {
-                data.health.note_psn_error(psn_error);
-            }
-            crate::ops::CommandOutcome::UserError
-        }
-    };
-    data.metrics
-        .record_command(&ctx.command().qualified_name, outcome);
 }

@@ -181,19 +181,10 @@ where
     app.has_sent_initial_response
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let result = work(ctx.data().commands.clone()).await;
-    let (health, metrics) = (&ctx.data().health, &ctx.data().metrics);
-    let name = &ctx.command().qualified_name;
-    match &result {
-        Ok(_) => {
-            health.note_psn_ok();
-            metrics.record_command(name, crate::ops::CommandOutcome::Ok);
-        }
-        Err(err) => {
-            if let CommandError::Psn(psn_error) = err {
-                health.note_psn_error(psn_error);
-            }
-            metrics.record_command(name, crate::ops::CommandOutcome::UserError);
-        }
+    record(ctx, result.as_ref().map(|_| ()));
+    if result.is_ok() {
+        // The answer came through PSN (or its caches): PSN counts as working.
+        ctx.data().health.note_psn_ok();
     }
     let reply = match result {
         Ok(reply) => commands::page::fill_invoker(reply, ctx.author().id.get()),
@@ -216,6 +207,22 @@ where
         );
     }
     Ok(())
+}
+
+/// Counts the command in the metrics, and notes PSN's health when it failed.
+pub(super) fn record(ctx: Context<'_>, result: Result<(), &CommandError>) {
+    let data = ctx.data();
+    let outcome = match result {
+        Ok(()) => crate::ops::CommandOutcome::Ok,
+        Err(err) => {
+            if let CommandError::Psn(psn_error) = err {
+                data.health.note_psn_error(psn_error);
+            }
+            crate::ops::CommandOutcome::UserError
+        }
+    };
+    data.metrics
+        .record_command(&ctx.command().qualified_name, outcome);
 }
 
 /// `game` choices: the titles of the `user` typed so far, from the client's cache where it can.
