@@ -1,5 +1,5 @@
 //! End to end against real PSN answers: the built binary, configured by environment variables
-//! only, talking to the replay server of the recorded exchanges in `shared/fixtures/psn`.
+//! only, talking to the replay server of the recorded exchanges in `fixtures/psn`.
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -156,12 +156,9 @@ fn loose_key(query: &BTreeSet<(String, String)>) -> BTreeSet<(String, String)> {
 }
 
 impl Replay {
-    /// The repository's sibling `shared/fixtures` (CI clones `shared/` beside the repo).
+    /// The repository's `fixtures/` folder (see its README for their source and licence).
     pub fn fixtures_dir() -> PathBuf {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures"
-        ))
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"))
     }
 
     pub fn from_cassettes(paths: &[PathBuf]) -> Result<Replay, ReplayError> {

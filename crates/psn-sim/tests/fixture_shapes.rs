@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use common::{str_of, Harness};
 use serde_json::Value;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
 
 /// Keys PSN sends only sometimes (the recordings happen to always or never show them).
 const OPTIONAL: &[&str] = &[

@@ -1,15 +1,12 @@
-//! Test helper: the recorded PSN exchanges in the repository's sibling `shared/fixtures`.
+//! Test helper: the recorded PSN exchanges in the repository's `fixtures/` folder.
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
-/// The one place that knows where the fixtures live (CI clones `shared/` beside the repo).
+/// Where the fixtures live: `fixtures/` at the repository root.
 pub(crate) fn fixtures_dir() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
-    ))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures"))
 }
 
 #[derive(Deserialize)]

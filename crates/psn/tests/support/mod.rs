@@ -8,7 +8,7 @@ use std::time::Duration;
 use psn::{ApiKind, Config, Credential, Secret};
 use psn_replay::{Replay, ReplayServer};
 
-/// A replay server for the named recordings of `shared/fixtures/psn` (or, with a `support/`
+/// A replay server for the named recordings of `fixtures/psn` (or, with a `support/`
 /// prefix, of this folder).
 pub async fn replay(cassettes: &[&str]) -> ReplayServer {
     let paths: Vec<PathBuf> = cassettes
