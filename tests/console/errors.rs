@@ -1,0 +1,62 @@
+//! PSN failures, from the simulator's faults through the real client to the words users read.
+
+use std::time::Duration;
+
+use psn::Client;
+use psn_sim::{Fault, Sim, SimServer, SIM_NPSSO};
+use trophybot::commands::Ctx;
+use trophybot::console::{execute, parse_command};
+use trophybot::errors::error_reply;
+
+use crate::support;
+
+async fn start() -> (Sim, SimServer, Ctx) {
+    let (sim, server) = support::start_sim().await;
+    let mut config = support::sim_config(&server.base_url);
+    // Retries of a 503 stay quick.
+    config.request_timeout = Duration::from_secs(2);
+    let ctx = Ctx::new(Client::new(config).expect("client"));
+    (sim, server, ctx)
+}
+
+/// Runs `command` and returns the error reply as lower-case JSON.
+async fn error_words(ctx: &Ctx, command: &str) -> String {
+    let invocation = parse_command(command).expect("valid command");
+    let err = execute(ctx, invocation)
+        .await
+        .expect_err("the command fails");
+    assert_eq!(err.exit_code(), 1);
+    let reply = error_reply(&err);
+    assert!(reply.ephemeral());
+    serde_json::to_string(&reply)
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_npsso_says_credential_without_the_secret() {
+    let (sim, _server, ctx) = start().await;
+    sim.inject(Fault::RejectNpsso);
+    let words = error_words(&ctx, "/trophies user:sim_hunter").await;
+    assert!(words.contains("credential"), "{words}");
+    assert!(!words.contains(&SIM_NPSSO.to_lowercase()), "{words}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psn_rate_limit_says_when_to_retry() {
+    let (sim, _server, ctx) = start().await;
+    sim.inject(Fault::RateLimited {
+        for_: Duration::from_secs(3600),
+    });
+    let words = error_words(&ctx, "/trophies user:sim_hunter").await;
+    assert!(words.contains("rate limit"), "{words}");
+    assert!(words.contains(" utc") && words.contains("<t:"), "{words}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psn_errors_say_unavailable() {
+    let (sim, _server, ctx) = start().await;
+    sim.inject(Fault::ServerError { count: 1000 });
+    let words = error_words(&ctx, "/trophies user:sim_hunter").await;
+    assert!(words.contains("unavailable"), "{words}");
+}

@@ -1,0 +1,323 @@
+//! End to end: the real `trophybot run` binary (serenity + poise) against the fake Discord and
+//! the PSN simulator. Tests assert the order of events and the payloads, never wall-clock time.
+
+use std::process::Command;
+use std::time::Duration;
+
+use discord_fake::InteractionEvent;
+use psn_sim::{Fault, SIM_NPSSO};
+use serde_json::{json, Value};
+
+use crate::support::bot::{
+    opt, text_of, Harness, CALLBACK_AUTOCOMPLETE, CALLBACK_DEFERRED_UPDATE, CHANNEL, EPHEMERAL,
+    GUILD, MEMBER, OTHER_MEMBER,
+};
+
+#[tokio::test]
+async fn commands_answer_with_deferred_replies_within_discords_limits() {
+    let h = Harness::start().await;
+
+    let profile = h.profile_reply("sim_hunter").await;
+    assert!(text_of(&profile).contains("sim_hunter"), "{profile}");
+    assert!(!profile["embeds"].as_array().unwrap().is_empty());
+
+    let rarest = h
+        .deferred_reply(
+            h.slash(
+                MEMBER,
+                "rarest",
+                json!([opt("user", "sim_hunter"), {"name": "count", "type": 4, "value": 5}]),
+            )
+            .await,
+        )
+        .await;
+    assert!(text_of(&rarest).contains("%"), "rarity shown: {rarest}");
+
+    let compare = h
+        .deferred_reply(
+            h.slash(
+                MEMBER,
+                "compare",
+                json!([opt("user", "sim_hunter"), opt("other", "sim_casual")]),
+            )
+            .await,
+        )
+        .await;
+    let compare_text = text_of(&compare);
+    assert!(compare_text.contains("sim_hunter") && compare_text.contains("sim_casual"));
+
+    // Markdown and @everyone from PSN names arrive escaped and never ping.
+    let markdown = h.profile_reply("sim_markdown").await;
+    assert!(!markdown.to_string().contains("@everyone"), "{markdown}");
+
+    // Every request the bot made was accepted: no Discord limit was broken.
+    let rejected: Vec<_> = h
+        .discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.status >= 400)
+        .collect();
+    assert!(rejected.is_empty(), "rejected by Discord: {rejected:?}");
+}
+
+#[tokio::test]
+async fn pages_turn_for_the_invoker_only_and_autocomplete_offers_titles() {
+    let h = Harness::start().await;
+
+    let ix = h
+        .discord
+        .send_autocomplete(
+            GUILD,
+            CHANNEL,
+            MEMBER,
+            "trophies",
+            json!([opt("user", "sim_hunter"), {"name": "game", "type": 3, "value": "a", "focused": true}]),
+        )
+        .await
+        .unwrap();
+    match h.discord.wait_for_response(ix).await.unwrap() {
+        InteractionEvent::Callback {
+            kind,
+            data: Some(data),
+            ..
+        } => {
+            assert_eq!(kind, CALLBACK_AUTOCOMPLETE);
+            let choices = data["choices"].as_array().expect("choices").clone();
+            assert!(!choices.is_empty() && choices.len() <= 25, "{data}");
+        }
+        other => panic!("expected autocomplete choices, got {other:?}"),
+    }
+
+    // A big title's trophy list has page buttons.
+    let title = h.biggest_title("sim_hunter").await;
+    let ix = h
+        .slash(
+            MEMBER,
+            "trophies",
+            json!([opt("user", "sim_hunter"), opt("game", &title)]),
+        )
+        .await;
+    let page1 = h.deferred_reply(ix).await;
+    let next = page1["components"][0]["components"]
+        .as_array()
+        .and_then(|buttons| {
+            buttons.iter().find(|b| {
+                b["disabled"] != json!(true) && b["label"].as_str().unwrap_or("").contains("Next")
+            })
+        })
+        .and_then(|b| b["custom_id"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("a Next button on page 1: {page1}"));
+    let message_id = h
+        .discord
+        .messages()
+        .into_iter()
+        .find(|m| m.interaction == Some(ix))
+        .expect("the reply message")
+        .message_id;
+
+    // Someone else cannot turn the pages.
+    let press = h
+        .discord
+        .send_button_click(GUILD, OTHER_MEMBER, message_id, &next)
+        .await
+        .unwrap();
+    let refusal = h.immediate_reply(press).await;
+    assert_eq!(
+        refusal["flags"].as_u64().unwrap_or(0) & EPHEMERAL,
+        EPHEMERAL
+    );
+    assert!(text_of(&refusal).contains("only the person"));
+
+    // The invoker can.
+    let press = h
+        .discord
+        .send_button_click(GUILD, MEMBER, message_id, &next)
+        .await
+        .unwrap();
+    let log = h
+        .discord
+        .wait_for_interaction_events(press, 2)
+        .await
+        .unwrap();
+    assert!(matches!(
+        log[0],
+        InteractionEvent::Callback {
+            kind: CALLBACK_DEFERRED_UPDATE,
+            ..
+        }
+    ));
+    let InteractionEvent::EditOriginal { body, .. } = &log[1] else {
+        panic!("page redrawn in place: {log:?}");
+    };
+    assert_ne!(
+        body["embeds"], page1["embeds"],
+        "page 2 differs from page 1"
+    );
+}
+
+#[tokio::test]
+async fn user_errors_are_explained_in_the_contracts_words() {
+    let h = Harness::start().await;
+
+    // Known before any request: answered at once, ephemerally.
+    let invalid = h
+        .immediate_reply(
+            h.slash(MEMBER, "trophies", json!([opt("user", "no spaces!")]))
+                .await,
+        )
+        .await;
+    assert_eq!(
+        invalid["flags"].as_u64().unwrap_or(0) & EPHEMERAL,
+        EPHEMERAL
+    );
+    assert!(
+        text_of(&invalid).contains("not a valid psn online id"),
+        "{invalid}"
+    );
+
+    let private = h.profile_reply("sim_private").await;
+    assert!(text_of(&private).contains("private"), "{private}");
+
+    let unknown = h.profile_reply("nobody_here").await;
+    assert!(text_of(&unknown).contains("not found"), "{unknown}");
+}
+
+#[tokio::test]
+async fn a_psn_outage_replaces_the_loading_message_with_the_error() {
+    let h = Harness::start().await;
+    h.sim.inject(Fault::ServerError { count: 1000 });
+    let outage = h.profile_reply("sim_casual").await;
+    assert!(text_of(&outage).contains("unavailable"), "{outage}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_psn_names_the_retry_time() {
+    let h = Harness::start().await;
+    h.sim.inject(Fault::RateLimited {
+        for_: Duration::from_secs(3600),
+    });
+    let before = chrono::Utc::now().timestamp();
+    let limited = h.profile_reply("sim_hunter").await;
+    let after = chrono::Utc::now().timestamp();
+    let text = text_of(&limited);
+    assert!(text.contains("rate limit"), "{limited}");
+    // PSN's answer says "in an hour" on its own clock; the user is told the wall-clock time.
+    let retry_at: i64 = text
+        .split("<t:")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a Discord timestamp names the retry time: {limited}"));
+    assert!(
+        (before + 3600..=after + 3601).contains(&retry_at),
+        "retry in an hour: {retry_at} not in {}..={}",
+        before + 3600,
+        after + 3601
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_bot_cleanly() {
+    let mut h = Harness::start().await;
+    let exit = h.terminate().await;
+    assert_eq!(exit.code(), Some(0), "exit 0 after SIGTERM");
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer_while_the_bot_runs() {
+    let h = Harness::start().await;
+    let profile = h.profile_reply("sim_hunter").await;
+    assert!(text_of(&profile).contains("sim_hunter"), "{profile}");
+
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("{}/healthz", h.ops_url()))
+        .send()
+        .await
+        .expect("/healthz answers");
+    assert_eq!(health.status().as_u16(), 200, "healthy while connected");
+    assert_eq!(
+        health.json::<Value>().await.expect("JSON health"),
+        json!({"status": "ok", "discord": "connected", "psn": "ok"})
+    );
+
+    let metrics = http
+        .get(format!("{}/metrics", h.ops_url()))
+        .send()
+        .await
+        .expect("/metrics answers");
+    assert_eq!(metrics.status().as_u16(), 200);
+    let text = metrics.text().await.expect("metrics text");
+    let value = |series: &str| -> Option<f64> {
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| {
+                let (name, value) = line.rsplit_once(' ')?;
+                (name == series).then(|| value.parse().ok())?
+            })
+    };
+    let requests = value("trophybot_psn_requests_total")
+        .unwrap_or_else(|| panic!("trophybot_psn_requests_total in {text}"));
+    assert!(requests > 0.0, "the command asked PSN: {text}");
+    assert_eq!(
+        value("trophybot_commands_total{command=\"trophies\",outcome=\"ok\"}"),
+        Some(1.0),
+        "the command was counted: {text}"
+    );
+    // The secrets the bot runs with never show up in what it exposes.
+    assert!(!text.contains(SIM_NPSSO) && !text.contains(&h.discord.config().token));
+}
+
+#[test]
+fn run_with_bad_settings_exits_2_listing_every_problem() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let secret = "npsso-that-must-never-be-printed";
+    let out = Command::new(env!("CARGO_BIN_EXE_trophybot"))
+        .arg("run")
+        .env_clear()
+        .current_dir(dir.path())
+        .env("PSN_API", "legacy")
+        .env("PSN_TOKEN", secret)
+        .env("PSN_RATE_LIMIT", "lots")
+        .env("DISCORD_API_URL", "not a url")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for problem in [
+        "DISCORD_TOKEN",
+        "PSN_RATE_LIMIT",
+        "DISCORD_API_URL",
+        "legacy",
+    ] {
+        assert!(stderr.contains(problem), "{problem} named in: {stderr}");
+    }
+    assert!(!stderr.contains(secret), "no secret printed: {stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn a_rate_limited_discord_reply_is_retried() {
+    let h = Harness::start().await;
+    h.discord
+        .inject_fault(discord_fake::Fault::rate_limited("PATCH", "/webhooks", 0.2));
+    let reply = h.profile_reply("sim_casual").await;
+    assert!(text_of(&reply).contains("sim_casual"), "{reply}");
+    let edits: Vec<u16> = h
+        .discord
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.starts_with("/webhooks"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        edits.first(),
+        Some(&429),
+        "the first edit was rate limited: {edits:?}"
+    );
+    assert!(
+        edits.iter().skip(1).any(|s| *s < 300),
+        "then retried: {edits:?}"
+    );
+}

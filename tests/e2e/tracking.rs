@@ -1,0 +1,373 @@
+//! End to end: tracking and announcements with the real bot, the fake Discord, the PSN
+//! simulator and a real database. A tracked player earns trophies in the simulator; the bot's
+//! tracker finds them and its deliverer posts them, exactly once, across a crash.
+
+use std::sync::Arc;
+
+use discord_fake::{FakeGuild, FakeUser, MessageRecord};
+use poise::serenity_prelude as serenity;
+use psn::TrophyType;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::support;
+use crate::support::bot::{
+    int_opt, text_of, wait_until, Harness, HarnessBuilder, ADMIN, CHANNEL, GUILD,
+};
+
+/// A second server that only wants platinums.
+const PLATINUM_GUILD: u64 = 110;
+const PLATINUM_CHANNEL: u64 = 210;
+const PLATINUM_ADMIN: u64 = 310;
+/// A third server whose announcement channel is deleted.
+const DOOMED_GUILD: u64 = 120;
+const DOOMED_CHANNEL: u64 = 220;
+const DOOMED_ADMIN: u64 = 320;
+
+const PLAYER: &str = "sim_casual";
+
+/// The bot with a budget and staleness that make the tracker look every second or so.
+fn fast_tracker() -> HarnessBuilder {
+    Harness::builder()
+        .env("TRACKER_MAX_STALENESS", "1s")
+        .env("PSN_RATE_LIMIT", "6000/1m")
+}
+
+fn other_guild(id: u64, channel: u64, admin: u64, name: &str) -> FakeGuild {
+    FakeGuild::new(id, name)
+        .channel(channel, "trophies")
+        .member(FakeUser::new(admin, "admin").with_manage_guild())
+}
+
+/// A title of the player with unearned base-game trophies, and those trophies' ids.
+async fn open_trophies(h: &Harness, online_id: &str) -> (String, Vec<(u32, String)>) {
+    let client = support::sim_client(&h.sim_server.base_url);
+    let account = client.resolve_user(online_id).await.expect("a sim user");
+    for title in client.all_titles(&account).await.expect("titles") {
+        let trophies = client
+            .user_trophies(&account, &title.np_communication_id)
+            .await
+            .expect("trophies");
+        let has_platinum = trophies
+            .trophies
+            .iter()
+            .any(|t| t.definition.kind == TrophyType::Platinum && !t.earned);
+        let open: Vec<(u32, String)> = trophies
+            .trophies
+            .iter()
+            .filter(|t| !t.earned && t.definition.kind != TrophyType::Platinum)
+            .map(|t| (t.definition.id, t.definition.name.clone()))
+            .collect();
+        if has_platinum && open.len() >= 3 {
+            return (title.np_communication_id, open);
+        }
+    }
+    panic!("{online_id} has no title with a platinum and three open trophies");
+}
+
+/// Waits until the tracker stored the account's baseline.
+async fn wait_for_baseline(h: &Harness, online_id: &str) {
+    let account_id = h.sim.account_id(online_id).expect("a sim user");
+    let store = h.store().await;
+    wait_until("the baseline", || {
+        let pool = store.pool().clone();
+        let account_id = account_id.clone();
+        async move {
+            let done: Option<(bool,)> =
+                sqlx::query_as("SELECT baseline_done FROM account_state WHERE account_id = $1")
+                    .bind(&account_id)
+                    .fetch_optional(&pool)
+                    .await
+                    .ok()
+                    .flatten();
+            done.filter(|(done,)| *done).map(|_| ())
+        }
+    })
+    .await;
+    store.close().await;
+}
+
+/// Outbox rows (guild, sent, failed) — what the deliverer did with each announcement.
+async fn outbox(h: &Harness) -> Vec<(i64, bool, bool)> {
+    let store = h.store().await;
+    let rows = sqlx::query_as(
+        "SELECT guild_id, sent_at IS NOT NULL, failed_reason IS NOT NULL FROM outbox ORDER BY id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("outbox rows");
+    store.close().await;
+    rows
+}
+
+/// The bot's own posts in a channel (interaction replies such as `/track`'s left out).
+fn announcements(h: &Harness, channel: u64) -> Vec<MessageRecord> {
+    h.discord
+        .channel_messages(channel)
+        .into_iter()
+        .filter(|m| m.interaction.is_none())
+        .collect()
+}
+
+/// Waits until `channel` holds at least `count` announcements, and returns them.
+async fn wait_for_announcements(h: &Harness, channel: u64, count: usize) -> Vec<MessageRecord> {
+    h.discord
+        .wait_for(&format!("{count} announcements in {channel}"), |d| {
+            let posted: Vec<MessageRecord> = d
+                .channel_messages(channel)
+                .into_iter()
+                .filter(|m| m.interaction.is_none())
+                .collect();
+            (posted.len() >= count).then_some(posted)
+        })
+        .await
+        .expect("the announcements")
+}
+
+fn embeds_text(message: &MessageRecord) -> String {
+    text_of(&message.message["embeds"])
+}
+
+async fn track(h: &Harness, guild: u64, channel: u64, admin: u64) {
+    let (ephemeral, reply) = h.track_add_in(guild, channel, admin, PLAYER, None).await;
+    assert!(ephemeral, "{reply}");
+    assert!(
+        text_of(&reply).contains("sim_casual"),
+        "tracking confirmed: {reply}"
+    );
+}
+
+#[tokio::test]
+async fn a_tracked_players_trophies_are_announced_once_per_server_with_filters_honoured() {
+    let h = fast_tracker()
+        .guild(other_guild(
+            PLATINUM_GUILD,
+            PLATINUM_CHANNEL,
+            PLATINUM_ADMIN,
+            "Platinum Club",
+        ))
+        .guild(other_guild(
+            DOOMED_GUILD,
+            DOOMED_CHANNEL,
+            DOOMED_ADMIN,
+            "Doomed",
+        ))
+        .start()
+        .await;
+
+    // The platinum server announces platinums only (filter choice 2: "platinum only").
+    let ix = h
+        .slash_in(
+            PLATINUM_GUILD,
+            PLATINUM_CHANNEL,
+            PLATINUM_ADMIN,
+            "settings",
+            json!([int_opt("filter", 2)]),
+        )
+        .await;
+    let (_, settings) = h.any_reply(ix).await;
+    assert!(text_of(&settings).contains("platinum"), "{settings}");
+
+    track(&h, GUILD, CHANNEL, ADMIN).await;
+    track(&h, PLATINUM_GUILD, PLATINUM_CHANNEL, PLATINUM_ADMIN).await;
+    track(&h, DOOMED_GUILD, DOOMED_CHANNEL, DOOMED_ADMIN).await;
+    wait_for_baseline(&h, PLAYER).await;
+    h.discord
+        .delete_channel(DOOMED_CHANNEL)
+        .expect("the channel existed");
+
+    // One ordinary trophy: the first server only; the platinum server's filter drops it.
+    let (title, open) = open_trophies(&h, PLAYER).await;
+    let (first_id, first_name) = &open[0];
+    h.sim
+        .earn_trophy(PLAYER, &title, *first_id)
+        .expect("earned");
+    let messages = wait_for_announcements(&h, CHANNEL, 1).await;
+    assert_eq!(messages.len(), 1, "the baseline announced nothing");
+    let text = embeds_text(&messages[0]);
+    assert!(text.contains(&first_name.to_lowercase()), "{text}");
+    assert!(text.contains("sim_casual"), "{text}");
+    let mentions = messages[0].allowed_mentions.clone().unwrap_or_default();
+    assert_eq!(mentions["parse"], json!([]), "announcements ping no one");
+
+    // The deleted channel's announcement failed and its admin was told, once.
+    let dm = h
+        .discord
+        .wait_for("a DM to the doomed server's admin", |d| {
+            let dms = d.dm_messages(DOOMED_ADMIN);
+            (!dms.is_empty()).then_some(dms)
+        })
+        .await
+        .expect("the admin is told");
+    assert!(text_of(&dm[0].message).contains("doomed"), "{:?}", dm[0]);
+
+    // Every base trophy left: the player earns the platinum as well.
+    for (id, _) in &open[1..] {
+        h.sim.earn_trophy(PLAYER, &title, *id).expect("earned");
+    }
+    let platinum = wait_for_announcements(&h, PLATINUM_CHANNEL, 1).await;
+    let text = embeds_text(&platinum[0]);
+    assert!(text.contains("platinum"), "{text}");
+    let main = h
+        .discord
+        .wait_for("the platinum in the first server", |d| {
+            let messages: Vec<MessageRecord> = d
+                .channel_messages(CHANNEL)
+                .into_iter()
+                .filter(|m| m.interaction.is_none())
+                .collect();
+            messages
+                .iter()
+                .any(|m| embeds_text(m).contains("platinum"))
+                .then_some(messages)
+        })
+        .await
+        .expect("the first server's platinum");
+
+    // Everything is delivered or failed, and nothing twice.
+    let rows = wait_until("every announcement handled", || async {
+        let rows = outbox(&h).await;
+        rows.iter()
+            .all(|(_, sent, failed)| sent | failed)
+            .then_some(rows)
+    })
+    .await;
+    let sent = |guild: u64| {
+        rows.iter()
+            .filter(|(g, sent, _)| *g == guild as i64 && *sent)
+            .count()
+    };
+    assert_eq!(announcements(&h, CHANNEL).len(), sent(GUILD));
+    assert_eq!(main.len(), sent(GUILD));
+    assert_eq!(
+        announcements(&h, PLATINUM_CHANNEL).len(),
+        1,
+        "only the platinum"
+    );
+    assert!(rows
+        .iter()
+        .filter(|(g, _, _)| *g == DOOMED_GUILD as i64)
+        .all(|(_, sent, failed)| !sent && *failed));
+    assert_eq!(
+        h.discord.dm_messages(DOOMED_ADMIN).len(),
+        1,
+        "one report only"
+    );
+}
+
+#[tokio::test]
+async fn a_crash_between_posting_and_marking_neither_loses_nor_repeats() {
+    // One instance name across restarts, as a container keeps its own: the new process takes
+    // back at once the leases the killed one held.
+    let mut h = fast_tracker()
+        .env("TROPHYBOT_INSTANCE", "bot-a")
+        .env("TROPHYBOT_FAILPOINT", "deliver-after-post")
+        .start()
+        .await;
+    track(&h, GUILD, CHANNEL, ADMIN).await;
+    wait_for_baseline(&h, PLAYER).await;
+    let (title, open) = open_trophies(&h, PLAYER).await;
+
+    // Round 1: killed after the post; the restart retries within Discord's nonce window, and
+    // Discord answers with the message it already has.
+    h.sim
+        .earn_trophy(PLAYER, &title, open[0].0)
+        .expect("earned");
+    wait_for_announcements(&h, CHANNEL, 1).await;
+    h.kill();
+    assert_eq!(
+        outbox(&h).await,
+        [(GUILD as i64, false, false)],
+        "not marked"
+    );
+    h.restart_with_env("TROPHYBOT_FAILPOINT", "").await;
+    wait_until("the announcement marked sent", || async {
+        let rows = outbox(&h).await;
+        (rows == [(GUILD as i64, true, false)]).then_some(())
+    })
+    .await;
+    assert_eq!(announcements(&h, CHANNEL).len(), 1, "no duplicate");
+
+    // Round 2: killed again, and this time the nonce window has passed (the fake's clock and
+    // the recorded attempt both move on): the bot finds its message in the channel instead.
+    h.restart_with_env("TROPHYBOT_FAILPOINT", "deliver-after-post")
+        .await;
+    h.sim
+        .earn_trophy(PLAYER, &title, open[1].0)
+        .expect("earned");
+    wait_for_announcements(&h, CHANNEL, 2).await;
+    h.kill();
+    h.discord
+        .clock()
+        .advance(std::time::Duration::from_secs(10 * 60));
+    let store = h.store().await;
+    sqlx::query("UPDATE outbox SET attempted_at = attempted_at - interval '10 minutes'")
+        .execute(store.pool())
+        .await
+        .expect("age the attempt");
+    store.close().await;
+    h.restart_with_env("TROPHYBOT_FAILPOINT", "").await;
+    wait_until("both announcements marked sent", || async {
+        let rows = outbox(&h).await;
+        (rows.len() == 2 && rows.iter().all(|(_, sent, _)| *sent)).then_some(())
+    })
+    .await;
+    let messages = announcements(&h, CHANNEL);
+    assert_eq!(messages.len(), 2, "found in history, not posted again");
+    assert!(embeds_text(&messages[1]).contains(&open[1].1.to_lowercase()));
+
+    // And the tracker carries on after the restarts.
+    h.sim
+        .earn_trophy(PLAYER, &title, open[2].0)
+        .expect("earned");
+    let messages = wait_for_announcements(&h, CHANNEL, 3).await;
+    assert!(embeds_text(&messages[2]).contains(&open[2].1.to_lowercase()));
+}
+
+#[tokio::test]
+async fn a_second_deliverer_on_the_same_database_posts_nothing_twice() {
+    let h = fast_tracker().start().await;
+    // A second deliverer (another process would do the same) competes for the bot's outbox.
+    let store = h.store().await;
+    let http = Arc::new(
+        serenity::http::HttpBuilder::new(&h.discord.config().token)
+            .proxy(h.discord.origin())
+            .ratelimiter_disabled(true)
+            .build(),
+    );
+    let stop = CancellationToken::new();
+    let signals = trophybot::tracker::Signals::default();
+    let second = trophybot::tracker::spawn_deliverer(
+        store.clone(),
+        http,
+        signals.clone(),
+        trophybot::ops::Metrics::new(),
+        "second-deliverer".to_string(),
+        stop.clone(),
+    );
+
+    track(&h, GUILD, CHANNEL, ADMIN).await;
+    wait_for_baseline(&h, PLAYER).await;
+    let (title, open) = open_trophies(&h, PLAYER).await;
+    for (id, _) in &open {
+        h.sim.earn_trophy(PLAYER, &title, *id).expect("earned");
+        // Wake the second deliverer as often as the bot's own is woken.
+        signals.outbox_ready.notify_one();
+    }
+    let rows = wait_until("every trophy announced and marked sent", || async {
+        let rows = outbox(&h).await;
+        let announced = announcements(&h, CHANNEL)
+            .iter()
+            .any(|m| embeds_text(m).contains("platinum"));
+        (announced && rows.iter().all(|(_, sent, _)| *sent)).then_some(rows)
+    })
+    .await;
+    assert_eq!(
+        announcements(&h, CHANNEL).len(),
+        rows.len(),
+        "one message per announcement, whichever deliverer posted it"
+    );
+    stop.cancel();
+    second.await.expect("the second deliverer stops");
+    store.close().await;
+}

@@ -1,0 +1,11 @@
+//! Rendering, pure (no I/O): insta snapshots of every reply, admin reply and announcement (in
+//! `snapshots/`), and property tests that everything stays within Discord's limits.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod admin;
+mod announce;
+mod limits;
+mod link;
+mod replies;

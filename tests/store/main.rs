@@ -1,0 +1,9 @@
+//! The PostgreSQL store against a real server (found by `support::db`), one database per test:
+//! connecting and migrating, PSN data, guilds and linked accounts.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod basics;
+mod guilds;
+mod links;
