@@ -32,7 +32,10 @@ pub struct Config {
     pub tracker_max_accounts_per_guild: usize,
     /// This process's name in leases on shared work (`TROPHYBOT_INSTANCE`, else `host:pid`).
     /// A restart under the same name takes back at once what the previous run held.
-    pub instance: Option<String>,
+    pub instance: String,
+    /// Test hook (`TROPHYBOT_FAILPOINT=deliver-after-post`): the deliverer stops right after
+    /// its first post, before marking it sent. Never set in production.
+    pub failpoint_after_post: bool,
     pub http_addr: SocketAddr,
     pub log_filter: String,
 }
@@ -51,6 +54,50 @@ pub const DEFAULT_MAX_ACCOUNTS_PER_GUILD: usize = 25;
 pub const MAX_ACCOUNTS_PER_GUILD_LIMIT: usize = 10_000;
 pub const DEFAULT_LOG_FILTER: &str = "info";
 
+/// The test hook's variable and its one value (see [`Config::failpoint_after_post`]).
+pub const FAILPOINT_ENV: &str = "TROPHYBOT_FAILPOINT";
+pub const FAILPOINT_AFTER_POST: &str = "deliver-after-post";
+
+/// One setting from the process environment (after `.env`): trimmed, `None` when unset or empty.
+/// The only place the program reads its environment.
+fn env_setting(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// `DATABASE_URL` (after `.env`), or the default: all `trophybot migrate` needs.
+pub fn database_url_from_env() -> String {
+    load_dotenv();
+    env_setting("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
+}
+
+/// `HTTP_ADDR` as `run` reads it (after `.env`): all `trophybot healthcheck` needs. The error
+/// is the text that is not an address.
+pub fn http_addr_from_env() -> Result<SocketAddr, String> {
+    load_dotenv();
+    let text = env_setting("HTTP_ADDR").unwrap_or_else(|| DEFAULT_HTTP_ADDR.to_string());
+    text.parse().map_err(|_| text)
+}
+
+/// `RUST_LOG`, or the default filter: read before the rest, so that logging starts first.
+pub fn log_filter_from_env() -> String {
+    env_setting("RUST_LOG").unwrap_or_else(|| DEFAULT_LOG_FILTER.to_string())
+}
+
+/// A name for this process when `TROPHYBOT_INSTANCE` is not set: `hostname:pid`. Distinct for
+/// every running process on one database, and the same again when a container restarts (its
+/// hostname stays and the bot runs as pid 1), so a restarted bot takes back its leases at once.
+fn default_instance(hostname: Option<String>) -> String {
+    let host = hostname
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string());
+    format!("{host}:{}", std::process::id())
+}
+
 /// Loads `.env` into the environment without overriding what is already set.
 pub fn load_dotenv() {
     // A missing .env is the normal case; a malformed one is reported but not fatal.
@@ -65,7 +112,7 @@ impl Config {
     /// Reads the process environment (after `.env`).
     pub fn from_env(mode: Mode) -> Result<Config, ConfigErrors> {
         load_dotenv();
-        Config::from_vars(mode, |name| std::env::var(name).ok())
+        Config::from_vars(mode, env_setting)
     }
 
     /// Reads settings through `var` (tests pass a map instead of mutating the environment).
@@ -238,6 +285,19 @@ impl Config {
             }
         }
 
+        let instance = instance.unwrap_or_else(|| default_instance(var("HOSTNAME")));
+        let failpoint_after_post = match var(FAILPOINT_ENV).as_deref() {
+            None => false,
+            Some(FAILPOINT_AFTER_POST) => true,
+            Some(other) => {
+                problems.push(format!(
+                    "{FAILPOINT_ENV}={other:?} is not a failpoint: the only one is \
+                     {FAILPOINT_AFTER_POST} (a test hook; leave it unset in production)"
+                ));
+                false
+            }
+        };
+
         let http_addr_text = var("HTTP_ADDR").unwrap_or_else(|| DEFAULT_HTTP_ADDR.to_string());
         let http_addr = match http_addr_text.parse::<SocketAddr>() {
             Ok(addr) => addr,
@@ -264,6 +324,7 @@ impl Config {
             tracker_command_reserve,
             tracker_max_accounts_per_guild,
             instance,
+            failpoint_after_post,
             http_addr,
             log_filter,
         })
@@ -409,8 +470,12 @@ mod tests {
 
     #[test]
     fn the_instance_name_is_optional_and_checked() {
-        let c = config(Mode::Console, &[("PSN_NPSSO", "npsso-value")]).expect("valid");
-        assert_eq!(c.instance, None);
+        let c = config(
+            Mode::Console,
+            &[("PSN_NPSSO", "npsso-value"), ("HOSTNAME", "box")],
+        )
+        .expect("valid");
+        assert_eq!(c.instance, format!("box:{}", std::process::id()));
         let c = config(
             Mode::Console,
             &[
@@ -419,7 +484,7 @@ mod tests {
             ],
         )
         .expect("valid");
-        assert_eq!(c.instance.as_deref(), Some("bot-a:1"));
+        assert_eq!(c.instance, "bot-a:1");
         let err = config(
             Mode::Console,
             &[

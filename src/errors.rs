@@ -1,7 +1,8 @@
 //! The one place where failures become the words users read (console and bot alike).
 
+use crate::model::reply::{Embed, Reply};
+use crate::render::markdown::escape_markdown;
 use crate::render::COLOR_ERROR;
-use crate::reply::{escape_markdown, Embed, Reply};
 
 /// Exit code of a reply that is an error shown to the user.
 pub const EXIT_USER_ERROR: i32 = 1;
@@ -41,6 +42,49 @@ pub enum CommandError {
     /// nothing to check) from someone who has none.
     #[error("the caller has no linked PSN account")]
     NotLinked,
+    /// Something failed on the bot's side (a panic, Discord refusing a request); the details
+    /// are logged where it happened.
+    #[error("internal error")]
+    Internal,
+    /// The bot is shutting down (a restart or an update) and takes no new work.
+    #[error("the bot is shutting down")]
+    ShuttingDown,
+    /// A page button pressed by someone other than the member who ran the command.
+    #[error("page buttons pressed by someone else")]
+    NotYourButtons,
+    /// Discord sent an option value the command cannot read.
+    #[error("unreadable option value {input:?}")]
+    UnreadableOption { input: Option<String> },
+    /// Discord's copy of the command is older than the bot's (it is being re-registered).
+    #[error("Discord's command definition is out of date")]
+    CommandOutdated,
+    /// The command was used again too soon.
+    #[error("cooldown: {wait_secs} s left")]
+    Cooldown { wait_secs: u64 },
+    /// The bot lacks Discord permissions it needs here (their names as Discord shows them).
+    #[error("the bot lacks permissions: {0}")]
+    BotLacksPermissions(String),
+    /// The member lacks permissions the command needs (`None`: Discord did not say which).
+    #[error("the member lacks permissions: {0:?}")]
+    MemberLacksPermissions(Option<String>),
+    /// A command reserved for the bot's owner.
+    #[error("owner only")]
+    OwnerOnly,
+    /// A command that works only in a server, used in a direct message.
+    #[error("server only")]
+    ServerOnly,
+    /// A command that works only in direct messages, used in a server.
+    #[error("direct messages only")]
+    DirectMessagesOnly,
+    /// A command that works only in age-restricted channels.
+    #[error("age-restricted channels only")]
+    AgeRestrictedOnly,
+    /// A command group used without one of its subcommands.
+    #[error("a subcommand is required")]
+    SubcommandRequired,
+    /// Discord could not tell the bot the permissions it needed to check.
+    #[error("permissions could not be checked")]
+    PermissionsUnknown,
 }
 
 /// Why a channel cannot take announcements.
@@ -139,6 +183,81 @@ pub fn error_reply(err: &CommandError) -> Reply {
             "You have not linked a PSN account yet. Give a PSN online ID with the `user` option, \
              or link your own once with `/link user:YOUR_ONLINE_ID`."
                 .to_string(),
+        ),
+        CommandError::Internal => (
+            "Something went wrong",
+            "Something went wrong on our side while answering. Nothing was changed; please try \
+             again in a minute."
+                .to_string(),
+        ),
+        CommandError::ShuttingDown => (
+            "Restarting",
+            "The bot is restarting. Please try again in a minute.".to_string(),
+        ),
+        CommandError::NotYourButtons => (
+            "Not your buttons",
+            "Only the person who ran this command can turn its pages. Run the command yourself \
+             to browse."
+                .to_string(),
+        ),
+        CommandError::UnreadableOption { input } => (
+            "That option won't work",
+            format!(
+                "That option value won't work{}. Please check the command's options.",
+                input
+                    .as_deref()
+                    .map(|i| format!(" ({})", escape_markdown(i)))
+                    .unwrap_or_default()
+            ),
+        ),
+        CommandError::CommandOutdated => (
+            "Command updating",
+            "This command changed since Discord last saw it. Please try again in a minute."
+                .to_string(),
+        ),
+        CommandError::Cooldown { wait_secs } => (
+            "Slow down",
+            format!(
+                "Please wait {} s before using this command again.",
+                (*wait_secs).max(1)
+            ),
+        ),
+        CommandError::BotLacksPermissions(missing) => (
+            "Permissions needed",
+            format!("I need these permissions here: {missing}."),
+        ),
+        CommandError::MemberLacksPermissions(missing) => (
+            "Permissions needed",
+            match missing {
+                Some(missing) => {
+                    format!("You need these permissions to use this command: {missing}.")
+                }
+                None => "You don't have the permissions this command needs.".to_string(),
+            },
+        ),
+        CommandError::OwnerOnly => (
+            "Owner only",
+            "Only the bot's owner can use this command.".to_string(),
+        ),
+        CommandError::ServerOnly => (
+            "Servers only",
+            "This command works in servers only.".to_string(),
+        ),
+        CommandError::DirectMessagesOnly => (
+            "Direct messages only",
+            "This command works in direct messages only.".to_string(),
+        ),
+        CommandError::AgeRestrictedOnly => (
+            "Age-restricted channels only",
+            "This command works in age-restricted channels only.".to_string(),
+        ),
+        CommandError::SubcommandRequired => (
+            "Choose a subcommand",
+            "Please choose one of this command's subcommands.".to_string(),
+        ),
+        CommandError::PermissionsUnknown => (
+            "Permissions unknown",
+            "I couldn't check permissions here. Please try again.".to_string(),
         ),
     };
     let embed = Embed::new()

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use trophybot::config::{load_dotenv, DEFAULT_LOG_FILTER};
+use trophybot::config::{load_dotenv, log_filter_from_env, DEFAULT_LOG_FILTER};
 use trophybot::console::{self, ConsoleArgs};
 use trophybot::errors::EXIT_USAGE;
 
@@ -80,8 +80,8 @@ fn exit(code: i32) -> ExitCode {
 
 /// Logs go to stderr: stdout carries only replies (console) and the base URL (sim).
 fn init_logging() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    let filter = EnvFilter::try_new(log_filter_from_env())
+        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -110,29 +110,7 @@ async fn serve_sim(addr: SocketAddr) -> i32 {
         }
     }
     tracing::info!(base_url = %server.base_url, "PSN simulator serving; Ctrl-C or SIGTERM stops it");
-    wait_for_shutdown().await;
+    trophybot::shutdown::requested().await;
     server.shutdown().await;
     0
-}
-
-async fn wait_for_shutdown() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

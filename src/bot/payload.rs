@@ -2,7 +2,7 @@
 
 use poise::serenity_prelude as serenity;
 
-use crate::reply::{ButtonStyle, Embed, Reply};
+use crate::model::reply::{ButtonStyle, Embed, Reply};
 
 /// No `@everyone`, role or user pings, ever: names from PSN may contain them.
 pub fn no_mentions() -> serenity::CreateAllowedMentions {
@@ -53,6 +53,14 @@ pub fn embeds(reply: &Reply) -> Vec<serenity::CreateEmbed> {
     reply.embeds().iter().map(embed).collect()
 }
 
+fn attachments(reply: &Reply) -> Vec<serenity::CreateAttachment> {
+    reply
+        .attachments()
+        .iter()
+        .map(|file| serenity::CreateAttachment::bytes(file.bytes.clone(), &file.filename))
+        .collect()
+}
+
 pub fn components(reply: &Reply) -> Vec<serenity::CreateActionRow> {
     reply
         .components()
@@ -82,6 +90,7 @@ pub fn components(reply: &Reply) -> Vec<serenity::CreateActionRow> {
 pub fn channel_message(reply: &Reply) -> serenity::CreateMessage {
     let message = serenity::CreateMessage::new()
         .embeds(embeds(reply))
+        .add_files(attachments(reply))
         .allowed_mentions(no_mentions());
     match reply.content() {
         Some(content) => message.content(content),
@@ -95,15 +104,19 @@ pub fn initial_response(reply: &Reply) -> serenity::CreateInteractionResponseMes
         .content(reply.content().unwrap_or_default())
         .embeds(embeds(reply))
         .components(components(reply))
+        .add_files(attachments(reply))
         .ephemeral(reply.ephemeral())
         .allowed_mentions(no_mentions())
 }
 
 /// The reply that replaces a deferred answer's loading message (or a page being turned).
 pub fn edit_response(reply: &Reply) -> serenity::EditInteractionResponse {
-    serenity::EditInteractionResponse::new()
+    let edit = serenity::EditInteractionResponse::new()
         .content(reply.content().unwrap_or_default())
         .embeds(embeds(reply))
         .components(components(reply))
-        .allowed_mentions(no_mentions())
+        .allowed_mentions(no_mentions());
+    attachments(reply)
+        .into_iter()
+        .fold(edit, serenity::EditInteractionResponse::new_attachment)
 }

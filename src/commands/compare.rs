@@ -1,46 +1,46 @@
 //! `/compare user other [game]`.
 
-use psn::{Account, UserTitleTrophies, UserTrophy};
+use psn::{Account, OnlineId, UserTitleTrophies, UserTrophy};
 
 use super::game::resolve_game;
 use super::trophies::summary_if_available;
-use super::{Ctx, RECENT_TITLES};
+use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
+use crate::model::reply::Reply;
 use crate::render::{self, CompareSide};
-use crate::reply::Reply;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompareInput {
-    pub user: String,
-    pub other: String,
+    pub user: OnlineId,
+    pub other: OnlineId,
     pub game: Option<String>,
 }
 
-pub async fn run(ctx: &Ctx, input: CompareInput) -> Result<Reply, CommandError> {
-    let account_a = ctx.account(&input.user).await?;
-    let account_b = ctx.account(&input.other).await?;
+pub async fn run(services: &Services, input: CompareInput) -> Result<Reply, CommandError> {
+    let account_a = services.account(&input.user).await?;
+    let account_b = services.account(&input.other).await?;
     match input.game {
         None => {
-            let mut a = side(ctx, account_a).await?;
-            let mut b = side(ctx, account_b).await?;
+            let mut a = side(services, account_a).await?;
+            let mut b = side(services, account_b).await?;
             // A short recent list is a whole library: its shared titles are found in the other
             // user's whole library, not only among their most recent titles.
             let whole = |side: &CompareSide| side.recent.len() < RECENT_TITLES as usize;
             if whole(&a) && !whole(&b) {
-                b.recent = ctx.client.all_titles(&b.account).await?;
+                b.recent = services.client.all_titles(&b.account).await?;
             } else if whole(&b) && !whole(&a) {
-                a.recent = ctx.client.all_titles(&a.account).await?;
+                a.recent = services.client.all_titles(&a.account).await?;
             }
             Ok(render::compare(&a, &b))
         }
         Some(game) => {
             // The game is looked up in the first user's titles, as autocomplete offers them.
-            let game = resolve_game(ctx, &account_a, &game).await?;
-            let a = ctx
+            let game = resolve_game(services, &account_a, &game).await?;
+            let a = services
                 .client
                 .user_trophies(&account_a, &game.np_communication_id)
                 .await?;
-            let b = match ctx
+            let b = match services
                 .client
                 .user_trophies(&account_b, &game.np_communication_id)
                 .await
@@ -55,9 +55,12 @@ pub async fn run(ctx: &Ctx, input: CompareInput) -> Result<Reply, CommandError> 
     }
 }
 
-async fn side(ctx: &Ctx, account: Account) -> Result<CompareSide, CommandError> {
-    let recent = ctx.client.recent_titles(&account, RECENT_TITLES).await?;
-    let summary = summary_if_available(ctx, &account).await?;
+async fn side(services: &Services, account: Account) -> Result<CompareSide, CommandError> {
+    let recent = services
+        .client
+        .recent_titles(&account, RECENT_TITLES)
+        .await?;
+    let summary = summary_if_available(services, &account).await?;
     Ok(CompareSide {
         account,
         summary,

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use psn::{Account, NpService, Platform, TitleProgress};
+use psn::{Account, NpService, OnlineId, Platform, TitleProgress};
 
-use super::{Ctx, RECENT_TITLES};
+use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
-use crate::reply::truncate;
+use crate::model::reply::truncate;
 
 /// Discord allows at most 25 autocomplete choices, with names and values of 100 characters.
 pub const MAX_CHOICES: usize = 25;
@@ -45,7 +45,7 @@ pub fn is_np_communication_id(s: &str) -> bool {
 /// match, in a tracked player's stored library, else among the recent titles and then the whole
 /// library only if needed.
 pub async fn resolve_game(
-    ctx: &Ctx,
+    services: &Services,
     account: &Account,
     query: &str,
 ) -> Result<GameRef, CommandError> {
@@ -62,12 +62,15 @@ pub async fn resolve_game(
         online_id: account.online_id.clone(),
         query: query.to_string(),
     };
-    if let Some(library) = ctx.stored_library(account).await {
+    if let Some(library) = services.stored_library(account).await {
         return exact_match(&library, query)
             .or_else(|| best_match(&library, query).map(|(_, found)| found))
             .ok_or_else(not_found);
     }
-    let recent = ctx.client.recent_titles(account, RECENT_TITLES).await?;
+    let recent = services
+        .client
+        .recent_titles(account, RECENT_TITLES)
+        .await?;
     if let Some(found) = exact_match(&recent, query) {
         return Ok(found);
     }
@@ -79,7 +82,7 @@ pub async fn resolve_game(
     }
     // The listing was complete already when it held fewer titles than asked for.
     if recent.len() >= RECENT_TITLES as usize {
-        let all = ctx.client.all_titles(account).await?;
+        let all = services.client.all_titles(account).await?;
         if let Some(found) = exact_match(&all, query) {
             return Ok(found);
         }
@@ -96,14 +99,18 @@ pub async fn resolve_game(
 /// cached recent titles: the best matches of `partial` (the most recent titles when it is
 /// empty), names told apart by platform when two titles share one. Any failure gives no choices
 /// (autocomplete has no way to show an error).
-pub async fn autocomplete_game(ctx: &Ctx, user_online_id: &str, partial: &str) -> Vec<Choice> {
-    let Ok(account) = ctx.account(user_online_id).await else {
+pub async fn autocomplete_game(
+    services: &Services,
+    user_online_id: &OnlineId,
+    partial: &str,
+) -> Vec<Choice> {
+    let Ok(account) = services.account(user_online_id).await else {
         return Vec::new();
     };
-    if let Some(library) = ctx.stored_library(&account).await {
+    if let Some(library) = services.stored_library(&account).await {
         return choices(&library, partial);
     }
-    match ctx.client.recent_titles(&account, RECENT_TITLES).await {
+    match services.client.recent_titles(&account, RECENT_TITLES).await {
         Ok(titles) => choices(&titles, partial),
         Err(_) => Vec::new(),
     }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use crate::errors::CommandError;
+use crate::model::reply::Reply;
 use crate::render;
-use crate::reply::Reply;
 use crate::store::Store;
 
 /// Midnight UTC on the first day of `now`'s month.

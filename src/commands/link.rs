@@ -4,27 +4,27 @@
 //! verification code. Running `/link` again, with the same `user` or none, checks the account's
 //! PSN "About me" for the code and marks the link verified when it is there.
 
-use psn::Account;
+use psn::{Account, OnlineId};
 
-use super::Ctx;
+use super::Services;
 use crate::errors::CommandError;
+use crate::model::reply::Reply;
 use crate::render::{self, LinkOutcome};
-use crate::reply::Reply;
 use crate::store::{about_me_holds_code, LinkedAccount, Store};
 
 /// `/link`: links `discord_user_id` to `user`, or checks the verification of the existing link
 /// when `user` names the linked account or is left out.
 pub async fn link(
-    ctx: &Ctx,
+    services: &Services,
     store: &Store,
     discord_user_id: u64,
-    user: Option<&str>,
+    user: Option<&OnlineId>,
 ) -> Result<Reply, CommandError> {
     let existing = store.linked_account(discord_user_id).await?;
     let account = match (user, &existing) {
         // Validated and resolved before anything is stored: a renamed user links to the
         // current ID, an unknown one is not found.
-        (Some(user), _) => ctx.account(user).await?,
+        (Some(user), _) => services.account(user).await?,
         (None, Some(linked)) => Account {
             account_id: linked.account_id.clone(),
             online_id: linked.online_id.clone(),
@@ -33,7 +33,7 @@ pub async fn link(
     };
     let outcome = match existing {
         Some(linked) if linked.account_id == account.account_id => {
-            check_verification(ctx, store, discord_user_id, &linked, &account).await?
+            check_verification(services, store, discord_user_id, &linked, &account).await?
         }
         replaced => {
             let code = store
@@ -52,7 +52,7 @@ pub async fn link(
 /// Reads the account's "About me" now (never from a cache) and verifies the link when it holds
 /// the link's code.
 async fn check_verification(
-    ctx: &Ctx,
+    services: &Services,
     store: &Store,
     discord_user_id: u64,
     linked: &LinkedAccount,
@@ -74,7 +74,8 @@ async fn check_verification(
         .verify_code(discord_user_id)
         .await?
         .ok_or(CommandError::NotLinked)?;
-    let profile = ctx.client.profile(&account.online_id).await?;
+    let online_id = OnlineId::parse(&account.online_id)?;
+    let profile = services.client.profile(online_id.as_str()).await?;
     let holds_code = profile
         .about_me
         .as_deref()
@@ -114,13 +115,13 @@ pub async fn unlink(store: &Store, discord_user_id: u64) -> Result<Reply, Comman
 pub async fn user_or_linked(
     store: &Store,
     discord_user_id: u64,
-    user: Option<String>,
-) -> Result<String, CommandError> {
-    if let Some(user) = user.map(|u| u.trim().to_string()) {
+    user: Option<OnlineId>,
+) -> Result<OnlineId, CommandError> {
+    if let Some(user) = user {
         return Ok(user);
     }
     match store.linked_account(discord_user_id).await? {
-        Some(linked) => Ok(linked.online_id),
+        Some(linked) => Ok(OnlineId::parse(&linked.online_id)?),
         None => Err(CommandError::NotLinked),
     }
 }

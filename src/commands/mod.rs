@@ -13,7 +13,7 @@ pub mod trophies;
 
 pub use game::{autocomplete_game, Choice};
 
-use psn::{Account, Client, TitleProgress};
+use psn::{Account, Client, OnlineId, TitleProgress};
 
 use crate::store::Store;
 
@@ -23,17 +23,17 @@ use crate::errors::CommandError;
 /// count so the client's per-user cache serves autocomplete and the next command.
 pub const RECENT_TITLES: u32 = 50;
 
-/// What every command needs.
+/// What every command works with: the PSN client, and the store where there is one.
 #[derive(Clone)]
-pub struct Ctx {
+pub struct Services {
     pub client: Client,
     /// The tracker's stored libraries (the bot has them; the console does not).
     library: Option<Store>,
 }
 
-impl Ctx {
-    pub fn new(client: Client) -> Ctx {
-        Ctx {
+impl Services {
+    pub fn new(client: Client) -> Services {
+        Services {
             client,
             library: None,
         }
@@ -41,7 +41,7 @@ impl Ctx {
 
     /// Game names are then resolved and autocompleted over a tracked player's whole stored
     /// library, without asking PSN.
-    pub fn with_library(mut self, store: Store) -> Ctx {
+    pub fn with_library(mut self, store: Store) -> Services {
         self.library = Some(store);
         self
     }
@@ -60,11 +60,8 @@ impl Ctx {
         }
     }
 
-    /// Checks the online ID before any request, then looks it up (renamed users resolve to
-    /// their current ID).
-    pub(crate) async fn account(&self, online_id: &str) -> Result<Account, CommandError> {
-        let online_id = online_id.trim();
-        Client::validate_online_id(online_id)?;
-        Ok(self.client.resolve_user(online_id).await?)
+    /// The account behind an online ID (renamed users resolve to their current ID).
+    pub(crate) async fn account(&self, online_id: &OnlineId) -> Result<Account, CommandError> {
+        Ok(self.client.resolve_user(online_id.as_str()).await?)
     }
 }

@@ -2,22 +2,19 @@
 
 use psn::Account;
 
-use super::Ctx;
+use super::Services;
 use crate::errors::CommandError;
+use crate::model::reply::Reply;
 use crate::render::{self, PageRef};
-use crate::reply::Reply;
 
 /// The page a button asks for, redrawn. The caller (the bot) checks `PageRef::invoker` against
 /// the user who pressed it before calling this.
-pub async fn redraw(ctx: &Ctx, custom_id: &str) -> Result<Reply, CommandError> {
-    let page = PageRef::parse(custom_id).ok_or_else(|| {
-        CommandError::BadOption("This button no longer works: run the command again.".into())
-    })?;
+pub async fn redraw(services: &Services, page: PageRef) -> Result<Reply, CommandError> {
     let account = Account {
         account_id: page.account_id,
         online_id: page.online_id,
     };
-    let trophies = ctx
+    let trophies = services
         .client
         .user_trophies(&account, &page.np_communication_id)
         .await?;

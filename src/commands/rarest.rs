@@ -4,15 +4,17 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use psn::{Account, EarnedTrophy, NpService, Platform, TitleDefinition};
+use psn::{Account, EarnedTrophy, NpService, OnlineId, Platform, TitleDefinition};
 use tokio::task::JoinSet;
 
 use super::game::resolve_game;
-use super::{Ctx, RECENT_TITLES};
+use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
+use crate::model::reply::Reply;
 use crate::render::{self, RareTrophy, RarestScope};
-use crate::reply::Reply;
 
+/// How many trophies `/rarest` shows when `count` is left out, and at most (Discord shows the
+/// range from the option's definition).
 pub const DEFAULT_COUNT: u8 = 10;
 pub const MAX_COUNT: u8 = 25;
 /// Requests in flight at once when ranking across titles: quick, yet gentle on the budget.
@@ -20,9 +22,9 @@ const CONCURRENT_TITLES: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RarestInput {
-    pub user: String,
+    pub user: OnlineId,
     pub game: Option<String>,
-    /// 1 to [`MAX_COUNT`].
+    /// 1 to [`MAX_COUNT`]: see [`count`].
     pub count: u8,
 }
 
@@ -39,22 +41,31 @@ struct TitleKey {
     platforms: Vec<Platform>,
 }
 
-pub async fn run(ctx: &Ctx, input: RarestInput) -> Result<Reply, CommandError> {
-    if !(1..=MAX_COUNT).contains(&input.count) {
-        return Err(CommandError::BadOption(format!(
-            "`count` must be between 1 and {MAX_COUNT}."
-        )));
-    }
-    let account = ctx.account(&input.user).await?;
+/// The `count` option checked: 1 to [`MAX_COUNT`].
+pub fn count(value: i64) -> Result<u8, CommandError> {
+    u8::try_from(value)
+        .ok()
+        .filter(|count| (1..=MAX_COUNT).contains(count))
+        .ok_or_else(|| {
+            CommandError::BadOption(format!("`count` must be between 1 and {MAX_COUNT}."))
+        })
+}
+
+pub async fn run(services: &Services, input: RarestInput) -> Result<Reply, CommandError> {
+    let input = RarestInput {
+        count: count(i64::from(input.count))?,
+        ..input
+    };
+    let account = services.account(&input.user).await?;
     let mut definitions: HashMap<usize, TitleDefinition> = HashMap::new();
     let (titles, candidates, scope) = match &input.game {
         Some(game) => {
-            let game = resolve_game(ctx, &account, game).await?;
-            let definition = ctx
+            let game = resolve_game(services, &account, game).await?;
+            let definition = services
                 .client
                 .title(&game.np_communication_id, game.service)
                 .await?;
-            let earned = ctx
+            let earned = services
                 .client
                 .earned_trophies(&account, &game.np_communication_id, definition.service)
                 .await?;
@@ -77,7 +88,10 @@ pub async fn run(ctx: &Ctx, input: RarestInput) -> Result<Reply, CommandError> {
             (titles, candidates, scope)
         }
         None => {
-            let recent = ctx.client.recent_titles(&account, RECENT_TITLES).await?;
+            let recent = services
+                .client
+                .recent_titles(&account, RECENT_TITLES)
+                .await?;
             let scope = RarestScope::RecentTitles {
                 count: recent.len(),
             };
@@ -90,7 +104,7 @@ pub async fn run(ctx: &Ctx, input: RarestInput) -> Result<Reply, CommandError> {
                     platforms: t.platforms.clone(),
                 })
                 .collect();
-            let candidates = earned_across(ctx, &account, &titles).await?;
+            let candidates = earned_across(services, &account, &titles).await?;
             (titles, candidates, scope)
         }
     };
@@ -104,7 +118,7 @@ pub async fn run(ctx: &Ctx, input: RarestInput) -> Result<Reply, CommandError> {
             continue;
         }
         let key = &titles[candidate.title_index];
-        let definition = ctx
+        let definition = services
             .client
             .title(&key.np_communication_id, key.service)
             .await?;
@@ -137,7 +151,7 @@ pub async fn run(ctx: &Ctx, input: RarestInput) -> Result<Reply, CommandError> {
 /// The earned state of every title in `titles`, a few requests at a time. A title PSN no
 /// longer knows is left out rather than failing the whole ranking.
 async fn earned_across(
-    ctx: &Ctx,
+    services: &Services,
     account: &Account,
     titles: &[TitleKey],
 ) -> Result<Vec<Candidate>, CommandError> {
@@ -149,7 +163,7 @@ async fn earned_across(
             let Some((title_index, key)) = pending.next() else {
                 break;
             };
-            let client = ctx.client.clone();
+            let client = services.client.clone();
             let account = account.clone();
             let id = key.np_communication_id.clone();
             let service = key.service;

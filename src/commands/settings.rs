@@ -3,33 +3,23 @@
 
 use super::track::{check_channel, ChannelFacts};
 use crate::errors::CommandError;
+use crate::model::reply::Reply;
+use crate::model::{AnnounceFilter, FilterKind};
 use crate::render;
-use crate::reply::Reply;
 use crate::store::Store;
-use crate::tracker::AnnounceFilter;
-
-/// The `filter` option's choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterChoice {
-    All,
-    GoldAndUp,
-    PlatinumOnly,
-    /// Rarer than `rare_percent`.
-    Rare,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingsInput {
     pub guild_id: u64,
     pub channel: Option<ChannelFacts>,
-    pub filter: Option<FilterChoice>,
+    pub filter: Option<FilterKind>,
     pub rare_percent: Option<f64>,
 }
 
 /// The filter the options ask for, `None` when they leave it unchanged. `rare_percent` alone
 /// means "rarer than" that percentage.
 pub fn chosen_filter(
-    filter: Option<FilterChoice>,
+    filter: Option<FilterKind>,
     rare_percent: Option<f64>,
 ) -> Result<Option<AnnounceFilter>, CommandError> {
     let percent = match rare_percent {
@@ -44,10 +34,10 @@ pub fn chosen_filter(
     };
     match (filter, percent) {
         (None, None) => Ok(None),
-        (Some(FilterChoice::Rare) | None, Some(percent)) => {
+        (Some(FilterKind::RarerThan) | None, Some(percent)) => {
             Ok(Some(AnnounceFilter::RarerThan(percent)))
         }
-        (Some(FilterChoice::Rare), None) => Err(CommandError::BadOption(
+        (Some(FilterKind::RarerThan), None) => Err(CommandError::BadOption(
             "The **rarer than** filter needs `rare_percent`, e.g. `rare_percent: 5` for trophies \
              fewer than 5 % of players earned."
                 .to_string(),
@@ -55,9 +45,9 @@ pub fn chosen_filter(
         (Some(_), Some(_)) => Err(CommandError::BadOption(
             "`rare_percent` only goes with the **rarer than** filter.".to_string(),
         )),
-        (Some(FilterChoice::All), None) => Ok(Some(AnnounceFilter::All)),
-        (Some(FilterChoice::GoldAndUp), None) => Ok(Some(AnnounceFilter::GoldAndUp)),
-        (Some(FilterChoice::PlatinumOnly), None) => Ok(Some(AnnounceFilter::PlatinumOnly)),
+        (Some(FilterKind::All), None) => Ok(Some(AnnounceFilter::All)),
+        (Some(FilterKind::GoldAndUp), None) => Ok(Some(AnnounceFilter::GoldAndUp)),
+        (Some(FilterKind::PlatinumOnly), None) => Ok(Some(AnnounceFilter::PlatinumOnly)),
     }
 }
 

@@ -5,15 +5,16 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use psn::Account;
+use psn::{Account, OnlineId};
 
-use super::{Choice, Ctx};
+use super::{Choice, Services};
 use crate::errors::{ChannelProblem, CommandError};
+use crate::model::reply::Reply;
+use crate::model::TrackedAccount;
 use crate::render::{self, TrackAdded, TrackList, TrophyListVisibility};
-use crate::reply::Reply;
 use crate::store::{AddTracked, Store};
 use crate::tracker::schedule::{AdaptiveScheduler, PollScheduler, ScheduleConfig};
-use crate::tracker::{TrackedAccount, TrackerSettings};
+use crate::tracker::TrackerSettings;
 
 /// The tracking limits commands explain: the per-server cap and the scheduler's settings, from
 /// which the bot-wide effective staleness follows.
@@ -90,7 +91,7 @@ pub fn announce_target(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackAddInput {
     pub guild_id: u64,
-    pub user: String,
+    pub user: OnlineId,
     /// The channel to check (see [`announce_target`]).
     pub channel: ChannelFacts,
     /// The channel to store: `None` follows the server's announce channel.
@@ -103,14 +104,13 @@ pub struct TrackAddInput {
 /// A private list is still tracked: the tracker announces once it becomes public, and the
 /// admin is told so rather than having to add the account again later.
 pub async fn add(
-    ctx: &Ctx,
+    services: &Services,
     store: &Store,
     limits: &TrackingLimits,
     input: TrackAddInput,
     now: DateTime<Utc>,
 ) -> Result<Reply, CommandError> {
-    let user = input.user.trim();
-    psn::Client::validate_online_id(user)?;
+    let user = input.user.as_str();
     check_channel(&input.channel)?;
     // A full server is told before spending PSN requests (the store checks again atomically).
     let current = store.tracked_accounts(input.guild_id).await?;
@@ -125,8 +125,8 @@ pub async fn add(
             cap,
         });
     }
-    let account = ctx.account(user).await?;
-    let visibility = trophy_list_visibility(ctx, &account).await?;
+    let account = services.account(&input.user).await?;
+    let visibility = trophy_list_visibility(services, &account).await?;
     let tracked = TrackedAccount {
         guild_id: input.guild_id,
         account_id: account.account_id.clone(),
@@ -161,10 +161,10 @@ pub async fn add(
 
 /// One trophy-summary request says whether the list can be read.
 async fn trophy_list_visibility(
-    ctx: &Ctx,
+    services: &Services,
     account: &Account,
 ) -> Result<TrophyListVisibility, CommandError> {
-    match ctx.client.trophy_summary(account).await {
+    match services.client.trophy_summary(account).await {
         Ok(_) => Ok(TrophyListVisibility::Public),
         Err(psn::Error::Private(_)) => Ok(TrophyListVisibility::Private),
         Err(err) => Err(err.into()),

@@ -1,30 +1,33 @@
 //! `/trophies user [game]`.
 
-use psn::{Account, TrophySummary};
+use psn::{Account, OnlineId, TrophySummary};
 
 use super::game::resolve_game;
-use super::{Ctx, RECENT_TITLES};
+use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
+use crate::model::reply::Reply;
 use crate::render;
-use crate::reply::Reply;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrophiesInput {
-    pub user: String,
+    pub user: OnlineId,
     pub game: Option<String>,
 }
 
-pub async fn run(ctx: &Ctx, input: TrophiesInput) -> Result<Reply, CommandError> {
-    let account = ctx.account(&input.user).await?;
+pub async fn run(services: &Services, input: TrophiesInput) -> Result<Reply, CommandError> {
+    let account = services.account(&input.user).await?;
     match input.game {
         None => {
-            let recent = ctx.client.recent_titles(&account, RECENT_TITLES).await?;
-            let summary = summary_if_available(ctx, &account).await?;
+            let recent = services
+                .client
+                .recent_titles(&account, RECENT_TITLES)
+                .await?;
+            let summary = summary_if_available(services, &account).await?;
             Ok(render::profile(&account, summary.as_ref(), &recent))
         }
         Some(game) => {
-            let game = resolve_game(ctx, &account, &game).await?;
-            let trophies = ctx
+            let game = resolve_game(services, &account, &game).await?;
+            let trophies = services
                 .client
                 .user_trophies(&account, &game.np_communication_id)
                 .await?;
@@ -37,10 +40,10 @@ pub async fn run(ctx: &Ctx, input: TrophiesInput) -> Result<Reply, CommandError>
 /// profile then shows counts from the titles instead of failing. Failures that concern the
 /// user or the bot as a whole are still errors.
 pub(crate) async fn summary_if_available(
-    ctx: &Ctx,
+    services: &Services,
     account: &Account,
 ) -> Result<Option<TrophySummary>, CommandError> {
-    match ctx.client.trophy_summary(account).await {
+    match services.client.trophy_summary(account).await {
         Ok(summary) => Ok(Some(summary)),
         Err(
             err @ (psn::Error::Private(_)

@@ -5,8 +5,6 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::config::DEFAULT_HTTP_ADDR;
-
 /// Connect, write and read each give up after this long: a hung bot is an unhealthy bot.
 const TIMEOUT: Duration = Duration::from_secs(5);
 /// The status line and the small JSON body fit well within this.
@@ -60,14 +58,8 @@ pub fn healthcheck(addr: SocketAddr) -> Result<String, HealthcheckError> {
 /// The `healthcheck` subcommand: reads `HTTP_ADDR` like `run` does and exits 0 when healthy,
 /// 1 otherwise (Docker reserves other codes).
 pub fn healthcheck_from_env() -> i32 {
-    let text = std::env::var("HTTP_ADDR")
-        .ok()
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_HTTP_ADDR.to_string());
-    let result = text
-        .parse::<SocketAddr>()
-        .map_err(|_| HealthcheckError::BadAddress(text.clone()))
+    let result = crate::config::http_addr_from_env()
+        .map_err(HealthcheckError::BadAddress)
         .and_then(healthcheck);
     match result {
         Ok(body) => {

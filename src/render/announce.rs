@@ -10,8 +10,9 @@ use super::{
     counts_line, progress_bar, rarity_label, title_name, trophy_emoji, COLOR_ERROR, COLOR_INFO,
     COLOR_PLATINUM,
 };
-use crate::reply::{escape_markdown, limits, truncate, Embed, Reply};
-use crate::tracker::{AnnounceFilter, PlayerBatch, TitleEarnings};
+use crate::model::reply::{limits, truncate, Embed, Reply};
+use crate::model::{AnnounceFilter, PlayerBatch, TitleEarnings};
+use crate::render::markdown::escape_markdown;
 
 /// Characters every announcement leaves free of [`limits::EMBEDS_TOTAL`], so the deliverer can
 /// add its reference to the footer without cutting anything.
@@ -362,7 +363,7 @@ fn more_games_embed(games: &[Listed<'_>], share: usize) -> Embed {
 
 /// Why announcements could not be posted in a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelProblem {
+pub enum DeliveryFailure {
     /// The channel was deleted.
     Gone,
     /// The bot may not see the channel or send embeds there.
@@ -374,12 +375,12 @@ pub enum ChannelProblem {
 pub fn delivery_problem(
     guild_name: Option<&str>,
     channel_id: u64,
-    problem: ChannelProblem,
+    problem: DeliveryFailure,
     online_ids: &[String],
 ) -> Reply {
     let reason = match problem {
-        ChannelProblem::Gone => "that channel no longer exists",
-        ChannelProblem::Forbidden => {
+        DeliveryFailure::Gone => "that channel no longer exists",
+        DeliveryFailure::Forbidden => {
             "I may not post there (I need View Channel, Send Messages and Embed Links)"
         }
     };

@@ -6,7 +6,8 @@ use psn::{Account, TitleProgress, TrophySummary, UserTitleTrophies, UserTrophy};
 use super::{
     counts_line, earned_in, progress_bar, title_name, trophy_emoji, COLOR_INFO, HIDDEN_NAME,
 };
-use crate::reply::{escape_markdown, limits, truncate, Embed, Reply};
+use crate::model::reply::{limits, truncate, Embed, Reply};
+use crate::render::markdown::escape_markdown;
 
 /// How many shared titles the comparison lists.
 pub const SHARED_TITLES: usize = 10;

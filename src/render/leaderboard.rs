@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{format_date, trophy_emoji, COLOR_PLATINUM};
-use crate::reply::{escape_markdown, limits, Embed, Reply};
+use crate::model::reply::{limits, Embed, Reply};
+use crate::render::markdown::escape_markdown;
 use crate::store::LeaderboardRow;
 use psn::TrophyType;
 

@@ -1,7 +1,8 @@
 //! `/link` and `/unlink` replies: only the caller sees them (a verification code is personal).
 
 use super::COLOR_INFO;
-use crate::reply::{escape_markdown, Embed, Reply};
+use crate::model::reply::{Embed, Reply};
+use crate::render::markdown::escape_markdown;
 
 /// Green: the link is proven.
 const COLOR_VERIFIED: u32 = 0x2E9E5B;

@@ -4,12 +4,13 @@ mod announce;
 mod compare;
 mod leaderboard;
 mod link;
+pub mod markdown;
 mod profile;
 mod rarest;
 mod title;
 mod track;
 
-pub use announce::{announcements, delivery_problem, ChannelProblem, REFERENCE_RESERVE};
+pub use announce::{announcements, delivery_problem, DeliveryFailure, REFERENCE_RESERVE};
 pub use compare::{compare, compare_title, CompareSide};
 pub use leaderboard::{leaderboard, LEADERBOARD_ROWS};
 pub use link::{link, unlink, LinkOutcome};
@@ -24,7 +25,7 @@ pub use track::{
 use chrono::{DateTime, Utc};
 use psn::{Platform, Rarity, TrophyCounts, TrophyType};
 
-use crate::reply::escape_markdown;
+use markdown::escape_markdown;
 
 /// PlayStation blue, the colour of ordinary replies.
 pub const COLOR_INFO: u32 = 0x0070D1;

@@ -1,7 +1,8 @@
 use psn::{Account, TitleProgress, TrophySummary};
 
 use super::{counts_line, earned_in, progress_bar, title_name, COLOR_INFO};
-use crate::reply::{escape_markdown, Embed, Reply};
+use crate::model::reply::{Embed, Reply};
+use crate::render::markdown::escape_markdown;
 
 /// How many recent titles the profile lists.
 pub const PROFILE_TITLES: usize = 10;

@@ -2,7 +2,8 @@ use chrono::{DateTime, Utc};
 use psn::{Account, Platform, Rarity, TrophyDefinition};
 
 use super::{format_date, rarity_label, title_name, trophy_emoji, COLOR_PLATINUM};
-use crate::reply::{escape_markdown, truncate, Embed, Reply};
+use crate::model::reply::{truncate, Embed, Reply};
+use crate::render::markdown::escape_markdown;
 
 /// One earned trophy in the `/rarest` ranking, with the title it belongs to.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,8 @@ use super::{
     counts_line, format_date, rarity_label, title_name, trophy_emoji, COLOR_INFO, HIDDEN_DETAIL,
     HIDDEN_NAME,
 };
-use crate::reply::{escape_markdown, truncate, ActionRow, Button, ButtonStyle, Embed, Reply};
+use crate::model::reply::{truncate, ActionRow, Button, ButtonStyle, Embed, Reply};
+use crate::render::markdown::escape_markdown;
 
 /// Trophies per page: twelve keep a page readable and well under the description limit.
 pub const TROPHIES_PER_PAGE: usize = 12;
@@ -210,7 +211,7 @@ mod tests {
             invoker: Some(u64::MAX),
         };
         let id = page_ref.to_custom_id();
-        assert!(id.len() <= crate::reply::limits::CUSTOM_ID);
+        assert!(id.len() <= crate::model::reply::limits::CUSTOM_ID);
         assert_eq!(PageRef::parse(&id), Some(page_ref));
     }
 

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use super::{COLOR_INFO, COLOR_PLATINUM};
-use crate::reply::{escape_markdown, limits, Embed, Reply};
+use crate::model::reply::{limits, Embed, Reply};
+use crate::model::GuildSettings;
+use crate::render::markdown::escape_markdown;
 use crate::store::{TrackedAccountView, TrackingStatus};
-use crate::tracker::GuildSettings;
 
 /// Whether PSN let the bot read the trophy list when the account was added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use psn::TrophyCounts;
 use sqlx::Row;
 
 use super::{snowflake_from_db, snowflake_to_db, Store, StoreError};
-use crate::tracker::{AnnounceFilter, GuildSettings, TrackedAccount};
+use crate::model::{AnnounceFilter, GuildSettings, TrackedAccount};
 
 /// What the tracker last found for an account, as `/track list` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -198,12 +198,7 @@ pub async fn run_migrate(database_url: &str) -> (i32, String) {
 /// Entry point of `trophybot migrate`: reads `DATABASE_URL` (and `.env`), prints the outcome
 /// and returns the process exit code.
 pub async fn migrate_from_env() -> i32 {
-    crate::config::load_dotenv();
-    let database_url = std::env::var("DATABASE_URL")
-        .ok()
-        .map(|url| url.trim().to_string())
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| crate::config::DEFAULT_DATABASE_URL.to_string());
+    let database_url = crate::config::database_url_from_env();
     let (code, message) = run_migrate(&database_url).await;
     if code == 0 {
         println!("{message}");

@@ -16,7 +16,7 @@ pub struct OutboxRow {
     pub guild_id: u64,
     pub channel_id: u64,
     pub account_id: String,
-    /// The serialized `crate::reply::Reply`.
+    /// The serialized `crate::model::reply::Reply`.
     pub payload: serde_json::Value,
     pub nonce: String,
     pub created_at: DateTime<Utc>,

@@ -11,7 +11,7 @@ use psn::{TitleProgress, TrophyCounts, TrophyType};
 use sqlx::Row;
 
 use super::{corrupt, interval_secs, snowflake_from_db, snowflake_to_db, Store, StoreError};
-use crate::tracker::AnnounceFilter;
+use crate::model::AnnounceFilter;
 
 /// One tracked account as the tracker's loop needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub struct DetectedTrophy {
 pub struct OutboxEntry {
     pub guild_id: u64,
     pub channel_id: u64,
-    /// The serialized `crate::reply::Reply`.
+    /// The serialized `crate::model::reply::Reply`.
     pub payload: String,
     /// Discord's message nonce (at most 25 characters), unique per announcement.
     pub nonce: String,

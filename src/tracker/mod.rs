@@ -1,15 +1,12 @@
-//! The tracker: watches PSN accounts and announces new trophies. `schedule` decides which PSN
-//! requests to spend next under the tracker's share of the rate budget.
+//! The tracker: watches PSN accounts and writes announcements of new trophies to the outbox
+//! (the bot's deliverer posts them). `schedule` decides which PSN requests to spend next under
+//! the tracker's share of the rate budget.
 
-pub mod deliver;
 pub mod engine;
-pub mod model;
 pub mod poll;
 pub mod schedule;
 
-pub use deliver::{default_owner, spawn_deliverer, Deliverer, PassSummary};
 pub use engine::{spawn_tracker, TrackerSettings};
-pub use model::{AnnounceFilter, GuildSettings, PlayerBatch, TitleEarnings, TrackedAccount};
 pub use poll::{poll_once, PollReport, PollResult, TrackerError};
 
 use std::sync::Arc;

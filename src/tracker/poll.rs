@@ -12,11 +12,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use psn::{Account, TitleProgress, UserTrophy};
 
+use crate::model::{PlayerBatch, TitleEarnings};
 use crate::store::{
     AccountStatus, ClaimedAccount, CommitOutcome, DetectedTrophy, OutboxEntry, PollCommit, Store,
     StoreError, TitleState,
 };
-use crate::tracker::{PlayerBatch, TitleEarnings};
 
 /// Titles in the "anything new?" page: a player rarely touches more between two polls.
 pub const LISTING_PAGE: u32 = 20;

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use trophybot::commands::leaderboard::month_start;
-use trophybot::commands::settings::{chosen_filter, FilterChoice};
+use trophybot::commands::settings::chosen_filter;
 use trophybot::commands::track::{announce_target, check_channel, ChannelFacts, TrackingLimits};
 use trophybot::errors::{ChannelProblem, CommandError};
+use trophybot::model::AnnounceFilter;
+use trophybot::model::FilterKind;
 use trophybot::render::format_interval;
 use trophybot::tracker::schedule::{RequestBudget, ScheduleConfig};
-use trophybot::tracker::AnnounceFilter;
 
 fn facts() -> ChannelFacts {
     ChannelFacts {
@@ -75,11 +76,11 @@ fn the_channel_defaults_to_the_servers_then_to_where_the_command_was_used() {
 fn filters_follow_the_options() {
     assert_eq!(chosen_filter(None, None).unwrap(), None);
     assert_eq!(
-        chosen_filter(Some(FilterChoice::PlatinumOnly), None).unwrap(),
+        chosen_filter(Some(FilterKind::PlatinumOnly), None).unwrap(),
         Some(AnnounceFilter::PlatinumOnly)
     );
     assert_eq!(
-        chosen_filter(Some(FilterChoice::GoldAndUp), None).unwrap(),
+        chosen_filter(Some(FilterKind::GoldAndUp), None).unwrap(),
         Some(AnnounceFilter::GoldAndUp)
     );
     assert_eq!(
@@ -87,15 +88,15 @@ fn filters_follow_the_options() {
         Some(AnnounceFilter::RarerThan(5.0))
     );
     assert_eq!(
-        chosen_filter(Some(FilterChoice::Rare), Some(2.5)).unwrap(),
+        chosen_filter(Some(FilterKind::RarerThan), Some(2.5)).unwrap(),
         Some(AnnounceFilter::RarerThan(2.5))
     );
 }
 
 #[test]
 fn contradictory_or_out_of_range_filter_options_are_refused() {
-    assert!(chosen_filter(Some(FilterChoice::Rare), None).is_err());
-    assert!(chosen_filter(Some(FilterChoice::GoldAndUp), Some(5.0)).is_err());
+    assert!(chosen_filter(Some(FilterKind::RarerThan), None).is_err());
+    assert!(chosen_filter(Some(FilterKind::GoldAndUp), Some(5.0)).is_err());
     assert!(chosen_filter(None, Some(0.0)).is_err());
     assert!(chosen_filter(None, Some(100.5)).is_err());
     assert!(chosen_filter(None, Some(f64::NAN)).is_err());

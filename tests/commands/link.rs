@@ -3,7 +3,7 @@
 
 use trophybot::commands::{self, link};
 use trophybot::errors::CommandError;
-use trophybot::reply::Reply;
+use trophybot::model::reply::Reply;
 use trophybot::store::Store;
 
 use crate::support;
@@ -14,14 +14,14 @@ const CALLER: u64 = 300;
 struct World {
     sim: psn_sim::Sim,
     _server: psn_sim::SimServer,
-    ctx: commands::Ctx,
+    ctx: commands::Services,
     store: Store,
     _db: TestDb,
 }
 
 async fn world() -> World {
     let (sim, server) = support::start_sim().await;
-    let ctx = commands::Ctx::new(support::sim_client(&server.base_url));
+    let ctx = commands::Services::new(support::sim_client(&server.base_url));
     let (db, store) = TestDb::migrated().await;
     World {
         sim,
@@ -33,8 +33,10 @@ async fn world() -> World {
 }
 
 impl World {
+    /// `/link` as the bot runs it: the option is parsed first, as Discord hands it over.
     async fn link(&self, user: Option<&str>) -> Result<Reply, CommandError> {
-        link::link(&self.ctx, &self.store, CALLER, user).await
+        let user = user.map(psn::OnlineId::parse).transpose()?;
+        link::link(&self.ctx, &self.store, CALLER, user.as_ref()).await
     }
 
     fn profile_requests(&self) -> usize {
@@ -212,13 +214,19 @@ async fn commands_default_to_the_linked_account() {
     assert_eq!(
         link::user_or_linked(&w.store, CALLER, None)
             .await
-            .expect("the linked ID"),
+            .expect("the linked ID")
+            .as_str(),
         "sim_casual"
     );
     assert_eq!(
-        link::user_or_linked(&w.store, CALLER, Some(" sim_hunter ".into()))
-            .await
-            .expect("the given ID"),
+        link::user_or_linked(
+            &w.store,
+            CALLER,
+            Some(psn::OnlineId::parse(" sim_hunter ").unwrap())
+        )
+        .await
+        .expect("the given ID")
+        .as_str(),
         "sim_hunter",
         "a given user wins over the link"
     );

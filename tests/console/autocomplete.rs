@@ -1,15 +1,17 @@
 //! `game` autocomplete against the simulator: at most 25 choices from the cached recent titles.
 
-use trophybot::commands::{autocomplete_game, Ctx};
+use psn::OnlineId;
+use trophybot::commands::{autocomplete_game, Services};
 
 use crate::support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn choices_come_from_the_cached_recent_titles() {
     let (sim, server) = support::start_sim().await;
-    let ctx = Ctx::new(support::sim_client(&server.base_url));
+    let services = Services::new(support::sim_client(&server.base_url));
+    let hunter = OnlineId::parse("sim_hunter").expect("valid");
 
-    let all = autocomplete_game(&ctx, "sim_hunter", "").await;
+    let all = autocomplete_game(&services, &hunter, "").await;
     assert_eq!(all.len(), 25);
     assert!(all
         .iter()
@@ -24,7 +26,7 @@ async fn choices_come_from_the_cached_recent_titles() {
         .collect::<String>()
         .to_lowercase();
     let before = sim.request_count();
-    let found = autocomplete_game(&ctx, "sim_hunter", &partial).await;
+    let found = autocomplete_game(&services, &hunter, &partial).await;
     assert_eq!(sim.request_count(), before, "served from the caches");
     assert!(
         found.iter().any(|c| c.value == wanted.value),
@@ -33,6 +35,6 @@ async fn choices_come_from_the_cached_recent_titles() {
     assert!(found.len() <= 25);
 
     // Failures give no choices rather than an error.
-    assert!(autocomplete_game(&ctx, "sim_private", "a").await.is_empty());
-    assert!(autocomplete_game(&ctx, "not valid!", "a").await.is_empty());
+    let private = OnlineId::parse("sim_private").expect("valid");
+    assert!(autocomplete_game(&services, &private, "a").await.is_empty());
 }

@@ -4,25 +4,25 @@ use std::time::Duration;
 
 use psn::Client;
 use psn_sim::{Fault, Sim, SimServer, SIM_NPSSO};
-use trophybot::commands::Ctx;
+use trophybot::commands::Services;
 use trophybot::console::{execute, parse_command};
 use trophybot::errors::error_reply;
 
 use crate::support;
 
-async fn start() -> (Sim, SimServer, Ctx) {
+async fn start() -> (Sim, SimServer, Services) {
     let (sim, server) = support::start_sim().await;
     let mut config = support::sim_config(&server.base_url);
     // Retries of a 503 stay quick.
     config.request_timeout = Duration::from_secs(2);
-    let ctx = Ctx::new(Client::new(config).expect("client"));
-    (sim, server, ctx)
+    let services = Services::new(Client::new(config).expect("client"));
+    (sim, server, services)
 }
 
 /// Runs `command` and returns the error reply as lower-case JSON.
-async fn error_words(ctx: &Ctx, command: &str) -> String {
+async fn error_words(services: &Services, command: &str) -> String {
     let invocation = parse_command(command).expect("valid command");
-    let err = execute(ctx, invocation)
+    let err = execute(services, invocation)
         .await
         .expect_err("the command fails");
     assert_eq!(err.exit_code(), 1);

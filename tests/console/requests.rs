@@ -3,7 +3,7 @@
 //! request_count_table` prints the table kept in BENCHMARKS.md.
 
 use psn_sim::{Sim, SimServer};
-use trophybot::commands::Ctx;
+use trophybot::commands::Services;
 use trophybot::console::{execute, parse_command};
 
 use crate::support;
@@ -25,16 +25,18 @@ struct Count {
     api: usize,
 }
 
-async fn start() -> (Sim, SimServer, Ctx) {
+async fn start() -> (Sim, SimServer, Services) {
     let (sim, server) = support::start_sim().await;
-    let ctx = Ctx::new(support::sim_client(&server.base_url));
-    (sim, server, ctx)
+    let services = Services::new(support::sim_client(&server.base_url));
+    (sim, server, services)
 }
 
-async fn run_counted(sim: &Sim, ctx: &Ctx, command: &str) -> Count {
+async fn run_counted(sim: &Sim, services: &Services, command: &str) -> Count {
     sim.reset_requests();
     let invocation = parse_command(command).expect("valid command");
-    execute(ctx, invocation).await.expect("command succeeds");
+    execute(services, invocation)
+        .await
+        .expect("command succeeds");
     let requests = sim.requests();
     let sign_in = requests
         .iter()

@@ -176,7 +176,7 @@ async fn members_without_manage_server_are_refused_and_nothing_changes() {
     assert!(tracked_ids(&store, GUILD).await.is_empty());
     assert_eq!(
         store.guild_settings(GUILD).await.expect("settings"),
-        trophybot::tracker::GuildSettings::defaults(GUILD)
+        trophybot::model::GuildSettings::defaults(GUILD)
     );
     // The refusals asked PSN nothing.
     assert!(
@@ -335,7 +335,7 @@ async fn settings_show_change_and_show_up_in_track_list() {
     assert!(text_of(&refused).contains("rare_percent"), "{refused}");
     assert_eq!(
         store.guild_settings(GUILD).await.expect("settings").filter,
-        trophybot::tracker::AnnounceFilter::PlatinumOnly
+        trophybot::model::AnnounceFilter::PlatinumOnly
     );
 
     let rare = h
@@ -356,7 +356,7 @@ async fn settings_show_change_and_show_up_in_track_list() {
     assert_eq!(settings.announce_channel_id, Some(CHANNEL));
     assert_eq!(
         settings.filter,
-        trophybot::tracker::AnnounceFilter::RarerThan(5.0)
+        trophybot::model::AnnounceFilter::RarerThan(5.0)
     );
 
     // An account added without a channel follows the server's announce channel.

@@ -337,12 +337,13 @@ async fn a_second_deliverer_on_the_same_database_posts_nothing_twice() {
     );
     let stop = CancellationToken::new();
     let signals = trophybot::tracker::Signals::default();
-    let second = trophybot::tracker::spawn_deliverer(
+    let second = trophybot::bot::deliver::spawn_deliverer(
         store.clone(),
         http,
         signals.clone(),
         trophybot::ops::Metrics::new(),
         "second-deliverer".to_string(),
+        false,
         stop.clone(),
     );
 

@@ -6,10 +6,10 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use psn::TrophyCounts;
 use trophybot::errors::{error_reply, ChannelProblem, CommandError};
+use trophybot::model::reply::limits;
+use trophybot::model::{AnnounceFilter, GuildSettings, TrackedAccount};
 use trophybot::render::{self, TrackAdded, TrackList, TrophyListVisibility};
-use trophybot::reply::limits;
 use trophybot::store::{LeaderboardRow, TrackedAccountView, TrackingStatus};
-use trophybot::tracker::{AnnounceFilter, GuildSettings, TrackedAccount};
 
 const GUILD: u64 = 100;
 

@@ -4,11 +4,11 @@
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use psn::{Platform, Rarity, TrophyCounts, TrophyDefinition, TrophyType, UserTrophy};
+use trophybot::model::reply::{limits, Reply};
+use trophybot::model::{AnnounceFilter, PlayerBatch, TitleEarnings};
 use trophybot::render::{
-    announcements, delivery_problem, ChannelProblem, COLOR_PLATINUM, REFERENCE_RESERVE,
+    announcements, delivery_problem, DeliveryFailure, COLOR_PLATINUM, REFERENCE_RESERVE,
 };
-use trophybot::reply::{limits, Reply};
-use trophybot::tracker::{AnnounceFilter, PlayerBatch, TitleEarnings};
 
 use crate::support::render::{assert_within_limits, text, trophy_kind};
 
@@ -179,7 +179,7 @@ fn the_admins_hear_of_a_broken_channel() {
     let reply = delivery_problem(
         Some("Trophy *Room*"),
         555,
-        ChannelProblem::Gone,
+        DeliveryFailure::Gone,
         &["sim_hunter".into(), "@everyone".into()],
     );
     let description = reply.embeds()[0].description.clone().unwrap_or_default();

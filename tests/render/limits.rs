@@ -6,8 +6,8 @@ use psn::{
     Account, GroupDefinition, NpService, Platform, Rarity, TitleDefinition, TitleProgress,
     TrophyCounts, TrophyDefinition, TrophySummary, UserTitleTrophies, UserTrophy,
 };
+use trophybot::model::reply::{Embed, Reply};
 use trophybot::render::{self, CompareSide, RareTrophy, RarestScope};
-use trophybot::reply::{Embed, Reply};
 
 use crate::support::render::{assert_within_limits, text, trophy_kind};
 

@@ -1,5 +1,6 @@
 //! Snapshots of the `/link` and `/unlink` replies and the "no linked account" error.
 
+use trophybot::console::text::reply_text;
 use trophybot::errors::{error_reply, CommandError};
 use trophybot::render::{self, LinkOutcome};
 
@@ -22,7 +23,7 @@ fn linked_replacing_another_account() {
         code: "TB-ABCDEF".into(),
         replaced: Some("old__name".into()),
     });
-    insta::assert_snapshot!(reply.to_text());
+    insta::assert_snapshot!(reply_text(&reply));
     let description = reply.embeds()[0].description.clone().unwrap_or_default();
     assert!(
         description.contains("**old\\_\\_name**"),
@@ -49,7 +50,11 @@ fn verified_and_already_verified() {
         online_id: "sim_casual".into(),
     });
     assert!(verified.ephemeral() && already.ephemeral());
-    insta::assert_snapshot!(format!("{}\n\n{}", verified.to_text(), already.to_text()));
+    insta::assert_snapshot!(format!(
+        "{}\n\n{}",
+        reply_text(&verified),
+        reply_text(&already)
+    ));
 }
 
 #[test]
@@ -57,14 +62,18 @@ fn unlinked_or_nothing_to_unlink() {
     let removed = render::unlink(Some("sim_casual"));
     let nothing = render::unlink(None);
     assert!(removed.ephemeral() && nothing.ephemeral());
-    insta::assert_snapshot!(format!("{}\n\n{}", removed.to_text(), nothing.to_text()));
+    insta::assert_snapshot!(format!(
+        "{}\n\n{}",
+        reply_text(&removed),
+        reply_text(&nothing)
+    ));
 }
 
 #[test]
 fn no_linked_account() {
     let reply = error_reply(&CommandError::NotLinked);
     assert!(reply.ephemeral());
-    let text = reply.to_text();
+    let text = reply_text(&reply);
     assert!(text.contains("`user`") && text.contains("/link"), "{text}");
     insta::assert_json_snapshot!(reply);
 }

@@ -5,6 +5,7 @@ use psn::{
     Account, GroupDefinition, NpService, Platform, Rarity, TitleDefinition, TitleProgress,
     TrophyCounts, TrophyDefinition, TrophySummary, TrophyType, UserTitleTrophies, UserTrophy,
 };
+use trophybot::console::text::reply_text;
 use trophybot::errors::{error_reply, CommandError};
 use trophybot::render::{self, CompareSide, RareTrophy, RarestScope, HIDDEN_NAME};
 
@@ -179,7 +180,7 @@ fn profile() {
 fn profile_without_summary_counts_the_titles() {
     let user = account("ikemenzi", "6515971742264256071");
     let reply = render::profile(&user, None, &hunter_titles());
-    let text = reply.to_text();
+    let text = reply_text(&reply);
     assert!(text.contains("Level unknown"), "{text}");
     // 0+1+0+0 platinum, 10+10+1+0 silver ... summed over the four titles.
     assert!(text.contains("🏆 1 · 🥇 4 · 🥈 21 · 🥉 68"), "{text}");
@@ -243,7 +244,7 @@ fn compare_profiles() {
             recent: casual_titles,
         },
     );
-    let text = reply.to_text();
+    let text = reply_text(&reply);
     assert!(
         text.contains("Shared titles: sim_hunter ahead in 1, sim_casual ahead in 1"),
         "{text}"

@@ -2,8 +2,8 @@
 //! against a real PostgreSQL, one database per test.
 
 use chrono::{DateTime, TimeZone, Utc};
+use trophybot::model::{AnnounceFilter, GuildSettings, TrackedAccount};
 use trophybot::store::{AddTracked, Store, TrackingStatus};
-use trophybot::tracker::{AnnounceFilter, GuildSettings, TrackedAccount};
 
 use crate::support::db::TestDb;
 

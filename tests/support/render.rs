@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use psn::TrophyType;
-use trophybot::reply::{limits, Reply};
+use trophybot::model::reply::{limits, Reply};
 
 /// Every Discord limit a reply can break (the fake Discord checks the same on the wire).
 pub fn assert_within_limits(reply: &Reply) {

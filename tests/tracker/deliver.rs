@@ -8,10 +8,10 @@ use std::time::Duration;
 use discord_fake::{FakeConfig, FakeDiscord, FakeGuild, FakeUser, Fault, MessageRecord};
 use psn::{Platform, Rarity, TrophyCounts, TrophyDefinition, TrophyType, UserTrophy};
 use serde_json::Value;
+use trophybot::bot::deliver::{reference, Deliverer, NONCE_WINDOW};
+use trophybot::model::{AnnounceFilter, PlayerBatch, TitleEarnings};
 use trophybot::render::announcements;
 use trophybot::store::Store;
-use trophybot::tracker::deliver::{reference, Deliverer, NONCE_WINDOW};
-use trophybot::tracker::{AnnounceFilter, PlayerBatch, TitleEarnings};
 
 use crate::support::db::TestDb;
 
@@ -148,7 +148,7 @@ struct RowState {
 }
 
 /// A one-trophy announcement; the trophy is named after the nonce so messages differ.
-fn announcement(account: &str, nonce: &str) -> trophybot::reply::Reply {
+fn announcement(account: &str, nonce: &str) -> trophybot::model::reply::Reply {
     let batch = PlayerBatch {
         account_id: account.into(),
         online_id: format!("player_{account}"),
@@ -488,12 +488,13 @@ async fn the_deliverer_loop_delivers_and_stops_cleanly_when_cancelled() {
     let signals = trophybot::tracker::Signals::default();
     let cancel = tokio_util::sync::CancellationToken::new();
     let metrics = trophybot::ops::Metrics::new();
-    let running = trophybot::tracker::spawn_deliverer(
+    let running = trophybot::bot::deliver::spawn_deliverer(
         s.store.clone(),
         s.http.clone(),
         signals.clone(),
         metrics.clone(),
         "looper".to_string(),
+        false,
         cancel.clone(),
     );
     let id = s.enqueue(GUILD_A, CHANNEL_A, "acc1", "n-loop").await;

@@ -834,11 +834,16 @@ async fn game_names_of_a_tracked_player_resolve_over_the_stored_library_without_
     // The oldest title: outside the 50 most recent that commands otherwise look at.
     let oldest = library.last().expect("titles").clone();
 
-    let ctx = trophybot::commands::Ctx::new(support::sim_client(&env._server.base_url))
+    let services = trophybot::commands::Services::new(support::sim_client(&env._server.base_url))
         .with_library(env.store.clone());
-    ctx.client.resolve_user("sim_hunter").await.expect("user");
+    services
+        .client
+        .resolve_user("sim_hunter")
+        .await
+        .expect("user");
     env.sim.reset_requests();
-    let choices = trophybot::commands::autocomplete_game(&ctx, "sim_hunter", &oldest.name).await;
+    let hunter_id = psn::OnlineId::parse("sim_hunter").expect("valid");
+    let choices = trophybot::commands::autocomplete_game(&services, &hunter_id, &oldest.name).await;
     assert!(
         choices
             .iter()
@@ -846,7 +851,7 @@ async fn game_names_of_a_tracked_player_resolve_over_the_stored_library_without_
         "{choices:?}"
     );
     assert!(choices.len() <= 25);
-    let found = trophybot::commands::game::resolve_game(&ctx, &hunter, &oldest.name)
+    let found = trophybot::commands::game::resolve_game(&services, &hunter, &oldest.name)
         .await
         .expect("found in the stored library");
     assert_eq!(found.np_communication_id, oldest.np_communication_id);

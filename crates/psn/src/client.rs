@@ -12,6 +12,7 @@ use crate::config::{ApiKind, Config};
 use crate::error::{Error, Result};
 use crate::http::Transport;
 use crate::model::*;
+use crate::online_id::OnlineId;
 use crate::secret::Secret;
 use crate::stats::{ClientStats, Counters};
 use crate::{legacy, modern};
@@ -140,18 +141,9 @@ impl Client {
         self.inner.config.api
     }
 
-    /// PSN online IDs: 3–16 letters, digits, `-` or `_`, starting with a letter.
+    /// Checks an online ID before any request (see [`OnlineId`]).
     pub fn validate_online_id(online_id: &str) -> Result<()> {
-        let valid = (3..=16).contains(&online_id.len())
-            && online_id.starts_with(|c: char| c.is_ascii_alphabetic())
-            && online_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if valid {
-            Ok(())
-        } else {
-            Err(Error::InvalidOnlineId(online_id.to_string()))
-        }
+        OnlineId::parse(online_id).map(|_| ())
     }
 
     /// The account behind an online ID (cached); a renamed user resolves to the current ID.

@@ -61,6 +61,36 @@ impl AnnounceFilter {
     }
 }
 
+/// The `filter` option's choices: an [`AnnounceFilter`] before `rare_percent` is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterKind {
+    All,
+    GoldAndUp,
+    PlatinumOnly,
+    /// Rarer than `rare_percent`.
+    RarerThan,
+}
+
+impl FilterKind {
+    /// Every choice, in the order Discord lists them.
+    pub const ALL: [FilterKind; 4] = [
+        FilterKind::All,
+        FilterKind::GoldAndUp,
+        FilterKind::PlatinumOnly,
+        FilterKind::RarerThan,
+    ];
+
+    /// The name Discord shows for the choice.
+    pub fn label(self) -> &'static str {
+        match self {
+            FilterKind::All => "all trophies",
+            FilterKind::GoldAndUp => "gold and up",
+            FilterKind::PlatinumOnly => "platinum only",
+            FilterKind::RarerThan => "rarer than rare_percent",
+        }
+    }
+}
+
 /// One guild's tracking of one PSN account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackedAccount {

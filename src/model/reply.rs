@@ -1,6 +1,6 @@
 //! A reply in the shape of Discord's message payload, and the one place that keeps every reply
-//! within Discord's limits. Commands and the error mapping build replies; the console prints them
-//! (JSON or text) and the bot layer turns them into its framework's reply type.
+//! within Discord's limits. Renderers and the error mapping build replies; the console prints them
+//! (JSON or text) and the bot turns them into serenity's builders.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +22,9 @@ pub mod limits {
     pub const BUTTONS_PER_ROW: usize = 5;
     pub const BUTTON_LABEL: usize = 80;
     pub const CUSTOM_ID: usize = 100;
+    pub const ATTACHMENTS: usize = 10;
+    /// Discord's default upload limit for one message, all files together.
+    pub const UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 }
 
 const ELLIPSIS: char = '…';
@@ -37,6 +40,8 @@ struct StoredReply {
     components: Vec<ActionRow>,
     #[serde(default)]
     ephemeral: bool,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
 }
 
 impl From<StoredReply> for Reply {
@@ -47,6 +52,7 @@ impl From<StoredReply> for Reply {
             stored.components,
             stored.ephemeral,
         )
+        .with_attachments(stored.attachments)
     }
 }
 
@@ -58,6 +64,17 @@ pub struct Reply {
     embeds: Vec<Embed>,
     components: Vec<ActionRow>,
     ephemeral: bool,
+    /// Files sent with the message (image cards); an embed shows one as
+    /// `attachment://{filename}`. Left out of the JSON when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment>,
+}
+
+/// A file sent with a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -76,7 +93,31 @@ impl Reply {
             embeds: fit_embeds(embeds),
             components: fit_components(components),
             ephemeral,
+            attachments: Vec::new(),
         }
+    }
+
+    /// The same reply with `files` attached, as many as fit Discord's count and upload limits
+    /// (in order; a file that does not fit is left out).
+    pub fn with_attachments(mut self, files: Vec<Attachment>) -> Reply {
+        let mut room = limits::UPLOAD_BYTES;
+        self.attachments = files
+            .into_iter()
+            .filter(|file| !file.filename.is_empty())
+            .filter(|file| {
+                let fits = file.bytes.len() <= room;
+                if fits {
+                    room -= file.bytes.len();
+                }
+                fits
+            })
+            .take(limits::ATTACHMENTS)
+            .collect();
+        self
+    }
+
+    pub fn attachments(&self) -> &[Attachment] {
+        &self.attachments
     }
 
     pub fn embed(embed: Embed) -> Reply {
@@ -99,59 +140,6 @@ impl Reply {
         self.ephemeral
     }
 
-    /// The reply as readable plain text (the console without `--json`).
-    pub fn to_text(&self) -> String {
-        let mut out = Vec::new();
-        if let Some(content) = &self.content {
-            out.push(unescape_markdown(content));
-        }
-        for embed in &self.embeds {
-            let mut lines = Vec::new();
-            if let Some(author) = &embed.author {
-                lines.push(unescape_markdown(&author.name));
-            }
-            if let Some(title) = &embed.title {
-                let title = unescape_markdown(title);
-                lines.push(format!(
-                    "{title}\n{}",
-                    "=".repeat(title.chars().count().min(60))
-                ));
-            }
-            if let Some(url) = &embed.url {
-                lines.push(url.clone());
-            }
-            if let Some(description) = &embed.description {
-                lines.push(unescape_markdown(description));
-            }
-            for field in &embed.fields {
-                lines.push(format!(
-                    "-- {} --\n{}",
-                    unescape_markdown(&field.name),
-                    unescape_markdown(&field.value)
-                ));
-            }
-            if let Some(footer) = &embed.footer {
-                lines.push(format!("({})", unescape_markdown(&footer.text)));
-            }
-            out.push(lines.join("\n"));
-        }
-        for row in &self.components {
-            let labels: Vec<String> = row
-                .components
-                .iter()
-                .map(|b| {
-                    if b.disabled {
-                        format!("[{}]", b.label)
-                    } else {
-                        format!("<{}>", b.label)
-                    }
-                })
-                .collect();
-            out.push(labels.join(" "));
-        }
-        out.join("\n\n")
-    }
-
     /// The same reply with every button's custom_id passed through `f` (limits re-applied).
     pub fn map_custom_ids(self, f: impl Fn(&str) -> String) -> Reply {
         let components = self
@@ -170,6 +158,7 @@ impl Reply {
             })
             .collect();
         Reply::new(self.content, self.embeds, components, self.ephemeral)
+            .with_attachments(self.attachments)
     }
 
     /// The characters counted against [`limits::EMBEDS_TOTAL`].
@@ -479,66 +468,6 @@ fn fit_components(rows: Vec<ActionRow>) -> Vec<ActionRow> {
         .collect()
 }
 
-/// Characters that Discord's markdown gives a meaning anywhere in a line.
-const MARKDOWN_INLINE: &[char] = &['\\', '*', '_', '`', '~', '|', '[', ']'];
-/// Characters that only mean something at the start of a line (quotes, headings, lists).
-const MARKDOWN_LINE_START: &[char] = &['>', '#', '-'];
-const ZERO_WIDTH_SPACE: char = '\u{200B}';
-
-/// Makes text from PSN (names, details) show literally in Discord: markdown is escaped and
-/// mentions (`@everyone`, `<@123>`) are broken with a zero-width space so they never ping.
-pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    let mut at_line_start = true;
-    for c in s.chars() {
-        if at_line_start && MARKDOWN_LINE_START.contains(&c) {
-            out.push('\\');
-            out.push(c);
-            continue;
-        }
-        if c == '\n' {
-            at_line_start = true;
-            out.push(c);
-            continue;
-        }
-        if !(c == ' ' || c == '\t') {
-            at_line_start = false;
-        }
-        if MARKDOWN_INLINE.contains(&c) {
-            out.push('\\');
-            out.push(c);
-        } else if c == '@' {
-            out.push(c);
-            out.push(ZERO_WIDTH_SPACE);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Undoes [`escape_markdown`] and drops the bold and underline markers of our own making, for
-/// the text form.
-fn unescape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek().is_some_and(|n| n.is_ascii_punctuation()) => {
-                if let Some(next) = chars.next() {
-                    out.push(next);
-                }
-            }
-            '*' | '_' if chars.peek() == Some(&c) => {
-                chars.next();
-            }
-            ZERO_WIDTH_SPACE => {}
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,26 +477,6 @@ mod tests {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 3), "abc");
         assert_eq!(truncate("ab\\*cd", 4), "ab…");
-    }
-
-    #[test]
-    fn escapes_markdown_and_mentions() {
-        assert_eq!(escape_markdown("**bold** _x_"), "\\*\\*bold\\*\\* \\_x\\_");
-        assert_eq!(
-            escape_markdown("> quote\n# h\na-b"),
-            "\\> quote\n\\# h\na-b"
-        );
-        assert_eq!(escape_markdown("@everyone"), "@\u{200B}everyone");
-        assert_eq!(escape_markdown("<@123>"), "<@\u{200B}123>");
-        assert_eq!(escape_markdown("||spoiler||"), "\\|\\|spoiler\\|\\|");
-    }
-
-    #[test]
-    fn text_form_shows_names_literally() {
-        let name = "**bold** __x__ @everyone";
-        assert_eq!(unescape_markdown(&escape_markdown(name)), name);
-        let ours = format!("**{}**", escape_markdown(name));
-        assert_eq!(unescape_markdown(&ours), name);
     }
 
     #[test]
@@ -616,6 +525,37 @@ mod tests {
                 .map(|t| t.chars().count()),
             Some(limits::TITLE)
         );
+    }
+
+    #[test]
+    fn attachments_are_held_to_discords_count_and_upload_limits() {
+        let file = |name: &str, size: usize| Attachment {
+            filename: name.to_string(),
+            bytes: vec![0; size],
+        };
+        let reply = Reply::embed(Embed::new().title("t")).with_attachments(vec![
+            file("big.png", limits::UPLOAD_BYTES - 10),
+            file("too-much.png", 11),
+            file("small.png", 10),
+            file("", 1),
+        ]);
+        let names: Vec<&str> = reply
+            .attachments()
+            .iter()
+            .map(|a| a.filename.as_str())
+            .collect();
+        assert_eq!(names, ["big.png", "small.png"]);
+        let many = (0..12).map(|i| file(&format!("{i}.png"), 1)).collect();
+        assert_eq!(
+            Reply::embed(Embed::new())
+                .with_attachments(many)
+                .attachments()
+                .len(),
+            limits::ATTACHMENTS
+        );
+        // No attachments: the JSON keeps the contract's four keys.
+        let json = serde_json::to_value(Reply::embed(Embed::new().title("t"))).unwrap();
+        assert!(json.get("attachments").is_none());
     }
 
     #[test]

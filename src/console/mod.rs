@@ -1,18 +1,20 @@
 //! `trophybot console`: runs slash commands locally, exactly as the bot would, and prints the
 //! replies. Commands are written as in Discord: `/trophies user:ikemenzi game:"Fall Guys"`.
 
+pub mod text;
+
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
-use psn::{ApiKind, Client, Credential, Secret};
+use psn::{ApiKind, Client, Credential, OnlineId, Secret};
 
 use crate::commands::compare::{self, CompareInput};
 use crate::commands::rarest::{self, RarestInput, DEFAULT_COUNT, MAX_COUNT};
 use crate::commands::trophies::{self, TrophiesInput};
-use crate::commands::Ctx;
+use crate::commands::Services;
 use crate::config::{Config, Mode};
 use crate::errors::{error_reply, CommandError, EXIT_USAGE};
-use crate::reply::Reply;
+use crate::model::reply::Reply;
 
 /// A command line the console could not accept; nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,11 +22,14 @@ use crate::reply::Reply;
 pub struct UsageError(pub String);
 
 /// One parsed slash command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Invocation {
     Trophies(TrophiesInput),
     Compare(CompareInput),
     Rarest(RarestInput),
+    /// A well-formed command with an option value PSN would never accept (a malformed online
+    /// ID): answered with its error reply, as the bot would, without a request.
+    Refused(CommandError),
 }
 
 const COMMANDS_HELP: &str = "commands: /trophies user:ID [game:GAME], /compare user:ID \
@@ -79,22 +84,30 @@ pub fn parse_command(line: &str) -> Result<Invocation, UsageError> {
             "/{name} needs user:ONLINE_ID here: the console has no linked PSN account to use"
         ))
     })?;
+    let other = match name {
+        "compare" => Some(values.remove("other").ok_or_else(|| {
+            UsageError("/compare needs other:ONLINE_ID, the account to compare with".into())
+        })?),
+        _ => None,
+    };
+    let (user, other) = match (
+        OnlineId::parse(&user),
+        other.as_deref().map(OnlineId::parse),
+    ) {
+        (Err(err), _) | (_, Some(Err(err))) => return Ok(Invocation::Refused(err.into())),
+        (Ok(user), other) => (user, other.and_then(Result::ok)),
+    };
     let game = values.remove("game");
-    Ok(match name {
-        "trophies" => Invocation::Trophies(TrophiesInput { user, game }),
-        "compare" => {
-            let other = values.remove("other").ok_or_else(|| {
-                UsageError("/compare needs other:ONLINE_ID, the account to compare with".into())
-            })?;
-            Invocation::Compare(CompareInput { user, other, game })
-        }
+    Ok(match (name, other) {
+        ("trophies", _) => Invocation::Trophies(TrophiesInput { user, game }),
+        (_, Some(other)) => Invocation::Compare(CompareInput { user, other, game }),
         _ => {
             let count = match values.remove("count") {
                 None => DEFAULT_COUNT,
                 Some(count) => count
-                    .parse::<u8>()
+                    .parse::<i64>()
                     .ok()
-                    .filter(|c| (1..=MAX_COUNT).contains(c))
+                    .and_then(|n| rarest::count(n).ok())
                     .ok_or_else(|| {
                         UsageError(format!(
                             "count:{count} is not a number from 1 to {MAX_COUNT}"
@@ -145,11 +158,12 @@ fn split_words(line: &str) -> Result<Vec<String>, UsageError> {
 }
 
 /// Runs one parsed command.
-pub async fn execute(ctx: &Ctx, invocation: Invocation) -> Result<Reply, CommandError> {
+pub async fn execute(services: &Services, invocation: Invocation) -> Result<Reply, CommandError> {
     match invocation {
-        Invocation::Trophies(input) => trophies::run(ctx, input).await,
-        Invocation::Compare(input) => compare::run(ctx, input).await,
-        Invocation::Rarest(input) => rarest::run(ctx, input).await,
+        Invocation::Trophies(input) => trophies::run(services, input).await,
+        Invocation::Compare(input) => compare::run(services, input).await,
+        Invocation::Rarest(input) => rarest::run(services, input).await,
+        Invocation::Refused(err) => Err(err),
     }
 }
 
@@ -200,8 +214,8 @@ pub async fn run(args: ConsoleArgs) -> i32 {
             }
         }
     };
-    let ctx = match client {
-        Ok(client) => Ctx::new(client),
+    let services = match client {
+        Ok(client) => Services::new(client),
         Err(err) => {
             eprintln!("error: cannot set up the PSN client: {err}");
             return EXIT_USAGE;
@@ -209,7 +223,7 @@ pub async fn run(args: ConsoleArgs) -> i32 {
     };
 
     if let Some(invocation) = single {
-        return answer(&ctx, invocation, args.json).await;
+        return answer(&services, invocation, args.json).await;
     }
     let mut last_error = 0;
     // Reading stdin blocks; the REPL is interactive, so blocking between commands is fine.
@@ -226,7 +240,7 @@ pub async fn run(args: ConsoleArgs) -> i32 {
             continue;
         }
         let code = match parse_command(&line) {
-            Ok(invocation) => answer(&ctx, invocation, args.json).await,
+            Ok(invocation) => answer(&services, invocation, args.json).await,
             Err(err) => {
                 eprintln!("error: {err}");
                 EXIT_USAGE
@@ -240,8 +254,8 @@ pub async fn run(args: ConsoleArgs) -> i32 {
 }
 
 /// Runs `invocation`, prints its reply (or error reply) and returns the exit code.
-async fn answer(ctx: &Ctx, invocation: Invocation, json: bool) -> i32 {
-    let (reply, code) = match execute(ctx, invocation).await {
+async fn answer(services: &Services, invocation: Invocation, json: bool) -> i32 {
+    let (reply, code) = match execute(services, invocation).await {
         Ok(reply) => (reply, 0),
         Err(err) => (error_reply(&err), err.exit_code()),
     };
@@ -254,7 +268,7 @@ fn print_reply(reply: &Reply, json: bool) {
         // Serializing plain strings, numbers and bools cannot fail.
         serde_json::to_string(reply).unwrap_or_default()
     } else {
-        format!("{}\n", reply.to_text())
+        format!("{}\n", text::reply_text(reply))
     };
     let mut stdout = std::io::stdout().lock();
     // A closed stdout (a pipe whose reader left) is not worth a panic.
@@ -266,38 +280,59 @@ fn print_reply(reply: &Reply, json: bool) {
 mod tests {
     use super::*;
 
+    fn id(text: &str) -> OnlineId {
+        OnlineId::parse(text).expect("a valid online ID")
+    }
+
     #[test]
     fn parses_discord_like_commands() {
+        let parsed = |line: &str| format!("{:?}", parse_command(line).expect(line));
+        let expected = |invocation: Invocation| format!("{invocation:?}");
         assert_eq!(
-            parse_command(r#"/trophies user:ikemenzi game:"Fall Guys""#),
-            Ok(Invocation::Trophies(TrophiesInput {
-                user: "ikemenzi".into(),
+            parsed(r#"/trophies user:ikemenzi game:"Fall Guys""#),
+            expected(Invocation::Trophies(TrophiesInput {
+                user: id("ikemenzi"),
                 game: Some("Fall Guys".into())
             }))
         );
         assert_eq!(
-            parse_command("/rarest user:a1b count:5"),
-            Ok(Invocation::Rarest(RarestInput {
-                user: "a1b".into(),
+            parsed("/rarest user:a1b count:5"),
+            expected(Invocation::Rarest(RarestInput {
+                user: id("a1b"),
                 game: None,
                 count: 5
             }))
         );
         assert_eq!(
-            parse_command("  /compare   other:b user:a "),
-            Ok(Invocation::Compare(CompareInput {
-                user: "a".into(),
-                other: "b".into(),
+            parsed("  /compare   other:bob user:ann "),
+            expected(Invocation::Compare(CompareInput {
+                user: id("ann"),
+                other: id("bob"),
                 game: None
             }))
         );
         assert_eq!(
-            parse_command(r#"/trophies user:x game:"say \"hi\"""#),
-            Ok(Invocation::Trophies(TrophiesInput {
-                user: "x".into(),
+            parsed(r#"/trophies user:xyz game:"say \"hi\"""#),
+            expected(Invocation::Trophies(TrophiesInput {
+                user: id("xyz"),
                 game: Some("say \"hi\"".into())
             }))
         );
+    }
+
+    #[test]
+    fn a_malformed_online_id_is_refused_without_a_request() {
+        for line in ["/trophies user:1x", "/compare user:ann other:b!"] {
+            assert!(
+                matches!(
+                    parse_command(line),
+                    Ok(Invocation::Refused(CommandError::Psn(
+                        psn::Error::InvalidOnlineId(_)
+                    )))
+                ),
+                "{line}"
+            );
+        }
     }
 
     #[test]
@@ -306,11 +341,11 @@ mod tests {
             ("/nope user:a", "unknown command"),
             ("/track list", "Discord server only"),
             ("/link user:a", "Discord server only"),
-            ("/trophies user:a colour:red", "no option \"colour\""),
+            ("/trophies user:abc colour:red", "no option \"colour\""),
             ("/trophies", "no linked PSN account"),
-            ("/compare user:a", "other:ONLINE_ID"),
-            ("/rarest user:a count:26", "1 to 25"),
-            ("/rarest user:a count:x", "1 to 25"),
+            ("/compare user:abc", "other:ONLINE_ID"),
+            ("/rarest user:abc count:26", "1 to 25"),
+            ("/rarest user:abc count:x", "1 to 25"),
             ("/trophies user:a user:b", "twice"),
             ("/trophies user:a bare", "not an option"),
             (r#"/trophies user:a game:"open"#, "closing quote"),

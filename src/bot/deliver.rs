@@ -13,7 +13,7 @@
 //! announcement's reference (`ref <nonce>` in the last embed's footer: Discord does not return
 //! nonces in message history) and a match is marked sent without posting again.
 //!
-//! Failpoint: with `TROPHYBOT_FAILPOINT=deliver-after-post` (read once at start), the deliverer
+//! Failpoint: with `TROPHYBOT_FAILPOINT=deliver-after-post` (read by `config`), the deliverer
 //! logs `failpoint deliver-after-post reached` at error level after a successful post and before
 //! marking it, then waits forever, so a test can kill the process at the worst moment.
 
@@ -26,8 +26,8 @@ use poise::serenity_prelude as serenity;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::render::{delivery_problem, ChannelProblem};
-use crate::reply::{Embed, Reply};
+use crate::model::reply::{Embed, Reply};
+use crate::render::{delivery_problem, DeliveryFailure};
 use crate::store::{OutboxRow, Store, StoreError};
 use crate::tracker::Signals;
 
@@ -55,9 +55,6 @@ const HISTORY_SLACK: Duration = Duration::from_secs(600);
 const HISTORY_LIMIT: u8 = 100;
 /// Discord's epoch (2015-01-01) in Unix milliseconds: snowflakes count from it.
 const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
-
-pub const FAILPOINT_ENV: &str = "TROPHYBOT_FAILPOINT";
-pub const FAILPOINT_AFTER_POST: &str = "deliver-after-post";
 
 /// The text a delivered announcement carries in its last embed's footer, by which it is found
 /// in the channel's history.
@@ -96,7 +93,7 @@ enum Outcome {
     Posted,
     Found,
     Retry(String),
-    ChannelBroken(ChannelProblem, String),
+    ChannelBroken(DeliveryFailure, String),
     Rejected(String),
     Lost,
 }
@@ -292,7 +289,7 @@ impl Deliverer {
     }
 
     async fn post(&self, row: &OutboxRow, reply: &Reply) -> Result<u64, serenity::Error> {
-        let message = crate::bot::payload::channel_message(reply)
+        let message = super::payload::channel_message(reply)
             .nonce(serenity::Nonce::String(row.nonce.clone()))
             .enforce_nonce(true);
         let posted = serenity::ChannelId::new(row.channel_id)
@@ -342,7 +339,7 @@ impl Deliverer {
         &self,
         guild_id: u64,
         channel_id: u64,
-        problem: ChannelProblem,
+        problem: DeliveryFailure,
     ) -> Result<(), StoreError> {
         let Some(report) = self
             .store
@@ -397,7 +394,7 @@ impl Deliverer {
             .await?;
         channel
             .id
-            .send_message(&self.http, crate::bot::payload::channel_message(reply))
+            .send_message(&self.http, super::payload::channel_message(reply))
             .await?;
         Ok(())
     }
@@ -449,33 +446,21 @@ impl Deliverer {
     }
 }
 
-/// A name for this process's deliverer: `hostname:pid`. Distinct for every running process on
-/// one database, and the same again when a container restarts (its hostname stays and the bot
-/// runs as pid 1), so a restarted bot takes back its claims at once.
-pub fn default_owner() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string());
-    format!("{host}:{}", std::process::id())
-}
-
-/// Starts the deliverer loop (see [`Deliverer::run`]); it stops when `cancel` is cancelled. The
-/// failpoint variable is read here, once.
+/// Starts the deliverer loop (see [`Deliverer::run`]); it stops when `cancel` is cancelled.
+/// `failpoint_after_post` arms the test hook (see the module docs).
 pub fn spawn_deliverer(
     store: Store,
     http: Arc<serenity::Http>,
     signals: Signals,
     metrics: crate::ops::Metrics,
     owner: String,
+    failpoint_after_post: bool,
     cancel: CancellationToken,
 ) -> JoinHandle<()> {
-    let armed = std::env::var(FAILPOINT_ENV).is_ok_and(|v| v == FAILPOINT_AFTER_POST);
+    let armed = failpoint_after_post;
     if armed {
         tracing::warn!(
-            "failpoint {FAILPOINT_AFTER_POST} armed: the deliverer will stop after its first post"
+            "failpoint deliver-after-post armed: the deliverer will stop after its first post"
         );
     }
     let deliverer = Deliverer::new(store, http, metrics, owner).with_failpoint_after_post(armed);
@@ -504,9 +489,9 @@ fn classify(err: &serenity::Error) -> Outcome {
         response.error.message
     );
     match status {
-        404 => Outcome::ChannelBroken(ChannelProblem::Gone, detail),
+        404 => Outcome::ChannelBroken(DeliveryFailure::Gone, detail),
         403 if matches!(code, 50001 | 50013) => {
-            Outcome::ChannelBroken(ChannelProblem::Forbidden, detail)
+            Outcome::ChannelBroken(DeliveryFailure::Forbidden, detail)
         }
         // 429 and 5xx pass; a 401 is the bot token, which the operator fixes without losing
         // announcements.

@@ -1,0 +1,60 @@
+//! Page buttons. Their `custom_id` carries everything needed to redraw a page, so pages survive
+//! a restart; only the member who ran the command may turn them.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poise::serenity_prelude as serenity;
+
+use super::data::{Background, BotError, Data};
+use super::payload;
+use super::respond::{Responder, Source, Visibility};
+use crate::commands;
+use crate::errors::CommandError;
+use crate::render::PageRef;
+
+/// Discord lets a bot edit an interaction's reply for 15 minutes; the buttons go a minute before.
+const LIFETIME: Duration = Duration::from_secs(14 * 60);
+
+/// Answers a button press if it is one of ours.
+pub async fn on_press(
+    http: &Arc<serenity::Http>,
+    data: &Data,
+    press: &serenity::ComponentInteraction,
+) -> Result<(), BotError> {
+    let Some(page) = PageRef::parse(&press.data.custom_id) else {
+        return Ok(());
+    };
+    let acknowledged = AtomicBool::new(false);
+    let responder = Responder::for_button(http, data, press, &acknowledged);
+    if page.invoker != Some(press.user.id.get()) {
+        responder.now(Err(CommandError::NotYourButtons)).await?;
+        return Ok(());
+    }
+    let redraw = commands::page::redraw(&data.services, page);
+    responder
+        .after(Visibility::Everyone, Source::Psn, redraw)
+        .await?;
+    Ok(())
+}
+
+/// Removes the page buttons shortly before the interaction token that could edit them expires,
+/// so nobody presses a button that can no longer work. Cancelled at shutdown (the buttons then
+/// stay, and still work after a restart).
+pub fn expire_later(http: Arc<serenity::Http>, token: String, background: &Background) {
+    let cancel = background.cancel.clone();
+    background.tasks.spawn(async move {
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            _ = tokio::time::sleep(LIFETIME) => {
+                let edit = serenity::EditInteractionResponse::new()
+                    .components(Vec::new())
+                    .allowed_mentions(payload::no_mentions());
+                if let Err(err) = http.edit_original_interaction_response(&token, &edit, Vec::new()).await {
+                    tracing::debug!(%err, "could not remove expired page buttons");
+                }
+            }
+        }
+    });
+}

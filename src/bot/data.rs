@@ -1,0 +1,52 @@
+//! What every handler of the bot shares: [`Data`], poise's [`Context`] over it, and [`BotError`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use poise::serenity_prelude as serenity;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Why a handler could not even answer: Discord itself failed. (PSN and option problems are
+/// answered by the command as a [`crate::errors::CommandError`] and never get here.)
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error("Discord request failed: {0}")]
+    Discord(#[from] serenity::Error),
+    #[error("cannot serve health and metrics: {0}")]
+    Ops(std::io::Error),
+    #[error("the bot is shutting down")]
+    ShuttingDown,
+}
+
+pub type Context<'a> = poise::Context<'a, Data, BotError>;
+
+/// Tasks the bot starts besides replies (page-button expiry), cancelled at shutdown.
+#[derive(Clone, Default)]
+pub struct Background {
+    pub tasks: TaskTracker,
+    pub cancel: CancellationToken,
+}
+
+/// What every handler shares.
+pub struct Data {
+    /// The PSN client and the store, as the commands use them.
+    pub services: crate::commands::Services,
+    pub store: crate::store::Store,
+    /// Replies being worked on; shutdown waits for them.
+    pub in_flight: TaskTracker,
+    pub background: Background,
+    pub shutting_down: Arc<AtomicBool>,
+    pub metrics: crate::ops::Metrics,
+    pub health: crate::ops::Health,
+    /// Wakes the tracker and the deliverer when commands change what they work on.
+    pub signals: crate::tracker::Signals,
+    /// The per-server cap and the scheduler settings `/track` explains.
+    pub tracking: crate::commands::track::TrackingLimits,
+}
+
+impl Data {
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,33 @@
+//! `/compare`: two PSN accounts side by side.
+
+use super::options::PsnUser;
+use super::{answer_for_player, autocomplete_game};
+use crate::bot::data::{BotError, Context};
+use crate::commands::compare::{self, CompareInput};
+
+/// Two PSN accounts side by side, or trophy by trophy in one game.
+#[poise::command(slash_command)]
+pub async fn compare(
+    ctx: Context<'_>,
+    // Discord wants required options before optional ones, so `other` comes first now that
+    // `user` may be left out; options travel by name, so callers see no other change.
+    #[description = "The other PSN online ID"] other: PsnUser,
+    #[description = "PSN online ID (default: your linked account, see /link)"] user: Option<
+        PsnUser,
+    >,
+    #[description = "A game both played: its name or npCommunicationId"]
+    #[autocomplete = "autocomplete_game"]
+    #[max_length = 100]
+    game: Option<String>,
+) -> Result<(), BotError> {
+    let services = &ctx.data().services;
+    answer_for_player(ctx, user, |user| {
+        let input = CompareInput {
+            user,
+            other: other.0,
+            game,
+        };
+        compare::run(services, input)
+    })
+    .await
+}

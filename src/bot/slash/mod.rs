@@ -1,0 +1,112 @@
+//! The slash commands as poise sees them, one file per command family: options arrive parsed
+//! into the bot's types (`options`), the logic is in `crate::commands`, and every answer goes
+//! through the one reply path (`respond`).
+
+mod admin;
+mod compare;
+mod leaderboard;
+mod link;
+mod options;
+mod rarest;
+mod settings;
+mod track;
+mod trophies;
+
+use std::future::Future;
+use std::time::Duration;
+
+use poise::serenity_prelude as serenity;
+use psn::OnlineId;
+
+use super::data::{BotError, Context, Data};
+use super::respond::{ReplyExt, Source, Visibility};
+use crate::commands::{self, game::MAX_CHOICES};
+use crate::errors::CommandError;
+use crate::model::Reply;
+use options::PsnUser;
+
+/// Discord drops autocomplete answers after 3 s; answer from what is quick to get before then.
+const AUTOCOMPLETE_BUDGET: Duration = Duration::from_millis(2500);
+
+pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
+    vec![
+        trophies::trophies(),
+        compare::compare(),
+        rarest::rarest(),
+        track::track(),
+        settings::settings(),
+        leaderboard::leaderboard(),
+        link::link(),
+        link::unlink(),
+    ]
+}
+
+/// The PSN player a command is about: `user` when given, else the caller's linked account.
+async fn player(ctx: Context<'_>, user: Option<PsnUser>) -> Result<OnlineId, CommandError> {
+    let caller = ctx.author().id.get();
+    commands::link::user_or_linked(&ctx.data().store, caller, user.map(|u| u.0)).await
+}
+
+/// Answers a command about a PSN player: the player is settled at once (a missing link is told
+/// only to the caller), then the reply is deferred for everyone while `work` asks PSN.
+async fn answer_for_player<F, Fut>(
+    ctx: Context<'_>,
+    user: Option<PsnUser>,
+    work: F,
+) -> Result<(), BotError>
+where
+    F: FnOnce(OnlineId) -> Fut,
+    Fut: Future<Output = Result<Reply, CommandError>>,
+{
+    let responder = ctx.responder();
+    match player(ctx, user).await {
+        Ok(player) => {
+            responder
+                .after(Visibility::Everyone, Source::Psn, work(player))
+                .await?
+        }
+        Err(err) => responder.now(Err(err)).await?,
+    };
+    Ok(())
+}
+
+/// `game` choices: the titles of the `user` typed so far (or the caller's linked account), from
+/// the stored library or the client's cache where it can.
+async fn autocomplete_game(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let typed_user = match ctx {
+        poise::Context::Application(app) => app
+            .interaction
+            .data
+            .options
+            .iter()
+            .find(|o| o.name == "user")
+            .and_then(|o| o.value.as_str())
+            .map(OnlineId::parse),
+        poise::Context::Prefix(_) => None,
+    };
+    let choices = tokio::time::timeout(AUTOCOMPLETE_BUDGET, async {
+        // A malformed `user` has no titles to offer.
+        let user = typed_user.transpose().ok()?.map(PsnUser);
+        let player = player(ctx, user).await.ok()?;
+        Some(commands::autocomplete_game(&ctx.data().services, &player, partial).await)
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    choices_response(choices)
+}
+
+/// Discord's autocomplete answer: at most [`MAX_CHOICES`].
+fn choices_response(choices: Vec<commands::Choice>) -> serenity::CreateAutocompleteResponse {
+    serenity::CreateAutocompleteResponse::new().set_choices(
+        choices
+            .into_iter()
+            .take(MAX_CHOICES)
+            .map(|c| serenity::AutocompleteChoice::new(c.name, c.value))
+            .collect(),
+    )
+}

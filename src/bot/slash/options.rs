@@ -1,0 +1,108 @@
+//! The bot's own option types: each value is checked once, as Discord hands it over, and its
+//! limits are declared to Discord from the same constants the checks use.
+
+use std::borrow::Cow;
+
+use poise::serenity_prelude as serenity;
+use psn::OnlineId;
+
+use crate::commands::rarest::MAX_COUNT;
+use crate::errors::CommandError;
+use crate::model::FilterKind;
+
+/// Why a value cannot be used, carried to the one error handler (`failures`), which answers
+/// with this error's words.
+fn refuse(error: CommandError, input: impl Into<String>) -> poise::SlashArgError {
+    poise::SlashArgError::new_parse(Box::new(error), input.into())
+}
+
+/// A `user` or `other` option: a PSN online ID.
+#[derive(Debug, Clone)]
+pub struct PsnUser(pub OnlineId);
+
+#[async_trait::async_trait]
+impl poise::SlashArgument for PsnUser {
+    async fn extract(
+        _: &serenity::Context,
+        _: &serenity::CommandInteraction,
+        value: &serenity::ResolvedValue<'_>,
+    ) -> Result<PsnUser, poise::SlashArgError> {
+        let serenity::ResolvedValue::String(text) = value else {
+            return Err(poise::SlashArgError::new_command_structure_mismatch(
+                "expected a string",
+            ));
+        };
+        OnlineId::parse(text)
+            .map(PsnUser)
+            .map_err(|err| refuse(err.into(), *text))
+    }
+
+    fn create(builder: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
+        // Discord's own check spares a round trip for the commonest typo: the length.
+        builder
+            .kind(serenity::CommandOptionType::String)
+            .min_length(OnlineId::MIN_LEN as u16)
+            .max_length(OnlineId::MAX_LEN as u16)
+    }
+}
+
+/// `/rarest count`: 1 to [`MAX_COUNT`].
+#[derive(Debug, Clone, Copy)]
+pub struct TrophyCount(pub u8);
+
+#[async_trait::async_trait]
+impl poise::SlashArgument for TrophyCount {
+    async fn extract(
+        _: &serenity::Context,
+        _: &serenity::CommandInteraction,
+        value: &serenity::ResolvedValue<'_>,
+    ) -> Result<TrophyCount, poise::SlashArgError> {
+        let serenity::ResolvedValue::Integer(number) = value else {
+            return Err(poise::SlashArgError::new_command_structure_mismatch(
+                "expected an integer",
+            ));
+        };
+        crate::commands::rarest::count(*number)
+            .map(TrophyCount)
+            .map_err(|err| refuse(err, number.to_string()))
+    }
+
+    fn create(builder: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
+        builder
+            .kind(serenity::CommandOptionType::Integer)
+            .min_int_value(1)
+            .max_int_value(u64::from(MAX_COUNT))
+    }
+}
+
+/// `/settings filter`: the model's [`FilterKind`], offered as Discord choices by its labels.
+impl poise::ChoiceParameter for FilterKind {
+    fn list() -> Cow<'static, [poise::CommandParameterChoice]> {
+        FilterKind::ALL
+            .iter()
+            .map(|kind| poise::CommandParameterChoice {
+                name: Cow::Borrowed(kind.label()),
+                localizations: Cow::Borrowed(&[]),
+                __non_exhaustive: (),
+            })
+            .collect()
+    }
+
+    fn from_index(index: usize) -> Option<FilterKind> {
+        FilterKind::ALL.get(index).copied()
+    }
+
+    fn from_name(name: &str) -> Option<FilterKind> {
+        FilterKind::ALL
+            .into_iter()
+            .find(|kind| kind.label().eq_ignore_ascii_case(name))
+    }
+
+    fn name(&self) -> &'static str {
+        self.label()
+    }
+
+    fn localized_name(&self, _locale: &str) -> Option<&'static str> {
+        None
+    }
+}

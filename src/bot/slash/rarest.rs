@@ -1,0 +1,27 @@
+//! `/rarest`: the rarest trophies someone has earned.
+
+use super::options::{PsnUser, TrophyCount};
+use super::{answer_for_player, autocomplete_game};
+use crate::bot::data::{BotError, Context};
+use crate::commands::rarest::{self, RarestInput, DEFAULT_COUNT};
+
+/// The rarest trophies someone has earned.
+#[poise::command(slash_command)]
+pub async fn rarest(
+    ctx: Context<'_>,
+    #[description = "PSN online ID (default: your linked account, see /link)"] user: Option<
+        PsnUser,
+    >,
+    #[description = "Only this game: its name or npCommunicationId"]
+    #[autocomplete = "autocomplete_game"]
+    #[max_length = 100]
+    game: Option<String>,
+    #[description = "How many trophies to show (default 10)"] count: Option<TrophyCount>,
+) -> Result<(), BotError> {
+    let services = &ctx.data().services;
+    let count = count.map_or(DEFAULT_COUNT, |c| c.0);
+    answer_for_player(ctx, user, |user| {
+        rarest::run(services, RarestInput { user, game, count })
+    })
+    .await
+}

@@ -1,0 +1,44 @@
+//! `/settings`: the server's announcement defaults (Manage Server; see `admin`).
+
+use poise::serenity_prelude as serenity;
+
+use super::admin::{admin_guild, channel_facts};
+use crate::bot::data::{BotError, Context};
+use crate::bot::respond::ReplyExt;
+use crate::commands::settings::{self, SettingsInput};
+use crate::model::FilterKind;
+
+/// This server's announcement defaults; without options, shows them.
+#[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
+pub async fn settings(
+    ctx: Context<'_>,
+    #[description = "The default channel for announcements"]
+    #[channel_types("Text", "News")]
+    channel: Option<serenity::ChannelId>,
+    #[description = "Which trophies to announce"] filter: Option<FilterKind>,
+    #[description = "For \"rarer than\": earned by fewer than this % of players (e.g. 5)"]
+    #[min = 0.01]
+    #[max = 100]
+    rare_percent: Option<f64>,
+) -> Result<(), BotError> {
+    let Some(guild_id) = admin_guild(ctx).await? else {
+        return Ok(());
+    };
+    let channel = match channel {
+        Some(channel) => Some(channel_facts(ctx, guild_id, channel.get()).await),
+        None => None,
+    };
+    let input = SettingsInput {
+        guild_id: guild_id.get(),
+        channel,
+        filter,
+        rare_percent,
+    };
+    let result = settings::run(&ctx.data().store, input).await;
+    let changed = matches!(result, Ok((_, true)));
+    ctx.responder().now(result.map(|(reply, _)| reply)).await?;
+    if changed {
+        ctx.data().signals.accounts_changed.notify_one();
+    }
+    Ok(())
+}

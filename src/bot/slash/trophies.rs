@@ -1,0 +1,25 @@
+//! `/trophies`: a profile, or one game's trophy list.
+
+use super::options::PsnUser;
+use super::{answer_for_player, autocomplete_game};
+use crate::bot::data::{BotError, Context};
+use crate::commands::trophies::{self, TrophiesInput};
+
+/// A PSN profile, or one game's trophy list.
+#[poise::command(slash_command)]
+pub async fn trophies(
+    ctx: Context<'_>,
+    #[description = "PSN online ID (default: your linked account, see /link)"] user: Option<
+        PsnUser,
+    >,
+    #[description = "A game: its name or npCommunicationId (e.g. NPWR12345_00)"]
+    #[autocomplete = "autocomplete_game"]
+    #[max_length = 100]
+    game: Option<String>,
+) -> Result<(), BotError> {
+    let services = &ctx.data().services;
+    answer_for_player(ctx, user, |user| {
+        trophies::run(services, TrophiesInput { user, game })
+    })
+    .await
+}

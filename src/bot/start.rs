@@ -1,0 +1,269 @@
+//! `trophybot run`: settings, database, PSN client, then the bot with its background work
+//! (tracker, deliverer, health and metrics), until SIGTERM or Ctrl-C.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use poise::serenity_prelude as serenity;
+use tokio_util::task::TaskTracker;
+
+use super::data::{Background, BotError, Data};
+use super::{deliver, events, failures, payload, send, slash};
+use crate::config::Config;
+
+/// How long shutdown waits for replies in flight before closing the gateway anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Runs the bot until SIGTERM or Ctrl-C, then drains in-flight replies and exits.
+pub async fn run(
+    config: Config,
+    client: psn::Client,
+    store: crate::store::Store,
+) -> Result<(), BotError> {
+    let token = config
+        .discord_token
+        .as_ref()
+        .map(|t| t.expose().to_string())
+        .unwrap_or_default();
+    let mut http = serenity::HttpBuilder::new(&token);
+    if let Some(origin) = &config.discord_api_url {
+        // serenity applies the proxy only with its own limiter off; `send` honours 429 instead.
+        http = http
+            .proxy(origin.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
+    }
+    let shutting_down = Arc::new(AtomicBool::new(false));
+    let in_flight = TaskTracker::new();
+    let background = Background::default();
+    let metrics = crate::ops::Metrics::new();
+    let health = crate::ops::Health::new();
+    let ops_state = crate::ops::OpsState {
+        metrics: metrics.clone(),
+        health: health.clone(),
+        client: client.clone(),
+    };
+    let signals = crate::tracker::Signals::default();
+    let tracker_client = client.background();
+    let tracker_store = store.clone();
+    let tracker_settings = crate::tracker::TrackerSettings {
+        max_staleness: config.tracker_max_staleness,
+        command_reserve: config.tracker_command_reserve,
+        rate_limit: config.psn.rate_limit,
+        owner: config.instance.clone(),
+    };
+    let deliverer_metrics = metrics.clone();
+    let data = Data {
+        store,
+        signals: signals.clone(),
+        tracking: crate::commands::track::TrackingLimits::from_config(&config),
+        metrics,
+        health: health.clone(),
+        services: crate::commands::Services::new(client).with_library(tracker_store.clone()),
+        in_flight: in_flight.clone(),
+        background: background.clone(),
+        shutting_down: shutting_down.clone(),
+    };
+    let dev_guild = config.discord_dev_guild;
+
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: slash::all_commands(),
+            on_error: |failure| Box::pin(failures::on_error(failure)),
+            allowed_mentions: Some(payload::no_mentions()),
+            command_check: Some(|ctx| {
+                Box::pin(async move {
+                    if ctx.data().is_shutting_down() {
+                        Err(BotError::ShuttingDown)
+                    } else {
+                        Ok(true)
+                    }
+                })
+            }),
+            pre_command: |ctx| {
+                Box::pin(async move {
+                    tracing::info!(command = %ctx.command().qualified_name, user = %ctx.author().id, "command");
+                })
+            },
+            event_handler: |framework, event| Box::pin(events::on_event(framework, event)),
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                health.set_discord_connected(true);
+                tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                let commands = &framework.options().commands;
+                match dev_guild {
+                    Some(guild) => {
+                        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild))
+                            .await?
+                    }
+                    None => poise::builtins::register_globally(ctx, commands).await?,
+                }
+                Ok(data)
+            })
+        })
+        .build();
+
+    let intents = serenity::GatewayIntents::GUILDS;
+    let mut client = serenity::ClientBuilder::new_with_http(http.build(), intents)
+        .framework(framework)
+        .await?;
+    let shard_manager = client.shard_manager.clone();
+    // The tracker writes announcements to the outbox; the deliverer posts them. Both stop on
+    // the shutdown signal and give back what they hold.
+    let deliverer = deliver::spawn_deliverer(
+        tracker_store.clone(),
+        client.http.clone(),
+        signals.clone(),
+        deliverer_metrics,
+        tracker_settings.owner.clone(),
+        config.failpoint_after_post,
+        background.cancel.clone(),
+    );
+    let tracker = crate::tracker::spawn_tracker(
+        tracker_store,
+        tracker_client,
+        tracker_settings,
+        signals,
+        background.cancel.clone(),
+    );
+    let alert = config
+        .ops_alert_channel
+        .map(|channel| ops_alert(client.http.clone(), serenity::ChannelId::new(channel)));
+    let ops = crate::ops::Ops::start(
+        config.http_addr,
+        ops_state,
+        alert,
+        background.cancel.clone(),
+    )
+    .await
+    .map_err(BotError::Ops)?;
+    let stop_ops = background.cancel.clone();
+
+    let stop = async move {
+        crate::shutdown::requested().await;
+        tracing::info!("shutting down: no new commands, finishing replies in flight");
+        shutting_down.store(true, Ordering::SeqCst);
+        background.cancel.cancel();
+        in_flight.close();
+        if tokio::time::timeout(DRAIN_TIMEOUT, in_flight.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("replies still in flight after {DRAIN_TIMEOUT:?}; closing anyway");
+        }
+        shard_manager.shutdown_all().await;
+    };
+    tokio::select! {
+        result = client.start() => result?,
+        () = stop => {}
+    }
+    // Also when the gateway failed on its own and `stop` never ran.
+    stop_ops.cancel();
+    ops.stopped().await;
+    for (name, task) in [("tracker", tracker), ("deliverer", deliverer)] {
+        if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
+            tracing::warn!(task = name, "did not stop within {DRAIN_TIMEOUT:?}");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `trophybot run`: validates every setting (exit 2 listing all problems), prepares the database
+/// (created if missing, migrations applied), then runs the bot.
+pub async fn run_from_env() -> i32 {
+    let config = match Config::from_env(crate::config::Mode::Bot) {
+        Ok(config) => config,
+        Err(problems) => {
+            eprintln!("{problems}");
+            return crate::errors::EXIT_USAGE;
+        }
+    };
+    let store = match connect_store(&config.database_url).await {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!(
+                "error: the database at {} is not usable: {err}",
+                crate::store::redact_database_url(&config.database_url)
+            );
+            return 1;
+        }
+    };
+    let mut psn_config = config.psn.clone();
+    let fingerprint = crate::credential::restore_saved_sign_in(&store, &mut psn_config).await;
+    let client = match psn::Client::new(psn_config) {
+        Ok(client) => client,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return crate::errors::EXIT_USAGE;
+        }
+    };
+    let language = config.psn.language.clone();
+    // Title definitions are shared by every user and change rarely: start with what earlier
+    // runs fetched, and keep what this run fetches.
+    match store.load_title_definitions(&language).await {
+        Ok(titles) => {
+            tracing::info!(
+                titles = titles.len(),
+                "title definitions loaded from the database"
+            );
+            titles.into_iter().for_each(|t| client.prime_title(t));
+        }
+        Err(err) => tracing::warn!(%err, "could not load cached title definitions"),
+    }
+    let stop_saver = tokio_util::sync::CancellationToken::new();
+    let saver = fingerprint.map(|fingerprint| {
+        crate::credential::spawn_sign_in_saver(
+            store.clone(),
+            client.clone(),
+            fingerprint,
+            stop_saver.clone(),
+        )
+    });
+    let result = run(config, client.clone(), store.clone()).await;
+    stop_saver.cancel();
+    if let Some(saver) = saver {
+        let _ = saver.await;
+    }
+    if let Err(err) = store
+        .save_title_definitions(&client.cached_titles(), &language)
+        .await
+    {
+        tracing::warn!(%err, "could not save title definitions");
+    }
+    store.close().await;
+    match result {
+        Ok(()) => 0,
+        Err(err) => {
+            tracing::error!(%err, "the bot stopped");
+            1
+        }
+    }
+}
+
+async fn connect_store(
+    database_url: &str,
+) -> Result<crate::store::Store, crate::store::StoreError> {
+    let store = crate::store::Store::connect(database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Posts operator alerts (the PSN refresh token nearing expiry) to `channel`, pinging no one.
+fn ops_alert(http: Arc<serenity::Http>, channel: serenity::ChannelId) -> crate::ops::AlertHook {
+    Arc::new(move |text: String| {
+        let http = http.clone();
+        Box::pin(async move {
+            let message = serenity::CreateMessage::new()
+                .content(text)
+                .allowed_mentions(payload::no_mentions());
+            if let Err(error) =
+                send::with_retry(|| channel.send_message(&http, message.clone())).await
+            {
+                tracing::warn!(%error, "could not post the operator alert");
+            }
+        })
+    })
+}

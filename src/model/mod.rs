@@ -1,0 +1,10 @@
+//! The values every layer above the PSN client shares: the reply payload (within Discord's
+//! limits) and what tracking is about (filters, tracked accounts, batches of new trophies). No I/O.
+
+pub mod reply;
+pub mod tracking;
+
+pub use reply::Reply;
+pub use tracking::{
+    AnnounceFilter, FilterKind, GuildSettings, PlayerBatch, TitleEarnings, TrackedAccount,
+};
