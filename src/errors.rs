@@ -327,6 +327,10 @@ fn psn_words(err: &psn::Error) -> (&'static str, String) {
                     .to_string(),
             )
         }
+        Error::Unsupported(what) => (
+            "Not available",
+            format!("The PSN API the bot is set up with does not offer {what}."),
+        ),
         Error::Malformed(reason) => {
             tracing::error!(%reason, "unreadable answer from PSN");
             (

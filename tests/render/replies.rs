@@ -361,6 +361,11 @@ fn error_replies() {
             "unexpected",
         ),
         (
+            "unsupported",
+            CommandError::Psn(psn::Error::Unsupported("presence".into())),
+            "does not offer presence",
+        ),
+        (
             "bad_option",
             CommandError::BadOption("`count` must be between 1 and 25.".into()),
             "count",

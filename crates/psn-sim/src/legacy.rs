@@ -36,6 +36,8 @@ pub(crate) fn trophy(state: &State, rest: &[&str], query: &Query) -> ApiResult {
     }
 }
 
+/// The seed document does not say how an unknown `comparedUser` is answered: profile2's "User
+/// not found" (code 2105356) is our choice, before any title is looked at.
 fn compared_user<'a>(state: &'a State, online_id: &str) -> Result<&'a User, ApiError> {
     let user = state
         .world

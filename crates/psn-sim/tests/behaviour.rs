@@ -572,10 +572,21 @@ async fn private_unknown_and_renamed_users() {
         unknown.body,
         json!({ "error": { "code": 2_105_356, "message": "User not found (user: 'dfhlidsahfdszh')" } })
     );
-    let legacy_unknown = h
-        .get("/trophy/v1/trophyTitles?npLanguage=en-GB&comparedUser=nobody_here")
+    // The legacy API has no lookup: an unknown `comparedUser` is told by every endpoint, with
+    // profile2's code, so a title's 404 says whether the user or the title is unknown.
+    for path in [
+        "/trophy/v1/trophyTitles?npLanguage=en-GB&comparedUser=nobody_here",
+        "/trophy/v1/trophyTitles/NPWR99999_00/trophyGroups?comparedUser=NOBODY_HERE",
+    ] {
+        let legacy_unknown = h.get(path).await;
+        assert_eq!(legacy_unknown.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(legacy_unknown.body["error"]["code"], 2_105_356, "{path}");
+    }
+    let unknown_title = h
+        .get("/trophy/v1/trophyTitles/NPWR99999_00/trophyGroups?comparedUser=sim_hunter")
         .await;
-    assert_eq!(legacy_unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown_title.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown_title.body["error"]["code"], 2_240_525);
 
     let old = h
         .get("/userProfile/v1/users/sim_renamed/profile2")

@@ -20,7 +20,7 @@ use crate::{legacy, modern};
 /// Title definitions are shared by every user and change only with patches.
 const TITLE_TTL: Duration = Duration::from_secs(24 * 3600);
 const TITLE_CAPACITY: usize = 2_000;
-/// Online ID → account ID is stable (a rename keeps the account ID).
+/// Online ID → account ID is stable (a rename keeps the account ID). Modern API only.
 const USER_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const USER_CAPACITY: usize = 10_000;
 /// A user's title pages: long enough for autocomplete and the command that follows it.
@@ -39,7 +39,7 @@ pub(crate) struct Inner {
     /// By npCommunicationId; the client reads one language, so it is not part of the key.
     pub(crate) titles: TtlCache<String, TitleDefinition>,
     pub(crate) services: TtlCache<String, NpService>,
-    /// By lower-cased online ID.
+    /// By lower-cased online ID (modern API: the legacy one has no lookup to cache).
     pub(crate) users: TtlCache<String, Account>,
     /// By (account ID, offset, limit).
     pub(crate) pages: TtlCache<(String, u32, u32), TitlePage>,
@@ -147,8 +147,13 @@ impl Client {
     }
 
     /// The account behind an online ID (cached); a renamed user resolves to the current ID.
+    /// The legacy API has no lookup (it names users by online ID, see [`Account`]): nothing is
+    /// asked, and an unknown user is `UserNotFound` on the first request for them.
     pub async fn resolve_user(&self, online_id: &str) -> Result<Account> {
         Self::validate_online_id(online_id)?;
+        if self.api() == ApiKind::Legacy {
+            return Ok(legacy::account(online_id));
+        }
         let key = online_id.to_ascii_lowercase();
         if let Some(account) = self.inner.users.get(&key) {
             self.inner.counters.hit();
@@ -166,9 +171,13 @@ impl Client {
     /// The user's profile as PSN shows it now, "About me" included. The online ID → account
     /// lookup may come from the cache (account IDs are stable); the profile itself never does,
     /// so a verification code saved a moment ago is seen. The online ID is the current one.
+    /// The legacy API has no profiles: `Unsupported`, once the online ID is checked.
     pub async fn profile(&self, online_id: &str) -> Result<Profile> {
         let account = self.resolve_user(online_id).await?;
-        modern::profile(&self.ctx(), &account).await
+        match self.api() {
+            ApiKind::Modern => modern::profile(&self.ctx(), &account).await,
+            ApiKind::Legacy => Err(Error::Unsupported("profiles (\"About me\")".into())),
+        }
     }
 
     pub async fn trophy_summary(&self, account: &Account) -> Result<TrophySummary> {
@@ -434,9 +443,13 @@ impl Client {
             .ok_or_else(|| Error::TitleNotFound(np_communication_id.to_string()))
     }
 
-    /// Presence of the given accounts, in batches of 100; hidden presences are left out.
+    /// Presence of the given accounts, in batches of 100; hidden presences are left out. The
+    /// legacy API has no presence (nor account IDs to ask it for): `Unsupported`.
     pub async fn presences(&self, account_ids: &[String]) -> Result<Vec<Presence>> {
-        modern::presences(&self.ctx(), account_ids).await
+        match self.api() {
+            ApiKind::Modern => modern::presences(&self.ctx(), account_ids).await,
+            ApiKind::Legacy => Err(Error::Unsupported("presence".into())),
+        }
     }
 
     /// Every title definition in the cache, for a store to persist.

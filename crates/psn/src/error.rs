@@ -27,6 +27,10 @@ pub enum Error {
     /// PSN answered 5xx or timed out after the client's retries.
     #[error("PSN is unavailable: {0}")]
     Unavailable(String),
+    /// The configured API does not offer this (the legacy API has no profiles and no presence);
+    /// nothing was sent.
+    #[error("the configured PSN API does not offer {0}")]
+    Unsupported(String),
     /// PSN answered something the client cannot read.
     #[error("unexpected answer from PSN: {0}")]
     Malformed(String),

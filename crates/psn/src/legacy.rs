@@ -1,6 +1,7 @@
 //! The legacy API of the seed document (`{region}-tpy.np.community.playstation.net/trophy/v1`):
-//! endpoint functions and wire types. Another user is read with `comparedUser={onlineId}`; the
-//! answer then carries `comparedUser` beside the credential's own `fromUser`.
+//! endpoint functions and wire types. It names users by online ID only (no lookup, no account
+//! IDs): another user is read with `comparedUser={onlineId}`, and the answer then carries
+//! `comparedUser` beside the credential's own `fromUser`.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -14,6 +15,19 @@ pub(crate) const MAX_TITLES_PAGE: u32 = 128;
 const PLATFORMS: &str = "PS4,PS3,PSVITA,PS5";
 const FIELDS: &str = "@default,trophyEarnedRate";
 const CODE_PRIVATE: i64 = 2240526;
+/// PSN's "User not found" (profile2's recorded answer; the simulator answers an unknown
+/// `comparedUser` with it, the seed document does not say).
+const CODE_USER_NOT_FOUND: i64 = 2105356;
+
+/// The account the legacy API knows: the online ID as asked, and, for the client's caches, the
+/// lower-cased ID as account ID (PSN online IDs ignore case). Nothing is asked: whether PSN knows
+/// the user shows in the first answer naming them.
+pub(crate) fn account(online_id: &str) -> Account {
+    Account {
+        account_id: online_id.to_ascii_lowercase(),
+        online_id: online_id.to_string(),
+    }
+}
 
 fn url(ctx: &Ctx<'_>, path: &str) -> String {
     format!("{}/trophy/v1/{path}", ctx.inner.config.legacy_base())
@@ -23,49 +37,69 @@ fn error_for<'a>(
     account: Option<&'a Account>,
     id: Option<&'a str>,
 ) -> impl FnOnce(u16, Option<i64>) -> Option<Error> + 'a {
-    move |status, code| match (status, code) {
-        (403, Some(CODE_PRIVATE) | None) => account.map(|a| Error::Private(a.online_id.clone())),
-        (404, _) => match (id, account) {
-            (Some(id), _) => Some(Error::TitleNotFound(id.to_string())),
-            (None, Some(a)) => Some(Error::UserNotFound(a.online_id.clone())),
-            (None, None) => None,
-        },
+    move |status, code| match (status, code, account, id) {
+        (403, Some(CODE_PRIVATE) | None, Some(a), _) => Some(Error::Private(a.online_id.clone())),
+        // A title's 404 naming a user may be about either: PSN's code tells which.
+        (404, Some(CODE_USER_NOT_FOUND), Some(a), _) | (404, _, Some(a), None) => {
+            Some(Error::UserNotFound(a.online_id.clone()))
+        }
+        (404, _, _, Some(id)) => Some(Error::TitleNotFound(id.to_string())),
         _ => None,
     }
 }
 
-/// Whose block to read: the one naming the asked user (`comparedUser` when another user was asked
-/// for, `fromUser` for the credential's own); a `comparedUser` without a name is the asked user.
-fn pick<'a, U: UserBlock>(
-    from: Option<&'a U>,
-    compared: Option<&'a U>,
-    online_id: &str,
-) -> Option<&'a U> {
-    let names = |u: &&U| u.online_id().eq_ignore_ascii_case(online_id);
-    compared
-        .filter(names)
-        .or(from.filter(names))
-        .or(compared.filter(|c| c.online_id().is_empty()))
+/// Whose state a request asks for: the credential's own user (no `comparedUser`; their block is
+/// `fromUser`) or another one, named by online ID in `comparedUser`.
+#[derive(Clone, Copy)]
+enum Whose<'a> {
+    Own,
+    Compared(&'a str),
+}
+
+impl<'a> Whose<'a> {
+    /// Another user unless the account is the credential's own (learned from the first
+    /// `fromUser` seen).
+    fn of(ctx: &Ctx<'_>, account: &'a Account) -> Whose<'a> {
+        let own = ctx
+            .inner
+            .legacy_own_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if own
+            .as_deref()
+            .is_some_and(|own| own.eq_ignore_ascii_case(&account.online_id))
+        {
+            Whose::Own
+        } else {
+            Whose::Compared(&account.online_id)
+        }
+    }
+
+    /// The asked user's block. `comparedUser` is theirs whatever name it shows (a renamed user's
+    /// shows the current ID); a `fromUser` naming them serves when asked for themselves.
+    fn pick<'b, U: UserBlock>(self, from: Option<&'b U>, compared: Option<&'b U>) -> Option<&'b U> {
+        match self {
+            Whose::Own => from,
+            Whose::Compared(online_id) => {
+                compared.or(from.filter(|f| f.online_id().eq_ignore_ascii_case(online_id)))
+            }
+        }
+    }
 }
 
 trait UserBlock {
     fn online_id(&self) -> &str;
 }
 
-/// Query parameters shared by every call: language, and `comparedUser` unless the account is the
-/// credential's own (learned from the first `fromUser` seen).
-fn user_query(ctx: &Ctx<'_>, account: Option<&Account>) -> Vec<(&'static str, String)> {
+/// The user a request is about: named in errors, and whose block is theirs. Without one the
+/// answer is the credential's own user's (read for the definitions only).
+type Asked<'a> = Option<(&'a Account, Whose<'a>)>;
+
+/// Query parameters shared by every call: language, and `comparedUser` for another user.
+fn user_query(ctx: &Ctx<'_>, asked: Asked<'_>) -> Vec<(&'static str, String)> {
     let mut query = vec![("npLanguage", ctx.inner.config.language.clone())];
-    if let Some(account) = account {
-        let own = ctx
-            .inner
-            .legacy_own_id
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if !own.is_some_and(|own| own.eq_ignore_ascii_case(&account.online_id)) {
-            query.push(("comparedUser", account.online_id.clone()));
-        }
+    if let Some((_, Whose::Compared(online_id))) = asked {
+        query.push(("comparedUser", online_id.to_string()));
     }
     query
 }
@@ -83,7 +117,7 @@ async fn get<T: serde::de::DeserializeOwned>(
     ctx: &Ctx<'_>,
     url: &str,
     query: &[(&str, String)],
-    account: Option<&Account>,
+    asked: Asked<'_>,
     id: Option<&str>,
 ) -> Result<T> {
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -91,7 +125,7 @@ async fn get<T: serde::de::DeserializeOwned>(
         .transport
         .get(url, &query, ctx.priority)
         .await
-        .map_err(|f| f.into_error(error_for(account, id)))
+        .map_err(|f| f.into_error(error_for(asked.map(|(account, _)| account), id)))
 }
 
 #[derive(Deserialize)]
@@ -148,13 +182,13 @@ impl UserBlock for ProgressWire {
 impl TitlesWire {
     /// Titles the asked user has (a title only the credential's own user played has no
     /// `comparedUser` block and is left out).
-    fn into_page(self, online_id: &str) -> TitlePage {
+    fn into_page(self, whose: Whose<'_>) -> TitlePage {
         let returned = self.trophy_titles.len() as u32;
         let titles = self
             .trophy_titles
             .into_iter()
             .filter_map(|t| {
-                let user = pick(t.from_user.as_ref(), t.compared_user.as_ref(), online_id)?;
+                let user = whose.pick(t.from_user.as_ref(), t.compared_user.as_ref())?;
                 Some(TitleProgress {
                     service: None,
                     name: t.trophy_title_name.clone(),
@@ -192,13 +226,15 @@ pub(crate) async fn titles(
     offset: u32,
     limit: u32,
 ) -> Result<TitlePage> {
-    let mut query = user_query(ctx, Some(account));
+    let whose = Whose::of(ctx, account);
+    let asked = Some((account, whose));
+    let mut query = user_query(ctx, asked);
     query.push(("platform", PLATFORMS.to_string()));
     query.push(("limit", limit.min(MAX_TITLES_PAGE).to_string()));
     query.push(("offset", offset.to_string()));
-    let wire: TitlesWire = get(ctx, &url(ctx, "trophyTitles"), &query, Some(account), None).await?;
+    let wire: TitlesWire = get(ctx, &url(ctx, "trophyTitles"), &query, asked, None).await?;
     learn_own_id(ctx, wire.own_online_id());
-    Ok(wire.into_page(&account.online_id))
+    Ok(wire.into_page(whose))
 }
 
 #[derive(Deserialize)]
@@ -297,12 +333,8 @@ impl TrophyWire {
     }
 
     /// The asked user's state; a trophy without their block counts as not earned.
-    fn earned(&self, online_id: &str) -> Option<EarnedTrophy> {
-        let user = pick(
-            self.from_user.as_ref(),
-            self.compared_user.as_ref(),
-            online_id,
-        );
+    fn earned(&self, whose: Whose<'_>) -> Option<EarnedTrophy> {
+        let user = whose.pick(self.from_user.as_ref(), self.compared_user.as_ref());
         Some(EarnedTrophy {
             id: self.trophy_id,
             kind: self.kind()?,
@@ -347,29 +379,23 @@ fn definition_from(
     }
 }
 
-async fn groups(ctx: &Ctx<'_>, id: &str, account: Option<&Account>) -> Result<GroupsWire> {
-    let query = user_query(ctx, account);
-    get(
-        ctx,
-        &url(ctx, &format!("trophyTitles/{id}/trophyGroups")),
-        &query,
-        account,
-        Some(id),
-    )
-    .await
+async fn groups(ctx: &Ctx<'_>, id: &str, asked: Asked<'_>) -> Result<GroupsWire> {
+    let query = user_query(ctx, asked);
+    let path = format!("trophyTitles/{id}/trophyGroups");
+    get(ctx, &url(ctx, &path), &query, asked, Some(id)).await
 }
 
 async fn group_trophies(
     ctx: &Ctx<'_>,
     id: &str,
     group: &str,
-    account: Option<&Account>,
+    asked: Asked<'_>,
 ) -> Result<TrophiesWire> {
-    let mut query = user_query(ctx, account);
+    let mut query = user_query(ctx, asked);
     query.push(("visibleType", "1".to_string()));
     query.push(("fields", FIELDS.to_string()));
     let path = format!("trophyTitles/{id}/trophyGroups/{group}/trophies");
-    get(ctx, &url(ctx, &path), &query, account, Some(id)).await
+    get(ctx, &url(ctx, &path), &query, asked, Some(id)).await
 }
 
 /// A title's definitions: the groups, then each group's trophies.
@@ -392,10 +418,12 @@ pub(crate) async fn user_title(
     id: &str,
     cached: Option<TitleDefinition>,
 ) -> Result<(TitleDefinition, Vec<EarnedTrophy>, Option<DateTime<Utc>>)> {
+    let whose = Whose::of(ctx, account);
+    let asked = Some((account, whose));
     let (group_ids, groups_wire) = match &cached {
         Some(title) => (title.groups.iter().map(|g| g.id.clone()).collect(), None),
         None => {
-            let wire = groups(ctx, id, Some(account)).await?;
+            let wire = groups(ctx, id, asked).await?;
             let ids: Vec<String> = wire
                 .trophy_groups
                 .iter()
@@ -406,27 +434,20 @@ pub(crate) async fn user_title(
     };
     let mut trophies = Vec::with_capacity(group_ids.len());
     for group in group_ids {
-        let wire = group_trophies(ctx, id, &group, Some(account)).await?;
+        let wire = group_trophies(ctx, id, &group, asked).await?;
         trophies.push((group, wire));
     }
     let earned = trophies
         .iter()
-        .flat_map(|(_, wire)| {
-            wire.trophies
-                .iter()
-                .filter_map(|t| t.earned(&account.online_id))
-        })
+        .flat_map(|(_, wire)| wire.trophies.iter().filter_map(|t| t.earned(whose)))
         .collect();
     let last_updated = groups_wire.as_ref().and_then(|g| {
         g.trophy_groups
             .iter()
             .filter_map(|group| {
-                pick(
-                    group.from_user.as_ref(),
-                    group.compared_user.as_ref(),
-                    &account.online_id,
-                )
-                .and_then(|u| u.last_update_date)
+                whose
+                    .pick(group.from_user.as_ref(), group.compared_user.as_ref())
+                    .and_then(|u| u.last_update_date)
             })
             .max()
     });
@@ -444,8 +465,6 @@ mod tests {
     use crate::fixtures::legacy_bodies;
     use chrono::TimeZone;
 
-    const OWN: &str = "PSN-username";
-
     fn body(name: &str) -> String {
         legacy_bodies()
             .into_iter()
@@ -460,14 +479,19 @@ mod tests {
         assert_eq!(all.len(), 5);
         for (file, text) in &all {
             let parsed = if file.starts_with("trophyTitles_") {
-                let page = serde_json::from_str::<TitlesWire>(text).map(|w| w.into_page(OWN));
+                let page =
+                    serde_json::from_str::<TitlesWire>(text).map(|w| w.into_page(Whose::Own));
                 page.map(|p| p.titles.len())
             } else if file.starts_with("trophyGroups_") {
                 serde_json::from_str::<GroupsWire>(text)
                     .map(|g| definition_from("NPWR10600_00", &g, &[]).groups.len())
             } else {
-                serde_json::from_str::<TrophiesWire>(text)
-                    .map(|t| t.trophies.iter().filter_map(|t| t.earned(OWN)).count())
+                serde_json::from_str::<TrophiesWire>(text).map(|t| {
+                    t.trophies
+                        .iter()
+                        .filter_map(|t| t.earned(Whose::Own))
+                        .count()
+                })
             };
             assert!(parsed.as_ref().is_ok_and(|n| *n > 0), "{file}: {parsed:?}");
         }
@@ -476,8 +500,8 @@ mod tests {
     #[test]
     fn titles_read_the_misspelt_platform_and_page_on() {
         let wire: TitlesWire = serde_json::from_str(&body("trophyTitles_example1.json")).unwrap();
-        assert_eq!(wire.own_online_id(), Some(OWN));
-        let page = wire.into_page(OWN);
+        assert_eq!(wire.own_online_id(), Some("PSN-username"));
+        let page = wire.into_page(Whose::Own);
         assert_eq!(page.total, 570);
         assert_eq!(page.next_offset, Some(2));
         let fall_guys = &page.titles[0];
@@ -492,13 +516,13 @@ mod tests {
         let page: TitlePage =
             serde_json::from_str::<TitlesWire>(&body("trophyTitles_example2.json"))
                 .unwrap()
-                .into_page(OWN);
+                .into_page(Whose::Own);
         assert_eq!(page.next_offset, Some(150));
         assert!(page.titles[0].has_groups);
         // Another user's page without their block for a title leaves that title out.
         let page = serde_json::from_str::<TitlesWire>(&body("trophyTitles_example2.json"))
             .unwrap()
-            .into_page("someone_else");
+            .into_page(Whose::Compared("someone_else"));
         assert!(page.titles.is_empty());
     }
 
@@ -534,7 +558,7 @@ mod tests {
         assert_eq!(title.trophies[2].group_id, "001");
         let earned: Vec<EarnedTrophy> = trophies
             .iter()
-            .flat_map(|(_, w)| w.trophies.iter().filter_map(|t| t.earned(OWN)))
+            .flat_map(|(_, w)| w.trophies.iter().filter_map(|t| t.earned(Whose::Own)))
             .collect();
         let platinum = &earned[0];
         assert!(platinum.earned);
@@ -558,7 +582,7 @@ mod tests {
         let friend: Vec<EarnedTrophy> = wire
             .trophies
             .iter()
-            .filter_map(|t| t.earned("friend"))
+            .filter_map(|t| t.earned(Whose::Compared("friend")))
             .collect();
         assert!(friend[0].earned && !friend[0].hidden);
         assert_eq!(
@@ -570,7 +594,7 @@ mod tests {
         let me: Vec<EarnedTrophy> = wire
             .trophies
             .iter()
-            .filter_map(|t| t.earned("me"))
+            .filter_map(|t| t.earned(Whose::Own))
             .collect();
         assert!(!me[0].earned);
 
@@ -582,7 +606,7 @@ mod tests {
               "earnedTrophies":{"bronze":1,"silver":0,"gold":0,"platinum":0},"lastUpdateDate":"02/09/2017 22:14:52"}}]}"#;
         let page = serde_json::from_str::<TitlesWire>(titles)
             .unwrap()
-            .into_page("friend");
+            .into_page(Whose::Compared("friend"));
         let title = &page.titles[0];
         assert_eq!(title.platforms, vec![Platform::Ps4, Platform::Vita]);
         assert!(!title.has_groups && title.hidden);
@@ -592,5 +616,58 @@ mod tests {
             Some(Utc.with_ymd_and_hms(2017, 2, 9, 22, 14, 52).unwrap())
         );
         assert_eq!(page.next_offset, None);
+    }
+
+    #[test]
+    fn the_compared_user_block_is_theirs_whatever_name_it_shows() {
+        // Asked for by a former online ID, PSN names the user by the current one.
+        let text = r#"{"trophies":[{"trophyId":1,"trophyType":"gold",
+            "fromUser":{"onlineId":"me","earned":false},
+            "comparedUser":{"onlineId":"new_name","earned":true}}]}"#;
+        let wire: TrophiesWire = serde_json::from_str(text).unwrap();
+        let asked = wire.trophies[0]
+            .earned(Whose::Compared("old_name"))
+            .unwrap();
+        assert!(asked.earned);
+        // Asked for themselves through `comparedUser`, an answer with only `fromUser` is theirs.
+        let own = r#"{"trophies":[{"trophyId":1,"trophyType":"gold",
+            "fromUser":{"onlineId":"Me","earned":true}}]}"#;
+        let wire: TrophiesWire = serde_json::from_str(own).unwrap();
+        assert!(
+            wire.trophies[0]
+                .earned(Whose::Compared("me"))
+                .unwrap()
+                .earned
+        );
+        assert!(
+            !wire.trophies[0]
+                .earned(Whose::Compared("other"))
+                .unwrap()
+                .earned
+        );
+    }
+
+    #[test]
+    fn a_404_is_about_the_user_or_the_title_as_psn_says() {
+        let user = account("Nobody_Here");
+        assert_eq!(user.account_id, "nobody_here");
+        let on_title = |code| error_for(Some(&user), Some("NPWR1"))(404, code);
+        assert!(matches!(
+            on_title(Some(CODE_USER_NOT_FOUND)),
+            Some(Error::UserNotFound(id)) if id == "Nobody_Here"
+        ));
+        assert!(matches!(
+            on_title(Some(2240525)),
+            Some(Error::TitleNotFound(id)) if id == "NPWR1"
+        ));
+        assert!(matches!(
+            error_for(Some(&user), None)(404, None),
+            Some(Error::UserNotFound(_))
+        ));
+        assert!(matches!(
+            error_for(Some(&user), None)(403, Some(CODE_PRIVATE)),
+            Some(Error::Private(_))
+        ));
+        assert!(error_for(None, Some("NPWR1"))(403, None).is_none());
     }
 }

@@ -208,6 +208,10 @@ impl Platform {
 }
 
 /// A PSN account: its stable account ID and the online ID it goes by now.
+///
+/// The legacy API names users by online ID only and has no account IDs: there `online_id` is the
+/// ID as asked (a renamed user's former ID is not replaced), and `account_id` is that ID
+/// lower-cased (PSN online IDs ignore case), a key for the client's caches, never sent to PSN.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Account {
     pub account_id: String,

@@ -157,6 +157,8 @@ async fn legacy_api_end_to_end_agrees_with_the_modern_one() {
     let legacy = client(&server, ApiKind::Legacy);
     let modern = client(&server, ApiKind::Modern);
     let hunter = legacy.resolve_user("sim_hunter").await.unwrap();
+    // Each API names the user its own way: an account is not shared between them.
+    let modern_hunter = modern.resolve_user("sim_hunter").await.unwrap();
 
     sim.reset_requests();
     let titles = legacy.all_titles(&hunter).await.unwrap();
@@ -171,7 +173,7 @@ async fn legacy_api_end_to_end_agrees_with_the_modern_one() {
 
     let summary = legacy.trophy_summary(&hunter).await.unwrap();
     assert_eq!(summary.level, None);
-    let modern_summary = modern.trophy_summary(&hunter).await.unwrap();
+    let modern_summary = modern.trophy_summary(&modern_hunter).await.unwrap();
     assert_eq!(summary.earned, modern_summary.earned);
 
     let title = titles
@@ -183,7 +185,7 @@ async fn legacy_api_end_to_end_agrees_with_the_modern_one() {
         .await
         .unwrap();
     let from_modern = modern
-        .user_trophies(&hunter, &title.np_communication_id)
+        .user_trophies(&modern_hunter, &title.np_communication_id)
         .await
         .unwrap();
     assert_eq!(from_legacy.earned_counts(), title.earned);
@@ -214,8 +216,19 @@ async fn renamed_private_and_unknown_users() {
     for api in [ApiKind::Modern, ApiKind::Legacy] {
         let client = client(&server, api);
         let renamed = client.resolve_user("sim_renamed").await.unwrap();
-        assert_eq!(renamed.online_id, "sim_newname");
-        assert_eq!(client.resolve_user("sim_newname").await.unwrap(), renamed);
+        let newname = client.resolve_user("sim_newname").await.unwrap();
+        match api {
+            // profile2 tells the current ID of the one account behind both.
+            ApiKind::Modern => {
+                assert_eq!(renamed.online_id, "sim_newname");
+                assert_eq!(newname, renamed);
+            }
+            // The legacy API names users as asked, and answers for the former ID too.
+            ApiKind::Legacy => assert_eq!(renamed.online_id, "sim_renamed"),
+        }
+        let renamed_titles = client.all_titles(&renamed).await.unwrap();
+        assert_eq!(renamed_titles.len(), 8, "{api:?}");
+        assert_eq!(renamed_titles, client.all_titles(&newname).await.unwrap());
 
         let private = client.resolve_user("sim_private").await.unwrap();
         let err = client.titles(&private, 0, 50).await.unwrap_err();
@@ -224,12 +237,93 @@ async fn renamed_private_and_unknown_users() {
             "{api:?}: {err:?}"
         );
 
-        let err = client.resolve_user("nobody_here").await.unwrap_err();
-        assert!(matches!(err, Error::UserNotFound(_)), "{api:?}: {err:?}");
+        let err = match api {
+            ApiKind::Modern => client.resolve_user("nobody_here").await.unwrap_err(),
+            // No lookup on the legacy API: its first request tells.
+            ApiKind::Legacy => {
+                let nobody = client.resolve_user("nobody_here").await.unwrap();
+                client.titles(&nobody, 0, 50).await.unwrap_err()
+            }
+        };
+        assert!(
+            matches!(err, Error::UserNotFound(ref id) if id == "nobody_here"),
+            "{api:?}: {err:?}"
+        );
 
         let empty = client.resolve_user("sim_empty").await.unwrap();
         assert!(client.all_titles(&empty).await.unwrap().is_empty());
     }
+}
+
+#[tokio::test]
+async fn the_legacy_api_asks_only_its_own_host_naming_users_by_online_id() {
+    let (sim, server) = start_sim().await;
+    let mut config = config(&server, ApiKind::Legacy);
+    // A profile host that knows no one (every lookup 404): the legacy API must not need it.
+    config.profile_url = format!("{}/a-profile-host-knowing-no-one", server.base_url);
+    let client = Client::new(config).unwrap();
+
+    let hunter = client.resolve_user("SIM_Hunter").await.unwrap();
+    assert_eq!(hunter.online_id, "SIM_Hunter");
+    let titles = client.recent_titles(&hunter, 10).await.unwrap();
+    let title = titles
+        .iter()
+        .find(|t| t.earned.total() > 0)
+        .expect("a title with trophies earned");
+    let trophies = client
+        .user_trophies(&hunter, &title.np_communication_id)
+        .await
+        .unwrap();
+    assert_eq!(trophies.earned_counts(), title.earned);
+    assert!(sim.requests().iter().all(|r| r
+        .query
+        .as_deref()
+        .is_some_and(|q| q.contains("comparedUser=SIM_Hunter"))));
+
+    // Online IDs are case-insensitive: the other spelling is the same account, served from
+    // the page cache.
+    let lower = client.resolve_user("sim_hunter").await.unwrap();
+    assert_eq!(lower.account_id, hunter.account_id);
+    let asked = sim.requests().len();
+    assert_eq!(client.recent_titles(&lower, 10).await.unwrap(), titles);
+    assert_eq!(sim.requests().len(), asked, "the cached page");
+
+    // An unknown user is not found by the legacy host itself, on a listing and on a title.
+    let nobody = client.resolve_user("nobody_here").await.unwrap();
+    for err in [
+        client.titles(&nobody, 0, 10).await.unwrap_err(),
+        client
+            .user_trophies(&nobody, &title.np_communication_id)
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, Error::UserNotFound(ref id) if id == "nobody_here"),
+            "{err:?}"
+        );
+        let last = sim.requests().pop().expect("a request");
+        assert!(last.path.starts_with("/trophy/v1/"), "{last:?}");
+        assert_eq!(last.status, 404);
+        assert!(last
+            .query
+            .is_some_and(|q| q.contains("comparedUser=nobody_here")));
+    }
+
+    // The legacy API has no profile: nothing is asked; an invalid ID is still refused first.
+    let asked = sim.requests().len();
+    let err = client.profile("sim_hunter").await.unwrap_err();
+    assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
+    let err = client.resolve_user("no").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidOnlineId(_)), "{err:?}");
+    assert_eq!(sim.requests().len(), asked);
+
+    let elsewhere: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| !r.path.starts_with("/trophy/v1/"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(elsewhere.is_empty(), "only the legacy host: {elsewhere:?}");
 }
 
 #[tokio::test]
