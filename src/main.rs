@@ -91,6 +91,8 @@ fn init_logging() {
 }
 
 async fn serve_sim(addr: SocketAddr) -> i32 {
+    // Listening before the base URL is printed: whoever reads it may stop us at once.
+    let stop = trophybot::shutdown::requested();
     let sim = psn_sim::Sim::new(psn_sim::SimConfig::default());
     let server = match sim.serve(addr).await {
         Ok(server) => server,
@@ -110,7 +112,7 @@ async fn serve_sim(addr: SocketAddr) -> i32 {
         }
     }
     tracing::info!(base_url = %server.base_url, "PSN simulator serving; Ctrl-C or SIGTERM stops it");
-    trophybot::shutdown::requested().await;
+    stop.await;
     server.shutdown().await;
     0
 }

@@ -141,8 +141,9 @@ pub async fn run(
     .map_err(BotError::Ops)?;
     let stop_ops = background.cancel.clone();
 
+    let requested = crate::shutdown::requested();
     let stop = async move {
-        crate::shutdown::requested().await;
+        requested.await;
         tracing::info!("shutting down: no new commands, finishing replies in flight");
         shutting_down.store(true, Ordering::SeqCst);
         background.cancel.cancel();
