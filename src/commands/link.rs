@@ -75,7 +75,7 @@ async fn check_verification(
         .await?
         .ok_or(CommandError::NotLinked)?;
     let online_id = OnlineId::parse(&account.online_id)?;
-    let profile = services.client.profile(online_id.as_str()).await?;
+    let profile = services.client.profile(&online_id).await?;
     let holds_code = profile
         .about_me
         .as_deref()

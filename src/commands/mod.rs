@@ -62,6 +62,6 @@ impl Services {
 
     /// The account behind an online ID (renamed users resolve to their current ID).
     pub(crate) async fn account(&self, online_id: &OnlineId) -> Result<Account, CommandError> {
-        Ok(self.client.resolve_user(online_id.as_str()).await?)
+        Ok(self.client.resolve_user(online_id).await?)
     }
 }

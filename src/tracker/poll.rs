@@ -221,8 +221,12 @@ async fn baseline(
 /// the old name to the current one (usually from the client's cache, since `/track add` just
 /// resolved it). When the old name is unknown or now someone else's, the stored one stays.
 async fn current_online_id(client: &psn::Client, account: &Account, requests: &mut u32) -> String {
+    // A stored ID that no longer parses (damage, or a rule PSN changed) keeps the stored name.
+    let Ok(online_id) = psn::OnlineId::parse(&account.online_id) else {
+        return account.online_id.clone();
+    };
     let before = client.stats().requests_sent;
-    let resolved = client.resolve_user(&account.online_id).await;
+    let resolved = client.resolve_user(&online_id).await;
     if client.stats().requests_sent > before {
         *requests += 1;
     }

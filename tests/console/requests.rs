@@ -68,7 +68,7 @@ async fn most_recent_title() -> String {
     let (_sim, _server, ctx) = start().await;
     let hunter = ctx
         .client
-        .resolve_user("sim_hunter")
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
         .await
         .expect("sim_hunter");
     let titles = ctx.client.recent_titles(&hunter, 1).await.expect("titles");

@@ -42,7 +42,8 @@ fn other_guild(id: u64, channel: u64, admin: u64, name: &str) -> FakeGuild {
 /// A title of the player with unearned base-game trophies, and those trophies' ids.
 async fn open_trophies(h: &Harness, online_id: &str) -> (String, Vec<(u32, String)>) {
     let client = support::sim_client(&h.sim_server.base_url);
-    let account = client.resolve_user(online_id).await.expect("a sim user");
+    let online_id = psn::OnlineId::parse(online_id).expect("a valid online ID");
+    let account = client.resolve_user(&online_id).await.expect("a sim user");
     for title in client.all_titles(&account).await.expect("titles") {
         let trophies = client
             .user_trophies(&account, &title.np_communication_id)

@@ -391,7 +391,8 @@ impl Harness {
     /// simulator through the real client.
     pub async fn biggest_title(&self, online_id: &str) -> String {
         let client = super::sim_client(&self.sim_server.base_url);
-        let account = client.resolve_user(online_id).await.expect("a sim user");
+        let online_id = psn::OnlineId::parse(online_id).expect("a valid online ID");
+        let account = client.resolve_user(&online_id).await.expect("a sim user");
         let titles = client
             .recent_titles(&account, 50)
             .await

@@ -25,7 +25,7 @@ async fn a_restart_signs_in_with_the_saved_refresh_token() {
     assert!(config.saved_refresh_token.is_none(), "nothing saved yet");
     let first_run = psn::Client::new(config).expect("client");
     first_run
-        .resolve_user("sim_hunter")
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
         .await
         .expect("signed in");
     let mut last_saved = None;
@@ -47,7 +47,7 @@ async fn a_restart_signs_in_with_the_saved_refresh_token() {
     assert!(config.saved_refresh_token.is_some());
     let second_run = psn::Client::new(config).expect("client");
     second_run
-        .resolve_user("sim_casual")
+        .resolve_user(&psn::OnlineId::parse("sim_casual").unwrap())
         .await
         .expect("signed in");
     assert_eq!(

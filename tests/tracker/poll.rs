@@ -838,7 +838,7 @@ async fn game_names_of_a_tracked_player_resolve_over_the_stored_library_without_
         .with_library(env.store.clone());
     services
         .client
-        .resolve_user("sim_hunter")
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
         .await
         .expect("user");
     env.sim.reset_requests();

@@ -67,8 +67,9 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A client's requests go through `Ctx`: the shared state plus who is asking.
-pub(crate) struct Ctx<'a> {
+/// One request in the making: the client's shared state, and who is asking (commands go
+/// before the tracker).
+pub(crate) struct Request<'a> {
     pub(crate) inner: &'a Inner,
     pub(crate) priority: Priority,
 }
@@ -130,8 +131,8 @@ impl Client {
         }
     }
 
-    fn ctx(&self) -> Ctx<'_> {
-        Ctx {
+    fn request(&self) -> Request<'_> {
+        Request {
             inner: &self.inner,
             priority: self.priority,
         }
@@ -141,26 +142,20 @@ impl Client {
         self.inner.config.api
     }
 
-    /// Checks an online ID before any request (see [`OnlineId`]).
-    pub fn validate_online_id(online_id: &str) -> Result<()> {
-        OnlineId::parse(online_id).map(|_| ())
-    }
-
     /// The account behind an online ID (cached); a renamed user resolves to the current ID.
     /// The legacy API has no lookup (it names users by online ID, see [`Account`]): nothing is
     /// asked, and an unknown user is `UserNotFound` on the first request for them.
-    pub async fn resolve_user(&self, online_id: &str) -> Result<Account> {
-        Self::validate_online_id(online_id)?;
+    pub async fn resolve_user(&self, online_id: &OnlineId) -> Result<Account> {
         if self.api() == ApiKind::Legacy {
             return Ok(legacy::account(online_id));
         }
-        let key = online_id.to_ascii_lowercase();
+        let key = online_id.key();
         if let Some(account) = self.inner.users.get(&key) {
             self.inner.counters.hit();
             return Ok(account);
         }
         self.inner.counters.miss();
-        let account = modern::resolve_user(&self.ctx(), online_id).await?;
+        let account = modern::resolve_user(&self.request(), online_id).await?;
         self.inner.users.insert(key, account.clone());
         self.inner
             .users
@@ -172,17 +167,17 @@ impl Client {
     /// lookup may come from the cache (account IDs are stable); the profile itself never does,
     /// so a verification code saved a moment ago is seen. The online ID is the current one.
     /// The legacy API has no profiles: `Unsupported`, once the online ID is checked.
-    pub async fn profile(&self, online_id: &str) -> Result<Profile> {
+    pub async fn profile(&self, online_id: &OnlineId) -> Result<Profile> {
         let account = self.resolve_user(online_id).await?;
         match self.api() {
-            ApiKind::Modern => modern::profile(&self.ctx(), &account).await,
+            ApiKind::Modern => modern::profile(&self.request(), &account).await,
             ApiKind::Legacy => Err(Error::Unsupported("profiles (\"About me\")".into())),
         }
     }
 
     pub async fn trophy_summary(&self, account: &Account) -> Result<TrophySummary> {
         match self.api() {
-            ApiKind::Modern => modern::trophy_summary(&self.ctx(), account).await,
+            ApiKind::Modern => modern::trophy_summary(&self.request(), account).await,
             ApiKind::Legacy => {
                 // The legacy API has no summary: sum the whole library.
                 let titles = self.all_titles(account).await?;
@@ -227,8 +222,8 @@ impl Client {
     async fn fetch_titles(&self, account: &Account, offset: u32, limit: u32) -> Result<TitlePage> {
         let key = (account.account_id.clone(), offset, limit);
         let page = match self.api() {
-            ApiKind::Modern => modern::titles(&self.ctx(), account, offset, limit).await?,
-            ApiKind::Legacy => legacy::titles(&self.ctx(), account, offset, limit).await?,
+            ApiKind::Modern => modern::titles(&self.request(), account, offset, limit).await?,
+            ApiKind::Legacy => legacy::titles(&self.request(), account, offset, limit).await?,
         };
         for title in &page.titles {
             let title_key = (
@@ -325,9 +320,9 @@ impl Client {
             ApiKind::Modern => {
                 let known =
                     service.or_else(|| self.inner.services.get(&np_communication_id.to_string()));
-                modern::title(&self.ctx(), np_communication_id, known).await?
+                modern::title(&self.request(), np_communication_id, known).await?
             }
-            ApiKind::Legacy => legacy::title(&self.ctx(), np_communication_id).await?,
+            ApiKind::Legacy => legacy::title(&self.request(), np_communication_id).await?,
         };
         self.prime_title(title.clone());
         Ok(title)
@@ -376,7 +371,7 @@ impl Client {
         }
         self.inner.counters.miss();
         let (earned, last_updated) =
-            modern::earned_trophies(&self.ctx(), account, np_communication_id, service).await?;
+            modern::earned_trophies(&self.request(), account, np_communication_id, service).await?;
         if let Some(updated) = last_updated {
             self.inner.earned.insert(key, (updated, earned.clone()));
         }
@@ -416,7 +411,7 @@ impl Client {
             self.inner.counters.miss();
         }
         let (title, earned, last_updated) =
-            legacy::user_title(&self.ctx(), account, np_communication_id, cached).await?;
+            legacy::user_title(&self.request(), account, np_communication_id, cached).await?;
         self.prime_title(title.clone());
         Ok((title, earned, last_updated))
     }
@@ -436,7 +431,7 @@ impl Client {
             return Ok(service);
         }
         self.inner.counters.miss();
-        let title = modern::title(&self.ctx(), np_communication_id, None).await?;
+        let title = modern::title(&self.request(), np_communication_id, None).await?;
         self.prime_title(title.clone());
         title
             .service
@@ -447,7 +442,7 @@ impl Client {
     /// legacy API has no presence (nor account IDs to ask it for): `Unsupported`.
     pub async fn presences(&self, account_ids: &[String]) -> Result<Vec<Presence>> {
         match self.api() {
-            ApiKind::Modern => modern::presences(&self.ctx(), account_ids).await,
+            ApiKind::Modern => modern::presences(&self.request(), account_ids).await,
             ApiKind::Legacy => Err(Error::Unsupported("presence".into())),
         }
     }

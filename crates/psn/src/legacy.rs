@@ -6,9 +6,10 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::client::Ctx;
+use crate::client::Request;
 use crate::error::{Error, Result};
 use crate::model::*;
+use crate::online_id::OnlineId;
 use crate::wire::{lenient_bool, opt_date, opt_rate, trophy_type};
 
 pub(crate) const MAX_TITLES_PAGE: u32 = 128;
@@ -22,15 +23,15 @@ const CODE_USER_NOT_FOUND: i64 = 2105356;
 /// The account the legacy API knows: the online ID as asked, and, for the client's caches, the
 /// lower-cased ID as account ID (PSN online IDs ignore case). Nothing is asked: whether PSN knows
 /// the user shows in the first answer naming them.
-pub(crate) fn account(online_id: &str) -> Account {
+pub(crate) fn account(online_id: &OnlineId) -> Account {
     Account {
-        account_id: online_id.to_ascii_lowercase(),
+        account_id: online_id.key(),
         online_id: online_id.to_string(),
     }
 }
 
-fn url(ctx: &Ctx<'_>, path: &str) -> String {
-    format!("{}/trophy/v1/{path}", ctx.inner.config.legacy_base())
+fn url(request: &Request<'_>, path: &str) -> String {
+    format!("{}/trophy/v1/{path}", request.inner.config.legacy_base())
 }
 
 fn error_for<'a>(
@@ -59,8 +60,8 @@ enum Whose<'a> {
 impl<'a> Whose<'a> {
     /// Another user unless the account is the credential's own (learned from the first
     /// `fromUser` seen).
-    fn of(ctx: &Ctx<'_>, account: &'a Account) -> Whose<'a> {
-        let own = ctx
+    fn of(request: &Request<'_>, account: &'a Account) -> Whose<'a> {
+        let own = request
             .inner
             .legacy_own_id
             .lock()
@@ -96,17 +97,18 @@ trait UserBlock {
 type Asked<'a> = Option<(&'a Account, Whose<'a>)>;
 
 /// Query parameters shared by every call: language, and `comparedUser` for another user.
-fn user_query(ctx: &Ctx<'_>, asked: Asked<'_>) -> Vec<(&'static str, String)> {
-    let mut query = vec![("npLanguage", ctx.inner.config.language.clone())];
+fn user_query(request: &Request<'_>, asked: Asked<'_>) -> Vec<(&'static str, String)> {
+    let mut query = vec![("npLanguage", request.inner.config.language.clone())];
     if let Some((_, Whose::Compared(online_id))) = asked {
         query.push(("comparedUser", online_id.to_string()));
     }
     query
 }
 
-fn learn_own_id(ctx: &Ctx<'_>, from_user: Option<&str>) {
+fn learn_own_id(request: &Request<'_>, from_user: Option<&str>) {
     if let Some(own) = from_user.filter(|o| !o.is_empty()) {
-        *ctx.inner
+        *request
+            .inner
             .legacy_own_id
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(own.to_string());
@@ -114,16 +116,17 @@ fn learn_own_id(ctx: &Ctx<'_>, from_user: Option<&str>) {
 }
 
 async fn get<T: serde::de::DeserializeOwned>(
-    ctx: &Ctx<'_>,
+    request: &Request<'_>,
     url: &str,
     query: &[(&str, String)],
     asked: Asked<'_>,
     id: Option<&str>,
 ) -> Result<T> {
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    ctx.inner
+    request
+        .inner
         .transport
-        .get(url, &query, ctx.priority)
+        .get(url, &query, request.priority)
         .await
         .map_err(|f| f.into_error(error_for(asked.map(|(account, _)| account), id)))
 }
@@ -221,19 +224,19 @@ impl TitlesWire {
 }
 
 pub(crate) async fn titles(
-    ctx: &Ctx<'_>,
+    request: &Request<'_>,
     account: &Account,
     offset: u32,
     limit: u32,
 ) -> Result<TitlePage> {
-    let whose = Whose::of(ctx, account);
+    let whose = Whose::of(request, account);
     let asked = Some((account, whose));
-    let mut query = user_query(ctx, asked);
+    let mut query = user_query(request, asked);
     query.push(("platform", PLATFORMS.to_string()));
     query.push(("limit", limit.min(MAX_TITLES_PAGE).to_string()));
     query.push(("offset", offset.to_string()));
-    let wire: TitlesWire = get(ctx, &url(ctx, "trophyTitles"), &query, asked, None).await?;
-    learn_own_id(ctx, wire.own_online_id());
+    let wire: TitlesWire = get(request, &url(request, "trophyTitles"), &query, asked, None).await?;
+    learn_own_id(request, wire.own_online_id());
     Ok(wire.into_page(whose))
 }
 
@@ -379,31 +382,31 @@ fn definition_from(
     }
 }
 
-async fn groups(ctx: &Ctx<'_>, id: &str, asked: Asked<'_>) -> Result<GroupsWire> {
-    let query = user_query(ctx, asked);
+async fn groups(request: &Request<'_>, id: &str, asked: Asked<'_>) -> Result<GroupsWire> {
+    let query = user_query(request, asked);
     let path = format!("trophyTitles/{id}/trophyGroups");
-    get(ctx, &url(ctx, &path), &query, asked, Some(id)).await
+    get(request, &url(request, &path), &query, asked, Some(id)).await
 }
 
 async fn group_trophies(
-    ctx: &Ctx<'_>,
+    request: &Request<'_>,
     id: &str,
     group: &str,
     asked: Asked<'_>,
 ) -> Result<TrophiesWire> {
-    let mut query = user_query(ctx, asked);
+    let mut query = user_query(request, asked);
     query.push(("visibleType", "1".to_string()));
     query.push(("fields", FIELDS.to_string()));
     let path = format!("trophyTitles/{id}/trophyGroups/{group}/trophies");
-    get(ctx, &url(ctx, &path), &query, asked, Some(id)).await
+    get(request, &url(request, &path), &query, asked, Some(id)).await
 }
 
 /// A title's definitions: the groups, then each group's trophies.
-pub(crate) async fn title(ctx: &Ctx<'_>, id: &str) -> Result<TitleDefinition> {
-    let groups = groups(ctx, id, None).await?;
+pub(crate) async fn title(request: &Request<'_>, id: &str) -> Result<TitleDefinition> {
+    let groups = groups(request, id, None).await?;
     let mut trophies = Vec::with_capacity(groups.trophy_groups.len());
     for group in &groups.trophy_groups {
-        let wire = group_trophies(ctx, id, &group.trophy_group_id, None).await?;
+        let wire = group_trophies(request, id, &group.trophy_group_id, None).await?;
         trophies.push((group.trophy_group_id.clone(), wire));
     }
     Ok(definition_from(id, &groups, &trophies))
@@ -413,17 +416,17 @@ pub(crate) async fn title(ctx: &Ctx<'_>, id: &str) -> Result<TitleDefinition> {
 /// definitions cached it takes one request per group, and cold one more (the groups, asked for
 /// the user so that the last update date comes along).
 pub(crate) async fn user_title(
-    ctx: &Ctx<'_>,
+    request: &Request<'_>,
     account: &Account,
     id: &str,
     cached: Option<TitleDefinition>,
 ) -> Result<(TitleDefinition, Vec<EarnedTrophy>, Option<DateTime<Utc>>)> {
-    let whose = Whose::of(ctx, account);
+    let whose = Whose::of(request, account);
     let asked = Some((account, whose));
     let (group_ids, groups_wire) = match &cached {
         Some(title) => (title.groups.iter().map(|g| g.id.clone()).collect(), None),
         None => {
-            let wire = groups(ctx, id, asked).await?;
+            let wire = groups(request, id, asked).await?;
             let ids: Vec<String> = wire
                 .trophy_groups
                 .iter()
@@ -434,7 +437,7 @@ pub(crate) async fn user_title(
     };
     let mut trophies = Vec::with_capacity(group_ids.len());
     for group in group_ids {
-        let wire = group_trophies(ctx, id, &group, asked).await?;
+        let wire = group_trophies(request, id, &group, asked).await?;
         trophies.push((group, wire));
     }
     let earned = trophies
@@ -649,7 +652,7 @@ mod tests {
 
     #[test]
     fn a_404_is_about_the_user_or_the_title_as_psn_says() {
-        let user = account("Nobody_Here");
+        let user = account(&OnlineId::parse("Nobody_Here").unwrap());
         assert_eq!(user.account_id, "nobody_here");
         let on_title = |code| error_for(Some(&user), Some("NPWR1"))(404, code);
         assert!(matches!(

@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::client::Ctx;
+use crate::client::Request;
 use crate::error::{Error, Result};
 use crate::http::Failure;
 use crate::model::*;
+use crate::online_id::OnlineId;
 use crate::wire::{opt_date, opt_rate, trophy_type};
 
 pub(crate) const MAX_TITLES_PAGE: u32 = 800;
@@ -16,10 +17,10 @@ const CODE_PRIVATE: i64 = 2240526;
 const CODE_PRESENCE_HIDDEN: i64 = 2281486;
 const PRESENCE_PLATFORMS: &str = "PS4,PS5,MOBILE_APP,PSPC";
 
-fn trophy_url(ctx: &Ctx<'_>, path: &str) -> String {
+fn trophy_url(request: &Request<'_>, path: &str) -> String {
     format!(
         "{}/api/trophy/v1/{path}",
-        ctx.inner.config.api_url.trim_end_matches('/')
+        request.inner.config.api_url.trim_end_matches('/')
     )
 }
 
@@ -58,16 +59,16 @@ struct ProfileWire {
     current_online_id: Option<String>,
 }
 
-pub(crate) async fn resolve_user(ctx: &Ctx<'_>, online_id: &str) -> Result<Account> {
+pub(crate) async fn resolve_user(request: &Request<'_>, online_id: &OnlineId) -> Result<Account> {
     let url = format!(
         "{}/userProfile/v1/users/{online_id}/profile2",
-        ctx.inner.config.profile_url.trim_end_matches('/')
+        request.inner.config.profile_url.trim_end_matches('/')
     );
     let query = [("fields", "accountId,onlineId,currentOnlineId")];
-    let profile: Profile2 = ctx
+    let profile: Profile2 = request
         .inner
         .transport
-        .get(&url, &query, ctx.priority)
+        .get(&url, &query, request.priority)
         .await
         .map_err(|f| {
             f.into_error(|status, _| {
@@ -116,16 +117,16 @@ impl FullProfileWire {
 }
 
 /// The account's profile as PSN shows it now, "About me" included.
-pub(crate) async fn profile(ctx: &Ctx<'_>, account: &Account) -> Result<Profile> {
+pub(crate) async fn profile(request: &Request<'_>, account: &Account) -> Result<Profile> {
     let url = format!(
         "{}/api/userProfile/v1/internal/users/{}/profiles",
-        ctx.inner.config.api_url.trim_end_matches('/'),
+        request.inner.config.api_url.trim_end_matches('/'),
         account.account_id
     );
-    let wire: FullProfileWire = ctx
+    let wire: FullProfileWire = request
         .inner
         .transport
-        .get(&url, &[], ctx.priority)
+        .get(&url, &[], request.priority)
         .await
         .map_err(|f| {
             f.into_error(|status, _| {
@@ -199,20 +200,23 @@ impl From<TitlesWire> for TitlePage {
 }
 
 pub(crate) async fn titles(
-    ctx: &Ctx<'_>,
+    request: &Request<'_>,
     account: &Account,
     offset: u32,
     limit: u32,
 ) -> Result<TitlePage> {
-    let url = trophy_url(ctx, &format!("users/{}/trophyTitles", account.account_id));
+    let url = trophy_url(
+        request,
+        &format!("users/{}/trophyTitles", account.account_id),
+    );
     let (limit, offset) = (limit.to_string(), offset.to_string());
-    let wire: TitlesWire = ctx
+    let wire: TitlesWire = request
         .inner
         .transport
         .get(
             &url,
             &[("limit", &limit), ("offset", &offset)],
-            ctx.priority,
+            request.priority,
         )
         .await
         .map_err(|f| f.into_error(user_error(account)))?;
@@ -229,12 +233,18 @@ struct SummaryWire {
     earned_trophies: TrophyCounts,
 }
 
-pub(crate) async fn trophy_summary(ctx: &Ctx<'_>, account: &Account) -> Result<TrophySummary> {
-    let url = trophy_url(ctx, &format!("users/{}/trophySummary", account.account_id));
-    let wire: SummaryWire = ctx
+pub(crate) async fn trophy_summary(
+    request: &Request<'_>,
+    account: &Account,
+) -> Result<TrophySummary> {
+    let url = trophy_url(
+        request,
+        &format!("users/{}/trophySummary", account.account_id),
+    );
+    let wire: SummaryWire = request
         .inner
         .transport
-        .get(&url, &[], ctx.priority)
+        .get(&url, &[], request.priority)
         .await
         .map_err(|f| f.into_error(user_error(account)))?;
     Ok(wire.into_summary(account))
@@ -383,29 +393,42 @@ fn definition_from(
     }
 }
 
-async fn title_groups(ctx: &Ctx<'_>, id: &str, service: NpService) -> Result<GroupsWire, Failure> {
-    let url = trophy_url(ctx, &format!("npCommunicationIds/{id}/trophyGroups"));
-    ctx.inner
+async fn title_groups(
+    request: &Request<'_>,
+    id: &str,
+    service: NpService,
+) -> Result<GroupsWire, Failure> {
+    let url = trophy_url(request, &format!("npCommunicationIds/{id}/trophyGroups"));
+    request
+        .inner
         .transport
-        .get(&url, &[("npServiceName", service.as_str())], ctx.priority)
+        .get(
+            &url,
+            &[("npServiceName", service.as_str())],
+            request.priority,
+        )
         .await
 }
 
 /// Every trophy of a trophies endpoint, following `nextOffset` should PSN page the answer.
 async fn all_trophies(
-    ctx: &Ctx<'_>,
+    request: &Request<'_>,
     url: &str,
     service: NpService,
 ) -> Result<TrophiesWire, Failure> {
-    let mut first: TrophiesWire = ctx
+    let mut first: TrophiesWire = request
         .inner
         .transport
-        .get(url, &[("npServiceName", service.as_str())], ctx.priority)
+        .get(
+            url,
+            &[("npServiceName", service.as_str())],
+            request.priority,
+        )
         .await?;
     let mut next = first.next_offset.filter(|n| *n > 0);
     while let Some(offset) = next {
         let offset_text = offset.to_string();
-        let page: TrophiesWire = ctx
+        let page: TrophiesWire = request
             .inner
             .transport
             .get(
@@ -414,7 +437,7 @@ async fn all_trophies(
                     ("npServiceName", service.as_str()),
                     ("offset", &offset_text),
                 ],
-                ctx.priority,
+                request.priority,
             )
             .await?;
         next = page.next_offset.filter(|n| *n > offset);
@@ -427,20 +450,20 @@ async fn all_trophies(
 /// unknown id fails on the first request). Without: the title-level groups asked with `trophy`,
 /// then `trophy2` (a 404 on one means the other; both 404 is an unknown title).
 pub(crate) async fn title(
-    ctx: &Ctx<'_>,
+    request: &Request<'_>,
     id: &str,
     service: Option<NpService>,
 ) -> Result<TitleDefinition> {
     let not_found = || title_error(None, id);
     let trophies_url = trophy_url(
-        ctx,
+        request,
         &format!("npCommunicationIds/{id}/trophyGroups/all/trophies"),
     );
     let (service, groups, trophies) = match service {
         Some(service) => {
-            let trophies = all_trophies(ctx, &trophies_url, service).await;
+            let trophies = all_trophies(request, &trophies_url, service).await;
             let trophies = trophies.map_err(|f| f.into_error(not_found()))?;
-            let groups = title_groups(ctx, id, service).await;
+            let groups = title_groups(request, id, service).await;
             (
                 service,
                 groups.map_err(|f| f.into_error(not_found()))?,
@@ -448,8 +471,8 @@ pub(crate) async fn title(
             )
         }
         None => {
-            let (service, groups) = probe_service(ctx, id).await?;
-            let trophies = all_trophies(ctx, &trophies_url, service).await;
+            let (service, groups) = probe_service(request, id).await?;
+            let trophies = all_trophies(request, &trophies_url, service).await;
             (
                 service,
                 groups,
@@ -462,9 +485,9 @@ pub(crate) async fn title(
 
 /// Which service a title belongs to, asked of the user-independent groups endpoint (a user-level
 /// 404 would also mean "never played", so it cannot tell the services apart).
-async fn probe_service(ctx: &Ctx<'_>, id: &str) -> Result<(NpService, GroupsWire)> {
+async fn probe_service(request: &Request<'_>, id: &str) -> Result<(NpService, GroupsWire)> {
     for service in [NpService::Trophy, NpService::Trophy2] {
-        match title_groups(ctx, id, service).await {
+        match title_groups(request, id, service).await {
             Ok(groups) => return Ok((service, groups)),
             Err(Failure::Status { status: 404, .. }) => continue,
             Err(f) => return Err(f.into_error(title_error(None, id))),
@@ -475,19 +498,19 @@ async fn probe_service(ctx: &Ctx<'_>, id: &str) -> Result<(NpService, GroupsWire
 
 /// One request: the user's state of every trophy of the title (the `all` group).
 pub(crate) async fn earned_trophies(
-    ctx: &Ctx<'_>,
+    request: &Request<'_>,
     account: &Account,
     id: &str,
     service: NpService,
 ) -> Result<(Vec<EarnedTrophy>, Option<DateTime<Utc>>)> {
     let url = trophy_url(
-        ctx,
+        request,
         &format!(
             "users/{}/npCommunicationIds/{id}/trophyGroups/all/trophies",
             account.account_id
         ),
     );
-    let wire = all_trophies(ctx, &url, service)
+    let wire = all_trophies(request, &url, service)
         .await
         .map_err(|f| f.into_error(title_error(Some(account), id)))?;
     let earned = wire
@@ -576,10 +599,13 @@ impl PresencesWire {
     }
 }
 
-pub(crate) async fn presences(ctx: &Ctx<'_>, account_ids: &[String]) -> Result<Vec<Presence>> {
+pub(crate) async fn presences(
+    request: &Request<'_>,
+    account_ids: &[String],
+) -> Result<Vec<Presence>> {
     let base = format!(
         "{}/api/userProfile/v2/internal/users",
-        ctx.inner.config.api_url.trim_end_matches('/')
+        request.inner.config.api_url.trim_end_matches('/')
     );
     let common = [
         ("platforms", PRESENCE_PLATFORMS),
@@ -588,10 +614,10 @@ pub(crate) async fn presences(ctx: &Ctx<'_>, account_ids: &[String]) -> Result<V
     ];
     if let [single] = account_ids {
         let url = format!("{base}/{single}/basicPresences");
-        return match ctx
+        return match request
             .inner
             .transport
-            .get::<PresencesWire>(&url, &common, ctx.priority)
+            .get::<PresencesWire>(&url, &common, request.priority)
             .await
         {
             Ok(wire) => Ok(wire.into_presences(Some(single))),
@@ -609,10 +635,10 @@ pub(crate) async fn presences(ctx: &Ctx<'_>, account_ids: &[String]) -> Result<V
         let ids = batch.join(",");
         let mut query = vec![("accountIds", ids.as_str())];
         query.extend(common);
-        let wire: PresencesWire = ctx
+        let wire: PresencesWire = request
             .inner
             .transport
-            .get(&url, &query, ctx.priority)
+            .get(&url, &query, request.priority)
             .await
             .map_err(|f| f.into_error(|_, _| None))?;
         presences.extend(wire.into_presences(None));

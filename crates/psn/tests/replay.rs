@@ -9,7 +9,10 @@ use support::{bearer, config, replay};
 async fn titles_page_through_two_recorded_pages() {
     let server = replay(&["test_user__trophy_titles.json"]).await;
     let client = Client::new(config(&server.base_url, bearer())).unwrap();
-    let account = client.resolve_user("ikemenzi").await.unwrap();
+    let account = client
+        .resolve_user(&psn::OnlineId::parse("ikemenzi").unwrap())
+        .await
+        .unwrap();
     assert_eq!(account.account_id, "6515971742264256071");
 
     let titles = client.recent_titles(&account, 100).await.unwrap();
@@ -46,22 +49,32 @@ async fn user_lookups_are_cached_and_renamed_users_resolve_to_the_current_id() {
     ])
     .await;
     let client = Client::new(config(&server.base_url, bearer())).unwrap();
-    let account = client.resolve_user("Old_Name").await.unwrap();
+    let account = client
+        .resolve_user(&psn::OnlineId::parse("Old_Name").unwrap())
+        .await
+        .unwrap();
     assert_eq!(account.online_id, "New_Name");
     assert_eq!(account.account_id, "2066273503397112667");
-    let again = client.resolve_user("old_name").await.unwrap();
+    let again = client
+        .resolve_user(&psn::OnlineId::parse("old_name").unwrap())
+        .await
+        .unwrap();
     assert_eq!(again, account);
     assert_eq!(server.requests().len(), 1, "the second lookup is cached");
 
-    let err = client.resolve_user("dfhlidsahfdszh").await.unwrap_err();
+    let err = client
+        .resolve_user(&psn::OnlineId::parse("dfhlidsahfdszh").unwrap())
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, Error::UserNotFound(ref id) if id == "dfhlidsahfdszh"),
         "{err:?}"
     );
 
     let before = server.requests().len();
+    // Invalid IDs never become an `OnlineId`, so no request can carry them.
     for bad in ["ab", "1abc", "has space", "waytoolongonlineid1", "emoji✨"] {
-        let err = client.resolve_user(bad).await.unwrap_err();
+        let err = psn::OnlineId::parse(bad).unwrap_err();
         assert!(matches!(err, Error::InvalidOnlineId(_)), "{bad}: {err:?}");
     }
     assert_eq!(server.requests().len(), before, "invalid IDs send nothing");
@@ -108,7 +121,10 @@ async fn npsso_is_exchanged_for_tokens_without_following_the_redirect() {
         Credential::Npsso(Secret::new(npsso)),
     ))
     .unwrap();
-    let account = client.resolve_user("isFakeAccount").await.unwrap();
+    let account = client
+        .resolve_user(&psn::OnlineId::parse("isFakeAccount").unwrap())
+        .await
+        .unwrap();
     assert_eq!(account.account_id, "2066273503397112667");
 
     let requests = server.requests();
@@ -156,7 +172,10 @@ async fn a_rejected_npsso_is_a_credential_error_without_the_secret() {
         Credential::Npsso(Secret::new(npsso)),
     ))
     .unwrap();
-    let err = client.resolve_user("isFakeAccount").await.unwrap_err();
+    let err = client
+        .resolve_user(&psn::OnlineId::parse("isFakeAccount").unwrap())
+        .await
+        .unwrap_err();
     let Error::Credential(message) = &err else {
         panic!("expected a credential error, got {err:?}");
     };

@@ -43,7 +43,10 @@ fn api_requests(sim: &Sim) -> Vec<psn_sim::RecordedRequest> {
 async fn modern_api_end_to_end_with_the_fewest_requests() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     let summary = client.trophy_summary(&hunter).await.unwrap();
     assert!(summary.level.is_some() && summary.earned.platinum > 0);
 
@@ -86,7 +89,10 @@ async fn modern_api_end_to_end_with_the_fewest_requests() {
         .any(|t| t.definition.group_id != "default"));
 
     // Another user of a shared title: the definitions are cached, one request.
-    let casual = client.resolve_user("sim_casual").await.unwrap();
+    let casual = client
+        .resolve_user(&psn::OnlineId::parse("sim_casual").unwrap())
+        .await
+        .unwrap();
     let casual_titles = client.all_titles(&casual).await.unwrap();
     let hunter_ids: HashSet<&str> = titles
         .iter()
@@ -119,7 +125,10 @@ async fn modern_api_end_to_end_with_the_fewest_requests() {
 async fn a_title_known_only_by_id_resolves_its_service_without_paging_the_library() {
     let (sim, server) = start_sim().await;
     let lister = client(&server, ApiKind::Modern);
-    let hunter = lister.resolve_user("sim_hunter").await.unwrap();
+    let hunter = lister
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     let titles = lister.all_titles(&hunter).await.unwrap();
     let ps5 = titles
         .iter()
@@ -156,9 +165,15 @@ async fn legacy_api_end_to_end_agrees_with_the_modern_one() {
     let (sim, server) = start_sim().await;
     let legacy = client(&server, ApiKind::Legacy);
     let modern = client(&server, ApiKind::Modern);
-    let hunter = legacy.resolve_user("sim_hunter").await.unwrap();
+    let hunter = legacy
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     // Each API names the user its own way: an account is not shared between them.
-    let modern_hunter = modern.resolve_user("sim_hunter").await.unwrap();
+    let modern_hunter = modern
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
 
     sim.reset_requests();
     let titles = legacy.all_titles(&hunter).await.unwrap();
@@ -215,8 +230,14 @@ async fn renamed_private_and_unknown_users() {
     let (_sim, server) = start_sim().await;
     for api in [ApiKind::Modern, ApiKind::Legacy] {
         let client = client(&server, api);
-        let renamed = client.resolve_user("sim_renamed").await.unwrap();
-        let newname = client.resolve_user("sim_newname").await.unwrap();
+        let renamed = client
+            .resolve_user(&psn::OnlineId::parse("sim_renamed").unwrap())
+            .await
+            .unwrap();
+        let newname = client
+            .resolve_user(&psn::OnlineId::parse("sim_newname").unwrap())
+            .await
+            .unwrap();
         match api {
             // profile2 tells the current ID of the one account behind both.
             ApiKind::Modern => {
@@ -230,7 +251,10 @@ async fn renamed_private_and_unknown_users() {
         assert_eq!(renamed_titles.len(), 8, "{api:?}");
         assert_eq!(renamed_titles, client.all_titles(&newname).await.unwrap());
 
-        let private = client.resolve_user("sim_private").await.unwrap();
+        let private = client
+            .resolve_user(&psn::OnlineId::parse("sim_private").unwrap())
+            .await
+            .unwrap();
         let err = client.titles(&private, 0, 50).await.unwrap_err();
         assert!(
             matches!(err, Error::Private(ref id) if id == "sim_private"),
@@ -238,10 +262,16 @@ async fn renamed_private_and_unknown_users() {
         );
 
         let err = match api {
-            ApiKind::Modern => client.resolve_user("nobody_here").await.unwrap_err(),
+            ApiKind::Modern => client
+                .resolve_user(&psn::OnlineId::parse("nobody_here").unwrap())
+                .await
+                .unwrap_err(),
             // No lookup on the legacy API: its first request tells.
             ApiKind::Legacy => {
-                let nobody = client.resolve_user("nobody_here").await.unwrap();
+                let nobody = client
+                    .resolve_user(&psn::OnlineId::parse("nobody_here").unwrap())
+                    .await
+                    .unwrap();
                 client.titles(&nobody, 0, 50).await.unwrap_err()
             }
         };
@@ -250,7 +280,10 @@ async fn renamed_private_and_unknown_users() {
             "{api:?}: {err:?}"
         );
 
-        let empty = client.resolve_user("sim_empty").await.unwrap();
+        let empty = client
+            .resolve_user(&psn::OnlineId::parse("sim_empty").unwrap())
+            .await
+            .unwrap();
         assert!(client.all_titles(&empty).await.unwrap().is_empty());
     }
 }
@@ -263,7 +296,10 @@ async fn the_legacy_api_asks_only_its_own_host_naming_users_by_online_id() {
     config.profile_url = format!("{}/a-profile-host-knowing-no-one", server.base_url);
     let client = Client::new(config).unwrap();
 
-    let hunter = client.resolve_user("SIM_Hunter").await.unwrap();
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("SIM_Hunter").unwrap())
+        .await
+        .unwrap();
     assert_eq!(hunter.online_id, "SIM_Hunter");
     let titles = client.recent_titles(&hunter, 10).await.unwrap();
     let title = titles
@@ -282,14 +318,20 @@ async fn the_legacy_api_asks_only_its_own_host_naming_users_by_online_id() {
 
     // Online IDs are case-insensitive: the other spelling is the same account, served from
     // the page cache.
-    let lower = client.resolve_user("sim_hunter").await.unwrap();
+    let lower = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     assert_eq!(lower.account_id, hunter.account_id);
     let asked = sim.requests().len();
     assert_eq!(client.recent_titles(&lower, 10).await.unwrap(), titles);
     assert_eq!(sim.requests().len(), asked, "the cached page");
 
     // An unknown user is not found by the legacy host itself, on a listing and on a title.
-    let nobody = client.resolve_user("nobody_here").await.unwrap();
+    let nobody = client
+        .resolve_user(&psn::OnlineId::parse("nobody_here").unwrap())
+        .await
+        .unwrap();
     for err in [
         client.titles(&nobody, 0, 10).await.unwrap_err(),
         client
@@ -311,9 +353,12 @@ async fn the_legacy_api_asks_only_its_own_host_naming_users_by_online_id() {
 
     // The legacy API has no profile: nothing is asked; an invalid ID is still refused first.
     let asked = sim.requests().len();
-    let err = client.profile("sim_hunter").await.unwrap_err();
+    let err = client
+        .profile(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
-    let err = client.resolve_user("no").await.unwrap_err();
+    let err = psn::OnlineId::parse("no").unwrap_err();
     assert!(matches!(err, Error::InvalidOnlineId(_)), "{err:?}");
     assert_eq!(sim.requests().len(), asked);
 
@@ -330,7 +375,10 @@ async fn the_legacy_api_asks_only_its_own_host_naming_users_by_online_id() {
 async fn the_access_token_is_refreshed_after_it_expires() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     assert!(client.refresh_token().is_some(), "signed in");
 
     sim.advance_clock(Duration::from_secs(2 * 3600));
@@ -355,7 +403,10 @@ async fn the_access_token_is_refreshed_after_it_expires() {
 async fn concurrent_callers_share_one_refresh() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     sim.advance_clock(Duration::from_secs(2 * 3600));
     sim.reset_requests();
     let calls: Vec<_> = (0..8)
@@ -382,12 +433,18 @@ async fn concurrent_callers_share_one_refresh() {
 async fn a_stored_refresh_token_signs_in_again() {
     let (_sim, server) = start_sim().await;
     let first = client(&server, ApiKind::Modern);
-    first.resolve_user("sim_hunter").await.unwrap();
+    first
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     let (refresh, _) = first.refresh_token().unwrap();
     let mut config = config(&server, ApiKind::Modern);
     config.credential = Credential::RefreshToken(refresh);
     let second = Client::new(config).unwrap();
-    let hunter = second.resolve_user("sim_hunter").await.unwrap();
+    let hunter = second
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     second.trophy_summary(&hunter).await.unwrap();
 }
 
@@ -402,12 +459,18 @@ fn authorize_requests(sim: &Sim) -> usize {
 async fn a_saved_refresh_token_is_used_before_the_npsso() {
     let (sim, server) = start_sim().await;
     let first = client(&server, ApiKind::Modern);
-    first.resolve_user("sim_hunter").await.unwrap();
+    first
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     let (saved, _) = first.refresh_token().unwrap();
     sim.reset_requests();
     let restarted =
         Client::new(config(&server, ApiKind::Modern).with_saved_refresh_token(saved)).unwrap();
-    restarted.resolve_user("sim_hunter").await.unwrap();
+    restarted
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     assert_eq!(authorize_requests(&sim), 0, "signed in without the NPSSO");
 }
 
@@ -417,7 +480,10 @@ async fn a_rejected_saved_refresh_token_falls_back_to_the_npsso() {
     let config = config(&server, ApiKind::Modern)
         .with_saved_refresh_token(Secret::new("from-an-older-npsso"));
     let client = Client::new(config).unwrap();
-    client.resolve_user("sim_hunter").await.unwrap();
+    client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     assert_eq!(authorize_requests(&sim), 1);
 }
 
@@ -425,7 +491,10 @@ async fn a_rejected_saved_refresh_token_falls_back_to_the_npsso() {
 async fn revoked_tokens_sign_in_again_and_a_rejected_npsso_is_a_credential_error() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     sim.inject(Fault::RevokeTokens);
     client.trophy_summary(&hunter).await.unwrap();
     assert_eq!(authorize_requests(&sim), 2, "the NPSSO signed in again");
@@ -439,7 +508,10 @@ async fn revoked_tokens_sign_in_again_and_a_rejected_npsso_is_a_credential_error
     );
     assert!(!err.to_string().contains(SIM_NPSSO));
     let fresh = self::client(&server, ApiKind::Modern);
-    let err = fresh.resolve_user("sim_hunter").await.unwrap_err();
+    let err = fresh
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Credential(_)), "{err:?}");
 }
 
@@ -447,7 +519,10 @@ async fn revoked_tokens_sign_in_again_and_a_rejected_npsso_is_a_credential_error
 async fn server_errors_are_retried_then_succeed() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     sim.inject(Fault::ServerError { count: 2 });
     sim.reset_requests();
     client.trophy_summary(&hunter).await.unwrap();
@@ -465,7 +540,10 @@ async fn timeouts_give_up_after_bounded_retries() {
     let mut config = config(&server, ApiKind::Modern);
     config.request_timeout = Duration::from_secs(2);
     let client = Client::new(config).unwrap();
-    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     sim.inject(Fault::Timeout { count: 100 });
     let before = client.stats().requests_sent;
     let err = client.trophy_summary(&hunter).await.unwrap_err();
@@ -484,7 +562,10 @@ async fn timeouts_give_up_after_bounded_retries() {
 async fn an_interactive_caller_facing_a_long_429_gets_the_retry_time() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     sim.inject(Fault::RateLimited {
         for_: Duration::from_secs(600),
     });
@@ -515,7 +596,10 @@ async fn an_interactive_caller_facing_a_long_429_gets_the_retry_time() {
 async fn a_background_caller_waits_out_a_429_and_succeeds() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let hunter = client.resolve_user("sim_hunter").await.unwrap();
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
     sim.inject(Fault::RateLimited {
         for_: Duration::from_secs(60),
     });
@@ -537,7 +621,10 @@ async fn a_background_caller_waits_out_a_429_and_succeeds() {
 async fn earned_state_is_reused_until_the_listing_shows_a_newer_update() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let casual = client.resolve_user("sim_casual").await.unwrap();
+    let casual = client
+        .resolve_user(&psn::OnlineId::parse("sim_casual").unwrap())
+        .await
+        .unwrap();
     let titles = client.titles(&casual, 0, 5).await.unwrap().titles;
     let title = titles
         .iter()
@@ -579,7 +666,10 @@ async fn earned_state_is_reused_until_the_listing_shows_a_newer_update() {
 async fn latest_titles_always_asks_psn_and_refreshes_the_listing_caches() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let casual = client.resolve_user("sim_casual").await.unwrap();
+    let casual = client
+        .resolve_user(&psn::OnlineId::parse("sim_casual").unwrap())
+        .await
+        .unwrap();
     let cached = client.titles(&casual, 0, 5).await.unwrap();
     let title = cached
         .titles
@@ -635,7 +725,10 @@ async fn latest_titles_always_asks_psn_and_refreshes_the_listing_caches() {
 async fn a_trophy_earned_in_the_same_second_as_the_cached_state_is_not_missed() {
     let (sim, server) = start_sim().await;
     let client = client(&server, ApiKind::Modern);
-    let casual = client.resolve_user("sim_casual").await.unwrap();
+    let casual = client
+        .resolve_user(&psn::OnlineId::parse("sim_casual").unwrap())
+        .await
+        .unwrap();
     let title = client.latest_titles(&casual, 0, 5).await.unwrap().titles[0].clone();
     let before = client
         .earned_trophies(&casual, &title.np_communication_id, title.service)

@@ -25,13 +25,19 @@ fn profile_requests(sim: &Sim) -> usize {
 #[tokio::test]
 async fn the_profile_is_asked_again_each_time_so_a_new_about_me_is_seen() {
     let (sim, _server, client) = start().await;
-    let before = client.profile("SIM_HUNTER").await.expect("a profile");
+    let before = client
+        .profile(&psn::OnlineId::parse("SIM_HUNTER").unwrap())
+        .await
+        .expect("a profile");
     assert_eq!(before.account.online_id, "sim_hunter");
     assert_eq!(before.about_me.as_deref(), Some("Platinum or nothing."));
 
     sim.set_about_me("sim_hunter", "code TB-ABCDEF here")
         .expect("a known user");
-    let after = client.profile("sim_hunter").await.expect("a profile");
+    let after = client
+        .profile(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .expect("a profile");
     assert_eq!(after.about_me.as_deref(), Some("code TB-ABCDEF here"));
     assert_eq!(after.account, before.account);
     assert_eq!(
@@ -41,21 +47,27 @@ async fn the_profile_is_asked_again_each_time_so_a_new_about_me_is_seen() {
     );
 
     sim.set_about_me("sim_hunter", "").expect("a known user");
-    let emptied = client.profile("sim_hunter").await.expect("a profile");
+    let emptied = client
+        .profile(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .expect("a profile");
     assert_eq!(emptied.about_me, None);
 }
 
 #[tokio::test]
 async fn a_renamed_user_shows_the_current_id_and_unknown_ones_are_not_found() {
     let (_sim, _server, client) = start().await;
-    let renamed = client.profile("sim_renamed").await.expect("a profile");
+    let renamed = client
+        .profile(&psn::OnlineId::parse("sim_renamed").unwrap())
+        .await
+        .expect("a profile");
     assert_eq!(renamed.account.online_id, "sim_newname");
     assert!(matches!(
-        client.profile("nobody_here").await,
+        client.profile(&psn::OnlineId::parse("nobody_here").unwrap()).await,
         Err(Error::UserNotFound(id)) if id == "nobody_here"
     ));
     assert!(matches!(
-        client.profile("no").await,
+        psn::OnlineId::parse("no"),
         Err(Error::InvalidOnlineId(_))
     ));
 }
