@@ -60,6 +60,7 @@ pub const FAILPOINT_AFTER_POST: &str = "deliver-after-post";
 
 /// One setting from the process environment (after `.env`): trimmed, `None` when unset or empty.
 /// The only place the program reads its environment.
+#[allow(clippy::disallowed_methods, reason = "this is the one place")]
 fn env_setting(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()

@@ -288,6 +288,10 @@ impl Deliverer {
         Ok(outcome)
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the deliverer posts announcements"
+    )]
     async fn post(&self, row: &OutboxRow, reply: &Reply) -> Result<u64, serenity::Error> {
         let message = super::payload::channel_message(reply)
             .nonce(serenity::Nonce::String(row.nonce.clone()))
@@ -387,6 +391,10 @@ impl Deliverer {
         Ok(())
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the deliverer tells admins of a broken channel"
+    )]
     async fn direct_message(&self, user_id: u64, reply: &Reply) -> Result<(), serenity::Error> {
         let channel = self
             .http

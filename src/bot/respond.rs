@@ -195,6 +195,7 @@ impl<'a> Responder<'a> {
         Ok(())
     }
 
+    #[allow(clippy::disallowed_methods, reason = "the reply path itself")]
     async fn create_response(
         &self,
         response: serenity::CreateInteractionResponse,
@@ -209,6 +210,7 @@ impl<'a> Responder<'a> {
         }
     }
 
+    #[allow(clippy::disallowed_methods, reason = "the reply path itself")]
     async fn edit_response(
         &self,
         edit: serenity::EditInteractionResponse,

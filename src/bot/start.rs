@@ -253,6 +253,10 @@ async fn connect_store(
 }
 
 /// Posts operator alerts (the PSN refresh token nearing expiry) to `channel`, pinging no one.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the operator alert is a post of its own"
+)]
 fn ops_alert(http: Arc<serenity::Http>, channel: serenity::ChannelId) -> crate::ops::AlertHook {
     Arc::new(move |text: String| {
         let http = http.clone();

@@ -453,6 +453,10 @@ fn test_database_urls_replace_the_database_name() {
 /// The last-resort path for real, when this machine has the tools (skipped, and says so, when
 /// it does not): a cluster starts on a free port and takes connections.
 #[tokio::test]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read their own environment"
+)]
 async fn a_throwaway_cluster_starts_and_accepts_connections() {
     let Some(bin) = db::find_cluster_bin(
         std::env::var("PATH").ok().as_deref(),

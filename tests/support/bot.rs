@@ -162,6 +162,10 @@ impl Harness {
     }
 
     /// Starts a bot process and waits until it identified and registered its commands.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the bot under test gets only PATH"
+    )]
     async fn spawn_bot(&mut self) {
         let (readies_before, _) = self.discord.session_counts();
         let registrations_before = self.command_registrations();

@@ -91,6 +91,11 @@ struct Server {
     url: String,
 }
 
+// Tests find their database as the README says: `DATABASE_URL`, then the machine's tools.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read their own environment"
+)]
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {

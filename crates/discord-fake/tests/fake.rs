@@ -1,4 +1,6 @@
 //! The fake against the real serenity client, and its Discord rules over plain HTTP.
+// These tests drive the fake with serenity's own calls, as any Discord client would.
+#![allow(clippy::disallowed_methods)]
 
 use std::time::Duration;
 
