@@ -6,5 +6,6 @@ pub mod tracking;
 
 pub use reply::Reply;
 pub use tracking::{
-    AnnounceFilter, FilterKind, GuildSettings, PlayerBatch, TitleEarnings, TrackedAccount,
+    AnnounceFilter, FilterKind, GuildSettings, LeaderboardRow, PlayerBatch, TitleEarnings,
+    TrackedAccount, TrackedAccountView, TrackingStatus,
 };

@@ -145,3 +145,46 @@ pub struct PlayerBatch {
     pub online_id: String,
     pub titles: Vec<TitleEarnings>,
 }
+
+/// What the tracker last found for an account, as `/track list` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackingStatus {
+    /// Not polled yet: the tracker takes its baseline on the first poll.
+    Pending,
+    Ok,
+    /// The trophy list is private: nothing can be seen until the player makes it public.
+    Private,
+    /// PSN no longer knows the account (deleted).
+    Gone,
+}
+
+/// One tracked account of a guild with the tracker's view of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedAccountView {
+    pub account: TrackedAccount,
+    pub status: TrackingStatus,
+    /// `Some(true)`: presence visible to the bot's PSN account (the fast path); `Some(false)`:
+    /// hidden (polling only); `None`: not asked yet.
+    pub presence_visible: Option<bool>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    pub next_check_at: Option<DateTime<Utc>>,
+}
+
+/// One row of `/leaderboard`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeaderboardRow {
+    pub account_id: String,
+    pub online_id: String,
+    /// The player's totals as of the tracker's last poll; `None` before the first one.
+    pub earned: Option<TrophyCounts>,
+    /// Trophies the tracker detected since the start of the month asked for.
+    pub this_month: u32,
+    /// The Discord user who linked and verified this account, if any.
+    pub verified_discord_user: Option<u64>,
+}
+
+impl LeaderboardRow {
+    pub fn points(&self) -> Option<u32> {
+        self.earned.map(|e| e.points())
+    }
+}

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use super::{format_date, trophy_emoji, COLOR_PLATINUM};
 use crate::model::reply::{limits, Embed, Reply};
+use crate::model::LeaderboardRow;
 use crate::render::markdown::escape_markdown;
-use crate::store::LeaderboardRow;
 use psn::TrophyType;
 
 /// Rows shown at most; the rest are counted.

@@ -6,8 +6,8 @@ use std::time::Duration;
 use super::{COLOR_INFO, COLOR_PLATINUM};
 use crate::model::reply::{limits, Embed, Reply};
 use crate::model::GuildSettings;
+use crate::model::{TrackedAccountView, TrackingStatus};
 use crate::render::markdown::escape_markdown;
-use crate::store::{TrackedAccountView, TrackingStatus};
 
 /// Whether PSN let the bot read the trophy list when the account was added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

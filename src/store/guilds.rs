@@ -10,42 +10,19 @@ use psn::TrophyCounts;
 use sqlx::Row;
 
 use super::{snowflake_from_db, snowflake_to_db, Store, StoreError};
-use crate::model::{AnnounceFilter, GuildSettings, TrackedAccount};
+use crate::model::{
+    AnnounceFilter, GuildSettings, LeaderboardRow, TrackedAccount, TrackedAccountView,
+    TrackingStatus,
+};
 
-/// What the tracker last found for an account, as `/track list` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrackingStatus {
-    /// Not polled yet: the tracker takes its baseline on the first poll.
-    Pending,
-    Ok,
-    /// The trophy list is private: nothing can be seen until the player makes it public.
-    Private,
-    /// PSN no longer knows the account (deleted).
-    Gone,
-}
-
-impl TrackingStatus {
-    fn from_db(status: Option<&str>) -> TrackingStatus {
-        match status {
-            None => TrackingStatus::Pending,
-            Some("private") => TrackingStatus::Private,
-            Some("gone") => TrackingStatus::Gone,
-            // `ok`, or a state a newer version wrote.
-            Some(_) => TrackingStatus::Ok,
-        }
+/// The stored `account_state.status`; a state a newer version wrote reads as `Ok`.
+fn status_from_db(status: Option<&str>) -> TrackingStatus {
+    match status {
+        None => TrackingStatus::Pending,
+        Some("private") => TrackingStatus::Private,
+        Some("gone") => TrackingStatus::Gone,
+        Some(_) => TrackingStatus::Ok,
     }
-}
-
-/// One tracked account of a guild with the tracker's view of it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrackedAccountView {
-    pub account: TrackedAccount,
-    pub status: TrackingStatus,
-    /// `Some(true)`: presence visible to the bot's PSN account (the fast path); `Some(false)`:
-    /// hidden (polling only); `None`: not asked yet.
-    pub presence_visible: Option<bool>,
-    pub last_checked_at: Option<DateTime<Utc>>,
-    pub next_check_at: Option<DateTime<Utc>>,
 }
 
 /// What adding an account did.
@@ -58,25 +35,6 @@ pub enum AddTracked {
     CapReached {
         tracked: usize,
     },
-}
-
-/// One row of `/leaderboard`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LeaderboardRow {
-    pub account_id: String,
-    pub online_id: String,
-    /// The player's totals as of the tracker's last poll; `None` before the first one.
-    pub earned: Option<TrophyCounts>,
-    /// Trophies the tracker detected since the start of the month asked for.
-    pub this_month: u32,
-    /// The Discord user who linked and verified this account, if any.
-    pub verified_discord_user: Option<u64>,
-}
-
-impl LeaderboardRow {
-    pub fn points(&self) -> Option<u32> {
-        self.earned.map(|e| e.points())
-    }
 }
 
 /// What forgetting a guild removed.
@@ -246,9 +204,7 @@ impl Store {
             .map(|row| {
                 Ok(TrackedAccountView {
                     account: tracked_from_row(row)?,
-                    status: TrackingStatus::from_db(
-                        row.try_get::<Option<String>, _>("status")?.as_deref(),
-                    ),
+                    status: status_from_db(row.try_get::<Option<String>, _>("status")?.as_deref()),
                     presence_visible: row.try_get("presence_visible")?,
                     last_checked_at: row.try_get("last_checked_at")?,
                     next_check_at: row.try_get("next_check_at")?,

@@ -16,7 +16,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
 pub use database_url::redact_database_url;
-pub use guilds::{AddTracked, ForgottenGuild, LeaderboardRow, TrackedAccountView, TrackingStatus};
+pub use guilds::{AddTracked, ForgottenGuild};
 pub use links::{about_me_holds_code, new_verify_code, LinkedAccount, VERIFY_CODE_PREFIX};
 pub use outbox::{ChannelReport, OutboxRow};
 pub use tracking::{

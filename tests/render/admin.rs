@@ -8,8 +8,8 @@ use psn::TrophyCounts;
 use trophybot::errors::{error_reply, ChannelProblem, CommandError};
 use trophybot::model::reply::limits;
 use trophybot::model::{AnnounceFilter, GuildSettings, TrackedAccount};
+use trophybot::model::{LeaderboardRow, TrackedAccountView, TrackingStatus};
 use trophybot::render::{self, TrackAdded, TrackList, TrophyListVisibility};
-use trophybot::store::{LeaderboardRow, TrackedAccountView, TrackingStatus};
 
 const GUILD: u64 = 100;
 

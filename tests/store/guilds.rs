@@ -2,8 +2,9 @@
 //! against a real PostgreSQL, one database per test.
 
 use chrono::{DateTime, TimeZone, Utc};
+use trophybot::model::TrackingStatus;
 use trophybot::model::{AnnounceFilter, GuildSettings, TrackedAccount};
-use trophybot::store::{AddTracked, Store, TrackingStatus};
+use trophybot::store::{AddTracked, Store};
 
 use crate::support::db::TestDb;
 
