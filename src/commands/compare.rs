@@ -17,8 +17,8 @@ pub struct CompareInput {
 }
 
 pub async fn run(services: &Services, input: CompareInput) -> Result<Reply, CommandError> {
-    let account_a = services.account(&input.user).await?;
-    let account_b = services.account(&input.other).await?;
+    let account_a = services.client.resolve_user(&input.user).await?;
+    let account_b = services.client.resolve_user(&input.other).await?;
     match input.game {
         None => {
             let mut a = side(services, account_a).await?;

@@ -104,7 +104,7 @@ pub async fn autocomplete_game(
     user_online_id: &OnlineId,
     partial: &str,
 ) -> Vec<Choice> {
-    let Ok(account) = services.account(user_online_id).await else {
+    let Ok(account) = services.client.resolve_user(user_online_id).await else {
         return Vec::new();
     };
     if let Some(library) = services.stored_library(&account).await {

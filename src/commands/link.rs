@@ -24,7 +24,7 @@ pub async fn link(
     let account = match (user, &existing) {
         // Validated and resolved before anything is stored: a renamed user links to the
         // current ID, an unknown one is not found.
-        (Some(user), _) => services.account(user).await?,
+        (Some(user), _) => services.client.resolve_user(user).await?,
         (None, Some(linked)) => Account {
             account_id: linked.account_id.clone(),
             online_id: linked.online_id.clone(),
@@ -110,16 +110,9 @@ pub async fn unlink(store: &Store, discord_user_id: u64) -> Result<Reply, Comman
     ))
 }
 
-/// The online ID a command runs for: `user` when given, else the caller's linked account
-/// (verified or not: the link is the caller's own choice of default).
-pub async fn user_or_linked(
-    store: &Store,
-    discord_user_id: u64,
-    user: Option<OnlineId>,
-) -> Result<OnlineId, CommandError> {
-    if let Some(user) = user {
-        return Ok(user);
-    }
+/// The caller's linked PSN account (verified or not: the link is the caller's own choice of
+/// default), for commands whose `user` was left out.
+pub async fn linked_player(store: &Store, discord_user_id: u64) -> Result<OnlineId, CommandError> {
     match store.linked_account(discord_user_id).await? {
         Some(linked) => Ok(OnlineId::parse(&linked.online_id)?),
         None => Err(CommandError::NotLinked),

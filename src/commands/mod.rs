@@ -13,11 +13,9 @@ pub mod trophies;
 
 pub use game::{autocomplete_game, Choice};
 
-use psn::{Account, Client, OnlineId, TitleProgress};
+use psn::{Account, Client, TitleProgress};
 
 use crate::store::Store;
-
-use crate::errors::CommandError;
 
 /// How many recent titles commands ask for: one page of the modern API, and always the same
 /// count so the client's per-user cache serves autocomplete and the next command.
@@ -58,10 +56,5 @@ impl Services {
                 None
             }
         }
-    }
-
-    /// The account behind an online ID (renamed users resolve to their current ID).
-    pub(crate) async fn account(&self, online_id: &OnlineId) -> Result<Account, CommandError> {
-        Ok(self.client.resolve_user(online_id).await?)
     }
 }

@@ -56,7 +56,7 @@ pub async fn run(services: &Services, input: RarestInput) -> Result<Reply, Comma
         count: count(i64::from(input.count))?,
         ..input
     };
-    let account = services.account(&input.user).await?;
+    let account = services.client.resolve_user(&input.user).await?;
     let mut definitions: HashMap<usize, TitleDefinition> = HashMap::new();
     let (titles, candidates, scope) = match &input.game {
         Some(game) => {

@@ -125,7 +125,7 @@ pub async fn add(
             cap,
         });
     }
-    let account = services.account(&input.user).await?;
+    let account = services.client.resolve_user(&input.user).await?;
     let visibility = trophy_list_visibility(services, &account).await?;
     let tracked = TrackedAccount {
         guild_id: input.guild_id,

@@ -15,7 +15,7 @@ pub struct TrophiesInput {
 }
 
 pub async fn run(services: &Services, input: TrophiesInput) -> Result<Reply, CommandError> {
-    let account = services.account(&input.user).await?;
+    let account = services.client.resolve_user(&input.user).await?;
     match input.game {
         None => {
             let recent = services

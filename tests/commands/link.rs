@@ -207,31 +207,19 @@ async fn unlink_says_what_it_removed_or_that_there_was_nothing() {
 async fn commands_default_to_the_linked_account() {
     let w = world().await;
     assert!(matches!(
-        link::user_or_linked(&w.store, CALLER, None).await,
+        link::linked_player(&w.store, CALLER).await,
         Err(CommandError::NotLinked)
     ));
     w.link(Some("sim_casual")).await.expect("linked");
     assert_eq!(
-        link::user_or_linked(&w.store, CALLER, None)
+        link::linked_player(&w.store, CALLER)
             .await
             .expect("the linked ID")
             .as_str(),
         "sim_casual"
     );
-    assert_eq!(
-        link::user_or_linked(
-            &w.store,
-            CALLER,
-            Some(psn::OnlineId::parse(" sim_hunter ").unwrap())
-        )
-        .await
-        .expect("the given ID")
-        .as_str(),
-        "sim_hunter",
-        "a given user wins over the link"
-    );
     assert!(matches!(
-        link::user_or_linked(&w.store, CALLER + 1, None).await,
+        link::linked_player(&w.store, CALLER + 1).await,
         Err(CommandError::NotLinked)
     ));
 }

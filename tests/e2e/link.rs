@@ -66,6 +66,12 @@ async fn link_verify_use_the_default_and_unlink() {
     let (ephemeral, profile) = h.deferred(ix).await;
     assert!(!ephemeral);
     assert_eq!(embed_title(&profile), "sim\\_casual's trophies");
+    // A given user wins over the link.
+    let ix = h
+        .slash(MEMBER, "trophies", json!([opt("user", "sim_hunter")]))
+        .await;
+    let other = h.deferred_reply(ix).await;
+    assert_eq!(embed_title(&other), "sim\\_hunter's trophies");
 
     let ix = h
         .slash(MEMBER, "compare", json!([opt("other", "sim_hunter")]))

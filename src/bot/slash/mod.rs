@@ -43,8 +43,10 @@ pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
 
 /// The PSN player a command is about: `user` when given, else the caller's linked account.
 async fn player(ctx: Context<'_>, user: Option<PsnUser>) -> Result<OnlineId, CommandError> {
-    let caller = ctx.author().id.get();
-    commands::link::user_or_linked(&ctx.data().store, caller, user.map(|u| u.0)).await
+    match user {
+        Some(PsnUser(user)) => Ok(user),
+        None => commands::link::linked_player(&ctx.data().store, ctx.author().id.get()).await,
+    }
 }
 
 /// Answers a command about a PSN player: the player is settled at once (a missing link is told
