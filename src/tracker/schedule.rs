@@ -4,8 +4,8 @@
 //!
 //! [`AdaptiveScheduler`] spends the budget on presence sweeps and on polls whose rate follows
 //! the square root of each account's estimated trophy rate (the allocation that minimises the
-//! mean detection delay of Poisson arrivals under a rate budget). [`RoundRobinScheduler`] has
-//! the same interface and is the baseline.
+//! mean detection delay of Poisson arrivals under a rate budget). The benchmark's baseline,
+//! round-robin (`benches/tracker/round_robin.rs`), has the same interface ([`PollScheduler`]).
 //!
 //! The staleness floor is a promise, not a weight: every account is planned at most
 //! [`PollScheduler::effective_staleness`] apart (`max(max_staleness, N / (floor_share ·
@@ -56,7 +56,7 @@ pub enum ReportedPresence {
     OnlinePlaying,
 }
 
-/// A scheduler's interface, shared by the adaptive one and the round-robin baseline.
+/// A scheduler's interface, shared by the adaptive one and the benchmark's round-robin baseline.
 pub trait PollScheduler {
     /// Starts tracking an account; it is due at once.
     fn add_account(&mut self) -> AccountKey;
@@ -83,12 +83,15 @@ pub trait PollScheduler {
 
 /// A token bucket over the tracker's share of the PSN budget. Tokens may go negative when a
 /// poll's follow-up requests are charged after the fact; nothing is spent until they recover.
+/// The bucket keeps the recent follow-ups per poll, so the poll rate it leaves is known.
 #[derive(Debug, Clone)]
 pub struct RequestBudget {
     rate_per_sec: f64,
     capacity: f64,
     tokens: f64,
     updated_at: Option<f64>,
+    /// Recent follow-up requests per poll (a running mean, see `FOLLOW_UP_SMOOTHING`).
+    follow_ups_per_poll: f64,
 }
 
 impl RequestBudget {
@@ -99,6 +102,7 @@ impl RequestBudget {
             capacity: burst.max(1.0),
             tokens: burst.max(1.0),
             updated_at: None,
+            follow_ups_per_poll: 0.0,
         }
     }
 
@@ -141,6 +145,22 @@ impl RequestBudget {
     pub fn spend(&mut self, now: f64, requests: f64) {
         self.refill(now);
         self.tokens -= requests;
+    }
+
+    /// Spends a poll's follow-up requests after the fact ([`PollOutcome::changed_titles`])
+    /// and counts them into the recent follow-ups per poll that [`Self::poll_rate`] uses.
+    pub fn charge_follow_ups(&mut self, now: f64, requests: u32) {
+        let extra = f64::from(requests);
+        self.spend(now, extra);
+        self.follow_ups_per_poll =
+            (1.0 - FOLLOW_UP_SMOOTHING) * self.follow_ups_per_poll + FOLLOW_UP_SMOOTHING * extra;
+    }
+
+    /// Polls per second the budget leaves after `other_rate` (presence sweeps), each poll
+    /// bringing the recent follow-ups per poll on average.
+    pub fn poll_rate(&self, other_rate: f64) -> f64 {
+        ((self.rate_per_sec - other_rate).max(0.0) / (1.0 + self.follow_ups_per_poll.max(0.0)))
+            .max(f64::MIN_POSITIVE)
     }
 }
 
@@ -206,8 +226,14 @@ impl ScheduleConfig {
         }
     }
 
-    /// `max(max_staleness, N / (floor_share · poll_rate))`, `poll_rate` being the polls per
-    /// second left after presence sweeps and follow-ups.
+    /// The longest any of `n_accounts` goes unchecked when `poll_rate` polls per second are
+    /// left after presence sweeps and follow-ups (see [`RequestBudget::poll_rate`]):
+    /// `max(max_staleness, N / (floor_share · poll_rate))`.
+    pub fn effective_staleness(&self, n_accounts: usize, poll_rate: f64) -> Duration {
+        secs_to_duration(self.effective_staleness_secs(n_accounts, poll_rate))
+    }
+
+    /// [`Self::effective_staleness`] in seconds.
     fn effective_staleness_secs(&self, n_accounts: usize, poll_rate: f64) -> f64 {
         let floor_rate = poll_rate * self.floor_share.clamp(0.01, 1.0);
         let sweep = if n_accounts == 0 {
@@ -235,12 +261,6 @@ const FLOOR_GUARD: f64 = 0.93;
 
 /// An account this close to the staleness floor is polled before any other.
 const FLOOR_HARD: f64 = 0.99;
-
-/// Polls per second a budget of `rate_per_sec` leaves after `other_rate` (presence sweeps)
-/// when each poll brings `extra_per_poll` follow-up requests on average.
-fn poll_rate(rate_per_sec: f64, other_rate: f64, extra_per_poll: f64) -> f64 {
-    ((rate_per_sec - other_rate).max(0.0) / (1.0 + extra_per_poll.max(0.0))).max(f64::MIN_POSITIVE)
-}
 
 /// Water-filling of the square-root rule under a staleness cap: the intervals
 /// `min(c / w_i, cap)` whose poll rates sum to `poll_rate`, written over `weights` in place.
@@ -346,8 +366,6 @@ pub struct AdaptiveScheduler {
     accounts: Vec<AccountState>,
     pending_presence: Vec<Vec<AccountKey>>,
     last_presence_sweep: Option<f64>,
-    /// Recent follow-up requests per poll, so the poll rate left over is known.
-    extra_per_poll: f64,
     scratch: Vec<f64>,
     /// The last poll was forced by the staleness floor.
     last_poll_was_floor: bool,
@@ -361,7 +379,6 @@ impl AdaptiveScheduler {
             accounts: Vec::new(),
             pending_presence: Vec::new(),
             last_presence_sweep: None,
-            extra_per_poll: 0.0,
             scratch: Vec::new(),
             last_poll_was_floor: false,
         }
@@ -463,11 +480,7 @@ impl AdaptiveScheduler {
 
     /// Polls per second the budget leaves now.
     fn poll_rate(&self) -> f64 {
-        poll_rate(
-            self.config.rate_per_sec,
-            self.presence_rate(),
-            self.extra_per_poll,
-        )
+        self.budget.poll_rate(self.presence_rate())
     }
 
     /// The staleness floor for the accounts tracked now, in seconds.
@@ -597,10 +610,7 @@ impl PollScheduler for AdaptiveScheduler {
     }
 
     fn record_poll(&mut self, account: AccountKey, now: f64, outcome: PollOutcome) {
-        let extra = f64::from(outcome.changed_titles);
-        self.budget.spend(now, extra);
-        self.extra_per_poll =
-            (1.0 - FOLLOW_UP_SMOOTHING) * self.extra_per_poll + FOLLOW_UP_SMOOTHING * extra;
+        self.budget.charge_follow_ups(now, outcome.changed_titles);
         let prior = self.config.prior.clone();
         let trophy_rate = self.trophy_rate();
         let Some(a) = self.accounts.get_mut(account.0) else {
@@ -650,10 +660,8 @@ impl PollScheduler for AdaptiveScheduler {
     }
 
     fn effective_staleness(&self, n_accounts: usize) -> Duration {
-        secs_to_duration(
-            self.config
-                .effective_staleness_secs(n_accounts, self.poll_rate()),
-        )
+        self.config
+            .effective_staleness(n_accounts, self.poll_rate())
     }
 
     fn expected_interval(&self, account: AccountKey, now: f64) -> Duration {
@@ -670,77 +678,6 @@ impl PollScheduler for AdaptiveScheduler {
 
 fn secs_to_duration(secs: f64) -> Duration {
     Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
-}
-
-/// The baseline: every account in turn, presence ignored.
-#[derive(Debug, Clone)]
-pub struct RoundRobinScheduler {
-    budget: RequestBudget,
-    max_staleness: Duration,
-    /// Per key: still tracked.
-    active: Vec<bool>,
-    next: usize,
-    /// Recent follow-up requests per poll, so the sweep time is known.
-    extra_per_poll: f64,
-}
-
-impl RoundRobinScheduler {
-    pub fn new(config: &ScheduleConfig) -> Self {
-        Self {
-            budget: RequestBudget::new(config.rate_per_sec, config.burst),
-            max_staleness: config.max_staleness,
-            active: Vec::new(),
-            next: 0,
-            extra_per_poll: 0.0,
-        }
-    }
-}
-
-impl PollScheduler for RoundRobinScheduler {
-    fn add_account(&mut self) -> AccountKey {
-        self.active.push(true);
-        AccountKey(self.active.len() - 1)
-    }
-
-    fn remove_account(&mut self, account: AccountKey) {
-        if let Some(active) = self.active.get_mut(account.0) {
-            *active = false;
-        }
-    }
-
-    fn next_decision(&mut self, now: f64) -> Decision {
-        let n = self.active.len();
-        let Some(offset) = (0..n).find(|i| self.active[(self.next + i) % n]) else {
-            return Decision::WaitUntil(f64::INFINITY);
-        };
-        let ready = self.budget.ready_at(now, 1.0);
-        if ready > now {
-            return Decision::WaitUntil(ready);
-        }
-        self.budget.spend(now, 1.0);
-        let key = AccountKey((self.next + offset) % n);
-        self.next = (key.0 + 1) % n;
-        Decision::Poll(key)
-    }
-
-    fn record_poll(&mut self, _account: AccountKey, now: f64, outcome: PollOutcome) {
-        let extra = f64::from(outcome.changed_titles);
-        self.budget.spend(now, extra);
-        self.extra_per_poll =
-            (1.0 - FOLLOW_UP_SMOOTHING) * self.extra_per_poll + FOLLOW_UP_SMOOTHING * extra;
-    }
-
-    fn record_presence(&mut self, _: f64, _: &[AccountKey], _: &[(AccountKey, ReportedPresence)]) {}
-
-    fn effective_staleness(&self, n_accounts: usize) -> Duration {
-        let sweep =
-            n_accounts as f64 / poll_rate(self.budget.rate_per_sec(), 0.0, self.extra_per_poll);
-        secs_to_duration(self.max_staleness.as_secs_f64().max(sweep))
-    }
-
-    fn expected_interval(&self, _account: AccountKey, _now: f64) -> Duration {
-        self.effective_staleness(self.active.iter().filter(|a| **a).count())
-    }
 }
 
 #[cfg(test)]
@@ -870,8 +807,6 @@ mod tests {
         let n = 1000;
         assert!(sched.effective_staleness(n).as_secs_f64() >= n as f64 / RATE);
         assert_eq!(sched.effective_staleness(10), Duration::from_secs(1800));
-        let rr = RoundRobinScheduler::new(&config(1800));
-        assert!(rr.effective_staleness(n).as_secs_f64() >= n as f64 / RATE - 1.0);
     }
 
     #[test]
@@ -940,41 +875,22 @@ mod tests {
     }
 
     #[test]
-    fn round_robin_visits_every_account_in_turn() {
-        let mut rr = RoundRobinScheduler::new(&config(1800));
-        let keys: Vec<_> = (0..5).map(|_| rr.add_account()).collect();
+    fn a_removed_account_is_never_polled_again() {
+        let mut sched = AdaptiveScheduler::new(config(1800));
+        let keys: Vec<_> = (0..3).map(|_| sched.add_account()).collect();
+        sched.remove_account(keys[1]);
         let (_, polls) = drive(
-            &mut rr,
-            100.0,
+            &mut sched,
+            3_600.0,
             |_, _| PollOutcome::default(),
             |_, _| Vec::new(),
         );
-        let order: Vec<_> = polls.iter().map(|p| p.1).take(10).collect();
-        assert_eq!(&order[..5], &keys[..]);
-        assert_eq!(&order[5..10], &keys[..]);
-    }
-
-    #[test]
-    fn a_removed_account_is_never_polled_again() {
-        let mut adaptive = AdaptiveScheduler::new(config(1800));
-        let mut rr = RoundRobinScheduler::new(&config(1800));
-        let schedulers: [&mut dyn PollScheduler; 2] = [&mut adaptive, &mut rr];
-        for scheduler in schedulers {
-            let keys: Vec<_> = (0..3).map(|_| scheduler.add_account()).collect();
-            scheduler.remove_account(keys[1]);
-            let (_, polls) = drive(
-                scheduler,
-                3_600.0,
-                |_, _| PollOutcome::default(),
-                |_, _| Vec::new(),
-            );
-            assert!(polls.iter().any(|p| p.1 == keys[0]));
-            assert!(polls.iter().any(|p| p.1 == keys[2]));
-            assert!(
-                polls.iter().all(|p| p.1 != keys[1]),
-                "removed account polled"
-            );
-        }
+        assert!(polls.iter().any(|p| p.1 == keys[0]));
+        assert!(polls.iter().any(|p| p.1 == keys[2]));
+        assert!(
+            polls.iter().all(|p| p.1 != keys[1]),
+            "removed account polled"
+        );
     }
 
     #[test]
@@ -1021,10 +937,6 @@ mod tests {
             sched.effective_staleness(affordable),
             Duration::from_secs(1800)
         );
-        // Round-robin sweeps everyone with the whole poll rate.
-        let rr = RoundRobinScheduler::new(&cfg);
-        let sweep = rr.effective_staleness(n).as_secs_f64();
-        assert!((sweep - n as f64 / RATE).abs() < 1e-6, "{sweep}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The background side of the bot against the PSN simulator, the fake Discord and a real
-//! PostgreSQL: the tracker's polls and loop, the outbox deliverer, and the saved PSN sign-in.
+//! PostgreSQL: the tracker's polls and loop, the outbox deliverer, and the saved PSN sign-in;
+//! and the scheduling benchmark's round-robin baseline.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod baseline;
 mod credential;
 mod deliver;
 mod poll;

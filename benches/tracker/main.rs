@@ -1,6 +1,7 @@
 //! Tracker scheduling benchmark: a discrete-event simulation in virtual time comparing the
-//! adaptive scheduler with round-robin. Run with `cargo bench --bench tracker`; prints a table
-//! and writes `docs/tracker-latency.svg`. Fixed seed, so results are reproducible.
+//! adaptive scheduler with round-robin (the baseline, in `round_robin.rs` next to this file).
+//! Run with `cargo bench --bench tracker`; prints a table and writes `docs/tracker-latency.svg`.
+//! Fixed seed, so results are reproducible.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -8,8 +9,11 @@ use std::time::Duration;
 use trophybot::tracker::poll::LISTING_PAGE;
 use trophybot::tracker::schedule::{
     AccountKey, AdaptiveScheduler, Decision, PollOutcome, PollScheduler, ReportedPresence,
-    RequestBudget, RoundRobinScheduler, ScheduleConfig, PRESENCE_BATCH,
+    RequestBudget, ScheduleConfig, PRESENCE_BATCH,
 };
+
+mod round_robin;
+use round_robin::RoundRobinScheduler;
 
 const DAY: f64 = 86_400.0;
 const WARMUP_DAYS: f64 = 1.0;
