@@ -11,7 +11,8 @@ use crate::model::reply::truncate;
 
 /// Discord allows at most 25 autocomplete choices, with names and values of 100 characters.
 pub const MAX_CHOICES: usize = 25;
-const CHOICE_TEXT_MAX: usize = 100;
+/// The longest `game` option: a choice's value or name, or a name typed in full.
+pub const GAME_TEXT_MAX: usize = 100;
 
 /// One autocomplete choice: `value` is the npCommunicationId, so a picked choice resolves
 /// without a search.
@@ -139,7 +140,7 @@ pub fn choices(titles: &[TitleProgress], partial: &str) -> Vec<Choice> {
         .into_iter()
         .take(MAX_CHOICES)
         .map(|(_, i)| Choice {
-            name: truncate(&names[i], CHOICE_TEXT_MAX),
+            name: truncate(&names[i], GAME_TEXT_MAX),
             value: titles[i].np_communication_id.clone(),
         })
         .collect()

@@ -60,6 +60,49 @@ async fn commands_answer_with_deferred_replies_within_discords_limits() {
     assert!(rejected.is_empty(), "rejected by Discord: {rejected:?}");
 }
 
+/// The option definitions Discord gets come from the bot's option types: Discord itself checks
+/// an online ID's length and `count`'s range, and offers `game` choices.
+#[tokio::test]
+async fn options_are_registered_with_their_limits() {
+    let h = Harness::start().await;
+    let rarest = h
+        .discord
+        .commands(Some(GUILD))
+        .into_iter()
+        .find(|c| c["name"] == "rarest")
+        .expect("/rarest registered");
+    let option = |name: &str| -> Value {
+        rarest["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|o| o["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("option {name} in {rarest}"))
+    };
+    let user = option("user");
+    assert_eq!(
+        (
+            user["type"].as_u64(),
+            user["min_length"].as_u64(),
+            user["max_length"].as_u64()
+        ),
+        (Some(3), Some(3), Some(16))
+    );
+    let game = option("game");
+    assert_eq!(game["autocomplete"], json!(true), "{game}");
+    assert_eq!(game["max_length"].as_u64(), Some(100));
+    let count = option("count");
+    assert_eq!(
+        (
+            count["type"].as_u64(),
+            count["min_value"].as_f64(),
+            count["max_value"].as_f64()
+        ),
+        (Some(4), Some(1.0), Some(25.0))
+    );
+}
+
 #[tokio::test]
 async fn pages_turn_for_the_invoker_only_and_autocomplete_offers_titles() {
     let h = Harness::start().await;

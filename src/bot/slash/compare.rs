@@ -1,6 +1,6 @@
 //! `/compare`: two PSN accounts side by side.
 
-use super::options::PsnUser;
+use super::options::{GameOption, PsnUser};
 use super::{answer_for_player, autocomplete_game};
 use crate::bot::data::{BotError, Context};
 use crate::commands::compare::{self, CompareInput};
@@ -17,15 +17,14 @@ pub async fn compare(
     >,
     #[description = "A game both played: its name or npCommunicationId"]
     #[autocomplete = "autocomplete_game"]
-    #[max_length = 100]
-    game: Option<String>,
+    game: Option<GameOption>,
 ) -> Result<(), BotError> {
     let services = &ctx.data().services;
     answer_for_player(ctx, user, |user| {
         let input = CompareInput {
             user,
             other: other.0,
-            game,
+            game: game.map(|g| g.0),
         };
         compare::run(services, input)
     })

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use poise::serenity_prelude as serenity;
 use psn::OnlineId;
 
+use crate::commands::game::GAME_TEXT_MAX;
 use crate::commands::rarest::MAX_COUNT;
 use crate::errors::CommandError;
 use crate::model::FilterKind;
@@ -43,6 +44,32 @@ impl poise::SlashArgument for PsnUser {
             .kind(serenity::CommandOptionType::String)
             .min_length(OnlineId::MIN_LEN as u16)
             .max_length(OnlineId::MAX_LEN as u16)
+    }
+}
+
+/// A `game` option: a title's name or npCommunicationId, as typed or picked from autocomplete.
+#[derive(Debug, Clone)]
+pub struct GameOption(pub String);
+
+#[async_trait::async_trait]
+impl poise::SlashArgument for GameOption {
+    async fn extract(
+        _: &serenity::Context,
+        _: &serenity::CommandInteraction,
+        value: &serenity::ResolvedValue<'_>,
+    ) -> Result<GameOption, poise::SlashArgError> {
+        match value {
+            serenity::ResolvedValue::String(text) => Ok(GameOption(text.to_string())),
+            _ => Err(poise::SlashArgError::new_command_structure_mismatch(
+                "expected a string",
+            )),
+        }
+    }
+
+    fn create(builder: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
+        builder
+            .kind(serenity::CommandOptionType::String)
+            .max_length(GAME_TEXT_MAX as u16)
     }
 }
 

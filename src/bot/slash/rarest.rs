@@ -1,6 +1,6 @@
 //! `/rarest`: the rarest trophies someone has earned.
 
-use super::options::{PsnUser, TrophyCount};
+use super::options::{GameOption, PsnUser, TrophyCount};
 use super::{answer_for_player, autocomplete_game};
 use crate::bot::data::{BotError, Context};
 use crate::commands::rarest::{self, RarestInput, DEFAULT_COUNT};
@@ -14,14 +14,20 @@ pub async fn rarest(
     >,
     #[description = "Only this game: its name or npCommunicationId"]
     #[autocomplete = "autocomplete_game"]
-    #[max_length = 100]
-    game: Option<String>,
+    game: Option<GameOption>,
     #[description = "How many trophies to show (default 10)"] count: Option<TrophyCount>,
 ) -> Result<(), BotError> {
     let services = &ctx.data().services;
     let count = count.map_or(DEFAULT_COUNT, |c| c.0);
     answer_for_player(ctx, user, |user| {
-        rarest::run(services, RarestInput { user, game, count })
+        rarest::run(
+            services,
+            RarestInput {
+                user,
+                game: game.map(|g| g.0),
+                count,
+            },
+        )
     })
     .await
 }

@@ -1,6 +1,6 @@
 //! `/trophies`: a profile, or one game's trophy list.
 
-use super::options::PsnUser;
+use super::options::{GameOption, PsnUser};
 use super::{answer_for_player, autocomplete_game};
 use crate::bot::data::{BotError, Context};
 use crate::commands::trophies::{self, TrophiesInput};
@@ -14,12 +14,17 @@ pub async fn trophies(
     >,
     #[description = "A game: its name or npCommunicationId (e.g. NPWR12345_00)"]
     #[autocomplete = "autocomplete_game"]
-    #[max_length = 100]
-    game: Option<String>,
+    game: Option<GameOption>,
 ) -> Result<(), BotError> {
     let services = &ctx.data().services;
     answer_for_player(ctx, user, |user| {
-        trophies::run(services, TrophiesInput { user, game })
+        trophies::run(
+            services,
+            TrophiesInput {
+                user,
+                game: game.map(|g| g.0),
+            },
+        )
     })
     .await
 }
