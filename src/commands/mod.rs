@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod game;
+pub mod help;
 pub mod leaderboard;
 pub mod link;
 pub mod page;

@@ -9,6 +9,7 @@ use std::io::{BufRead, Write};
 use psn::{ApiKind, Client, Credential, OnlineId, Secret};
 
 use crate::commands::compare::{self, CompareInput};
+use crate::commands::help;
 use crate::commands::rarest::{self, RarestInput, DEFAULT_COUNT, MAX_COUNT};
 use crate::commands::trophies::{self, TrophiesInput};
 use crate::commands::Services;
@@ -27,13 +28,16 @@ pub enum Invocation {
     Trophies(TrophiesInput),
     Compare(CompareInput),
     Rarest(RarestInput),
+    /// `/help`: the commands and how to link (the console has no server and no Discord user).
+    Help,
     /// A well-formed command with an option value PSN would never accept (a malformed online
     /// ID): answered with its error reply, as the bot would, without a request.
     Refused(CommandError),
 }
 
 const COMMANDS_HELP: &str = "commands: /trophies user:ID [game:GAME], /compare user:ID \
-                             other:ID [game:GAME], /rarest user:ID [game:GAME] [count:1-25]";
+                             other:ID [game:GAME], /rarest user:ID [game:GAME] [count:1-25], \
+                             /help";
 
 /// Parses `/command opt:value ...`; a value with spaces is quoted: `game:"Fall Guys"`.
 pub fn parse_command(line: &str) -> Result<Invocation, UsageError> {
@@ -45,6 +49,8 @@ pub fn parse_command(line: &str) -> Result<Invocation, UsageError> {
         "/trophies" => (&["user", "game"], "trophies"),
         "/compare" => (&["user", "other", "game"], "compare"),
         "/rarest" => (&["user", "game", "count"], "rarest"),
+        "/help" if options.is_empty() => return Ok(Invocation::Help),
+        "/help" => return Err(UsageError("/help has no options".into())),
         // These act on a Discord server and a Discord user, which the console does not have.
         server_command @ ("/track" | "/settings" | "/leaderboard" | "/link" | "/unlink") => {
             return Err(UsageError(format!(
@@ -163,6 +169,7 @@ pub async fn execute(services: &Services, invocation: Invocation) -> Result<Repl
         Invocation::Trophies(input) => trophies::run(services, input).await,
         Invocation::Compare(input) => compare::run(services, input).await,
         Invocation::Rarest(input) => rarest::run(services, input).await,
+        Invocation::Help => Ok(help::general()),
         Invocation::Refused(err) => Err(err),
     }
 }
@@ -187,6 +194,11 @@ pub async fn run(args: ConsoleArgs) -> i32 {
         }
         None => None,
     };
+    // `/help` asks nothing of PSN: it answers even where PSN is not configured.
+    if let Some(Invocation::Help) = single {
+        print_reply(&help::general(), args.json);
+        return 0;
+    }
     // Kept alive while commands run: dropping it stops the simulator.
     let mut _sim_server = None;
     let client = if args.sim {
@@ -311,6 +323,7 @@ mod tests {
                 game: None
             }))
         );
+        assert_eq!(parsed(" /help "), expected(Invocation::Help));
         assert_eq!(
             parsed(r#"/trophies user:xyz game:"say \"hi\"""#),
             expected(Invocation::Trophies(TrophiesInput {
@@ -341,6 +354,7 @@ mod tests {
             ("/nope user:a", "unknown command"),
             ("/track list", "Discord server only"),
             ("/link user:a", "Discord server only"),
+            ("/help user:a", "no options"),
             ("/trophies user:abc colour:red", "no option \"colour\""),
             ("/trophies", "no linked PSN account"),
             ("/compare user:abc", "other:ONLINE_ID"),

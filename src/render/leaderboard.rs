@@ -12,6 +12,9 @@ use psn::TrophyType;
 pub const LEADERBOARD_ROWS: usize = 25;
 /// Room kept in the description for the "and N more" line.
 const MORE_LINE_ROOM: usize = 64;
+/// What a server without tracked accounts is told (`/leaderboard`, `/help`).
+pub(super) const NOBODY_TRACKED: &str =
+    "This server tracks no PSN accounts yet. Server admins can add some with `/track add`.";
 
 fn medal(rank: usize) -> String {
     match rank {
@@ -64,10 +67,7 @@ pub fn leaderboard(rows: &[LeaderboardRow], month_start: DateTime<Utc>) -> Reply
         .title("🏆 Trophy leaderboard")
         .color(COLOR_PLATINUM);
     if rows.is_empty() {
-        embed = embed.description(
-            "This server tracks no PSN accounts yet. Server admins can add some with \
-             `/track add`.",
-        );
+        embed = embed.description(NOBODY_TRACKED);
     } else {
         let mut description = String::new();
         let budget = limits::DESCRIPTION - MORE_LINE_ROOM;

@@ -2,6 +2,7 @@
 
 mod announce;
 mod compare;
+mod help;
 mod leaderboard;
 mod link;
 pub mod markdown;
@@ -12,6 +13,10 @@ mod track;
 
 pub use announce::{announcements, delivery_problem, DeliveryFailure, REFERENCE_RESERVE};
 pub use compare::{compare, compare_title, CompareSide};
+pub use help::{
+    help, Access, CallerLink, CommandHelp, HelpFor, ServerTracking, HELP_ACCOUNTS_SHOWN,
+    HELP_COMMANDS,
+};
 pub use leaderboard::{leaderboard, LEADERBOARD_ROWS};
 pub use link::{link, unlink, LinkOutcome};
 pub use profile::profile;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{COLOR_INFO, COLOR_PLATINUM};
 use crate::model::reply::{limits, Embed, Reply};
-use crate::model::GuildSettings;
+use crate::model::{GuildSettings, TrackedAccount};
 use crate::model::{TrackedAccountView, TrackingStatus};
 use crate::render::markdown::escape_markdown;
 
@@ -154,11 +154,28 @@ fn presence_text(presence_visible: Option<bool>) -> &'static str {
     }
 }
 
-fn account_lines(view: &TrackedAccountView, settings: &GuildSettings) -> String {
-    let channel = match view.account.channel_id.or(settings.announce_channel_id) {
+/// Where an account's announcements go: its own channel, else the server's announce channel.
+pub(super) fn announce_channel(account: &TrackedAccount, settings: &GuildSettings) -> String {
+    match account.channel_id.or(settings.announce_channel_id) {
         Some(id) => format!("<#{id}>"),
         None => "no channel (set one with `/settings channel`)".to_string(),
-    };
+    }
+}
+
+/// `Announcing **gold and platinum** · server channel: <#200>`: the server's defaults, as
+/// `/track list` and `/help` state them.
+pub(super) fn announcing_line(settings: &GuildSettings) -> String {
+    format!(
+        "Announcing **{}** · server channel: {}",
+        settings.filter.describe(),
+        settings
+            .announce_channel_id
+            .map_or_else(|| "none set".to_string(), |id| format!("<#{id}>"))
+    )
+}
+
+fn account_lines(view: &TrackedAccountView, settings: &GuildSettings) -> String {
+    let channel = announce_channel(&view.account, settings);
     let mut second = vec![
         status_text(view),
         presence_text(view.presence_visible).into(),
@@ -200,13 +217,7 @@ fn checks_text(list: &TrackList) -> String {
 
 pub fn track_list(list: &TrackList) -> Reply {
     let settings = &list.settings;
-    let header = format!(
-        "Announcing **{}** · server channel: {}",
-        settings.filter.describe(),
-        settings
-            .announce_channel_id
-            .map_or_else(|| "none set".to_string(), |id| format!("<#{id}>"))
-    );
+    let header = announcing_line(settings);
     let mut embed = Embed::new()
         .title(format!(
             "Tracked PSN accounts ({}/{})",

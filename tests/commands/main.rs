@@ -1,8 +1,10 @@
-//! The command logic without Discord: the pure parts of the server-admin commands, and `/link`
-//! and `/unlink` against the PSN simulator and a database of their own.
+//! The command logic without Discord: the pure parts of the server-admin commands, `/link`
+//! and `/unlink` against the PSN simulator and a database of their own, and `/help` from the
+//! store.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod admin;
+mod help;
 mod link;

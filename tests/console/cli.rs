@@ -185,6 +185,27 @@ fn text_form_is_readable() {
 }
 
 #[test]
+fn help_lists_every_command_with_or_without_psn() {
+    // `/help` asks nothing of PSN: it answers with the simulator and with no configuration.
+    for args in [&["console", "--sim", "/help"][..], &["console", "/help"]] {
+        let out = trophybot(args, None);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.starts_with("TrophyBot help\n"), "{}", out.stdout);
+        for command in trophybot::render::HELP_COMMANDS {
+            let heading = format!("-- /{}", command.name);
+            assert!(out.stdout.contains(&heading), "{heading} in {}", out.stdout);
+        }
+        assert!(out.stdout.contains("/link user:YOUR_ONLINE_ID"));
+        // The console has no server and no Discord user.
+        assert!(
+            !out.stdout.contains("In this server") && !out.stdout.contains("Your PSN link"),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
 fn repl_answers_each_line() {
     let stdin = "/trophies user:sim_casual\n\n/bogus\n/trophies user:sim_private\n/rarest user:sim_casual count:1\n";
     let out = trophybot(&["console", "--sim", "--json"], Some(stdin));

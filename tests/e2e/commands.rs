@@ -9,8 +9,8 @@ use psn_sim::{Fault, SIM_NPSSO};
 use serde_json::{json, Value};
 
 use crate::support::bot::{
-    opt, text_of, Harness, CALLBACK_AUTOCOMPLETE, CALLBACK_DEFERRED_UPDATE, CHANNEL, EPHEMERAL,
-    GUILD, MEMBER, OTHER_MEMBER,
+    is_ephemeral, opt, text_of, Harness, CALLBACK_AUTOCOMPLETE, CALLBACK_DEFERRED_UPDATE, CHANNEL,
+    EPHEMERAL, GUILD, MEMBER, OTHER_MEMBER,
 };
 
 #[tokio::test]
@@ -101,6 +101,50 @@ async fn options_are_registered_with_their_limits() {
         ),
         (Some(4), Some(1.0), Some(25.0))
     );
+}
+
+#[tokio::test]
+async fn help_lists_every_registered_command_only_to_the_caller() {
+    let h = Harness::start().await;
+    let (ephemeral, added) = h.track_add("sim_casual").await;
+    assert!(
+        ephemeral && text_of(&added).contains("now tracking"),
+        "{added}"
+    );
+
+    let help = h
+        .immediate_reply(h.slash(MEMBER, "help", json!([])).await)
+        .await;
+    assert!(is_ephemeral(&help), "help is for the caller only: {help}");
+    let text = text_of(&help);
+    // Every command Discord was given, with its subcommands as `/track add|remove|list`.
+    let registered = h.discord.commands(Some(GUILD));
+    assert!(
+        registered.iter().any(|c| c["name"] == "help"),
+        "/help registered"
+    );
+    for command in &registered {
+        let name = command["name"].as_str().unwrap_or_default();
+        let subcommands: Vec<&str> = command["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| o["type"] == 1)
+            .filter_map(|o| o["name"].as_str())
+            .collect();
+        let heading = if subcommands.is_empty() {
+            format!("/{name}")
+        } else {
+            format!("/{name} {}", subcommands.join("|"))
+        };
+        assert!(
+            text.contains(&format!("\"{heading}")),
+            "{heading} in {help}"
+        );
+    }
+    // What this server tracks, and that this member has no link yet.
+    assert!(text.contains("sim_casual"), "{help}");
+    assert!(text.contains("you have not linked"), "{help}");
 }
 
 #[tokio::test]

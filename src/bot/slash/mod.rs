@@ -4,6 +4,7 @@
 
 mod admin;
 mod compare;
+mod help;
 mod leaderboard;
 mod link;
 mod options;
@@ -38,6 +39,7 @@ pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
         leaderboard::leaderboard(),
         link::link(),
         link::unlink(),
+        help::help(),
     ]
 }
 
@@ -111,4 +113,31 @@ fn choices_response(choices: Vec<commands::Choice>) -> serenity::CreateAutocompl
             .map(|c| serenity::AutocompleteChoice::new(c.name, c.value))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `/help` lists exactly the commands Discord is given, subcommands included.
+    #[test]
+    fn help_lists_every_registered_command() {
+        let mut registered: Vec<(String, Vec<String>)> = all_commands()
+            .iter()
+            .map(|command| {
+                let subcommands = command.subcommands.iter().map(|s| s.name.to_string());
+                (command.name.to_string(), subcommands.collect())
+            })
+            .collect();
+        let mut listed: Vec<(String, Vec<String>)> = crate::render::HELP_COMMANDS
+            .iter()
+            .map(|command| {
+                let subcommands = command.subcommands.iter().map(|s| s.to_string());
+                (command.name.to_string(), subcommands.collect())
+            })
+            .collect();
+        registered.sort();
+        listed.sort();
+        assert_eq!(registered, listed);
+    }
 }
