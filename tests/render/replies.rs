@@ -366,6 +366,13 @@ fn error_replies() {
             "does not offer presence",
         ),
         (
+            "same_account",
+            CommandError::SameAccount {
+                online_id: "sim_hunter".into(),
+            },
+            "same psn account twice",
+        ),
+        (
             "bad_option",
             CommandError::BadOption("`count` must be between 1 and 25.".into()),
             "count",
