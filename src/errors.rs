@@ -17,6 +17,9 @@ pub enum CommandError {
     /// No title of the user's matches the `game` option.
     #[error("no title matching {query:?} found for {online_id:?}")]
     GameNotFound { online_id: String, query: String },
+    /// `/compare` of an account with itself (the same account ID, however it was spelled).
+    #[error("{online_id:?} compared with itself")]
+    SameAccount { online_id: String },
     /// An option value the command cannot use; the message explains it to the user.
     #[error("{0}")]
     BadOption(String),
@@ -121,6 +124,13 @@ pub fn error_reply(err: &CommandError) -> Reply {
                 "No game matching **{}** was found in {}'s trophy list. Try the game's exact name \
                  or its npCommunicationId (like NPWR12345_00).",
                 escape_markdown(query),
+                escape_markdown(online_id)
+            ),
+        ),
+        CommandError::SameAccount { online_id } => (
+            "Same account",
+            format!(
+                "That's the same PSN account twice (**{}**): pick someone else to compare with.",
                 escape_markdown(online_id)
             ),
         ),

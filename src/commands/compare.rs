@@ -19,6 +19,13 @@ pub struct CompareInput {
 pub async fn run(services: &Services, input: CompareInput) -> Result<Reply, CommandError> {
     let account_a = services.client.resolve_user(&input.user).await?;
     let account_b = services.client.resolve_user(&input.other).await?;
+    // Another spelling or an old name of the same account: nothing to compare, so nothing more
+    // is asked of PSN.
+    if account_a.account_id == account_b.account_id {
+        return Err(CommandError::SameAccount {
+            online_id: account_a.online_id,
+        });
+    }
     match input.game {
         None => {
             let mut a = side(services, account_a).await?;

@@ -1,18 +1,16 @@
 //! The `game` option: an npCommunicationId or a title name, resolved against the user's titles,
 //! and its autocomplete.
 
-use std::collections::HashMap;
-
-use psn::{Account, NpService, OnlineId, Platform, TitleProgress};
+use psn::{Account, NpService, OnlineId, TitleProgress};
 
 use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
-use crate::model::reply::truncate;
+use crate::render::{title_names, NameStyle, NamedTitle};
 
-/// Discord allows at most 25 autocomplete choices, with names and values of 100 characters.
+/// Discord allows at most 25 autocomplete choices.
 pub const MAX_CHOICES: usize = 25;
-/// The longest `game` option: a choice's value or name, or a name typed in full.
-pub const GAME_TEXT_MAX: usize = 100;
+/// The longest `game` option: an autocomplete choice's value, or a name typed in full.
+pub const GAME_TEXT_MAX: usize = crate::model::reply::limits::CHOICE_NAME;
 
 /// One autocomplete choice: `value` is the npCommunicationId, so a picked choice resolves
 /// without a search.
@@ -140,64 +138,16 @@ pub fn choices(titles: &[TitleProgress], partial: &str) -> Vec<Choice> {
         .into_iter()
         .take(MAX_CHOICES)
         .map(|(_, i)| Choice {
-            name: truncate(&names[i], GAME_TEXT_MAX),
+            name: names[i].clone(),
             value: titles[i].np_communication_id.clone(),
         })
         .collect()
 }
 
-/// Each title's name, with a platform suffix when another title has the same name (and the
-/// npCommunicationId too when even the platforms are the same).
+/// Each title's name as autocomplete shows it: told apart where titles share one, by the rule
+/// every reply follows.
 fn display_names(titles: &[TitleProgress]) -> Vec<String> {
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    for t in titles {
-        *by_name.entry(t.name.to_lowercase()).or_default() += 1;
-    }
-    let with_platform = |t: &TitleProgress| -> String {
-        let platforms = platform_suffix(&t.platforms);
-        if platforms.is_empty() {
-            t.name.clone()
-        } else {
-            format!("{} ({platforms})", t.name)
-        }
-    };
-    let mut by_suffixed: HashMap<String, usize> = HashMap::new();
-    for t in titles {
-        if by_name[&t.name.to_lowercase()] > 1 {
-            *by_suffixed
-                .entry(with_platform(t).to_lowercase())
-                .or_default() += 1;
-        }
-    }
-    titles
-        .iter()
-        .map(|t| {
-            if by_name[&t.name.to_lowercase()] == 1 {
-                return t.name.clone();
-            }
-            let suffixed = with_platform(t);
-            if by_suffixed[&suffixed.to_lowercase()] == 1 {
-                suffixed
-            } else {
-                let platforms = platform_suffix(&t.platforms);
-                let platforms = if platforms.is_empty() {
-                    String::new()
-                } else {
-                    format!("{platforms}, ")
-                };
-                format!("{} ({platforms}{})", t.name, t.np_communication_id)
-            }
-        })
-        .collect()
-}
-
-fn platform_suffix(platforms: &[Platform]) -> String {
-    // Autocomplete shows plain text: no markdown escaping.
-    platforms
-        .iter()
-        .map(Platform::label)
-        .collect::<Vec<_>>()
-        .join(", ")
+    title_names(titles.iter().map(NamedTitle::from), NameStyle::Choice)
 }
 
 fn to_ref(t: &TitleProgress) -> GameRef {
@@ -312,7 +262,7 @@ fn is_subsequence(needle: &str, haystack: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use psn::TrophyCounts;
+    use psn::{Platform, TrophyCounts};
 
     fn title(id: &str, name: &str, platforms: &str) -> TitleProgress {
         TitleProgress {

@@ -136,6 +136,7 @@ pub async fn run(services: &Services, input: RarestInput) -> Result<Reply, Comma
                 title.platforms.clone()
             };
             Some(RareTrophy {
+                np_communication_id: title.np_communication_id.clone(),
                 title_name: title.name.clone(),
                 platforms,
                 trophy,

@@ -22,6 +22,8 @@ pub mod limits {
     pub const BUTTONS_PER_ROW: usize = 5;
     pub const BUTTON_LABEL: usize = 80;
     pub const CUSTOM_ID: usize = 100;
+    /// An autocomplete choice's name.
+    pub const CHOICE_NAME: usize = 100;
     pub const ATTACHMENTS: usize = 10;
     /// Discord's default upload limit for one message, all files together.
     pub const UPLOAD_BYTES: usize = 10 * 1024 * 1024;

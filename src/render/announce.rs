@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use psn::{TrophyCounts, TrophyType, UserTrophy};
 
 use super::{
-    counts_line, progress_bar, rarity_label, title_name, trophy_emoji, COLOR_ERROR, COLOR_INFO,
-    COLOR_PLATINUM,
+    counts_line, format_count, progress_bar, rarity_label, title_names, trophy_emoji, NameStyle,
+    NamedTitle, COLOR_ERROR, COLOR_INFO, COLOR_PLATINUM,
 };
 use crate::model::reply::{limits, truncate, Embed, Reply};
 use crate::model::{AnnounceFilter, PlayerBatch, TitleEarnings};
@@ -25,8 +25,6 @@ const DETAILED_MAX: usize = 4;
 const PLATINUM_EMBEDS_MAX: usize = 3;
 /// Caps on PSN strings (before escaping), so one long name cannot crowd out the rest.
 const TROPHY_NAME_MAX: usize = 100;
-const GAME_NAME_MAX: usize = 100;
-const GAME_LABEL_MAX: usize = 150;
 const DETAIL_MAX: usize = 400;
 /// A platinum's detail in a summary, where its embed shares the message with many trophies.
 const SUMMARY_DETAIL_MAX: usize = 150;
@@ -52,22 +50,42 @@ impl Player {
 /// A title's trophies that passed the guild's filter.
 struct Passed<'a> {
     title: &'a TitleEarnings,
+    /// The game's name, told apart from the other games of the message.
+    label: String,
     trophies: Vec<&'a UserTrophy>,
 }
 
 /// The messages announcing `batch` in a guild whose filter is `filter`: none when no trophy
 /// passes, otherwise one.
 pub fn announcements(batch: &PlayerBatch, filter: &AnnounceFilter) -> Vec<Reply> {
-    let passed: Vec<Passed<'_>> = batch
+    let passing: Vec<(&TitleEarnings, Vec<&UserTrophy>)> = batch
         .titles
         .iter()
-        .filter_map(|title| {
+        .map(|title| {
             let trophies: Vec<&UserTrophy> = title
                 .trophies
                 .iter()
                 .filter(|t| filter.passes(t.definition.kind, t.earned_rate))
                 .collect();
-            (!trophies.is_empty()).then_some(Passed { title, trophies })
+            (title, trophies)
+        })
+        .filter(|(_, trophies)| !trophies.is_empty())
+        .collect();
+    let labels = title_names(
+        passing.iter().map(|(title, _)| NamedTitle {
+            name: &title.title_name,
+            platforms: &title.platforms,
+            np_communication_id: &title.np_communication_id,
+        }),
+        NameStyle::Reply,
+    );
+    let passed: Vec<Passed<'_>> = passing
+        .into_iter()
+        .zip(labels)
+        .map(|((title, trophies), label)| Passed {
+            title,
+            label,
+            trophies,
         })
         .collect();
     let total: usize = passed.iter().map(|p| p.trophies.len()).sum();
@@ -86,27 +104,17 @@ pub fn announcements(batch: &PlayerBatch, filter: &AnnounceFilter) -> Vec<Reply>
 fn detailed(player: &Player, passed: &[Passed<'_>]) -> Option<Vec<Embed>> {
     let embeds: Vec<Embed> = passed
         .iter()
-        .flat_map(|p| p.trophies.iter().map(move |t| (p.title, *t)))
-        .map(|(title, trophy)| {
+        .flat_map(|p| p.trophies.iter().map(move |t| (p, *t)))
+        .map(|(game, trophy)| {
             if trophy.definition.kind == TrophyType::Platinum {
-                platinum_embed(player, title, trophy, DETAIL_MAX)
+                platinum_embed(player, game, trophy, DETAIL_MAX)
             } else {
-                trophy_embed(player, title, trophy)
+                trophy_embed(player, game, trophy)
             }
         })
         .collect();
     let chars: usize = embeds.iter().map(Embed::counted_chars).sum();
     (embeds.len() <= limits::EMBEDS && chars <= MESSAGE_BUDGET).then_some(embeds)
-}
-
-fn game_label(title: &TitleEarnings) -> String {
-    truncate(
-        &title_name(
-            &truncate(&title.title_name, GAME_NAME_MAX),
-            &title.platforms,
-        ),
-        GAME_LABEL_MAX,
-    )
 }
 
 fn trophy_name(trophy: &UserTrophy) -> String {
@@ -140,7 +148,7 @@ fn with_timestamp(embed: Embed, at: Option<DateTime<Utc>>) -> Embed {
     }
 }
 
-fn trophy_embed(player: &Player, title: &TitleEarnings, trophy: &UserTrophy) -> Embed {
+fn trophy_embed(player: &Player, game: &Passed<'_>, trophy: &UserTrophy) -> Embed {
     let embed = Embed::new()
         .author(format!("{} earned a trophy", player.plain))
         .title(format!(
@@ -149,21 +157,21 @@ fn trophy_embed(player: &Player, title: &TitleEarnings, trophy: &UserTrophy) -> 
             trophy_name(trophy)
         ))
         .description(trophy_detail(trophy, DETAIL_MAX))
-        .field("Game", game_label(title), false)
+        .field("Game", game.label.clone(), false)
         .field(
             "Rarity",
             rarity_label(trophy.earned_rate, trophy.rarity),
             true,
         )
-        .field("Progress", progress_bar(title.progress_after), true)
-        .thumbnail(icon(title, trophy))
+        .field("Progress", progress_bar(game.title.progress_after), true)
+        .thumbnail(icon(game.title, trophy))
         .color(COLOR_INFO);
     with_timestamp(embed, trophy.earned_at)
 }
 
 fn platinum_embed(
     player: &Player,
-    title: &TitleEarnings,
+    game: &Passed<'_>,
     trophy: &UserTrophy,
     detail_max: usize,
 ) -> Embed {
@@ -176,7 +184,7 @@ fn platinum_embed(
         .description(format!(
             "🎉 Congratulations, **{}**: the platinum of **{}**!\n\n**{}**\n{}",
             player.escaped,
-            game_label(title),
+            game.label,
             trophy_name(trophy),
             trophy_detail(trophy, detail_max)
         ))
@@ -185,8 +193,8 @@ fn platinum_embed(
             rarity_label(trophy.earned_rate, trophy.rarity),
             true,
         )
-        .field("Progress", progress_bar(title.progress_after), true)
-        .thumbnail(icon(title, trophy))
+        .field("Progress", progress_bar(game.title.progress_after), true)
+        .thumbnail(icon(game.title, trophy))
         .color(COLOR_PLATINUM);
     with_timestamp(embed, trophy.earned_at)
 }
@@ -208,8 +216,9 @@ fn summary(player: &Player, passed: &[Passed<'_>], total: usize) -> Vec<Embed> {
     let header = with_timestamp(
         Embed::new()
             .title(format!(
-                "{} earned {total} troph{}",
+                "{} earned {} troph{}",
                 player.escaped,
+                format_count(total as u64),
                 if total == 1 { "y" } else { "ies" }
             ))
             .description(format!(
@@ -221,9 +230,9 @@ fn summary(player: &Player, passed: &[Passed<'_>], total: usize) -> Vec<Embed> {
         latest,
     );
 
-    let platinums: Vec<(&TitleEarnings, &UserTrophy)> = passed
+    let platinums: Vec<(&Passed<'_>, &UserTrophy)> = passed
         .iter()
-        .flat_map(|p| p.trophies.iter().map(move |t| (p.title, *t)))
+        .flat_map(|p| p.trophies.iter().map(move |t| (p, *t)))
         .filter(|(_, t)| t.definition.kind == TrophyType::Platinum)
         .take(PLATINUM_EMBEDS_MAX)
         .collect();
@@ -237,7 +246,7 @@ fn summary(player: &Player, passed: &[Passed<'_>], total: usize) -> Vec<Embed> {
     embeds.extend(
         platinums
             .iter()
-            .map(|(title, trophy)| platinum_embed(player, title, trophy, SUMMARY_DETAIL_MAX)),
+            .map(|(game, trophy)| platinum_embed(player, game, trophy, SUMMARY_DETAIL_MAX)),
     );
 
     // Games whose only new trophy is a celebrated platinum need no list of their own.
@@ -259,6 +268,7 @@ fn summary(player: &Player, passed: &[Passed<'_>], total: usize) -> Vec<Embed> {
             });
             Listed {
                 title: p.title,
+                label: &p.label,
                 new: p.trophies.len(),
                 rest,
             }
@@ -300,7 +310,7 @@ fn trophy_line(trophy: &UserTrophy) -> String {
 /// "…and N more" that replaces the rest.
 fn fit_lines(first: String, lines: Vec<String>, room: usize, noun: &str) -> String {
     let count = |s: &str| s.chars().count();
-    let more = |n: usize| format!("\n…and {n} more{noun}");
+    let more = |n: usize| format!("\n…and {} more{noun}", format_count(n as u64));
     let mut out = first;
     let total = lines.len();
     for (i, line) in lines.into_iter().enumerate() {
@@ -319,22 +329,22 @@ fn fit_lines(first: String, lines: Vec<String>, room: usize, noun: &str) -> Stri
 /// A game in a summary: its new trophies not celebrated in an embed of their own.
 struct Listed<'a> {
     title: &'a TitleEarnings,
+    label: &'a str,
     /// All its new trophies that passed the filter, celebrated ones included.
     new: usize,
     rest: Vec<&'a UserTrophy>,
 }
 
 fn game_embed(game: &Listed<'_>, share: usize) -> Embed {
-    let label = game_label(game.title);
     let first = format!(
         "{} new · {}",
-        game.new,
+        format_count(game.new as u64),
         progress_bar(game.title.progress_after)
     );
-    let room = share.saturating_sub(label.chars().count());
+    let room = share.saturating_sub(game.label.chars().count());
     let lines = game.rest.iter().map(|t| trophy_line(t)).collect();
     Embed::new()
-        .title(label)
+        .title(game.label)
         .description(fit_lines(first, lines, room, ""))
         .thumbnail(game.title.title_icon_url.clone())
         .color(COLOR_INFO)
@@ -349,7 +359,7 @@ fn more_games_embed(games: &[Listed<'_>], share: usize) -> Embed {
             for trophy in &game.rest {
                 counts.add(trophy.definition.kind, 1);
             }
-            format!("**{}** · {}", game_label(game.title), counts_line(&counts))
+            format!("**{}** · {}", game.label, counts_line(&counts))
         })
         .collect::<Vec<_>>();
     let room = share.saturating_sub(title.chars().count());

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 use psn::{Account, TitleProgress, TrophySummary, UserTitleTrophies, UserTrophy};
 
 use super::{
-    counts_line, earned_in, progress_bar, title_name, trophy_emoji, COLOR_INFO, HIDDEN_NAME,
+    counts_line, earned_in, format_count, progress_bar, title_name, title_names, trophy_emoji,
+    NameStyle, NamedTitle, COLOR_INFO, HIDDEN_NAME,
 };
 use crate::model::reply::{limits, truncate, Embed, Reply};
 use crate::render::markdown::escape_markdown;
@@ -48,8 +49,8 @@ pub fn compare(a: &CompareSide, b: &CompareSide) -> Reply {
         format!(
             "Level **{level}**\n{}\n**{}** trophies\n**{}** points",
             counts_line(earned),
-            earned.total(),
-            earned.points()
+            format_count(earned.total()),
+            format_count(earned.points())
         )
     };
     let mut embed = Embed::new()
@@ -114,9 +115,14 @@ pub fn compare(a: &CompareSide, b: &CompareSide) -> Reply {
             false,
         );
     }
-    for (ta, tb) in shared.iter().take(SHARED_TITLES) {
+    let shown = &shared[..shared.len().min(SHARED_TITLES)];
+    let names = title_names(
+        shown.iter().map(|(ta, _)| NamedTitle::from(*ta)),
+        NameStyle::Reply,
+    );
+    for ((ta, tb), name) in shown.iter().zip(names) {
         embed = embed.field(
-            title_name(&ta.name, &ta.platforms),
+            name,
             format!(
                 "{name_a}: {}\n{name_b}: {}",
                 progress_bar(ta.progress),
@@ -125,11 +131,12 @@ pub fn compare(a: &CompareSide, b: &CompareSide) -> Reply {
             false,
         );
     }
+    // A whole library stands in for a short recent list: these can run into thousands.
     let footer = format!(
         "{} shared among their {} and {} most recent titles",
-        shared.len(),
-        a.recent.len(),
-        b.recent.len()
+        format_count(shared.len() as u64),
+        format_count(a.recent.len() as u64),
+        format_count(b.recent.len() as u64)
     );
     Reply::embed(embed.footer(footer))
 }
@@ -175,12 +182,12 @@ pub fn compare_title(a: &UserTitleTrophies, b: &UserTitleTrophies) -> Reply {
     }
 
     let (ea, eb) = (a.earned_counts(), b.earned_counts());
-    let total = a.trophies.len();
+    let total = format_count(a.trophies.len() as u64);
     let summary = format!(
         "{name_a}: **{}/{total}** · {}\n{name_b}: **{}/{total}** · {}",
-        ea.total(),
+        format_count(ea.total()),
         counts_line(&ea),
-        eb.total(),
+        format_count(eb.total()),
         counts_line(&eb)
     );
     let leader = match ea.points().cmp(&eb.points()) {

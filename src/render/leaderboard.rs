@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{format_date, trophy_emoji, COLOR_PLATINUM};
+use super::{format_count, format_date, trophy_emoji, COLOR_PLATINUM};
 use crate::model::reply::{limits, Embed, Reply};
 use crate::model::LeaderboardRow;
 use crate::render::markdown::escape_markdown;
@@ -25,19 +25,6 @@ fn medal(rank: usize) -> String {
     }
 }
 
-/// `12,345`
-fn thousands(n: u32) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn row_line(rank: usize, row: &LeaderboardRow) -> String {
     let name = escape_markdown(&row.online_id);
     let linked = row
@@ -47,17 +34,17 @@ fn row_line(rank: usize, row: &LeaderboardRow) -> String {
     let totals = match row.earned {
         Some(earned) => format!(
             "{} pts · {} {} · {} trophies",
-            thousands(earned.points()),
+            format_count(earned.points()),
             trophy_emoji(TrophyType::Platinum),
-            earned.platinum,
-            thousands(earned.total())
+            format_count(earned.platinum),
+            format_count(earned.total())
         ),
         None => "not checked yet".to_string(),
     };
     format!(
         "{} **{name}**{linked}\n{totals} · {} this month",
         medal(rank),
-        row.this_month
+        format_count(row.this_month)
     )
 }
 
@@ -74,7 +61,10 @@ pub fn leaderboard(rows: &[LeaderboardRow], month_start: DateTime<Utc>) -> Reply
         for (index, row) in rows.iter().enumerate() {
             let line = row_line(index + 1, row);
             if index == LEADERBOARD_ROWS || description.len() + 2 + line.len() > budget {
-                description.push_str(&format!("\n\n…and {} more.", rows.len() - index));
+                description.push_str(&format!(
+                    "\n\n…and {} more.",
+                    format_count((rows.len() - index) as u64)
+                ));
                 break;
             }
             if !description.is_empty() {
@@ -89,17 +79,4 @@ pub fn leaderboard(rows: &[LeaderboardRow], month_start: DateTime<Utc>) -> Reply
          ✓ marks a verified /link.",
         format_date(month_start)
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_are_separated() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-    }
 }

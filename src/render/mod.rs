@@ -6,6 +6,7 @@ mod help;
 mod leaderboard;
 mod link;
 pub mod markdown;
+mod names;
 mod profile;
 mod rarest;
 mod title;
@@ -19,6 +20,7 @@ pub use help::{
 };
 pub use leaderboard::{leaderboard, LEADERBOARD_ROWS};
 pub use link::{link, unlink, LinkOutcome};
+pub use names::{title_name, title_names, NameStyle, NamedTitle};
 pub use profile::profile;
 pub use rarest::{rarest, RareTrophy, RarestScope};
 pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
@@ -52,7 +54,7 @@ pub fn trophy_emoji(kind: TrophyType) -> &'static str {
     }
 }
 
-/// `🏆 1 · 🥇 2 · 🥈 10 · 🥉 33`
+/// `🏆 1 · 🥇 2 · 🥈 10 · 🥉 1,033`
 pub fn counts_line(counts: &TrophyCounts) -> String {
     [
         TrophyType::Platinum,
@@ -61,7 +63,7 @@ pub fn counts_line(counts: &TrophyCounts) -> String {
         TrophyType::Bronze,
     ]
     .into_iter()
-    .map(|kind| format!("{} {}", trophy_emoji(kind), counts.get(kind)))
+    .map(|kind| format!("{} {}", trophy_emoji(kind), format_count(counts.get(kind))))
     .collect::<Vec<_>>()
     .join(" · ")
 }
@@ -111,14 +113,17 @@ pub fn format_date(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()
 }
 
-/// A title's name as shown in lists and field names: escaped, with its platforms.
-pub fn title_name(name: &str, platforms: &[Platform]) -> String {
-    let platforms = platforms_label(platforms);
-    if platforms.is_empty() {
-        escape_markdown(name)
-    } else {
-        format!("{} ({platforms})", escape_markdown(name))
+/// `2,575,185`: the one way replies write counts and points, thousands grouped.
+pub fn format_count(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
     }
+    out
 }
 
 #[cfg(test)]
@@ -131,6 +136,16 @@ mod tests {
         assert_eq!(progress_bar(75), "▰▰▰▰▰▰▰▰▱▱ 75%");
         assert_eq!(progress_bar(100), "▰▰▰▰▰▰▰▰▰▰ 100%");
         assert_eq!(progress_bar(250), "▰▰▰▰▰▰▰▰▰▰ 100%");
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(format_count(0u32), "0");
+        assert_eq!(format_count(999u32), "999");
+        assert_eq!(format_count(1000u32), "1,000");
+        assert_eq!(format_count(2_575_185u32), "2,575,185");
+        assert_eq!(format_count(u32::MAX), "4,294,967,295");
+        assert_eq!(format_count(u64::MAX), "18,446,744,073,709,551,615");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 use psn::{Account, TitleProgress, TrophySummary};
 
-use super::{counts_line, earned_in, progress_bar, title_name, COLOR_INFO};
+use super::{
+    counts_line, earned_in, format_count, progress_bar, title_names, NameStyle, NamedTitle,
+    COLOR_INFO,
+};
 use crate::model::reply::{Embed, Reply};
 use crate::render::markdown::escape_markdown;
 
@@ -34,16 +37,18 @@ pub fn profile(
     embed = embed.description(format!(
         "{level}\n{}\n**{}** trophies · **{}** points",
         counts_line(&earned),
-        earned.total(),
-        earned.points()
+        format_count(earned.total()),
+        format_count(earned.points())
     ));
 
     if recent.is_empty() {
         embed = embed.field("Recent titles", "No trophies yet.", false);
     }
-    for title in recent.iter().take(PROFILE_TITLES) {
+    let shown = &recent[..recent.len().min(PROFILE_TITLES)];
+    let names = title_names(shown.iter().map(NamedTitle::from), NameStyle::Reply);
+    for (title, name) in shown.iter().zip(names) {
         embed = embed.field(
-            title_name(&title.name, &title.platforms),
+            name,
             format!(
                 "{} · {}",
                 progress_bar(title.progress),

@@ -1,13 +1,17 @@
 use chrono::{DateTime, Utc};
 use psn::{Account, Platform, Rarity, TrophyDefinition};
 
-use super::{format_date, rarity_label, title_name, trophy_emoji, COLOR_PLATINUM};
+use super::{
+    format_date, rarity_label, title_names, trophy_emoji, NameStyle, NamedTitle, COLOR_PLATINUM,
+};
 use crate::model::reply::{truncate, Embed, Reply};
 use crate::render::markdown::escape_markdown;
 
 /// One earned trophy in the `/rarest` ranking, with the title it belongs to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RareTrophy {
+    /// Tells titles of the same name apart.
+    pub np_communication_id: String,
     pub title_name: String,
     pub platforms: Vec<Platform>,
     pub trophy: TrophyDefinition,
@@ -34,10 +38,19 @@ pub fn rarest(account: &Account, trophies: &[RareTrophy], scope: &RarestScope) -
     if trophies.is_empty() {
         embed = embed.description("No earned trophies here yet.");
     } else {
+        let titles = title_names(
+            trophies.iter().map(|t| NamedTitle {
+                name: &t.title_name,
+                platforms: &t.platforms,
+                np_communication_id: &t.np_communication_id,
+            }),
+            NameStyle::Reply,
+        );
         let lines: Vec<String> = trophies
             .iter()
+            .zip(titles)
             .enumerate()
-            .map(|(i, t)| {
+            .map(|(i, (t, title))| {
                 let earned = t
                     .earned_at
                     .map_or_else(|| "date unknown".to_string(), format_date);
@@ -46,7 +59,7 @@ pub fn rarest(account: &Account, trophies: &[RareTrophy], scope: &RarestScope) -
                     i + 1,
                     trophy_emoji(t.trophy.kind),
                     escape_markdown(&truncate(&t.trophy.name, 80)),
-                    title_name(&truncate(&t.title_name, 80), &t.platforms),
+                    title,
                     rarity_label(t.earned_rate, t.rarity)
                 )
             })

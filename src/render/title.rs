@@ -1,8 +1,8 @@
 use psn::{TrophyCounts, UserTitleTrophies, UserTrophy};
 
 use super::{
-    counts_line, format_date, rarity_label, title_name, trophy_emoji, COLOR_INFO, HIDDEN_DETAIL,
-    HIDDEN_NAME,
+    counts_line, format_count, format_date, rarity_label, title_name, trophy_emoji, COLOR_INFO,
+    HIDDEN_DETAIL, HIDDEN_NAME,
 };
 use crate::model::reply::{truncate, ActionRow, Button, ButtonStyle, Embed, Reply};
 use crate::render::markdown::escape_markdown;
@@ -100,8 +100,8 @@ pub fn title_page(user: &UserTitleTrophies, page: usize) -> Reply {
     }
     let mut lines = vec![format!(
         "Earned **{}/{}** · {}",
-        earned.total(),
-        defined.total(),
+        format_count(earned.total()),
+        format_count(defined.total()),
         counts_line(&earned)
     )];
     let mut current_group: Option<&str> = None;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{COLOR_INFO, COLOR_PLATINUM};
+use super::{format_count, COLOR_INFO, COLOR_PLATINUM};
 use crate::model::reply::{limits, Embed, Reply};
 use crate::model::{GuildSettings, TrackedAccount};
 use crate::model::{TrackedAccountView, TrackingStatus};
@@ -192,11 +192,13 @@ fn account_lines(view: &TrackedAccountView, settings: &GuildSettings) -> String 
 
 fn checks_text(list: &TrackList) -> String {
     let plural = if list.all_tracked == 1 { "" } else { "s" };
+    // Across all servers: this one can run into thousands.
+    let all_tracked = format_count(list.all_tracked as u64);
     let mut text = if list.effective_staleness > list.max_staleness {
         format!(
             "With {} account{plural} tracked across all servers, the PSN budget allows checking \
              each at least every **{}** (the bot's setting asks for {}).",
-            list.all_tracked,
+            all_tracked,
             format_interval(list.effective_staleness),
             format_interval(list.max_staleness)
         )
@@ -205,7 +207,7 @@ fn checks_text(list: &TrackList) -> String {
             "Each account is checked at least every **{}** ({} account{plural} tracked across \
              all servers).",
             format_interval(list.effective_staleness),
-            list.all_tracked
+            all_tracked
         )
     };
     text.push_str(
@@ -235,7 +237,10 @@ pub fn track_list(list: &TrackList) -> Reply {
         for (shown, view) in list.accounts.iter().enumerate() {
             let entry = account_lines(view, settings);
             if description.len() + 2 + entry.len() > budget {
-                description.push_str(&format!("\n\n…and {} more.", list.accounts.len() - shown));
+                description.push_str(&format!(
+                    "\n\n…and {} more.",
+                    format_count((list.accounts.len() - shown) as u64)
+                ));
                 break;
             }
             description.push_str("\n\n");

@@ -110,6 +110,20 @@ fn compare_two_users() {
 }
 
 #[test]
+fn comparing_an_account_with_itself_is_an_error() {
+    // Another spelling, and an old name of a renamed account: the same account ID either way.
+    for command in [
+        "/compare user:sim_hunter other:SIM_HUNTER",
+        "/compare user:sim_renamed other:sim_newname",
+    ] {
+        let (code, reply) = sim_json(command);
+        assert_eq!(code, 1, "{command}");
+        assert_eq!(reply["ephemeral"], true, "{command}");
+        assert_eq!(embed(&reply)["title"], "Same account", "{command}: {reply}");
+    }
+}
+
+#[test]
 fn rarest_is_ranked_by_earned_rate() {
     let (code, reply) = sim_json("/rarest user:sim_hunter count:5");
     assert_eq!(code, 0);

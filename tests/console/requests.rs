@@ -5,6 +5,7 @@
 use psn_sim::{Sim, SimServer};
 use trophybot::commands::Services;
 use trophybot::console::{execute, parse_command};
+use trophybot::errors::CommandError;
 
 use crate::support;
 
@@ -92,6 +93,31 @@ async fn rarest_in_one_title_needs_no_listing() {
     let (cold, _) = measure("/rarest user:sim_hunter game:{id}").await;
     // User lookup, the title's definitions (groups and trophies), the user's earned state.
     assert!(cold.api <= 4, "{cold:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comparing_an_account_with_itself_costs_only_the_lookups() {
+    let (sim, _server, services) = start().await;
+    let invocation =
+        parse_command("/compare user:sim_hunter other:SIM_HUNTER").expect("valid command");
+    let err = execute(&services, invocation)
+        .await
+        .expect_err("the same account twice");
+    assert!(
+        matches!(err, CommandError::SameAccount { ref online_id } if online_id == "sim_hunter"),
+        "{err:?}"
+    );
+    let asked: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .filter(|path| !path.starts_with("/api/authz/"))
+        .collect();
+    assert!(!asked.is_empty(), "the accounts are looked up");
+    assert!(
+        asked.iter().all(|path| path.contains("/userProfile/")),
+        "nothing but lookups: {asked:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -308,6 +308,8 @@ fn a_huge_catch_up_counts_what_it_cannot_list() {
     let reply = only(announcements(&batch(titles), &AnnounceFilter::All));
     assert_eq!(reply.embeds().len(), limits::EMBEDS);
     assert!(reply.embeds_total_chars() <= limits::EMBEDS_TOTAL - REFERENCE_RESERVE);
+    let header = reply.embeds()[0].title.clone().unwrap_or_default();
+    assert!(header.ends_with("earned 1,200 trophies"), "{header}");
     let text: Vec<String> = reply
         .embeds()
         .iter()
@@ -316,4 +318,35 @@ fn a_huge_catch_up_counts_what_it_cannot_list() {
     assert!(text.iter().any(|d| d.contains("more")), "{text:?}");
     let last = reply.embeds().last().and_then(|e| e.title.clone());
     assert_eq!(last.as_deref(), Some("And 32 more games"));
+}
+
+/// Two games of one name and platform (two regions) in one batch: their names tell them apart.
+#[test]
+fn games_of_the_same_name_are_told_apart() {
+    let twin = |id: &str, trophy_id: u32| TitleEarnings {
+        np_communication_id: id.into(),
+        ..title(
+            "Italian Journey",
+            vec![trophy(trophy_id, TrophyType::Gold, "Arrivederci", 12.0)],
+            30,
+        )
+    };
+    let reply = only(announcements(
+        &batch(vec![twin("NPWR40001_00", 1), twin("NPWR40003_00", 2)]),
+        &AnnounceFilter::All,
+    ));
+    let games: Vec<&str> = reply
+        .embeds()
+        .iter()
+        .flat_map(|e| &e.fields)
+        .filter(|f| f.name == "Game")
+        .map(|f| f.value.as_str())
+        .collect();
+    assert_eq!(
+        games,
+        [
+            "Italian Journey (PS5, NPWR40001_00)",
+            "Italian Journey (PS5, NPWR40003_00)"
+        ]
+    );
 }

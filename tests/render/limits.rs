@@ -175,6 +175,8 @@ proptest! {
             .iter()
             .take(25)
             .map(|t| RareTrophy {
+                // Titles of one name, so their names carry every suffix that tells them apart.
+                np_communication_id: format!("NPWR{:05}_00", t.definition.id % 3),
                 title_name: user.title.name.clone(),
                 platforms: user.title.platforms.clone(),
                 trophy: t.definition.clone(),

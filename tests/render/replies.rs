@@ -176,6 +176,164 @@ fn profile() {
     insta::assert_json_snapshot!(reply);
 }
 
+/// One game bought four times (regions and platforms) beside two others.
+fn twins_titles() -> Vec<TitleProgress> {
+    vec![
+        progress(
+            "NPWR40001_00",
+            "Italian Journey",
+            "PS5",
+            100,
+            counts(1, 4, 10, 30),
+        ),
+        progress(
+            "NPWR40002_00",
+            "Italian Journey",
+            "PS4",
+            60,
+            counts(0, 2, 6, 20),
+        ),
+        progress(
+            "NPWR40003_00",
+            "Italian Journey",
+            "PS5",
+            20,
+            counts(0, 0, 2, 8),
+        ),
+        progress(
+            "NPWR40004_00",
+            "italian journey",
+            "PS5",
+            5,
+            counts(0, 0, 0, 2),
+        ),
+        progress(
+            "NPWR19136_00",
+            "ASTRO BOT",
+            "PS5",
+            100,
+            counts(1, 4, 10, 30),
+        ),
+        progress(
+            "NPWR30068_00",
+            "Moving Out 2",
+            "PS4",
+            12,
+            counts(0, 0, 1, 4),
+        ),
+    ]
+}
+
+#[test]
+fn profile_tells_titles_of_the_same_name_apart() {
+    let user = account("globetrotter", "5840172395516170132");
+    let reply = render::profile(
+        &user,
+        Some(&summary(&user, 52, counts(2, 10, 29, 94))),
+        &twins_titles(),
+    );
+    let names: Vec<&str> = reply.embeds()[0]
+        .fields
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Italian Journey (PS5, NPWR40001_00)",
+            "Italian Journey (PS4)",
+            "Italian Journey (PS5, NPWR40003_00)",
+            "italian journey (PS5, NPWR40004_00)",
+            "ASTRO BOT (PS5)",
+            "Moving Out 2 (PS4)",
+        ]
+    );
+    insta::assert_json_snapshot!(reply);
+}
+
+#[test]
+fn profile_groups_big_numbers() {
+    let user = account("completionist", "3306181518307532761");
+    // 3,000 + 10,000 + 13,350 + 24,979 = 51,329 trophies worth 2,575,185 points.
+    let earned = counts(3000, 10_000, 13_350, 24_979);
+    let reply = render::profile(&user, Some(&summary(&user, 999, earned)), &hunter_titles());
+    let text = reply_text(&reply);
+    assert!(
+        text.contains("🏆 3,000 · 🥇 10,000 · 🥈 13,350 · 🥉 24,979"),
+        "{text}"
+    );
+    assert!(
+        text.contains("51,329 trophies · 2,575,185 points"),
+        "{text}"
+    );
+    insta::assert_json_snapshot!(reply);
+}
+
+#[test]
+fn same_name_titles_are_told_apart_in_comparisons_and_rarest() {
+    let globetrotter = account("globetrotter", "5840172395516170132");
+    let tourist = account("tourist", "2203948271650019374");
+    let side = |account: &Account, recent: Vec<TitleProgress>| CompareSide {
+        account: account.clone(),
+        summary: Some(summary(account, 10, counts(0, 1, 2, 3))),
+        recent,
+    };
+    let tourist_titles: Vec<TitleProgress> = twins_titles()
+        .into_iter()
+        .map(|t| TitleProgress {
+            progress: t.progress / 2,
+            ..t
+        })
+        .collect();
+    let reply = render::compare(
+        &side(&globetrotter, twins_titles()),
+        &side(&tourist, tourist_titles),
+    );
+    let shared: Vec<&str> = reply.embeds()[0].fields[3..]
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(
+        shared[..4],
+        [
+            "Italian Journey (PS5, NPWR40001_00)",
+            "Italian Journey (PS4)",
+            "Italian Journey (PS5, NPWR40003_00)",
+            "italian journey (PS5, NPWR40004_00)",
+        ]
+    );
+
+    let trophy = title_trophies().trophies[0].clone();
+    let rare: Vec<RareTrophy> = twins_titles()
+        .iter()
+        .take(3)
+        .chain(twins_titles().iter().take(1))
+        .map(|t| RareTrophy {
+            np_communication_id: t.np_communication_id.clone(),
+            title_name: t.name.clone(),
+            platforms: t.platforms.clone(),
+            trophy: trophy.definition.clone(),
+            earned_at: trophy.earned_at,
+            earned_rate: trophy.earned_rate,
+            rarity: trophy.rarity,
+        })
+        .collect();
+    let reply = render::rarest(
+        &globetrotter,
+        &rare,
+        &RarestScope::RecentTitles { count: 6 },
+    );
+    let text = reply_text(&reply);
+    assert!(
+        text.contains("— Italian Journey (PS5, NPWR40001_00)")
+            && text.contains("— Italian Journey (PS4)")
+            && text.contains("— Italian Journey (PS5, NPWR40003_00)"),
+        "{text}"
+    );
+    // The same title twice is no collision: the PS4 title alone has its name and platform.
+    assert!(!text.contains("NPWR40002_00"), "{text}");
+}
+
 #[test]
 fn profile_without_summary_counts_the_titles() {
     let user = account("ikemenzi", "6515971742264256071");
@@ -277,6 +435,7 @@ fn rarest() {
         .filter(|t| t.earned)
         .take(5)
         .map(|t| RareTrophy {
+            np_communication_id: title.title.np_communication_id.clone(),
             title_name: title.title.name.clone(),
             platforms: title.title.platforms.clone(),
             trophy: t.definition.clone(),
@@ -364,6 +523,13 @@ fn error_replies() {
             "unsupported",
             CommandError::Psn(psn::Error::Unsupported("presence".into())),
             "does not offer presence",
+        ),
+        (
+            "same_account",
+            CommandError::SameAccount {
+                online_id: "sim_hunter".into(),
+            },
+            "same psn account twice",
         ),
         (
             "bad_option",
