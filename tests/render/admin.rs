@@ -45,6 +45,7 @@ fn settings(filter: AnnounceFilter) -> GuildSettings {
         guild_id: GUILD,
         announce_channel_id: Some(200),
         filter,
+        language: None,
     }
 }
 

@@ -20,14 +20,15 @@ pub async fn compare(
     #[max_length = 100]
     game: Option<String>,
 ) -> Result<(), BotError> {
-    let services = &ctx.data().services;
-    answer_for_player(ctx, user, |user| {
+    let (data, guild) = (ctx.data(), ctx.guild_id());
+    answer_for_player(ctx, user, |user| async move {
+        let services = data.services_in(guild).await;
         let input = CompareInput {
             user,
             other: other.0,
             game,
         };
-        compare::run(services, input)
+        compare::run(&services, input).await
     })
     .await
 }

@@ -17,9 +17,10 @@ pub async fn trophies(
     #[max_length = 100]
     game: Option<String>,
 ) -> Result<(), BotError> {
-    let services = &ctx.data().services;
-    answer_for_player(ctx, user, |user| {
-        trophies::run(services, TrophiesInput { user, game })
+    let (data, guild) = (ctx.data(), ctx.guild_id());
+    answer_for_player(ctx, user, |user| async move {
+        let services = data.services_in(guild).await;
+        trophies::run(&services, TrophiesInput { user, game }).await
     })
     .await
 }
