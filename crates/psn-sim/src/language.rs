@@ -92,23 +92,27 @@ fn starts_with_word(text: &str, word: &str) -> Option<usize> {
     }
 }
 
-/// An "adjective noun" title name at the start of `text`, in French order.
+/// An "adjective noun" title name at the start of `text`, in French order and agreement.
 fn title_pair(text: &str) -> Option<(String, usize)> {
-    ADJECTIVES.iter().find_map(|(adjective, adjective_fr)| {
-        let after = text.strip_prefix(adjective)?.strip_prefix(' ')?;
-        NOUNS.iter().find_map(|(noun, noun_fr)| {
-            let used = starts_with_word(after, noun)?;
-            Some((
-                format!("{noun_fr} {adjective_fr}"),
-                adjective.len() + 1 + used,
-            ))
+    ADJECTIVES
+        .iter()
+        .find_map(|(adjective, masculine, feminine)| {
+            let after = text.strip_prefix(adjective)?.strip_prefix(' ')?;
+            NOUNS.iter().find_map(|(noun, noun_fr, is_feminine)| {
+                let used = starts_with_word(after, noun)?;
+                let adjective_fr = if *is_feminine { feminine } else { masculine };
+                Some((
+                    format!("{noun_fr} {adjective_fr}"),
+                    adjective.len() + 1 + used,
+                ))
+            })
         })
-    })
 }
 
-/// The longest known word or phrase at the start of `text`.
+/// The longest known word or phrase at the start of `text` (title names are whole pairs, see
+/// [`title_pair`]).
 fn phrase(text: &str) -> Option<(String, usize)> {
-    let tables: [&[Words]; 5] = [PHRASES, TROPHY_VERBS, TROPHY_OBJECTS, ADJECTIVES, NOUNS];
+    let tables: [&[Words]; 3] = [PHRASES, TROPHY_VERBS, TROPHY_OBJECTS];
     tables
         .iter()
         .flat_map(|table| table.iter())
@@ -130,7 +134,8 @@ mod tests {
             french("Crimson Horizon Trophy Set"),
             "Horizon Écarlate Ensemble de trophées"
         );
-        assert_eq!(french("Lost Crown Platinum"), "Couronne Perdu Platine");
+        assert_eq!(french("Lost Crown Platinum"), "Couronne Perdue Platine");
+        assert_eq!(french("Lost Horizon"), "Horizon Perdu");
         assert_eq!(french("Obtain all trophies."), "Obtenir tous les trophées.");
         assert_eq!(french("Defeat the Warden."), "Vaincre le Gardien.");
         assert_eq!(french("Escape Chapter 4"), "Fuir Chapitre 4");
@@ -156,7 +161,7 @@ mod tests {
         assert_eq!(
             french_body,
             json!({
-                "trophyTitleName": "Couronne Perdu",
+                "trophyTitleName": "Couronne Perdue",
                 "npCommunicationId": "Lost Crown",
                 "trophies": [{"trophyName": "Trouver les Archives", "trophyType": "gold"}],
             })
