@@ -208,7 +208,16 @@ impl Config {
             }
         }
         if let Some(language) = var("PSN_LANGUAGE") {
-            psn.language = language;
+            match psn::language(&language) {
+                Some(listed) => psn.language = listed.to_string(),
+                None => {
+                    let codes: Vec<&str> = psn::LANGUAGES.iter().map(|(code, _)| *code).collect();
+                    problems.push(format!(
+                        "PSN_LANGUAGE={language:?} is not a language PSN serves: one of {}",
+                        codes.join(", ")
+                    ));
+                }
+            }
         }
         if let Some(spec) = var("PSN_RATE_LIMIT") {
             match spec.parse::<RateLimit>() {
@@ -407,6 +416,7 @@ mod tests {
                 ("TRACKER_COMMAND_RESERVE", "130%"),
                 ("TRACKER_MAX_ACCOUNTS_PER_GUILD", "0"),
                 ("HTTP_ADDR", "localhost"),
+                ("PSN_LANGUAGE", "klingon"),
             ],
         )
         .expect_err("invalid");
@@ -421,10 +431,23 @@ mod tests {
             "TRACKER_COMMAND_RESERVE",
             "TRACKER_MAX_ACCOUNTS_PER_GUILD",
             "HTTP_ADDR",
+            "PSN_LANGUAGE=\"klingon\" is not a language PSN serves: one of en-US, en-GB, fr-FR",
         ] {
             assert!(text.contains(expected), "{expected} missing from {text}");
         }
-        assert_eq!(err.0.len(), 9, "{text}");
+        assert_eq!(err.0.len(), 10, "{text}");
+    }
+
+    #[test]
+    fn the_default_language_is_one_psn_serves_in_its_listed_spelling() {
+        let default = config(Mode::Console, &[("PSN_NPSSO", "npsso-value")]).expect("valid");
+        assert_eq!(default.psn.language, "en-GB");
+        let french = config(
+            Mode::Console,
+            &[("PSN_NPSSO", "npsso-value"), ("PSN_LANGUAGE", "FR-fr")],
+        )
+        .expect("valid");
+        assert_eq!(french.psn.language, "fr-FR");
     }
 
     #[test]

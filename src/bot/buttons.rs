@@ -32,7 +32,10 @@ pub async fn on_press(
         responder.now(Err(CommandError::NotYourButtons)).await?;
         return Ok(());
     }
-    let redraw = commands::page::redraw(&data.services, page);
+    let redraw = async {
+        let services = data.services_in(press.guild_id).await;
+        commands::page::redraw(&services, page).await
+    };
     responder
         .after(Visibility::Everyone, Source::Psn, redraw)
         .await?;

@@ -49,4 +49,19 @@ impl Data {
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
     }
+
+    /// The services a command in `guild` uses: names in the server's language (one read of its
+    /// settings); direct messages, and a server whose settings cannot be read, get the default.
+    pub async fn services_in(&self, guild: Option<serenity::GuildId>) -> crate::commands::Services {
+        let Some(guild) = guild else {
+            return self.services.clone();
+        };
+        match self.store.guild_settings(guild.get()).await {
+            Ok(settings) => self.services.in_language(settings.language.as_deref()),
+            Err(err) => {
+                tracing::warn!(%err, guild = guild.get(), "could not read the server's language; using the default");
+                self.services.clone()
+            }
+        }
+    }
 }

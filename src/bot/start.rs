@@ -201,19 +201,9 @@ pub async fn run_from_env() -> i32 {
             return crate::errors::EXIT_USAGE;
         }
     };
-    let language = config.psn.language.clone();
     // Title definitions are shared by every user and change rarely: start with what earlier
-    // runs fetched, and keep what this run fetches.
-    match store.load_title_definitions(&language).await {
-        Ok(titles) => {
-            tracing::info!(
-                titles = titles.len(),
-                "title definitions loaded from the database"
-            );
-            titles.into_iter().for_each(|t| client.prime_title(t));
-        }
-        Err(err) => tracing::warn!(%err, "could not load cached title definitions"),
-    }
+    // runs fetched, in every language servers asked for, and keep what this run fetches.
+    load_title_definitions(&store, &client).await;
     let stop_saver = tokio_util::sync::CancellationToken::new();
     let saver = fingerprint.map(|fingerprint| {
         crate::credential::spawn_sign_in_saver(
@@ -228,18 +218,49 @@ pub async fn run_from_env() -> i32 {
     if let Some(saver) = saver {
         let _ = saver.await;
     }
-    if let Err(err) = store
-        .save_title_definitions(&client.cached_titles(), &language)
-        .await
-    {
-        tracing::warn!(%err, "could not save title definitions");
-    }
+    save_title_definitions(&store, &client).await;
     store.close().await;
     match result {
         Ok(()) => 0,
         Err(err) => {
             tracing::error!(%err, "the bot stopped");
             1
+        }
+    }
+}
+
+/// Primes the client with every stored title definition, each in its language.
+async fn load_title_definitions(store: &crate::store::Store, client: &psn::Client) {
+    let languages = match store.title_definition_languages().await {
+        Ok(languages) => languages,
+        Err(err) => {
+            tracing::warn!(%err, "could not load cached title definitions");
+            return;
+        }
+    };
+    for language in languages {
+        match store.load_title_definitions(&language).await {
+            Ok(titles) => {
+                tracing::info!(titles = titles.len(), %language,
+                    "title definitions loaded from the database");
+                let client = client.in_language(&language);
+                titles.into_iter().for_each(|t| client.prime_title(t));
+            }
+            Err(err) => tracing::warn!(%err, %language, "could not load cached title definitions"),
+        }
+    }
+}
+
+/// Saves every cached title definition under its language.
+async fn save_title_definitions(store: &crate::store::Store, client: &psn::Client) {
+    let mut by_language: std::collections::BTreeMap<String, Vec<psn::TitleDefinition>> =
+        std::collections::BTreeMap::new();
+    for (language, title) in client.cached_titles() {
+        by_language.entry(language).or_default().push(title);
+    }
+    for (language, titles) in by_language {
+        if let Err(err) = store.save_title_definitions(&titles, &language).await {
+            tracing::warn!(%err, %language, "could not save title definitions");
         }
     }
 }

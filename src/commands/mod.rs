@@ -45,6 +45,18 @@ impl Services {
         self
     }
 
+    /// The same services asking PSN for names in `language` (a server's choice); `None` keeps
+    /// the client's default. Budget, sign-in and caches stay shared.
+    pub fn in_language(&self, language: Option<&str>) -> Services {
+        match language {
+            Some(language) if language != self.client.language() => Services {
+                client: self.client.in_language(language),
+                library: self.library.clone(),
+            },
+            _ => self.clone(),
+        }
+    }
+
     /// A tracked player's whole library as the tracker last stored it; `None` when the player
     /// is not tracked (or not checked yet), or the store cannot answer.
     pub(crate) async fn stored_library(&self, account: &Account) -> Option<Vec<TitleProgress>> {

@@ -1,5 +1,5 @@
-//! `/settings [channel] [filter] [rare_percent]`: the server's announcement defaults. Without
-//! options it shows them.
+//! `/settings [channel] [filter] [rare_percent] [language]`: the server's announcement defaults
+//! and the language of names. Without options it shows them.
 
 use super::track::{check_channel, ChannelFacts};
 use crate::errors::CommandError;
@@ -14,6 +14,20 @@ pub struct SettingsInput {
     pub channel: Option<ChannelFacts>,
     pub filter: Option<FilterKind>,
     pub rare_percent: Option<f64>,
+    /// A language code; only those of `psn::LANGUAGES` are accepted.
+    pub language: Option<String>,
+}
+
+/// The language the option asks for, spelled as listed; `None` when it is left unchanged.
+pub fn chosen_language(language: Option<&str>) -> Result<Option<&'static str>, CommandError> {
+    match language {
+        None => Ok(None),
+        Some(code) => psn::language(code).map(Some).ok_or_else(|| {
+            CommandError::BadOption(format!(
+                "PSN does not serve names in `{code}`: pick one of the listed languages."
+            ))
+        }),
+    }
 }
 
 /// The filter the options ask for, `None` when they leave it unchanged. `rare_percent` alone
@@ -51,15 +65,21 @@ pub fn chosen_filter(
     }
 }
 
-/// Returns the reply and whether anything was changed.
-pub async fn run(store: &Store, input: SettingsInput) -> Result<(Reply, bool), CommandError> {
+/// Returns the reply and whether anything was changed. `default_language` is the bot's
+/// (`PSN_LANGUAGE`), shown for servers that chose none.
+pub async fn run(
+    store: &Store,
+    input: SettingsInput,
+    default_language: &str,
+) -> Result<(Reply, bool), CommandError> {
     let filter = chosen_filter(input.filter, input.rare_percent)?;
+    let language = chosen_language(input.language.as_deref())?;
     if let Some(channel) = &input.channel {
         check_channel(channel)?;
     }
     let mut settings = store.guild_settings(input.guild_id).await?;
-    if input.channel.is_none() && filter.is_none() {
-        return Ok((render::settings(&settings, false), false));
+    if input.channel.is_none() && filter.is_none() && language.is_none() {
+        return Ok((render::settings(&settings, false, default_language), false));
     }
     if let Some(channel) = input.channel {
         settings.announce_channel_id = Some(channel.channel_id);
@@ -67,6 +87,9 @@ pub async fn run(store: &Store, input: SettingsInput) -> Result<(Reply, bool), C
     if let Some(filter) = filter {
         settings.filter = filter;
     }
+    if let Some(language) = language {
+        settings.language = Some(language.to_string());
+    }
     store.set_guild_settings(&settings).await?;
-    Ok((render::settings(&settings, true), true))
+    Ok((render::settings(&settings, true, default_language), true))
 }

@@ -110,6 +110,9 @@ pub struct GuildSettings {
     pub guild_id: u64,
     pub announce_channel_id: Option<u64>,
     pub filter: AnnounceFilter,
+    /// The language of trophy and game names (a code of `psn::LANGUAGES`); `None` is the
+    /// bot's default (`PSN_LANGUAGE`).
+    pub language: Option<String>,
 }
 
 impl GuildSettings {
@@ -118,6 +121,7 @@ impl GuildSettings {
             guild_id,
             announce_channel_id: None,
             filter: AnnounceFilter::All,
+            language: None,
         }
     }
 }

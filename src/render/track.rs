@@ -255,12 +255,17 @@ pub fn track_list(list: &TrackList) -> Reply {
     )
 }
 
-/// `/settings`: the server's defaults, after a change (`changed`) or as they are.
-pub fn settings(settings: &GuildSettings, changed: bool) -> Reply {
+/// `/settings`: the server's defaults, after a change (`changed`) or as they are; a server
+/// that chose no language has the bot's `default_language`.
+pub fn settings(settings: &GuildSettings, changed: bool, default_language: &str) -> Reply {
     let channel = settings.announce_channel_id.map_or_else(
         || "none set: `/track add` uses the channel it is used in unless given one".to_string(),
         |id| format!("<#{id}>"),
     );
+    let language = match &settings.language {
+        Some(code) => language_name(code),
+        None => format!("{}, the bot's default", language_name(default_language)),
+    };
     let title = if changed {
         "Settings saved"
     } else {
@@ -272,9 +277,18 @@ pub fn settings(settings: &GuildSettings, changed: bool) -> Reply {
             .color(if changed { COLOR_PLATINUM } else { COLOR_INFO })
             .field("Announcement channel", channel, false)
             .field("Announced trophies", settings.filter.describe(), false)
+            .field("Language of names", language, false)
             .footer(
                 "Change them with /settings channel, filter (all, gold and up, platinum only, \
-                 rarer than) and rare_percent",
+                 rarer than), rare_percent and language",
             ),
     )
+}
+
+/// `Français (fr-FR)`; a code PSN does not list (from an older list) shows as itself.
+fn language_name(code: &str) -> String {
+    match psn::language_label(code) {
+        Some(label) => format!("{label} ({code})"),
+        None => code.to_string(),
+    }
 }

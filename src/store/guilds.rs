@@ -64,7 +64,7 @@ impl Store {
     /// The guild's settings, or the defaults when it never changed them.
     pub async fn guild_settings(&self, guild_id: u64) -> Result<GuildSettings, StoreError> {
         let row = sqlx::query(
-            "SELECT announce_channel_id, filter_kind, rare_threshold FROM guild_settings
+            "SELECT announce_channel_id, filter_kind, rare_threshold, language FROM guild_settings
              WHERE guild_id = $1",
         )
         .bind(snowflake_to_db(guild_id))
@@ -80,6 +80,7 @@ impl Store {
                 .try_get::<Option<i64>, _>("announce_channel_id")?
                 .map(snowflake_from_db),
             filter: AnnounceFilter::from_db(&kind, row.try_get("rare_threshold")?),
+            language: row.try_get("language")?,
         })
     }
 
@@ -87,18 +88,21 @@ impl Store {
     pub async fn set_guild_settings(&self, settings: &GuildSettings) -> Result<(), StoreError> {
         let (kind, threshold) = settings.filter.to_db();
         sqlx::query(
-            "INSERT INTO guild_settings (guild_id, announce_channel_id, filter_kind, rare_threshold)
-             VALUES ($1, $2, $3, $4)
+            "INSERT INTO guild_settings
+                 (guild_id, announce_channel_id, filter_kind, rare_threshold, language)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (guild_id) DO UPDATE
              SET announce_channel_id = EXCLUDED.announce_channel_id,
                  filter_kind = EXCLUDED.filter_kind,
                  rare_threshold = EXCLUDED.rare_threshold,
+                 language = EXCLUDED.language,
                  updated_at = now()",
         )
         .bind(snowflake_to_db(settings.guild_id))
         .bind(settings.announce_channel_id.map(snowflake_to_db))
         .bind(kind)
         .bind(threshold)
+        .bind(&settings.language)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -47,6 +47,15 @@ impl Store {
         Ok(())
     }
 
+    /// The languages definitions are stored in.
+    pub async fn title_definition_languages(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT language FROM title_definitions ORDER BY language")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(language,)| language).collect())
+    }
+
     /// Every stored definition in `language`, ordered by npCommunicationId.
     pub async fn load_title_definitions(
         &self,

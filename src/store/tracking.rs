@@ -48,6 +48,8 @@ pub struct Destination {
     /// neither is set (nothing can be posted).
     pub channel_id: Option<u64>,
     pub filter: AnnounceFilter,
+    /// The guild's language for names; `None` is the bot's default.
+    pub language: Option<String>,
 }
 
 /// A trophy the tracker found newly earned.
@@ -305,7 +307,7 @@ impl Store {
     pub async fn destinations(&self, account_id: &str) -> Result<Vec<Destination>, StoreError> {
         let rows = sqlx::query(
             "SELECT t.guild_id, COALESCE(t.channel_id, g.announce_channel_id) AS channel_id,
-                    COALESCE(g.filter_kind, 'all') AS filter_kind, g.rare_threshold
+                    COALESCE(g.filter_kind, 'all') AS filter_kind, g.rare_threshold, g.language
              FROM tracked_accounts t
              LEFT JOIN guild_settings g ON g.guild_id = t.guild_id
              WHERE t.account_id = $1
@@ -323,6 +325,7 @@ impl Store {
                         .try_get::<Option<i64>, _>("channel_id")?
                         .map(snowflake_from_db),
                     filter: AnnounceFilter::from_db(&kind, row.try_get("rare_threshold")?),
+                    language: row.try_get("language")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

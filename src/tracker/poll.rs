@@ -6,7 +6,7 @@
 //! their earned state fetched. The first poll of an account (its baseline) stores the whole
 //! library and announces nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -371,7 +371,11 @@ async fn detect(
 
     let new_trophies: usize = batch.titles.iter().map(|t| t.trophies.len()).sum();
     if new_trophies > 0 {
-        commit.outbox = outbox_entries(store, &batch).await?;
+        let before = client.stats().requests_sent;
+        commit.outbox = outbox_entries(store, client, &batch).await?;
+        // Definitions in a server's language, when not cached yet.
+        let asked = client.stats().requests_sent.saturating_sub(before);
+        requests += u32::try_from(asked).unwrap_or(u32::MAX);
     }
     Ok(PreparedPoll {
         commit,
@@ -433,17 +437,31 @@ pub fn new_trophies(
     new
 }
 
-/// One outbox row per announcement per tracking guild with a channel.
+/// One outbox row per announcement per tracking guild with a channel, with names in the
+/// guild's language. The batch is translated once per language some guild uses (none for the
+/// default), before the commit transaction.
 async fn outbox_entries(
     store: &Store,
+    client: &psn::Client,
     batch: &PlayerBatch,
 ) -> Result<Vec<OutboxEntry>, TrackerError> {
     let mut entries = Vec::new();
+    let mut translated: HashMap<String, PlayerBatch> = HashMap::new();
     for destination in store.destinations(&batch.account_id).await? {
         let Some(channel_id) = destination.channel_id else {
             tracing::info!(guild_id = destination.guild_id, account_id = %batch.account_id,
                 "no announcement channel set; this guild's announcements are skipped");
             continue;
+        };
+        let batch = match destination.language.as_deref() {
+            Some(language) if language != client.language() => {
+                if !translated.contains_key(language) {
+                    let localized = localized(client, batch, language).await;
+                    translated.insert(language.to_string(), localized);
+                }
+                &translated[language]
+            }
+            _ => batch,
         };
         let passing: Vec<String> = batch
             .titles
@@ -467,6 +485,38 @@ async fn outbox_entries(
         }
     }
     Ok(entries)
+}
+
+/// The batch with title and trophy names and details in `language`, from the title definitions
+/// in that language (cached per language, so each title costs PSN once per language). When one
+/// cannot be had, the whole batch stays in the default language: an announcement is never lost
+/// or held back for a translation, nor half translated.
+async fn localized(client: &psn::Client, batch: &PlayerBatch, language: &str) -> PlayerBatch {
+    let client = client.in_language(language);
+    let mut localized = batch.clone();
+    for title in &mut localized.titles {
+        let definition = match client.title(&title.np_communication_id, None).await {
+            Ok(definition) => definition,
+            Err(err) => {
+                tracing::warn!(%err, language, title = %title.np_communication_id,
+                    account_id = %batch.account_id,
+                    "no title definition in this language; announcing in the default one");
+                return batch.clone();
+            }
+        };
+        title.title_name = definition.name;
+        for trophy in &mut title.trophies {
+            let found = definition
+                .trophies
+                .iter()
+                .find(|d| d.id == trophy.definition.id);
+            if let Some(named) = found {
+                trophy.definition.name = named.name.clone();
+                trophy.definition.detail = named.detail.clone();
+            }
+        }
+    }
+    localized
 }
 
 /// Discord's message nonce for one announcement: the same guild, account, trophies and message

@@ -1,12 +1,12 @@
 //! The pure parts of the server-admin commands: which channel an account's announcements go
-//! to, which channels are refused, which filter `/settings` options mean, the month of
+//! to, which channels are refused, which filter and language `/settings` options mean, the month of
 //! `/leaderboard`, how `/track list` words intervals, and the effective staleness.
 
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use trophybot::commands::leaderboard::month_start;
-use trophybot::commands::settings::chosen_filter;
+use trophybot::commands::settings::{chosen_filter, chosen_language};
 use trophybot::commands::track::{announce_target, check_channel, ChannelFacts, TrackingLimits};
 use trophybot::errors::{ChannelProblem, CommandError};
 use trophybot::model::AnnounceFilter;
@@ -100,6 +100,16 @@ fn contradictory_or_out_of_range_filter_options_are_refused() {
     assert!(chosen_filter(None, Some(0.0)).is_err());
     assert!(chosen_filter(None, Some(100.5)).is_err());
     assert!(chosen_filter(None, Some(f64::NAN)).is_err());
+}
+
+#[test]
+fn only_languages_psn_serves_are_taken_spelled_as_listed() {
+    assert_eq!(chosen_language(None).unwrap(), None);
+    assert_eq!(chosen_language(Some("fr-fr")).unwrap(), Some("fr-FR"));
+    match chosen_language(Some("tlh-KL")) {
+        Err(CommandError::BadOption(words)) => assert!(words.contains("tlh-KL"), "{words}"),
+        other => panic!("refused, not {other:?}"),
+    }
 }
 
 #[test]

@@ -44,6 +44,7 @@ async fn help_tells_this_servers_tracking_and_the_callers_link() {
             guild_id: GUILD,
             announce_channel_id: Some(200),
             filter: AnnounceFilter::PlatinumOnly,
+            language: None,
         })
         .await
         .expect("settings");

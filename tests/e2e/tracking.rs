@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support;
 use crate::support::bot::{
-    int_opt, text_of, wait_until, Harness, HarnessBuilder, ADMIN, CHANNEL, GUILD,
+    int_opt, opt, text_of, wait_until, Harness, HarnessBuilder, ADMIN, CHANNEL, GUILD,
 };
 
 /// A second server that only wants platinums.
@@ -372,4 +372,106 @@ async fn a_second_deliverer_on_the_same_database_posts_nothing_twice() {
     stop.cancel();
     second.await.expect("the second deliverer stops");
     store.close().await;
+}
+
+/// A server that wants names in French.
+const FRENCH_GUILD: u64 = 130;
+const FRENCH_CHANNEL: u64 = 230;
+const FRENCH_ADMIN: u64 = 330;
+
+#[tokio::test]
+async fn each_server_gets_the_announcement_once_in_its_own_language() {
+    let h = fast_tracker()
+        .guild(other_guild(
+            FRENCH_GUILD,
+            FRENCH_CHANNEL,
+            FRENCH_ADMIN,
+            "Club Français",
+        ))
+        .start()
+        .await;
+
+    // `/settings language`: choices travel by their index in the list.
+    let french_choice = psn::LANGUAGES
+        .iter()
+        .position(|(code, _)| *code == "fr-FR")
+        .expect("French is offered");
+    let ix = h
+        .slash_in(
+            FRENCH_GUILD,
+            FRENCH_CHANNEL,
+            FRENCH_ADMIN,
+            "settings",
+            json!([int_opt("language", french_choice as i64)]),
+        )
+        .await;
+    let (_, settings) = h.any_reply(ix).await;
+    assert!(
+        text_of(&settings).contains("français (fr-fr)"),
+        "{settings}"
+    );
+    let ix = h.slash(ADMIN, "settings", json!([])).await;
+    let (_, defaults) = h.any_reply(ix).await;
+    assert!(
+        text_of(&defaults).contains("english (uk) (en-gb), the bot's default"),
+        "{defaults}"
+    );
+
+    track(&h, GUILD, CHANNEL, ADMIN).await;
+    track(&h, FRENCH_GUILD, FRENCH_CHANNEL, FRENCH_ADMIN).await;
+    wait_for_baseline(&h, PLAYER).await;
+
+    let (title, open) = open_trophies(&h, PLAYER).await;
+    let (trophy_id, english) = &open[0];
+    let french_title = support::sim_client(&h.sim_server.base_url)
+        .in_language("fr-FR")
+        .title(&title, None)
+        .await
+        .expect("the title in French");
+    let french = &french_title
+        .trophies
+        .iter()
+        .find(|t| t.id == *trophy_id)
+        .expect("the trophy in French")
+        .name;
+    assert_ne!(french, english);
+
+    h.sim
+        .earn_trophy(PLAYER, &title, *trophy_id)
+        .expect("earned");
+    let in_english = embeds_text(&wait_for_announcements(&h, CHANNEL, 1).await[0]);
+    let in_french = embeds_text(&wait_for_announcements(&h, FRENCH_CHANNEL, 1).await[0]);
+    assert!(in_english.contains(&english.to_lowercase()), "{in_english}");
+    assert!(!in_english.contains(&french.to_lowercase()), "{in_english}");
+    assert!(in_french.contains(&french.to_lowercase()), "{in_french}");
+    assert!(
+        in_french.contains(&french_title.name.to_lowercase()),
+        "{in_french}"
+    );
+    assert!(!in_french.contains(&english.to_lowercase()), "{in_french}");
+
+    // Each posted exactly once.
+    wait_until("every announcement delivered", || async {
+        let rows = outbox(&h).await;
+        (rows.len() == 2 && rows.iter().all(|(_, sent, _)| *sent)).then_some(())
+    })
+    .await;
+    assert_eq!(announcements(&h, CHANNEL).len(), 1);
+    assert_eq!(announcements(&h, FRENCH_CHANNEL).len(), 1);
+
+    // Commands in the French server answer in French too.
+    let ix = h
+        .slash_in(
+            FRENCH_GUILD,
+            FRENCH_CHANNEL,
+            FRENCH_ADMIN,
+            "trophies",
+            json!([opt("user", PLAYER), opt("game", &title)]),
+        )
+        .await;
+    let (_, list) = h.any_reply(ix).await;
+    assert!(
+        text_of(&list).contains(&french_title.name.to_lowercase()),
+        "{list}"
+    );
 }

@@ -45,6 +45,7 @@ fn settings(filter: AnnounceFilter) -> GuildSettings {
         guild_id: GUILD,
         announce_channel_id: Some(200),
         filter,
+        language: None,
     }
 }
 
@@ -150,8 +151,27 @@ fn track_added_again_moves_the_channel() {
 fn settings_saved() {
     insta::assert_json_snapshot!(render::settings(
         &settings(AnnounceFilter::RarerThan(5.0)),
-        true
+        true,
+        "en-GB"
     ));
+}
+
+#[test]
+fn settings_name_the_servers_language_or_the_default() {
+    let text = |settings: &GuildSettings| {
+        serde_json::to_string(&render::settings(settings, false, "en-GB")).expect("json")
+    };
+    let default = text(&settings(AnnounceFilter::All));
+    assert!(
+        default.contains("English (UK) (en-GB), the bot's default"),
+        "{default}"
+    );
+    let french = text(&GuildSettings {
+        language: Some("fr-FR".to_string()),
+        ..settings(AnnounceFilter::All)
+    });
+    assert!(french.contains("Français (fr-FR)"), "{french}");
+    assert!(!french.contains("default"), "{french}");
 }
 
 #[test]

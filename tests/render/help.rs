@@ -33,6 +33,7 @@ fn server(accounts: Vec<TrackedAccount>) -> ServerTracking {
             guild_id: GUILD,
             announce_channel_id: Some(200),
             filter: AnnounceFilter::GoldAndUp,
+            language: None,
         },
         accounts,
     }

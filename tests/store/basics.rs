@@ -273,6 +273,11 @@ async fn title_definitions_round_trip_per_language() {
         .await
         .expect("load ja")
         .is_empty());
+    assert_eq!(
+        store.title_definition_languages().await.expect("languages"),
+        ["de-DE", "en-GB"],
+        "the bot loads each language it stored"
+    );
 }
 
 #[tokio::test]

@@ -54,15 +54,46 @@ async fn settings_default_then_round_trip() {
         guild_id: GUILD,
         announce_channel_id: Some(BIG_CHANNEL),
         filter: AnnounceFilter::RarerThan(2.5),
+        language: Some("fr-FR".to_string()),
     };
     store.set_guild_settings(&settings).await.unwrap();
     assert_eq!(store.guild_settings(GUILD).await.unwrap(), settings);
     let changed = GuildSettings {
         filter: AnnounceFilter::GoldAndUp,
+        language: None,
         ..settings
     };
     store.set_guild_settings(&changed).await.unwrap();
     assert_eq!(store.guild_settings(GUILD).await.unwrap(), changed);
+}
+
+#[tokio::test]
+async fn destinations_carry_each_guilds_language() {
+    let (_db, store) = TestDb::migrated().await;
+    for guild in [GUILD, OTHER_GUILD] {
+        store
+            .add_tracked_account(&tracked(guild, "111", "hunter", Some(7)), 25)
+            .await
+            .unwrap();
+    }
+    store
+        .set_guild_settings(&GuildSettings {
+            language: Some("fr-FR".to_string()),
+            ..GuildSettings::defaults(GUILD)
+        })
+        .await
+        .unwrap();
+    let languages: Vec<(u64, Option<String>)> = store
+        .destinations("111")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.guild_id, d.language))
+        .collect();
+    assert_eq!(
+        languages,
+        vec![(GUILD, Some("fr-FR".to_string())), (OTHER_GUILD, None)]
+    );
 }
 
 #[tokio::test]
@@ -236,6 +267,7 @@ async fn forgetting_a_guild_removes_only_that_guild() {
                 guild_id: guild,
                 announce_channel_id: Some(7),
                 filter: AnnounceFilter::PlatinumOnly,
+                language: None,
             })
             .await
             .unwrap();

@@ -861,3 +861,84 @@ async fn game_names_of_a_tracked_player_resolve_over_the_stored_library_without_
         env.api_requests()
     );
 }
+
+#[tokio::test]
+async fn each_guild_gets_names_in_its_language_with_the_same_nonces() {
+    let env = env().await;
+    let casual = env.account("sim_casual");
+    env.track(GUILD_ALL, &casual, Some(CHANNEL_ALL)).await;
+    env.track(GUILD_PLATINUM, &casual, Some(CHANNEL_PLATINUM))
+        .await;
+    sqlx::query("INSERT INTO guild_settings (guild_id, language) VALUES ($1, 'fr-FR')")
+        .bind(GUILD_ALL as i64)
+        .execute(env.store.pool())
+        .await
+        .expect("a French guild");
+    env.store.sync_account_state().await.expect("sync");
+    env.poll(&casual).await;
+    let (title, open) = env.unearned(&casual, 0).await;
+    let id = title.title.np_communication_id.clone();
+
+    env.sim.advance_clock(Duration::from_secs(60));
+    earn(&env.sim, "sim_casual", &id, open[0]);
+    env.sim.reset_requests();
+    let report = env.poll(&casual).await;
+    assert_eq!((report.new_trophies, report.outbox_inserted), (1, 2));
+    // The listing and the earned state, then the title's French definitions (trophies and
+    // groups), asked once for the French guild.
+    let requests = env.api_requests();
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert_eq!(report.requests, 4);
+
+    let english = &title
+        .trophies
+        .iter()
+        .find(|t| t.definition.id == open[0])
+        .expect("the trophy")
+        .definition
+        .name;
+    env.sim.reset_requests();
+    let french_title = env
+        .client
+        .in_language("fr-FR")
+        .title(&id, None)
+        .await
+        .expect("French definitions");
+    assert!(env.api_requests().is_empty(), "cached per language");
+    let french = &french_title
+        .trophies
+        .iter()
+        .find(|t| t.id == open[0])
+        .expect("the trophy in French")
+        .name;
+    assert_ne!(french, english);
+
+    let outbox = env.outbox().await;
+    assert_eq!(outbox.len(), 2, "{outbox:?}");
+    for (guild, _, payload, nonce) in &outbox {
+        let (wanted, unwanted) = if *guild == GUILD_ALL {
+            (french, english)
+        } else {
+            (english, french)
+        };
+        assert!(payload.contains(wanted.as_str()), "{guild}: {payload}");
+        assert!(!payload.contains(unwanted.as_str()), "{guild}: {payload}");
+        if *guild == GUILD_ALL {
+            assert!(payload.contains(&french_title.name), "{payload}");
+        }
+        // The language changes the words, never which announcement it is.
+        let trophies = vec![format!("{id}:{}", open[0])];
+        assert_eq!(
+            nonce,
+            &trophybot::tracker::poll::announcement_nonce(*guild, &casual.account_id, &trophies, 0)
+        );
+    }
+
+    // The next trophy of the same title: its French definitions come from the cache.
+    env.sim.advance_clock(Duration::from_secs(60));
+    earn(&env.sim, "sim_casual", &id, open[1]);
+    env.sim.reset_requests();
+    let report = env.poll(&casual).await;
+    assert_eq!((report.new_trophies, report.outbox_inserted), (1, 2));
+    assert_eq!(env.api_requests().len(), 2, "{:?}", env.api_requests());
+}

@@ -9,6 +9,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
+use crate::language::{localize, Language};
 use crate::{after, auth, control, legacy, modern, presence, RecordedRequest, Sim, State};
 
 const BODY_LIMIT: usize = 1 << 20;
@@ -254,6 +255,13 @@ fn serve_api(state: &mut State, api: Api<'_>, query: &Query, headers: &HeaderMap
         return too_many_requests(state, next_available);
     }
 
+    // The legacy API names its language in the query, the others in the header.
+    let language = Language::from_tag(match api {
+        Api::Legacy(_) => query.get("npLanguage"),
+        _ => headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    });
     let result = match api {
         Api::Profile2(online_id) => modern::profile2(state, online_id),
         Api::Profile(account_id) => modern::profiles(state, account_id),
@@ -263,7 +271,10 @@ fn serve_api(state: &mut State, api: Api<'_>, query: &Query, headers: &HeaderMap
         Api::Legacy(rest) => legacy::trophy(state, rest, query),
     };
     match result {
-        Ok(body) => json_response(StatusCode::OK, &body),
+        Ok(mut body) => {
+            localize(&mut body, language);
+            json_response(StatusCode::OK, &body)
+        }
         Err(error) => error.into_response(state),
     }
 }

@@ -5,6 +5,7 @@
 mod auth;
 mod control;
 mod http;
+mod language;
 mod legacy;
 mod modern;
 mod presence;

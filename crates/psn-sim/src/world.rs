@@ -75,7 +75,7 @@ pub(crate) struct Trophy {
 impl Trophy {
     pub(crate) fn detail(&self) -> String {
         match self.kind {
-            TrophyType::Platinum => "Obtain all trophies.".into(),
+            TrophyType::Platinum => PLATINUM_DETAIL.0.into(),
             _ => format!("{}.", self.name),
         }
     }
@@ -183,71 +183,97 @@ pub(crate) const OWNER: &str = "sim_owner";
 const HUNTER_GENERIC_TITLES: usize = 398;
 const GENERIC_TITLES: usize = 410;
 
-const ADJECTIVES: &[&str] = &[
-    "Crimson",
-    "Silent",
-    "Eternal",
-    "Broken",
-    "Hidden",
-    "Golden",
-    "Frozen",
-    "Savage",
-    "Hollow",
-    "Neon",
-    "Ancient",
-    "Fallen",
-    "Wild",
-    "Iron",
-    "Shattered",
-    "Lunar",
-    "Burning",
-    "Lost",
-    "Phantom",
-    "Velvet",
-    "Radiant",
-    "Storm",
+/// A word or phrase of generated names: (English, French). English is what the world holds;
+/// `language.rs` serves the French when asked.
+pub(crate) type Words = (&'static str, &'static str);
+
+/// (English, French masculine, French feminine): French adjectives agree with the noun.
+pub(crate) const ADJECTIVES: &[(&str, &str, &str)] = &[
+    ("Crimson", "Écarlate", "Écarlate"),
+    ("Silent", "Silencieux", "Silencieuse"),
+    ("Eternal", "Éternel", "Éternelle"),
+    ("Broken", "Brisé", "Brisée"),
+    ("Hidden", "Caché", "Cachée"),
+    ("Golden", "Doré", "Dorée"),
+    ("Frozen", "Gelé", "Gelée"),
+    ("Savage", "Sauvage", "Sauvage"),
+    ("Hollow", "Creux", "Creuse"),
+    ("Neon", "Néon", "Néon"),
+    ("Ancient", "Ancien", "Ancienne"),
+    ("Fallen", "Déchu", "Déchue"),
+    ("Wild", "Farouche", "Farouche"),
+    ("Iron", "de Fer", "de Fer"),
+    ("Shattered", "Fracassé", "Fracassée"),
+    ("Lunar", "Lunaire", "Lunaire"),
+    ("Burning", "Ardent", "Ardente"),
+    ("Lost", "Perdu", "Perdue"),
+    ("Phantom", "Fantôme", "Fantôme"),
+    ("Velvet", "de Velours", "de Velours"),
+    ("Radiant", "Radieux", "Radieuse"),
+    ("Storm", "Orageux", "Orageuse"),
 ];
-const NOUNS: &[&str] = &[
-    "Horizon",
-    "Kingdom",
-    "Odyssey",
-    "Legacy",
-    "Frontier",
-    "Citadel",
-    "Requiem",
-    "Dynasty",
-    "Voyage",
-    "Rebellion",
-    "Empire",
-    "Abyss",
-    "Harbor",
-    "Crown",
-    "Signal",
-    "Outpost",
-    "Garden",
-    "Tempest",
-    "Circuit",
-    "Oracle",
-    "Labyrinth",
+/// (English, French, whether the French noun is feminine).
+pub(crate) const NOUNS: &[(&str, &str, bool)] = &[
+    ("Horizon", "Horizon", false),
+    ("Kingdom", "Royaume", false),
+    ("Odyssey", "Odyssée", true),
+    ("Legacy", "Héritage", false),
+    ("Frontier", "Frontière", true),
+    ("Citadel", "Citadelle", true),
+    ("Requiem", "Requiem", false),
+    ("Dynasty", "Dynastie", true),
+    ("Voyage", "Voyage", false),
+    ("Rebellion", "Rébellion", true),
+    ("Empire", "Empire", false),
+    ("Abyss", "Abysse", false),
+    ("Harbor", "Port", false),
+    ("Crown", "Couronne", true),
+    ("Signal", "Signal", false),
+    ("Outpost", "Avant-poste", false),
+    ("Garden", "Jardin", false),
+    ("Tempest", "Tempête", true),
+    ("Circuit", "Circuit", false),
+    ("Oracle", "Oracle", false),
+    ("Labyrinth", "Labyrinthe", false),
 ];
-const TROPHY_VERBS: &[&str] = &[
-    "Defeat", "Find", "Collect", "Complete", "Master", "Survive", "Unlock", "Rescue", "Destroy",
-    "Discover", "Win", "Escape",
+pub(crate) const TROPHY_VERBS: &[Words] = &[
+    ("Defeat", "Vaincre"),
+    ("Find", "Trouver"),
+    ("Collect", "Collecter"),
+    ("Complete", "Terminer"),
+    ("Master", "Maîtriser"),
+    ("Survive", "Survivre"),
+    ("Unlock", "Débloquer"),
+    ("Rescue", "Sauver"),
+    ("Destroy", "Détruire"),
+    ("Discover", "Découvrir"),
+    ("Win", "Gagner"),
+    ("Escape", "Fuir"),
 ];
-const TROPHY_OBJECTS: &[&str] = &[
-    "the Warden",
-    "every Relic",
-    "Chapter",
-    "the Hard Way",
-    "all Secrets",
-    "the Twins",
-    "a Perfect Run",
-    "the Lighthouse",
-    "100 Enemies",
-    "the Final Gate",
-    "the Archive",
-    "the Deep End",
+/// `Chapter` is followed by a number.
+const CHAPTER: Words = ("Chapter", "Chapitre");
+pub(crate) const TROPHY_OBJECTS: &[Words] = &[
+    ("the Warden", "le Gardien"),
+    ("every Relic", "chaque Relique"),
+    CHAPTER,
+    ("the Hard Way", "à la dure"),
+    ("all Secrets", "tous les Secrets"),
+    ("the Twins", "les Jumeaux"),
+    ("a Perfect Run", "une Partie Parfaite"),
+    ("the Lighthouse", "le Phare"),
+    ("100 Enemies", "100 Ennemis"),
+    ("the Final Gate", "la Porte Finale"),
+    ("the Archive", "les Archives"),
+    ("the Deep End", "le Grand Bain"),
 ];
+/// The fixed phrases of generated names and details.
+pub(crate) const PLATINUM_DETAIL: Words = ("Obtain all trophies.", "Obtenir tous les trophées.");
+pub(crate) const TROPHY_SET: Words = ("Trophy Set", "Ensemble de trophées");
+pub(crate) const EXPANSION: Words = ("Expansion", "Extension");
+pub(crate) const ADDITIONAL: Words = ("Additional trophies for", "Trophées supplémentaires pour");
+pub(crate) const PLATINUM: Words = ("Platinum", "Platine");
+pub(crate) const PHRASES: &[Words] =
+    &[PLATINUM_DETAIL, TROPHY_SET, EXPANSION, ADDITIONAL, PLATINUM];
 const MARKDOWN_TITLES: &[&str] = &[
     "Pokémon ✨ Légendes",
     "**Bold** Moves _Deluxe_",
@@ -409,7 +435,7 @@ fn unique_names(rng: &mut SplitMix64, count: usize) -> Vec<String> {
     pairs
         .into_iter()
         .take(count)
-        .map(|(a, n)| format!("{} {}", ADJECTIVES[a], NOUNS[n]))
+        .map(|(a, n)| format!("{} {}", ADJECTIVES[a].0, NOUNS[n].0))
         .collect()
 }
 
@@ -475,7 +501,7 @@ fn build_title(
     };
 
     let detail = match spec.service {
-        Service::Trophy => format!("{} Trophy Set", spec.name),
+        Service::Trophy => format!("{} {}", spec.name, TROPHY_SET.0),
         Service::Trophy2 => spec.name.clone(),
     };
     let mut groups = vec![Group {
@@ -487,8 +513,8 @@ fn build_title(
     for g in 1..=dlc_groups {
         groups.push(Group {
             id: format!("{g:03}"),
-            name: format!("{} Expansion {g}", spec.name),
-            detail: format!("Additional trophies for {}", spec.name),
+            name: format!("{} {} {g}", spec.name, EXPANSION.0),
+            detail: format!("{} {}", ADDITIONAL.0, spec.name),
             icon_url: icon(rng),
         });
     }
@@ -501,7 +527,7 @@ fn build_title(
             group: 0,
             kind: TrophyType::Platinum,
             hidden: false,
-            name: format!("{} Platinum", spec.name),
+            name: format!("{} {}", spec.name, PLATINUM.0),
             icon_key: rng.next_u64(),
             rate_tenths: rng.range(5, 150) as u16,
         });
@@ -517,10 +543,10 @@ fn build_title(
             let name = if markdown {
                 MARKDOWN_TROPHIES[n as usize % MARKDOWN_TROPHIES.len()].to_string()
             } else {
-                let object = rng.pick(TROPHY_OBJECTS);
-                let verb = rng.pick(TROPHY_VERBS);
-                if *object == "Chapter" {
-                    format!("{verb} Chapter {}", n + 1)
+                let object = rng.pick(TROPHY_OBJECTS).0;
+                let verb = rng.pick(TROPHY_VERBS).0;
+                if object == CHAPTER.0 {
+                    format!("{verb} {object} {}", n + 1)
                 } else {
                     format!("{verb} {object}")
                 }

@@ -873,3 +873,70 @@ async fn shutdown_releases_hung_requests() {
         Some(StatusCode::SERVICE_UNAVAILABLE)
     );
 }
+
+#[tokio::test]
+async fn names_come_in_the_language_asked_for_on_both_apis() {
+    let h = Harness::default().await;
+    let token = h.login().await["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_string();
+    let casual = h.account("sim_casual");
+    let path = format!("/api/trophy/v1/users/{casual}/trophyTitles");
+    let in_language = |language: &'static str| {
+        h.send(
+            h.http
+                .get(h.url(&path))
+                .bearer_auth(&token)
+                .header("Accept-Language", language),
+        )
+    };
+    let names = |reply: &common::Reply| -> Vec<String> {
+        reply.body["trophyTitles"]
+            .as_array()
+            .expect("titles")
+            .iter()
+            .map(|t| str_of(t, "trophyTitleName").to_string())
+            .collect()
+    };
+    let english = names(&in_language("en-GB").await);
+    let french = names(&in_language("fr-FR,fr;q=0.9").await);
+    assert_eq!(
+        english,
+        names(&in_language("de-DE").await),
+        "unknown: English"
+    );
+    assert_eq!(english.len(), french.len());
+    assert!(english.contains(&"ASTRO BOT".to_string()));
+    assert!(french.contains(&"ASTRO BOT".to_string()), "brands stay");
+    let translated = english.iter().zip(&french).filter(|(e, f)| e != f).count();
+    assert_eq!(translated, english.len() - 1, "{english:?} → {french:?}");
+
+    // The legacy API reads `npLanguage`.
+    let listing = h
+        .get("/trophy/v1/trophyTitles?npLanguage=fr-FR&limit=128")
+        .await;
+    let id = str_of(&listing.body["trophyTitles"][0], "npCommunicationId").to_string();
+    let harness = &h;
+    let trophies_in = |language: &str| {
+        let path = format!(
+            "/trophy/v1/trophyTitles/{id}/trophyGroups/default/trophies?npLanguage={language}&visibleType=1"
+        );
+        async move { harness.get_with(SIM_LEGACY_TOKEN, &path).await }
+    };
+    let names = |reply: common::Reply| -> Vec<String> {
+        reply.body["trophies"]
+            .as_array()
+            .expect("trophies")
+            .iter()
+            .map(|t| str_of(t, "trophyName").to_string())
+            .collect()
+    };
+    let english = names(trophies_in("en-GB").await);
+    let french = names(trophies_in("fr-FR").await);
+    assert_eq!(english.len(), french.len());
+    assert!(
+        english.iter().zip(&french).all(|(e, f)| e != f),
+        "{english:?} → {french:?}"
+    );
+}

@@ -57,13 +57,13 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         entries.remove(key);
     }
 
-    /// Every live value.
-    pub(crate) fn values(&self) -> Vec<V> {
+    /// Every live entry.
+    pub(crate) fn entries(&self) -> Vec<(K, V)> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
-            .values()
-            .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(v, _)| v.clone())
+            .iter()
+            .filter(|(_, (_, at))| at.elapsed() < self.ttl)
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
             .collect()
     }
 }
@@ -81,9 +81,9 @@ mod tests {
         cache.insert("c", 3);
         assert_eq!(cache.get(&"a"), None, "the oldest made room");
         assert_eq!(cache.get(&"b"), Some(2));
-        assert_eq!(cache.values().len(), 2);
+        assert_eq!(cache.entries().len(), 2);
         tokio::time::advance(Duration::from_secs(60)).await;
         assert_eq!(cache.get(&"c"), None);
-        assert!(cache.values().is_empty());
+        assert!(cache.entries().is_empty());
     }
 }

@@ -36,13 +36,14 @@ pub(crate) struct Inner {
     pub(crate) config: Config,
     pub(crate) transport: Transport,
     pub(crate) counters: Arc<Counters>,
-    /// By npCommunicationId; the client reads one language, so it is not part of the key.
-    pub(crate) titles: TtlCache<String, TitleDefinition>,
+    /// By (language, npCommunicationId): definitions hold names, which PSN gives in the
+    /// language asked for.
+    pub(crate) titles: TtlCache<(String, String), TitleDefinition>,
     pub(crate) services: TtlCache<String, NpService>,
     /// By lower-cased online ID (modern API: the legacy one has no lookup to cache).
     pub(crate) users: TtlCache<String, Account>,
-    /// By (account ID, offset, limit).
-    pub(crate) pages: TtlCache<(String, u32, u32), TitlePage>,
+    /// By (language, account ID, offset, limit): listings hold title names.
+    pub(crate) pages: TtlCache<(String, String, u32, u32), TitlePage>,
     /// By (account ID, npCommunicationId): the last-update time the freshest listing showed.
     pub(crate) listed_updates: TtlCache<(String, String), DateTime<Utc>>,
     /// By (account ID, npCommunicationId): earned state with the last-update time it reflects.
@@ -56,6 +57,8 @@ pub(crate) struct Inner {
 pub struct Client {
     inner: Arc<Inner>,
     priority: Priority,
+    /// The language names are asked in (see [`Client::in_language`]).
+    language: Arc<str>,
 }
 
 impl std::fmt::Debug for Client {
@@ -63,15 +66,31 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("api", &self.inner.config.api)
             .field("priority", &self.priority)
+            .field("language", &self.language)
             .finish_non_exhaustive()
     }
 }
 
-/// One request in the making: the client's shared state, and who is asking (commands go
-/// before the tracker).
+/// One request in the making: the client's shared state, who is asking (commands go before
+/// the tracker), and in which language names are wanted.
 pub(crate) struct Request<'a> {
     pub(crate) inner: &'a Inner,
     pub(crate) priority: Priority,
+    pub(crate) language: &'a str,
+}
+
+impl Request<'_> {
+    /// GETs `url` through the shared transport and parses the JSON answer.
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+    ) -> std::result::Result<T, crate::http::Failure> {
+        self.inner
+            .transport
+            .get(url, query, self.priority, self.language)
+            .await
+    }
 }
 
 /// Whether a listing may be served from the page cache.
@@ -101,10 +120,10 @@ impl Client {
             auth,
             budget: Budget::new(config.rate_limit, config.interactive_max_wait),
             counters: counters.clone(),
-            language: config.language.clone(),
             timeout: config.request_timeout,
             interactive_max_wait: config.interactive_max_wait,
         };
+        let language = Arc::from(config.language.as_str());
         Ok(Client {
             inner: Arc::new(Inner {
                 config,
@@ -119,6 +138,7 @@ impl Client {
                 legacy_own_id: Mutex::new(None),
             }),
             priority: Priority::Interactive,
+            language,
         })
     }
 
@@ -126,16 +146,35 @@ impl Client {
     /// interactive ones and wait for the budget instead of failing fast.
     pub fn background(&self) -> Client {
         Client {
-            inner: self.inner.clone(),
             priority: Priority::Background,
+            ..self.clone()
         }
+    }
+
+    /// The same client asking for names in `language` (a code of [`crate::LANGUAGES`]): same
+    /// budget, sign-in and caches; what holds names is cached per language, the rest is shared.
+    pub fn in_language(&self, language: &str) -> Client {
+        Client {
+            language: Arc::from(language),
+            ..self.clone()
+        }
+    }
+
+    /// The language this client asks names in.
+    pub fn language(&self) -> &str {
+        &self.language
     }
 
     fn request(&self) -> Request<'_> {
         Request {
             inner: &self.inner,
             priority: self.priority,
+            language: &self.language,
         }
+    }
+
+    fn title_key(&self, np_communication_id: &str) -> (String, String) {
+        (self.language.to_string(), np_communication_id.to_string())
     }
 
     fn api(&self) -> ApiKind {
@@ -196,7 +235,7 @@ impl Client {
     /// One page of the user's titles, most recently updated first. Cached for a minute.
     pub async fn titles(&self, account: &Account, offset: u32, limit: u32) -> Result<TitlePage> {
         let limit = limit.clamp(1, self.max_titles_page());
-        let key = (account.account_id.clone(), offset, limit);
+        let key = self.page_key(account, offset, limit);
         if let Some(page) = self.inner.pages.get(&key) {
             self.inner.counters.hit();
             return Ok(page);
@@ -219,8 +258,17 @@ impl Client {
         self.fetch_titles(account, offset, limit).await
     }
 
+    fn page_key(&self, account: &Account, offset: u32, limit: u32) -> (String, String, u32, u32) {
+        (
+            self.language.to_string(),
+            account.account_id.clone(),
+            offset,
+            limit,
+        )
+    }
+
     async fn fetch_titles(&self, account: &Account, offset: u32, limit: u32) -> Result<TitlePage> {
-        let key = (account.account_id.clone(), offset, limit);
+        let key = self.page_key(account, offset, limit);
         let page = match self.api() {
             ApiKind::Modern => modern::titles(&self.request(), account, offset, limit).await?,
             ApiKind::Legacy => legacy::titles(&self.request(), account, offset, limit).await?,
@@ -305,13 +353,14 @@ impl Client {
         Ok(titles)
     }
 
-    /// A title's definitions, every trophy of every group (shared by all users; cached).
+    /// A title's definitions, every trophy of every group, in the client's language (shared by
+    /// all users; cached per language).
     pub async fn title(
         &self,
         np_communication_id: &str,
         service: Option<NpService>,
     ) -> Result<TitleDefinition> {
-        if let Some(title) = self.inner.titles.get(&np_communication_id.to_string()) {
+        if let Some(title) = self.inner.titles.get(&self.title_key(np_communication_id)) {
             self.inner.counters.hit();
             return Ok(title);
         }
@@ -404,7 +453,7 @@ impl Client {
         account: &Account,
         np_communication_id: &str,
     ) -> Result<(TitleDefinition, Vec<EarnedTrophy>, Option<DateTime<Utc>>)> {
-        let cached = self.inner.titles.get(&np_communication_id.to_string());
+        let cached = self.inner.titles.get(&self.title_key(np_communication_id));
         if cached.is_some() {
             self.inner.counters.hit();
         } else {
@@ -447,21 +496,26 @@ impl Client {
         }
     }
 
-    /// Every title definition in the cache, for a store to persist.
-    pub fn cached_titles(&self) -> Vec<TitleDefinition> {
-        self.inner.titles.values()
+    /// Every title definition in the cache, each with its language, for a store to persist.
+    pub fn cached_titles(&self) -> Vec<(String, TitleDefinition)> {
+        self.inner
+            .titles
+            .entries()
+            .into_iter()
+            .map(|((language, _), title)| (language, title))
+            .collect()
     }
 
-    /// Puts a title definition (e.g. from a store) into the cache.
+    /// Puts a title definition in the client's language (e.g. from a store) into the cache:
+    /// `client.in_language(language).prime_title(title)`.
     pub fn prime_title(&self, title: TitleDefinition) {
         if let Some(service) = title.service {
             self.inner
                 .services
                 .insert(title.np_communication_id.clone(), service);
         }
-        self.inner
-            .titles
-            .insert(title.np_communication_id.clone(), title);
+        let key = self.title_key(&title.np_communication_id);
+        self.inner.titles.insert(key, title);
     }
 
     /// The current refresh token and when it expires, for the bot to persist (modern API, once

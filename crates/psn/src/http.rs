@@ -87,20 +87,20 @@ pub(crate) struct Transport {
     pub(crate) auth: Auth,
     pub(crate) budget: Budget,
     pub(crate) counters: Arc<Counters>,
-    pub(crate) language: String,
     pub(crate) timeout: Duration,
     pub(crate) interactive_max_wait: Duration,
 }
 
 impl Transport {
-    /// GETs `url` and parses the JSON answer into `T`.
+    /// GETs `url` asking for names in `language`, and parses the JSON answer into `T`.
     pub(crate) async fn get<T: DeserializeOwned>(
         &self,
         url: &str,
         query: &[(&str, &str)],
         priority: Priority,
+        language: &str,
     ) -> Result<T, Failure> {
-        let body = self.get_bytes(url, query, priority).await?;
+        let body = self.get_bytes(url, query, priority, language).await?;
         serde_json::from_slice(&body).map_err(|e| {
             Failure::Fatal(Error::Malformed(format!(
                 "{}: {e}",
@@ -114,6 +114,7 @@ impl Transport {
         url: &str,
         query: &[(&str, &str)],
         priority: Priority,
+        language: &str,
     ) -> Result<Vec<u8>, Failure> {
         let mut retries = 0;
         let mut refreshed = false;
@@ -126,7 +127,7 @@ impl Transport {
                 .get(url)
                 .query(query)
                 .bearer_auth(token.expose())
-                .header(ACCEPT_LANGUAGE, &self.language)
+                .header(ACCEPT_LANGUAGE, language)
                 .send();
             let outcome = tokio::time::timeout(self.timeout, async {
                 let response = request.await?;

@@ -98,7 +98,7 @@ type Asked<'a> = Option<(&'a Account, Whose<'a>)>;
 
 /// Query parameters shared by every call: language, and `comparedUser` for another user.
 fn user_query(request: &Request<'_>, asked: Asked<'_>) -> Vec<(&'static str, String)> {
-    let mut query = vec![("npLanguage", request.inner.config.language.clone())];
+    let mut query = vec![("npLanguage", request.language.to_string())];
     if let Some((_, Whose::Compared(online_id))) = asked {
         query.push(("comparedUser", online_id.to_string()));
     }
@@ -124,9 +124,7 @@ async fn get<T: serde::de::DeserializeOwned>(
 ) -> Result<T> {
     let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
     request
-        .inner
-        .transport
-        .get(url, &query, request.priority)
+        .get(url, &query)
         .await
         .map_err(|f| f.into_error(error_for(asked.map(|(account, _)| account), id)))
 }

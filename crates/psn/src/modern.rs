@@ -65,16 +65,11 @@ pub(crate) async fn resolve_user(request: &Request<'_>, online_id: &OnlineId) ->
         request.inner.config.profile_url.trim_end_matches('/')
     );
     let query = [("fields", "accountId,onlineId,currentOnlineId")];
-    let profile: Profile2 = request
-        .inner
-        .transport
-        .get(&url, &query, request.priority)
-        .await
-        .map_err(|f| {
-            f.into_error(|status, _| {
-                (status == 404).then(|| Error::UserNotFound(online_id.to_string()))
-            })
-        })?;
+    let profile: Profile2 = request.get(&url, &query).await.map_err(|f| {
+        f.into_error(|status, _| {
+            (status == 404).then(|| Error::UserNotFound(online_id.to_string()))
+        })
+    })?;
     Ok(profile.into_account())
 }
 
@@ -123,17 +118,12 @@ pub(crate) async fn profile(request: &Request<'_>, account: &Account) -> Result<
         request.inner.config.api_url.trim_end_matches('/'),
         account.account_id
     );
-    let wire: FullProfileWire = request
-        .inner
-        .transport
-        .get(&url, &[], request.priority)
-        .await
-        .map_err(|f| {
-            f.into_error(|status, _| {
-                // A 404 here is an account deleted since its online ID was looked up.
-                (status == 404).then(|| Error::UserNotFound(account.online_id.clone()))
-            })
-        })?;
+    let wire: FullProfileWire = request.get(&url, &[]).await.map_err(|f| {
+        f.into_error(|status, _| {
+            // A 404 here is an account deleted since its online ID was looked up.
+            (status == 404).then(|| Error::UserNotFound(account.online_id.clone()))
+        })
+    })?;
     Ok(wire.into_profile(&account.account_id))
 }
 
@@ -211,13 +201,7 @@ pub(crate) async fn titles(
     );
     let (limit, offset) = (limit.to_string(), offset.to_string());
     let wire: TitlesWire = request
-        .inner
-        .transport
-        .get(
-            &url,
-            &[("limit", &limit), ("offset", &offset)],
-            request.priority,
-        )
+        .get(&url, &[("limit", &limit), ("offset", &offset)])
         .await
         .map_err(|f| f.into_error(user_error(account)))?;
     Ok(wire.into())
@@ -242,9 +226,7 @@ pub(crate) async fn trophy_summary(
         &format!("users/{}/trophySummary", account.account_id),
     );
     let wire: SummaryWire = request
-        .inner
-        .transport
-        .get(&url, &[], request.priority)
+        .get(&url, &[])
         .await
         .map_err(|f| f.into_error(user_error(account)))?;
     Ok(wire.into_summary(account))
@@ -400,13 +382,7 @@ async fn title_groups(
 ) -> Result<GroupsWire, Failure> {
     let url = trophy_url(request, &format!("npCommunicationIds/{id}/trophyGroups"));
     request
-        .inner
-        .transport
-        .get(
-            &url,
-            &[("npServiceName", service.as_str())],
-            request.priority,
-        )
+        .get(&url, &[("npServiceName", service.as_str())])
         .await
 }
 
@@ -417,27 +393,18 @@ async fn all_trophies(
     service: NpService,
 ) -> Result<TrophiesWire, Failure> {
     let mut first: TrophiesWire = request
-        .inner
-        .transport
-        .get(
-            url,
-            &[("npServiceName", service.as_str())],
-            request.priority,
-        )
+        .get(url, &[("npServiceName", service.as_str())])
         .await?;
     let mut next = first.next_offset.filter(|n| *n > 0);
     while let Some(offset) = next {
         let offset_text = offset.to_string();
         let page: TrophiesWire = request
-            .inner
-            .transport
             .get(
                 url,
                 &[
                     ("npServiceName", service.as_str()),
                     ("offset", &offset_text),
                 ],
-                request.priority,
             )
             .await?;
         next = page.next_offset.filter(|n| *n > offset);
@@ -614,12 +581,7 @@ pub(crate) async fn presences(
     ];
     if let [single] = account_ids {
         let url = format!("{base}/{single}/basicPresences");
-        return match request
-            .inner
-            .transport
-            .get::<PresencesWire>(&url, &common, request.priority)
-            .await
-        {
+        return match request.get::<PresencesWire>(&url, &common).await {
             Ok(wire) => Ok(wire.into_presences(Some(single))),
             // A hidden presence is not an error: it is simply not known.
             Err(Failure::Status {
@@ -636,9 +598,7 @@ pub(crate) async fn presences(
         let mut query = vec![("accountIds", ids.as_str())];
         query.extend(common);
         let wire: PresencesWire = request
-            .inner
-            .transport
-            .get(&url, &query, request.priority)
+            .get(&url, &query)
             .await
             .map_err(|f| f.into_error(|_, _| None))?;
         presences.extend(wire.into_presences(None));

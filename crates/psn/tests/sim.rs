@@ -754,3 +754,60 @@ async fn a_trophy_earned_in_the_same_second_as_the_cached_state_is_not_missed() 
         .unwrap();
     assert!(after.iter().any(|t| t.id == open[1] && t.earned));
 }
+
+#[tokio::test]
+async fn names_come_in_the_clients_language_with_definitions_cached_per_language() {
+    let (sim, server) = start_sim().await;
+    let english = client(&server, ApiKind::Modern);
+    let french = english.in_language("fr-FR");
+    assert_eq!((english.language(), french.language()), ("en-GB", "fr-FR"));
+    let casual = english
+        .resolve_user(&psn::OnlineId::parse("sim_casual").unwrap())
+        .await
+        .unwrap();
+    let titles = english.recent_titles(&casual, 5).await.unwrap();
+    let title = titles
+        .iter()
+        .find(|t| t.name != "ASTRO BOT")
+        .expect("a generated title");
+    let in_french = french.recent_titles(&casual, 5).await.unwrap();
+    let same_in_french = in_french
+        .iter()
+        .find(|t| t.np_communication_id == title.np_communication_id)
+        .expect("the same title");
+    assert_ne!(same_in_french.name, title.name, "listings are per language");
+
+    let id = &title.np_communication_id;
+    let en = english.title(id, title.service).await.unwrap();
+    let fr = french.title(id, title.service).await.unwrap();
+    assert_eq!(fr.name, same_in_french.name);
+    assert_ne!(en.name, fr.name);
+    assert_eq!(en.trophies.len(), fr.trophies.len());
+    assert!(en
+        .trophies
+        .iter()
+        .zip(&fr.trophies)
+        .all(|(e, f)| e.id == f.id && e.name != f.name));
+
+    // Each language's definition is cached: asking again sends nothing.
+    sim.reset_requests();
+    assert_eq!(english.title(id, title.service).await.unwrap(), en);
+    assert_eq!(french.title(id, title.service).await.unwrap(), fr);
+    assert!(api_requests(&sim).is_empty(), "{:?}", api_requests(&sim));
+    let cached: Vec<String> = english
+        .cached_titles()
+        .into_iter()
+        .filter(|(_, t)| &t.np_communication_id == id)
+        .map(|(language, _)| language)
+        .collect();
+    assert_eq!(cached.len(), 2, "{cached:?}");
+
+    // The legacy API asks with npLanguage.
+    let legacy = client(&server, ApiKind::Legacy).in_language("fr-FR");
+    let account = legacy
+        .resolve_user(&psn::OnlineId::parse("sim_casual").unwrap())
+        .await
+        .unwrap();
+    let legacy_fr = legacy.user_trophies(&account, id).await.unwrap();
+    assert_eq!(legacy_fr.title.name, fr.name);
+}

@@ -19,14 +19,15 @@ pub async fn compare(
     #[autocomplete = "autocomplete_game"]
     game: Option<GameOption>,
 ) -> Result<(), BotError> {
-    let services = &ctx.data().services;
-    answer_for_player(ctx, user, |user| {
+    let (data, guild) = (ctx.data(), ctx.guild_id());
+    answer_for_player(ctx, user, |user| async move {
+        let services = data.services_in(guild).await;
         let input = CompareInput {
             user,
             other: other.0,
             game: game.map(|g| g.0),
         };
-        compare::run(services, input)
+        compare::run(&services, input).await
     })
     .await
 }

@@ -75,7 +75,10 @@ where
 }
 
 /// `game` choices: the titles of the `user` typed so far (or the caller's linked account), from
-/// the stored library or the client's cache where it can.
+/// the stored library or the client's cache where it can. Names are in the bot's default
+/// language, as the tracker stores libraries (a server's language would cost a PSN request
+/// within Discord's 3 s); a picked choice carries the npCommunicationId, so the command that
+/// follows finds it and answers in the server's language.
 async fn autocomplete_game(
     ctx: Context<'_>,
     partial: &str,

@@ -133,3 +133,37 @@ impl poise::ChoiceParameter for FilterKind {
         None
     }
 }
+
+/// `/settings language`: a language PSN serves names in, offered as Discord choices from
+/// [`psn::LANGUAGES`] (`Français (fr-FR)`).
+#[derive(Debug, Clone, Copy)]
+pub struct PsnLanguage(pub &'static str);
+
+impl poise::ChoiceParameter for PsnLanguage {
+    fn list() -> Cow<'static, [poise::CommandParameterChoice]> {
+        psn::LANGUAGES
+            .iter()
+            .map(|(code, label)| poise::CommandParameterChoice {
+                name: Cow::Owned(format!("{label} ({code})")),
+                localizations: Cow::Borrowed(&[]),
+                __non_exhaustive: (),
+            })
+            .collect()
+    }
+
+    fn from_index(index: usize) -> Option<PsnLanguage> {
+        psn::LANGUAGES.get(index).map(|(code, _)| PsnLanguage(code))
+    }
+
+    fn from_name(name: &str) -> Option<PsnLanguage> {
+        psn::language(name).map(PsnLanguage)
+    }
+
+    fn name(&self) -> &'static str {
+        self.0
+    }
+
+    fn localized_name(&self, _locale: &str) -> Option<&'static str> {
+        None
+    }
+}

@@ -1,14 +1,15 @@
-//! `/settings`: the server's announcement defaults (Manage Server; see `admin`).
+//! `/settings`: the server's announcement defaults and language (Manage Server; see `admin`).
 
 use poise::serenity_prelude as serenity;
 
 use super::admin::{admin_guild, channel_facts};
+use super::options::PsnLanguage;
 use crate::bot::data::{BotError, Context};
 use crate::bot::respond::ReplyExt;
 use crate::commands::settings::{self, SettingsInput};
 use crate::model::FilterKind;
 
-/// This server's announcement defaults; without options, shows them.
+/// This server's announcement defaults and language of names; without options, shows them.
 #[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
 pub async fn settings(
     ctx: Context<'_>,
@@ -20,6 +21,9 @@ pub async fn settings(
     #[min = 0.01]
     #[max = 100]
     rare_percent: Option<f64>,
+    #[description = "The language of trophy and game names in this server"] language: Option<
+        PsnLanguage,
+    >,
 ) -> Result<(), BotError> {
     let Some(guild_id) = admin_guild(ctx).await? else {
         return Ok(());
@@ -33,8 +37,10 @@ pub async fn settings(
         channel,
         filter,
         rare_percent,
+        language: language.map(|l| l.0.to_string()),
     };
-    let result = settings::run(&ctx.data().store, input).await;
+    let default_language = ctx.data().services.client.language();
+    let result = settings::run(&ctx.data().store, input, default_language).await;
     let changed = matches!(result, Ok((_, true)));
     ctx.responder().now(result.map(|(reply, _)| reply)).await?;
     if changed {

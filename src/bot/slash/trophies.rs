@@ -16,15 +16,11 @@ pub async fn trophies(
     #[autocomplete = "autocomplete_game"]
     game: Option<GameOption>,
 ) -> Result<(), BotError> {
-    let services = &ctx.data().services;
-    answer_for_player(ctx, user, |user| {
-        trophies::run(
-            services,
-            TrophiesInput {
-                user,
-                game: game.map(|g| g.0),
-            },
-        )
+    let (data, guild) = (ctx.data(), ctx.guild_id());
+    answer_for_player(ctx, user, |user| async move {
+        let services = data.services_in(guild).await;
+        let game = game.map(|g| g.0);
+        trophies::run(&services, TrophiesInput { user, game }).await
     })
     .await
 }
