@@ -17,6 +17,19 @@ fn refuse(error: CommandError, input: impl Into<String>) -> poise::SlashArgError
     poise::SlashArgError::new_parse(Box::new(error), input.into())
 }
 
+/// The text of a string option.
+fn text<'a>(value: &serenity::ResolvedValue<'a>) -> Option<&'a str> {
+    match value {
+        serenity::ResolvedValue::String(text) => Some(text),
+        _ => None,
+    }
+}
+
+/// A string option that is not a string: Discord's copy of the command is outdated.
+fn not_a_string() -> poise::SlashArgError {
+    poise::SlashArgError::new_command_structure_mismatch("expected a string")
+}
+
 /// A `user` or `other` option: a PSN online ID.
 #[derive(Debug, Clone)]
 pub struct PsnUser(pub OnlineId);
@@ -28,14 +41,10 @@ impl poise::SlashArgument for PsnUser {
         _: &serenity::CommandInteraction,
         value: &serenity::ResolvedValue<'_>,
     ) -> Result<PsnUser, poise::SlashArgError> {
-        let serenity::ResolvedValue::String(text) = value else {
-            return Err(poise::SlashArgError::new_command_structure_mismatch(
-                "expected a string",
-            ));
-        };
+        let text = text(value).ok_or_else(not_a_string)?;
         OnlineId::parse(text)
             .map(PsnUser)
-            .map_err(|err| refuse(err.into(), *text))
+            .map_err(|err| refuse(err.into(), text))
     }
 
     fn create(builder: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
@@ -58,12 +67,9 @@ impl poise::SlashArgument for GameOption {
         _: &serenity::CommandInteraction,
         value: &serenity::ResolvedValue<'_>,
     ) -> Result<GameOption, poise::SlashArgError> {
-        match value {
-            serenity::ResolvedValue::String(text) => Ok(GameOption(text.to_string())),
-            _ => Err(poise::SlashArgError::new_command_structure_mismatch(
-                "expected a string",
-            )),
-        }
+        text(value)
+            .map(|text| GameOption(text.to_string()))
+            .ok_or_else(not_a_string)
     }
 
     fn create(builder: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
