@@ -282,14 +282,15 @@ async fn a_psn_outage_replaces_the_loading_message_with_the_error() {
 async fn a_rate_limited_psn_names_the_retry_time() {
     let h = Harness::start().await;
     h.sim.inject(Fault::RateLimited {
-        for_: Duration::from_secs(3600),
+        for_: Duration::from_secs(600),
     });
     let before = chrono::Utc::now().timestamp();
     let limited = h.profile_reply("sim_hunter").await;
     let after = chrono::Utc::now().timestamp();
     let text = text_of(&limited);
     assert!(text.contains("rate limit"), "{limited}");
-    // PSN's answer says "in an hour" on its own clock; the user is told the wall-clock time.
+    // PSN's answer says "in ten minutes" (under the 15-minute cap) on its own clock; the user is
+    // told the wall-clock time.
     let retry_at: i64 = text
         .split("<t:")
         .nth(1)
@@ -297,10 +298,10 @@ async fn a_rate_limited_psn_names_the_retry_time() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("a Discord timestamp names the retry time: {limited}"));
     assert!(
-        (before + 3600..=after + 3601).contains(&retry_at),
-        "retry in an hour: {retry_at} not in {}..={}",
-        before + 3600,
-        after + 3601
+        (before + 600..=after + 601).contains(&retry_at),
+        "retry in ten minutes: {retry_at} not in {}..={}",
+        before + 600,
+        after + 601
     );
 }
 

@@ -223,6 +223,10 @@ pub(crate) fn handle(sim: &Sim, method: &Method, rest: &[&str], body: &[u8]) -> 
             });
             json_response(StatusCode::OK, &json!({ "ok": true }))
         }),
+        (&Method::DELETE, ["fault"]) => {
+            sim.clear_faults();
+            Ok(json_response(StatusCode::OK, &json!({ "ok": true })))
+        }
         (&Method::POST, ["presence"]) => parse::<PresenceRequest>(body).map(|request| {
             let result = set_presence(
                 &mut sim.state(),

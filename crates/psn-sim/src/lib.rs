@@ -279,6 +279,11 @@ impl Sim {
         }
     }
 
+    /// Lifts every injected fault (revoked tokens stay revoked): PSN is well again.
+    pub fn clear_faults(&self) {
+        self.state().faults = Faults::default();
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state().requests.clone()
     }

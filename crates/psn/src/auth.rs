@@ -20,6 +20,15 @@ const REDIRECT_URI: &str = "com.scee.psxandroid.scecompcall://redirect";
 const SCOPE: &str = "psn:mobile.v2.core psn:clientapp";
 /// Refresh this long before the access token expires, so no request goes out with a dying token.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+/// PSN's access tokens live an hour. A longer `expires_in` is believed up to a day (a token that
+/// dies sooner is replaced on its 401 anyway), so no claim can overflow the clock.
+const MAX_ACCESS_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// After PSN rejects the credential, no sign-in is tried for this long; requests fail at once
+/// with `Error::Credential` meanwhile. Every further rejection doubles the wait, up to
+/// `SIGN_IN_BACKOFF_MAX`; a successful sign-in forgets it. Signing in again on every request
+/// (the tracker makes about 14 a minute) is the pattern that gets a PSN account locked.
+const SIGN_IN_BACKOFF_FIRST: Duration = Duration::from_secs(60);
+const SIGN_IN_BACKOFF_MAX: Duration = Duration::from_secs(30 * 60);
 
 enum Tokens {
     /// The legacy API's bearer: used as it is until PSN rejects it.
@@ -29,7 +38,17 @@ enum Tokens {
         npsso: Option<Secret>,
         access: Option<(Secret, Instant)>,
         refresh: Option<(Secret, Option<DateTime<Utc>>)>,
+        /// The last sign-in was rejected: none is tried before `until`.
+        rejected: Option<Rejected>,
     },
+}
+
+struct Rejected {
+    /// PSN's reason (never a secret), repeated to every caller turned away meanwhile.
+    reason: String,
+    until: Instant,
+    /// The wait after the next rejection.
+    next: Duration,
 }
 
 pub(crate) struct Auth {
@@ -63,11 +82,13 @@ impl Auth {
                 npsso: Some(npsso.clone()),
                 access: None,
                 refresh: saved_refresh_token.map(|token| (token.clone(), None)),
+                rejected: None,
             },
             Credential::RefreshToken(refresh) => Tokens::OAuth {
                 npsso: None,
                 access: None,
                 refresh: Some((refresh.clone(), None)),
+                rejected: None,
             },
         };
         Auth {
@@ -80,7 +101,8 @@ impl Auth {
     }
 
     /// A valid access token. The lock is held while a new one is fetched, so exactly one task
-    /// talks to the auth server and the others wait for its result.
+    /// talks to the auth server and the others wait for its result. After a rejected credential,
+    /// fails at once until the backoff has passed.
     pub(crate) async fn access_token(&self, counters: &Counters) -> Result<Secret> {
         let mut tokens = self.tokens.lock().await;
         match &mut *tokens {
@@ -89,40 +111,51 @@ impl Auth {
                 npsso,
                 access,
                 refresh,
+                rejected,
             } => {
                 if let Some((token, expires)) = access {
                     if Instant::now() + EXPIRY_MARGIN < *expires {
                         return Ok(token.clone());
                     }
                 }
-                let refreshed = match refresh.as_ref() {
-                    Some((refresh_token, _)) => Some(self.refresh(refresh_token, counters).await),
-                    None => None,
-                };
-                let response = match (refreshed, npsso.as_ref()) {
-                    (Some(Ok(response)), _) => response,
-                    // A rejected refresh token (revoked, expired, or saved by a run with another
-                    // NPSSO) is dropped and the NPSSO signs in again.
-                    (Some(Err(Error::Credential(_))) | None, Some(npsso_value)) => {
-                        *refresh = None;
-                        self.exchange_npsso(npsso_value, counters).await?
+                if let Some(rejected) = rejected.as_ref() {
+                    let left = rejected.until.saturating_duration_since(Instant::now());
+                    if !left.is_zero() {
+                        return Err(Error::Credential(format!(
+                            "{} (next sign-in attempt in {} s)",
+                            rejected.reason,
+                            left.as_secs()
+                        )));
                     }
-                    (Some(Err(err)), _) => return Err(err),
-                    (None, None) => {
-                        return Err(Error::Credential(
-                            "no NPSSO or refresh token to sign in with".into(),
-                        ))
+                }
+                let response = match self.sign_in(npsso.as_ref(), refresh, counters).await {
+                    Ok(response) => {
+                        *rejected = None;
+                        response
                     }
+                    Err(Error::Credential(reason)) => {
+                        let wait = rejected.as_ref().map_or(SIGN_IN_BACKOFF_FIRST, |r| r.next);
+                        tracing::warn!(
+                            reason,
+                            retry_in_secs = wait.as_secs(),
+                            "PSN rejected the credential; no sign-in until the backoff has passed"
+                        );
+                        *rejected = Some(Rejected {
+                            reason: reason.clone(),
+                            until: Instant::now() + wait,
+                            next: (wait * 2).min(SIGN_IN_BACKOFF_MAX),
+                        });
+                        return Err(Error::Credential(reason));
+                    }
+                    Err(err) => return Err(err),
                 };
                 let access_token = Secret::new(response.access_token);
                 *access = Some((
                     access_token.clone(),
-                    Instant::now() + Duration::from_secs(response.expires_in),
+                    access_expiry(Instant::now(), response.expires_in),
                 ));
                 if let Some(new_refresh) = response.refresh_token {
-                    let expires = response
-                        .refresh_token_expires_in
-                        .and_then(|s| Utc::now().checked_add_signed(chrono::Duration::seconds(s)));
+                    let expires = refresh_expiry(Utc::now(), response.refresh_token_expires_in);
                     let new_refresh = Secret::new(new_refresh);
                     *self.refresh_copy.lock().unwrap_or_else(|p| p.into_inner()) =
                         expires.map(|e| (new_refresh.clone(), e));
@@ -130,6 +163,32 @@ impl Auth {
                 }
                 Ok(access_token)
             }
+        }
+    }
+
+    /// One sign-in: the refresh token if there is one, else (or when PSN rejected it) the NPSSO.
+    async fn sign_in(
+        &self,
+        npsso: Option<&Secret>,
+        refresh: &mut Option<(Secret, Option<DateTime<Utc>>)>,
+        counters: &Counters,
+    ) -> Result<TokenResponse> {
+        let refreshed = match refresh.as_ref() {
+            Some((refresh_token, _)) => Some(self.refresh(refresh_token, counters).await),
+            None => None,
+        };
+        match (refreshed, npsso) {
+            (Some(Ok(response)), _) => Ok(response),
+            // A rejected refresh token (revoked, expired, or saved by a run with another
+            // NPSSO) is dropped and the NPSSO signs in again.
+            (Some(Err(Error::Credential(_))) | None, Some(npsso)) => {
+                *refresh = None;
+                self.exchange_npsso(npsso, counters).await
+            }
+            (Some(Err(err)), _) => Err(err),
+            (None, None) => Err(Error::Credential(
+                "no NPSSO or refresh token to sign in with".into(),
+            )),
         }
     }
 
@@ -281,6 +340,21 @@ impl Auth {
     }
 }
 
+/// When an access token said to live `expires_in` seconds from `now` dies (believed up to
+/// `MAX_ACCESS_LIFETIME`).
+fn access_expiry(now: Instant, expires_in: u64) -> Instant {
+    let lifetime = Duration::from_secs(expires_in).min(MAX_ACCESS_LIFETIME);
+    now.checked_add(lifetime).unwrap_or(now)
+}
+
+/// When a refresh token said to live `expires_in` seconds from `now` dies; `None` when PSN did
+/// not say or said something no clock can hold.
+fn refresh_expiry(now: DateTime<Utc>, expires_in: Option<i64>) -> Option<DateTime<Utc>> {
+    expires_in
+        .and_then(chrono::Duration::try_seconds)
+        .and_then(|lifetime| now.checked_add_signed(lifetime))
+}
+
 /// The query parameters of a redirect target such as
 /// `com.scee.psxandroid.scecompcall://redirect/?code=v3.abc&cid=…`.
 fn query_params(location: &str) -> Vec<(String, String)> {
@@ -303,5 +377,35 @@ mod tests {
         );
         assert!(bad.contains(&("error_code".into(), "4165".into())));
         assert!(query_params("").is_empty());
+    }
+
+    #[test]
+    fn absurd_token_lifetimes_do_not_overflow() {
+        let now = Instant::now();
+        assert_eq!(access_expiry(now, 3599), now + Duration::from_secs(3599));
+        assert_eq!(access_expiry(now, u64::MAX), now + MAX_ACCESS_LIFETIME);
+        assert_eq!(
+            access_expiry(now, i64::MAX as u64),
+            now + MAX_ACCESS_LIFETIME
+        );
+        let utc = Utc::now();
+        assert_eq!(
+            refresh_expiry(utc, Some(60)),
+            Some(utc + chrono::Duration::seconds(60))
+        );
+        assert_eq!(refresh_expiry(utc, Some(i64::MAX)), None);
+        assert_eq!(refresh_expiry(utc, Some(i64::MIN)), None);
+        assert_eq!(refresh_expiry(utc, None), None);
+        let parsed: TokenResponse = serde_json::from_str(&format!(
+            r#"{{"access_token":"a","expires_in":{},"refresh_token_expires_in":{}}}"#,
+            u64::MAX,
+            i64::MAX
+        ))
+        .unwrap();
+        assert_eq!(
+            access_expiry(now, parsed.expires_in),
+            now + MAX_ACCESS_LIFETIME
+        );
+        assert_eq!(refresh_expiry(utc, parsed.refresh_token_expires_in), None);
     }
 }

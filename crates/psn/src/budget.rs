@@ -20,6 +20,26 @@ use tokio::time::Instant;
 use crate::config::RateLimit;
 use crate::error::{Error, Result};
 
+/// The longest wait PSN may impose. A 429 asking for more (a broken header, an old `Date`) would
+/// otherwise stop every request for years; after this long the client asks again, and a PSN
+/// that still refuses answers 429 again at the cost of one request.
+pub(crate) const MAX_PSN_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// The wait PSN asked for (`asked_secs`, named by `what`), at most `MAX_PSN_WAIT`; logged when cut.
+pub(crate) fn cap_psn_wait(what: &str, asked_secs: u64) -> Duration {
+    let asked = Duration::from_secs(asked_secs);
+    if asked > MAX_PSN_WAIT {
+        tracing::warn!(
+            what,
+            asked_secs,
+            capped_secs = MAX_PSN_WAIT.as_secs(),
+            "PSN asked for a wait longer than the cap; waiting the cap"
+        );
+        return MAX_PSN_WAIT;
+    }
+    asked
+}
+
 /// A point in tokio's (possibly paused) time, as governor needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct TokioInstant(Instant);
@@ -190,10 +210,13 @@ impl Budget {
         }
     }
 
-    /// PSN answered 429: nobody sends anything for `wait`.
+    /// PSN answered 429: nobody sends anything for `wait` (at most `MAX_PSN_WAIT`).
     pub(crate) fn pause_for(&self, wait: Duration) {
         self.rate_limited.fetch_add(1, Ordering::Relaxed);
-        let until = Instant::now() + wait;
+        let now = Instant::now();
+        let until = now
+            .checked_add(wait.min(MAX_PSN_WAIT))
+            .unwrap_or(now + MAX_PSN_WAIT);
         let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
         if paused.is_none_or(|current| current < until) {
             *paused = Some(until);
@@ -310,6 +333,18 @@ mod tests {
         budget.acquire(Priority::Background).await.unwrap();
         assert!(start.elapsed() >= Duration::from_secs(30));
         assert_eq!(budget.rate_limited.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_longer_than_time_itself_does_not_panic() {
+        let budget = Budget::new(limit(100, 60), Duration::from_secs(5));
+        budget.pause_for(Duration::MAX);
+        budget.pause_for(Duration::from_secs(i64::MAX as u64));
+        assert_eq!(budget.remaining(), 0);
+        assert!(matches!(
+            budget.acquire(Priority::Interactive).await,
+            Err(Error::RateLimited { .. })
+        ));
     }
 
     #[tokio::test(start_paused = true)]

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::auth::Auth;
-use crate::budget::{rate_limited_after, Budget, Priority};
+use crate::budget::{cap_psn_wait, rate_limited_after, Budget, Priority};
 use crate::error::{Error, Result};
 use crate::stats::Counters;
 
@@ -207,7 +207,7 @@ fn backoff(retry: u32) -> Duration {
 }
 
 /// How long PSN asks everyone to wait: `X-RateLimit-Next-Available` (a unix time) read against
-/// the answer's own `Date`, so a simulated clock works too.
+/// the answer's own `Date`, so a simulated clock works too; at most `MAX_PSN_WAIT`.
 pub(crate) fn retry_wait(headers: &HeaderMap) -> Duration {
     let next_available = headers
         .get("x-ratelimit-next-available")
@@ -220,7 +220,11 @@ pub(crate) fn retry_wait(headers: &HeaderMap) -> Duration {
         .map(|d| d.with_timezone(&Utc))
         .unwrap_or_else(Utc::now);
     match next_available {
-        Some(at) => Duration::from_secs(u64::try_from(at - server_now.timestamp()).unwrap_or(0)),
+        // Saturating: a far "not before" or an old Date must not overflow.
+        Some(at) => cap_psn_wait(
+            "X-RateLimit-Next-Available",
+            u64::try_from(at.saturating_sub(server_now.timestamp())).unwrap_or(0),
+        ),
         None => DEFAULT_429_WAIT,
     }
 }
@@ -228,6 +232,7 @@ pub(crate) fn retry_wait(headers: &HeaderMap) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::MAX_PSN_WAIT;
     use reqwest::header::HeaderValue;
 
     #[test]
@@ -248,6 +253,24 @@ mod tests {
         assert_eq!(retry_wait(&headers), Duration::ZERO);
         headers.remove("x-ratelimit-next-available");
         assert_eq!(retry_wait(&headers), DEFAULT_429_WAIT);
+    }
+
+    #[test]
+    fn absurd_rate_limit_waits_are_capped() {
+        let mut headers = HeaderMap::new();
+        let in_ten_years = Utc::now().timestamp() + 10 * 365 * 24 * 3600;
+        headers.insert("x-ratelimit-next-available", in_ten_years.into());
+        assert_eq!(retry_wait(&headers), MAX_PSN_WAIT);
+        headers.insert("x-ratelimit-next-available", i64::MAX.into());
+        assert_eq!(retry_wait(&headers), MAX_PSN_WAIT);
+        // A Date long past makes any "not before" far away; the subtraction must not overflow.
+        headers.insert(
+            DATE,
+            HeaderValue::from_static("Mon, 01 Jan 0001 00:00:00 GMT"),
+        );
+        assert_eq!(retry_wait(&headers), MAX_PSN_WAIT);
+        headers.insert("x-ratelimit-next-available", i64::MIN.into());
+        assert_eq!(retry_wait(&headers), Duration::ZERO);
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::Router;
 use psn::{Account, ApiKind, Client, Config, Credential, Error, RateLimit, Secret};
 use tokio::time::Instant;
@@ -13,6 +15,10 @@ type Arrivals = Arc<Mutex<Vec<Instant>>>;
 
 async fn count(State(arrivals): State<Arrivals>) -> axum::Json<serde_json::Value> {
     arrivals.lock().unwrap().push(Instant::now());
+    summary()
+}
+
+fn summary() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({
         "accountId": "1", "trophyLevel": 3, "progress": 10, "tier": 1,
         "earnedTrophies": {"bronze": 1, "silver": 0, "gold": 0, "platinum": 0}
@@ -88,4 +94,61 @@ async fn concurrent_callers_never_exceed_the_budget_in_any_window() {
     let most = most_in_any_window(&arrivals, Duration::from_secs(60));
     assert!(most <= 10, "{most} requests in one 60 s window");
     assert_eq!(client.stats().requests_sent as usize, arrivals.len());
+}
+
+/// Answers 429 asking for absurd waits (the end of time; then 56 years, by an old `Date`), then
+/// 200.
+async fn absurd_429s(State(arrivals): State<Arrivals>) -> axum::response::Response {
+    let seen = {
+        let mut arrivals = arrivals.lock().unwrap();
+        arrivals.push(Instant::now());
+        arrivals.len()
+    };
+    let mut headers = HeaderMap::new();
+    match seen {
+        1 => {
+            headers.insert("x-ratelimit-next-available", i64::MAX.into());
+        }
+        2 => {
+            let now = chrono::Utc::now().timestamp();
+            headers.insert("x-ratelimit-next-available", now.into());
+            headers.insert("date", "Thu, 01 Jan 1970 00:00:00 GMT".parse().unwrap());
+        }
+        _ => return summary().into_response(),
+    }
+    (StatusCode::TOO_MANY_REQUESTS, headers, "{}").into_response()
+}
+
+#[tokio::test(start_paused = true)]
+async fn absurd_429_waits_are_capped_at_fifteen_minutes_without_panicking() {
+    let arrivals: Arrivals = Arc::default();
+    let app = Router::new()
+        .fallback(absurd_429s)
+        .with_state(arrivals.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut config =
+        Config::new(ApiKind::Modern, Credential::Bearer(Secret::new("t"))).with_base_url(&base_url);
+    config.request_timeout = Duration::from_secs(3600);
+    let client = Client::new(config).unwrap().background();
+    let account = Account {
+        account_id: "1".into(),
+        online_id: "someone".into(),
+    };
+    let summary = tokio::time::timeout(
+        Duration::from_secs(31 * 60),
+        client.trophy_summary(&account),
+    )
+    .await
+    .expect("two capped waits end within 31 minutes");
+    assert!(summary.is_ok(), "{summary:?}");
+    let arrivals = arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), 3);
+    for pair in arrivals.windows(2) {
+        let wait = pair[1] - pair[0];
+        assert!(wait <= Duration::from_secs(15 * 60 + 1), "{wait:?}");
+    }
+    assert_eq!(client.stats().rate_limited, 2);
 }

@@ -811,3 +811,110 @@ async fn names_come_in_the_clients_language_with_definitions_cached_per_language
     let legacy_fr = legacy.user_trophies(&account, id).await.unwrap();
     assert_eq!(legacy_fr.title.name, fr.name);
 }
+
+/// Requests to the auth host: authorize and token.
+fn auth_requests(sim: &Sim) -> usize {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/authz"))
+        .count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_npsso_is_not_tried_again_until_the_backoff_has_passed() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
+    sim.inject(Fault::RevokeTokens);
+    sim.inject(Fault::RejectNpsso);
+    sim.reset_requests();
+    let tracker = client.background();
+    let credential_error = |result: psn::Result<psn::TrophySummary>| match result {
+        Err(Error::Credential(m)) => assert!(m.contains("4165"), "{m}"),
+        other => panic!("expected a credential error, got {other:?}"),
+    };
+    for _ in 0..50 {
+        credential_error(tracker.trophy_summary(&hunter).await);
+    }
+    assert_eq!(authorize_requests(&sim), 1, "one sign-in attempt");
+    // One attempt: the rejected refresh token, then the rejected NPSSO; and the one API request
+    // whose 401 showed the token dead.
+    assert_eq!(auth_requests(&sim), 2);
+    assert_eq!(api_requests(&sim).len(), 1);
+
+    // The first backoff is a minute; the next attempt, rejected too, doubles it.
+    tokio::time::advance(Duration::from_secs(59)).await;
+    credential_error(client.trophy_summary(&hunter).await);
+    assert_eq!(authorize_requests(&sim), 1);
+    tokio::time::advance(Duration::from_secs(2)).await;
+    credential_error(client.trophy_summary(&hunter).await);
+    assert_eq!(authorize_requests(&sim), 2, "one attempt after the backoff");
+    tokio::time::advance(Duration::from_secs(61)).await;
+    credential_error(client.trophy_summary(&hunter).await);
+    assert_eq!(
+        authorize_requests(&sim),
+        2,
+        "the second backoff is two minutes"
+    );
+
+    // PSN takes the NPSSO again: the next attempt signs in and requests flow.
+    sim.clear_faults();
+    tokio::time::advance(Duration::from_secs(60)).await;
+    for _ in 0..5 {
+        tracker.trophy_summary(&hunter).await.unwrap();
+    }
+    assert_eq!(authorize_requests(&sim), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_asking_for_ten_years_holds_callers_at_most_fifteen_minutes() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
+    sim.inject(Fault::RateLimited {
+        for_: Duration::from_secs(10 * 365 * 24 * 3600),
+    });
+    sim.reset_requests();
+    let err = client.trophy_summary(&hunter).await.unwrap_err();
+    let Error::RateLimited { retry_at } = err else {
+        panic!("expected RateLimited, got {err:?}");
+    };
+    let latest = chrono::Utc::now() + chrono::Duration::seconds(15 * 60 + 5);
+    assert!(retry_at <= latest, "{retry_at}");
+
+    // The tracker waits out the capped pause and asks again (PSN still says 429 here).
+    let start = tokio::time::Instant::now();
+    let background = client.background();
+    let call = tokio::spawn(async move { background.trophy_summary(&hunter).await });
+    let count_429 = || sim.requests().iter().filter(|r| r.status == 429).count();
+    let asked_again = tokio::time::timeout(Duration::from_secs(16 * 60), async {
+        while count_429() < 2 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+    .await;
+    assert!(asked_again.is_ok(), "no request within 16 minutes");
+    assert!(start.elapsed() <= Duration::from_secs(15 * 60 + 1));
+    call.abort();
+}
+
+#[tokio::test]
+async fn a_token_said_to_live_forever_does_not_panic() {
+    let sim = Sim::new(SimConfig {
+        access_token_lifetime: Duration::from_secs(u64::MAX),
+        refresh_token_lifetime: Duration::MAX,
+        ..SimConfig::default()
+    });
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = client(&server, ApiKind::Modern);
+    client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
+}
