@@ -17,7 +17,11 @@ fn redact_unparsable(database_url: &str) -> String {
     let Some((scheme, rest)) = database_url.split_once("://") else {
         return "<database URL>".to_string();
     };
-    if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
         return "<database URL>".to_string();
     }
     match rest.rsplit_once('@') {

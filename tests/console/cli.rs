@@ -265,7 +265,11 @@ fn an_unparsable_database_url_is_refused_without_showing_its_password() {
             ],
         );
         assert_eq!(out.code, 2, "{command}: {}", out.stderr);
-        assert!(out.stderr.contains("DATABASE_URL"), "{command}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("DATABASE_URL"),
+            "{command}: {}",
+            out.stderr
+        );
         assert!(!out.stderr.contains("hunter2"), "{command}: {}", out.stderr);
         assert!(!out.stdout.contains("hunter2"), "{command}: {}", out.stdout);
     }

@@ -289,7 +289,10 @@ async fn a_page_button_not_on_the_message_is_refused_without_asking_psn() {
         .into_iter()
         .filter(|r| r.path.contains(&victim))
         .collect();
-    assert!(asked.is_empty(), "no PSN request for the forged account: {asked:?}");
+    assert!(
+        asked.is_empty(),
+        "no PSN request for the forged account: {asked:?}"
+    );
 }
 
 #[tokio::test]
