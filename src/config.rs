@@ -228,7 +228,10 @@ impl Config {
 
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
         if url::Url::parse(&database_url).is_err() {
-            problems.push(format!("DATABASE_URL={database_url:?} is not a URL"));
+            problems.push(format!(
+                "DATABASE_URL={} is not a URL",
+                crate::store::redact_database_url(&database_url)
+            ));
         }
 
         let mut snowflake = |name: &str, what: &str| {

@@ -55,6 +55,10 @@ pub enum CommandError {
     /// A page button pressed by someone other than the member who ran the command.
     #[error("page buttons pressed by someone else")]
     NotYourButtons,
+    /// A button press whose `custom_id` is not one of the buttons on the pressed message (a
+    /// crafted one, which could otherwise name any PSN account).
+    #[error("a button that is not on the message")]
+    ForgedButton,
     /// Discord sent an option value the command cannot read.
     #[error("unreadable option value {input:?}")]
     UnreadableOption { input: Option<String> },
@@ -209,6 +213,10 @@ pub fn error_reply(err: &CommandError) -> Reply {
             "Only the person who ran this command can turn its pages. Run the command yourself \
              to browse."
                 .to_string(),
+        ),
+        CommandError::ForgedButton => (
+            "This button is not valid",
+            "This button is not valid. Run the command again to browse its pages.".to_string(),
         ),
         CommandError::UnreadableOption { input } => (
             "That option won't work",

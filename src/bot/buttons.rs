@@ -1,5 +1,6 @@
 //! Page buttons. Their `custom_id` carries everything needed to redraw a page, so pages survive
-//! a restart; only the member who ran the command may turn them.
+//! a restart; only the member who ran the command may turn them, and only with a button that is
+//! on the message (a client can send any `custom_id`, naming any account).
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -28,6 +29,11 @@ pub async fn on_press(
     };
     let acknowledged = AtomicBool::new(false);
     let responder = Responder::for_button(http, data, press, &acknowledged);
+    if !is_on_message(&press.message, &press.data.custom_id) {
+        tracing::warn!(user = %press.user.id, "refused a button press not on its message");
+        responder.now(Err(CommandError::ForgedButton)).await?;
+        return Ok(());
+    }
     if page.invoker != Some(press.user.id.get()) {
         responder.now(Err(CommandError::NotYourButtons)).await?;
         return Ok(());
@@ -40,6 +46,24 @@ pub async fn on_press(
         .after(Visibility::Everyone, Source::Psn, redraw)
         .await?;
     Ok(())
+}
+
+/// Whether `custom_id` is one of the buttons the bot put on `message`: Discord sends the message
+/// as it is, so only these ids were issued by the bot.
+fn is_on_message(message: &serenity::Message, custom_id: &str) -> bool {
+    message
+        .components
+        .iter()
+        .flat_map(|row| &row.components)
+        .any(|component| {
+            matches!(
+                component,
+                serenity::ActionRowComponent::Button(serenity::Button {
+                    data: serenity::ButtonKind::NonLink { custom_id: id, .. },
+                    ..
+                }) if id == custom_id
+            )
+        })
 }
 
 /// Removes the page buttons shortly before the interaction token that could edit them expires,

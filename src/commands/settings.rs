@@ -30,6 +30,10 @@ pub fn chosen_language(language: Option<&str>) -> Result<Option<&'static str>, C
     }
 }
 
+/// The smallest `rare_percent`: values are kept to two decimals, and the column must stay above
+/// 0. The slash option's `#[min]` (a literal) says the same.
+pub const MIN_RARE_PERCENT: f64 = 0.01;
+
 /// The filter the options ask for, `None` when they leave it unchanged. `rare_percent` alone
 /// means "rarer than" that percentage.
 pub fn chosen_filter(
@@ -37,10 +41,11 @@ pub fn chosen_filter(
     rare_percent: Option<f64>,
 ) -> Result<Option<AnnounceFilter>, CommandError> {
     let percent = match rare_percent {
-        Some(p) if !(p > 0.0 && p <= 100.0) => {
-            return Err(CommandError::BadOption(
-                "`rare_percent` must be more than 0 and at most 100.".to_string(),
-            ))
+        // Below the minimum a value would round to 0, which the column's CHECK refuses.
+        Some(p) if !(MIN_RARE_PERCENT..=100.0).contains(&p) => {
+            return Err(CommandError::BadOption(format!(
+                "`rare_percent` must be at least {MIN_RARE_PERCENT} and at most 100."
+            )))
         }
         // The column is a `real`; the rounding keeps what admins typed readable.
         Some(p) => Some(((p * 100.0).round() / 100.0) as f32),

@@ -227,18 +227,6 @@ impl Store {
         Ok(usize::try_from(count).unwrap_or(0))
     }
 
-    /// Every guild with settings or tracked accounts.
-    pub async fn guilds_with_tracking(&self) -> Result<Vec<u64>, StoreError> {
-        let ids: Vec<(i64,)> = sqlx::query_as(
-            "SELECT guild_id FROM tracked_accounts
-             UNION SELECT guild_id FROM guild_settings
-             ORDER BY 1",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids.into_iter().map(|(id,)| snowflake_from_db(id)).collect())
-    }
-
     /// Removes everything of a guild the bot left: settings, tracked accounts and the
     /// announcements still waiting for it (delivered ones stay as history).
     pub async fn forget_guild(&self, guild_id: u64) -> Result<ForgottenGuild, StoreError> {

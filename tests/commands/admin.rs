@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use trophybot::commands::leaderboard::month_start;
-use trophybot::commands::settings::{chosen_filter, chosen_language};
+use trophybot::commands::settings::{chosen_filter, chosen_language, MIN_RARE_PERCENT};
 use trophybot::commands::track::{announce_target, check_channel, ChannelFacts, TrackingLimits};
 use trophybot::errors::{ChannelProblem, CommandError};
 use trophybot::model::AnnounceFilter;
@@ -100,6 +100,20 @@ fn contradictory_or_out_of_range_filter_options_are_refused() {
     assert!(chosen_filter(None, Some(0.0)).is_err());
     assert!(chosen_filter(None, Some(100.5)).is_err());
     assert!(chosen_filter(None, Some(f64::NAN)).is_err());
+}
+
+#[test]
+fn a_rare_percent_that_would_round_to_zero_is_refused_in_words() {
+    for tiny in [0.001, 0.0049, 0.004_999_9] {
+        match chosen_filter(None, Some(tiny)) {
+            Err(CommandError::BadOption(text)) => assert!(text.contains("at least 0.01"), "{text}"),
+            other => panic!("{tiny} refused as a bad option, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        chosen_filter(None, Some(MIN_RARE_PERCENT)).unwrap(),
+        Some(AnnounceFilter::RarerThan(0.01))
+    );
 }
 
 #[test]

@@ -14,10 +14,16 @@ struct Output {
 
 /// Runs the binary with no environment, in an empty directory of its own (so no `.env`).
 fn trophybot(args: &[&str], stdin: Option<&str>) -> Output {
+    trophybot_with_env(args, stdin, &[])
+}
+
+/// As `trophybot`, with only the variables `env` set.
+fn trophybot_with_env(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_trophybot"))
         .args(args)
         .env_clear()
+        .envs(env.iter().copied())
         .current_dir(dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -242,6 +248,31 @@ fn without_sim_or_configuration_it_explains_what_is_missing() {
     assert_eq!(out.code, 2);
     assert!(out.stdout.is_empty());
     assert!(out.stderr.contains("PSN_NPSSO"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unparsable_database_url_is_refused_without_showing_its_password() {
+    // `#` makes "hunter2#x" a bad port, so this is not a URL.
+    let url = "postgres://bot:hunter2#x@db:5432/trophybot";
+    for command in ["run", "migrate"] {
+        let out = trophybot_with_env(
+            &[command],
+            None,
+            &[
+                ("DATABASE_URL", url),
+                ("DISCORD_TOKEN", "token"),
+                ("PSN_NPSSO", "npsso"),
+            ],
+        );
+        assert_eq!(out.code, 2, "{command}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("DATABASE_URL"),
+            "{command}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("hunter2"), "{command}: {}", out.stderr);
+        assert!(!out.stdout.contains("hunter2"), "{command}: {}", out.stdout);
+    }
 }
 
 #[test]

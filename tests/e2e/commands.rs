@@ -244,6 +244,58 @@ async fn pages_turn_for_the_invoker_only_and_autocomplete_offers_titles() {
 }
 
 #[tokio::test]
+async fn a_page_button_not_on_the_message_is_refused_without_asking_psn() {
+    let h = Harness::start().await;
+    let title = h.biggest_title("sim_hunter").await;
+    let ix = h
+        .slash(
+            MEMBER,
+            "trophies",
+            json!([opt("user", "sim_hunter"), opt("game", &title)]),
+        )
+        .await;
+    let page1 = h.deferred_reply(ix).await;
+    let genuine = page1["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("page buttons: {page1}"))
+        .to_string();
+    let message_id = h
+        .discord
+        .messages()
+        .into_iter()
+        .find(|m| m.interaction == Some(ix))
+        .expect("the reply message")
+        .message_id;
+
+    // The presser's own id, but another account: `trophies:{onlineId}:{accountId}:...`.
+    let victim = h.sim.account_id("sim_casual").expect("a sim user");
+    let mut parts: Vec<&str> = genuine.split(':').collect();
+    parts[1] = "sim_casual";
+    parts[2] = &victim;
+    let forged = parts.join(":");
+    h.sim.reset_requests();
+
+    let press = h
+        .discord
+        .send_button_click(GUILD, MEMBER, message_id, &forged)
+        .await
+        .unwrap();
+    let refusal = h.immediate_reply(press).await;
+    assert!(is_ephemeral(&refusal), "{refusal}");
+    assert!(text_of(&refusal).contains("not valid"), "{refusal}");
+    let asked: Vec<_> = h
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains(&victim))
+        .collect();
+    assert!(
+        asked.is_empty(),
+        "no PSN request for the forged account: {asked:?}"
+    );
+}
+
+#[tokio::test]
 async fn user_errors_are_explained_in_the_contracts_words() {
     let h = Harness::start().await;
 

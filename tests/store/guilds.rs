@@ -2,6 +2,7 @@
 //! against a real PostgreSQL, one database per test.
 
 use chrono::{DateTime, TimeZone, Utc};
+use trophybot::commands::settings::{chosen_filter, MIN_RARE_PERCENT};
 use trophybot::model::TrackingStatus;
 use trophybot::model::{AnnounceFilter, GuildSettings, TrackedAccount};
 use trophybot::store::{AddTracked, Store};
@@ -65,6 +66,20 @@ async fn settings_default_then_round_trip() {
     };
     store.set_guild_settings(&changed).await.unwrap();
     assert_eq!(store.guild_settings(GUILD).await.unwrap(), changed);
+}
+
+#[tokio::test]
+async fn the_smallest_accepted_rare_percent_is_stored() {
+    let (_db, store) = TestDb::migrated().await;
+    let filter = chosen_filter(None, Some(MIN_RARE_PERCENT))
+        .unwrap()
+        .expect("a filter");
+    let settings = GuildSettings {
+        filter,
+        ..GuildSettings::defaults(GUILD)
+    };
+    store.set_guild_settings(&settings).await.unwrap();
+    assert_eq!(store.guild_settings(GUILD).await.unwrap(), settings);
 }
 
 #[tokio::test]

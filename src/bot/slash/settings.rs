@@ -18,7 +18,7 @@ pub async fn settings(
     channel: Option<serenity::ChannelId>,
     #[description = "Which trophies to announce"] filter: Option<FilterKind>,
     #[description = "For \"rarer than\": earned by fewer than this % of players (e.g. 5)"]
-    #[min = 0.01]
+    #[min = 0.01] // settings::MIN_RARE_PERCENT
     #[max = 100]
     rare_percent: Option<f64>,
     #[description = "The language of trophy and game names in this server"] language: Option<
