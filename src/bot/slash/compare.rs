@@ -19,9 +19,7 @@ pub async fn compare(
     #[autocomplete = "autocomplete_game"]
     game: Option<GameOption>,
 ) -> Result<(), BotError> {
-    let (data, guild) = (ctx.data(), ctx.guild_id());
-    answer_for_player(ctx, user, |user| async move {
-        let services = data.services_in(guild).await;
+    answer_for_player(ctx, user, |services, user| async move {
         let input = CompareInput {
             user,
             other: other.0,

@@ -21,7 +21,7 @@ use psn::OnlineId;
 
 use super::data::{BotError, Context, Data};
 use super::respond::{ReplyExt, Source, Visibility};
-use crate::commands::{self, game::MAX_CHOICES};
+use crate::commands::{self, game::MAX_CHOICES, Services};
 use crate::errors::CommandError;
 use crate::model::Reply;
 use options::PsnUser;
@@ -52,21 +52,24 @@ async fn player(ctx: Context<'_>, user: Option<PsnUser>) -> Result<OnlineId, Com
 }
 
 /// Answers a command about a PSN player: the player is settled at once (a missing link is told
-/// only to the caller), then the reply is deferred for everyone while `work` asks PSN.
+/// only to the caller), then the reply is deferred for everyone while `work` asks PSN with the
+/// services of the server's language.
 async fn answer_for_player<F, Fut>(
     ctx: Context<'_>,
     user: Option<PsnUser>,
     work: F,
 ) -> Result<(), BotError>
 where
-    F: FnOnce(OnlineId) -> Fut,
+    F: FnOnce(Services, OnlineId) -> Fut,
     Fut: Future<Output = Result<Reply, CommandError>>,
 {
     let responder = ctx.responder();
     match player(ctx, user).await {
         Ok(player) => {
+            let (data, guild) = (ctx.data(), ctx.guild_id());
+            let work = async move { work(data.services_in(guild).await, player).await };
             responder
-                .after(Visibility::Everyone, Source::Psn, work(player))
+                .after(Visibility::Everyone, Source::Psn, work)
                 .await?
         }
         Err(err) => responder.now(Err(err)).await?,

@@ -17,10 +17,8 @@ pub async fn rarest(
     game: Option<GameOption>,
     #[description = "How many trophies to show (default 10)"] count: Option<TrophyCount>,
 ) -> Result<(), BotError> {
-    let (data, guild) = (ctx.data(), ctx.guild_id());
     let count = count.map_or(DEFAULT_COUNT, |c| c.0);
-    answer_for_player(ctx, user, |user| async move {
-        let services = data.services_in(guild).await;
+    answer_for_player(ctx, user, |services, user| async move {
         let game = game.map(|g| g.0);
         rarest::run(&services, RarestInput { user, game, count }).await
     })

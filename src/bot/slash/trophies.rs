@@ -16,9 +16,7 @@ pub async fn trophies(
     #[autocomplete = "autocomplete_game"]
     game: Option<GameOption>,
 ) -> Result<(), BotError> {
-    let (data, guild) = (ctx.data(), ctx.guild_id());
-    answer_for_player(ctx, user, |user| async move {
-        let services = data.services_in(guild).await;
+    answer_for_player(ctx, user, |services, user| async move {
         let game = game.map(|g| g.0);
         trophies::run(&services, TrophiesInput { user, game }).await
     })
