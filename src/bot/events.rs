@@ -1,4 +1,5 @@
-//! Gateway events the bot acts on: page-button presses, and leaving servers.
+//! Gateway events the bot acts on: page-button presses, leaving servers, and the gateway's
+//! connection state for `/healthz`.
 
 use poise::serenity_prelude as serenity;
 
@@ -19,6 +20,18 @@ pub async fn on_event(
         }
         serenity::FullEvent::GuildDelete { incomplete, .. } => {
             guild_deleted(data, incomplete).await;
+        }
+        serenity::FullEvent::ShardStageUpdate { event } => {
+            let connected = event.new == serenity::ConnectionStage::Connected;
+            if !connected {
+                tracing::warn!(shard = %event.shard_id, stage = %event.new, "the gateway is not connected");
+            } else if event.old != serenity::ConnectionStage::Connected {
+                tracing::info!(shard = %event.shard_id, "the gateway is connected");
+            }
+            data.health.set_discord_connected(connected);
+        }
+        serenity::FullEvent::Ready { .. } | serenity::FullEvent::Resume { .. } => {
+            data.health.set_discord_connected(true);
         }
         _ => {}
     }

@@ -38,10 +38,12 @@ pub async fn run(
     let background = Background::default();
     let metrics = crate::ops::Metrics::new();
     let health = crate::ops::Health::new();
+    let watched = health.clone();
     let ops_state = crate::ops::OpsState {
         metrics: metrics.clone(),
         health: health.clone(),
         client: client.clone(),
+        store: store.clone(),
     };
     let signals = crate::tracker::Signals::default();
     let tracker_client = client.background();
@@ -128,6 +130,9 @@ pub async fn run(
         signals,
         background.cancel.clone(),
     );
+    // A task that ends before shutdown was asked for shows on `/healthz` as dead.
+    let deliverer = watched.watch_task("deliverer", deliverer, background.cancel.clone());
+    let tracker = watched.watch_task("tracker", tracker, background.cancel.clone());
     let alert = config
         .ops_alert_channel
         .map(|channel| ops_alert(client.http.clone(), serenity::ChannelId::new(channel)));

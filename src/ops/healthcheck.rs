@@ -26,7 +26,8 @@ pub enum HealthcheckError {
 }
 
 /// Asks `GET /healthz` at `addr`; an unspecified address (0.0.0.0, ::) means this machine.
-/// Returns the body of a 200 answer.
+/// Returns the body of a 200 answer (`ok` or `degraded`); 503 (`unhealthy`) and anything else
+/// is an error.
 pub fn healthcheck(addr: SocketAddr) -> Result<String, HealthcheckError> {
     let addr = local_target(addr);
     let unreachable = |source| HealthcheckError::Unreachable { addr, source };

@@ -16,10 +16,13 @@ use tokio_util::sync::CancellationToken;
 pub use expiry::{
     check_refresh_token, expiry_warning, spawn_refresh_token_watch, AlertHook, CHECK_INTERVAL,
 };
-pub use health::{DiscordStatus, Health, HealthReport, PsnStatus, Status};
+pub use health::{
+    DatabaseStatus, DiscordStatus, Health, HealthReport, PsnStatus, Status, TaskStatus,
+    GATEWAY_GRACE, PSN_TROUBLE_WINDOW,
+};
 pub use healthcheck::{healthcheck, healthcheck_from_env, HealthcheckError};
 pub use metrics::{CommandOutcome, Metrics, ANNOUNCEMENT_LATENCY_BUCKETS};
-pub use server::{router, serve, OpsState};
+pub use server::{router, serve, OpsState, DATABASE_CHECK_TIMEOUT};
 
 /// The running health and metrics server and the refresh-token watcher.
 #[derive(Debug)]
@@ -74,7 +77,23 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
-    fn state() -> OpsState {
+    /// A database that hangs up on every connection: the check fails at once (a refused
+    /// connection would be retried until the check's timeout).
+    async fn hanging_up_database() -> crate::store::Store {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "postgres://postgres@{}/none",
+            listener.local_addr().unwrap()
+        );
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                drop(socket);
+            }
+        });
+        crate::store::Store::connect_lazy(&url).expect("a valid URL")
+    }
+
+    async fn state() -> OpsState {
         // Never asked anything in these tests: the address only has to be well-formed.
         let config = psn::Config::new(
             psn::ApiKind::Modern,
@@ -85,12 +104,13 @@ mod tests {
             metrics: Metrics::new(),
             health: Health::new(),
             client: psn::Client::new(config).expect("client"),
+            store: hanging_up_database().await,
         }
     }
 
     #[tokio::test]
     async fn serves_health_and_metrics_and_stops_on_cancel() {
-        let state = state();
+        let state = state().await;
         let cancel = CancellationToken::new();
         let ops = Ops::start(
             "127.0.0.1:0".parse().unwrap(),
@@ -104,19 +124,14 @@ mod tests {
         let base = format!("http://{}", ops.addr);
         let http = reqwest::Client::new();
 
-        let connecting = http.get(format!("{base}/healthz")).send().await.unwrap();
-        assert_eq!(connecting.status().as_u16(), 503);
+        // The database hangs up: the check fails. (`tests/store/health.rs`
+        // has a reachable database.)
+        let unreachable = http.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(unreachable.status().as_u16(), 503);
         assert_eq!(
-            connecting.json::<Value>().await.unwrap(),
-            json!({"status": "unhealthy", "discord": "connecting", "psn": "ok"})
-        );
-
-        state.health.set_discord_connected(true);
-        let healthy = http.get(format!("{base}/healthz")).send().await.unwrap();
-        assert_eq!(healthy.status().as_u16(), 200);
-        assert_eq!(
-            healthy.json::<Value>().await.unwrap(),
-            json!({"status": "ok", "discord": "connected", "psn": "ok"})
+            unreachable.json::<Value>().await.unwrap(),
+            json!({"status": "unhealthy", "discord": "connecting", "psn": "ok",
+                   "database": "unreachable", "tasks": {}})
         );
 
         state.metrics.record_command("trophies", CommandOutcome::Ok);
@@ -144,20 +159,12 @@ mod tests {
 
         // The Docker healthcheck agrees, through its own plain HTTP client.
         let addr = ops.addr;
-        let body = tokio::task::spawn_blocking(move || healthcheck(addr))
-            .await
-            .unwrap()
-            .expect("healthy");
-        assert!(body.contains("\"connected\""), "{body}");
-        state
-            .health
-            .note_psn_error(&psn::Error::Credential("rejected".into()));
         let err = tokio::task::spawn_blocking(move || healthcheck(addr))
             .await
             .unwrap()
             .expect_err("unhealthy");
         assert!(
-            matches!(err, HealthcheckError::Unhealthy { status: 503, ref body } if body.contains("credential_rejected")),
+            matches!(err, HealthcheckError::Unhealthy { status: 503, ref body } if body.contains("\"unreachable\"")),
             "{err}"
         );
 
@@ -173,7 +180,7 @@ mod tests {
     async fn a_taken_address_is_an_error() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = taken.local_addr().unwrap();
-        let result = Ops::start(addr, state(), None, CancellationToken::new()).await;
+        let result = Ops::start(addr, state().await, None, CancellationToken::new()).await;
         assert!(result.is_err(), "the port is in use");
     }
 }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -11,16 +12,21 @@ use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::health::Status;
+use super::health::DatabaseStatus;
 use super::{Health, Metrics};
 
-/// What the endpoints read: the bot's health and metrics, and the PSN client's statistics.
+/// What the endpoints read: the bot's health and metrics, the PSN client's statistics, and the
+/// database `/healthz` checks.
 #[derive(Debug, Clone)]
 pub struct OpsState {
     pub metrics: Metrics,
     pub health: Health,
     pub client: psn::Client,
+    pub store: crate::store::Store,
 }
+
+/// How long `/healthz` waits for the database's `SELECT 1` before calling it unreachable.
+pub const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Prometheus text exposition format 0.0.4.
 const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -33,11 +39,14 @@ pub fn router(state: OpsState) -> Router {
 }
 
 async fn healthz(State(state): State<OpsState>) -> impl IntoResponse {
-    let report = state.health.report();
-    let code = match report.status {
-        Status::Ok => StatusCode::OK,
-        Status::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
+    let database = if state.store.is_reachable(DATABASE_CHECK_TIMEOUT).await {
+        DatabaseStatus::Ok
+    } else {
+        DatabaseStatus::Unreachable
     };
+    let report = state.health.report(database);
+    let code =
+        StatusCode::from_u16(report.http_status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     (code, Json(report))
 }
 

@@ -83,6 +83,35 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// A pool for `database_url` that connects only when first used: nothing is checked now.
+    pub fn connect_lazy(database_url: &str) -> Result<Store, StoreError> {
+        let options = PgConnectOptions::from_str(database_url)
+            .map_err(|_| StoreError::InvalidUrl)?
+            .disable_statement_logging();
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options);
+        Ok(Store { pool })
+    }
+
+    /// Does the database answer `SELECT 1` within `timeout`? For `/healthz`: bounded, so a
+    /// hung database makes a quick "no" rather than a hung health check.
+    pub async fn is_reachable(&self, timeout: Duration) -> bool {
+        let query = sqlx::query("SELECT 1").execute(&self.pool);
+        match tokio::time::timeout(timeout, query).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "the database health check failed");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(?timeout, "the database health check timed out");
+                false
+            }
+        }
+    }
+
     /// Applies the migrations not yet applied; running it again changes nothing.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;

@@ -379,7 +379,8 @@ async fn health_and_metrics_answer_while_the_bot_runs() {
     assert_eq!(health.status().as_u16(), 200, "healthy while connected");
     assert_eq!(
         health.json::<Value>().await.expect("JSON health"),
-        json!({"status": "ok", "discord": "connected", "psn": "ok"})
+        json!({"status": "ok", "discord": "connected", "psn": "ok", "database": "ok",
+               "tasks": {"deliverer": "running", "tracker": "running"}})
     );
 
     let metrics = http

@@ -6,4 +6,5 @@ mod support;
 
 mod basics;
 mod guilds;
+mod health;
 mod links;
