@@ -36,6 +36,9 @@ pub struct Config {
     /// Test hook (`TROPHYBOT_FAILPOINT=deliver-after-post`): the deliverer stops right after
     /// its first post, before marking it sent. Never set in production.
     pub failpoint_after_post: bool,
+    /// `TROPHYBOT_ALLOW_APPLICATION_CHANGE`: start even though the token belongs to another
+    /// Discord application than the one the database was used with, and store the new one.
+    pub allow_application_change: bool,
     pub http_addr: SocketAddr,
     pub log_filter: String,
 }
@@ -57,6 +60,10 @@ pub const DEFAULT_LOG_FILTER: &str = "info";
 /// The test hook's variable and its one value (see [`Config::failpoint_after_post`]).
 pub const FAILPOINT_ENV: &str = "TROPHYBOT_FAILPOINT";
 pub const FAILPOINT_AFTER_POST: &str = "deliver-after-post";
+
+/// The override for a token of another Discord application (see
+/// [`Config::allow_application_change`]).
+pub const ALLOW_APPLICATION_CHANGE_ENV: &str = "TROPHYBOT_ALLOW_APPLICATION_CHANGE";
 
 /// One setting from the process environment (after `.env`): trimmed, `None` when unset or empty.
 /// The only place the program reads its environment.
@@ -311,6 +318,19 @@ impl Config {
             }
         };
 
+        let allow_application_change = match var(ALLOW_APPLICATION_CHANGE_ENV) {
+            None => false,
+            Some(value) if value == "1" || value.eq_ignore_ascii_case("true") => true,
+            Some(other) => {
+                problems.push(format!(
+                    "{ALLOW_APPLICATION_CHANGE_ENV}={other:?} is not 1 or true: set it to 1 only \
+                     for the start that moves this database to another Discord application, \
+                     else leave it unset"
+                ));
+                false
+            }
+        };
+
         let http_addr_text = var("HTTP_ADDR").unwrap_or_else(|| DEFAULT_HTTP_ADDR.to_string());
         let http_addr = match http_addr_text.parse::<SocketAddr>() {
             Ok(addr) => addr,
@@ -338,6 +358,7 @@ impl Config {
             tracker_max_accounts_per_guild,
             instance,
             failpoint_after_post,
+            allow_application_change,
             http_addr,
             log_filter,
         })
@@ -521,6 +542,39 @@ mod tests {
         )
         .expect_err("a space is not allowed");
         assert!(err.to_string().contains("TROPHYBOT_INSTANCE"), "{err}");
+    }
+
+    #[test]
+    fn the_application_change_override_accepts_1_or_true_only() {
+        let unset = config(Mode::Console, &[("PSN_NPSSO", "npsso-value")]).expect("valid");
+        assert!(!unset.allow_application_change);
+        for yes in ["1", "true", "TRUE", " true "] {
+            let c = config(
+                Mode::Console,
+                &[
+                    ("PSN_NPSSO", "npsso-value"),
+                    (ALLOW_APPLICATION_CHANGE_ENV, yes),
+                ],
+            )
+            .expect("valid");
+            assert!(c.allow_application_change, "{yes:?}");
+        }
+        for bad in ["0", "false", "yes", "2"] {
+            let err = config(
+                Mode::Console,
+                &[
+                    ("PSN_NPSSO", "npsso-value"),
+                    (ALLOW_APPLICATION_CHANGE_ENV, bad),
+                ],
+            )
+            .expect_err("refused");
+            assert_eq!(err.0.len(), 1, "{err}");
+            assert!(
+                err.to_string()
+                    .contains(&format!("TROPHYBOT_ALLOW_APPLICATION_CHANGE={bad:?}")),
+                "{err}"
+            );
+        }
     }
 
     #[test]

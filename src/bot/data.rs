@@ -17,6 +17,18 @@ pub enum BotError {
     Ops(std::io::Error),
     #[error("the bot is shutting down")]
     ShuttingDown,
+    /// The token belongs to another Discord application than the one the database was used
+    /// with (a wrong token): nothing is run against this data.
+    #[error(
+        "DISCORD_TOKEN belongs to Discord application {current}, but this database belongs to \
+         application {stored}: refusing to start so that the wrong bot does not act on (or \
+         delete) this data. Check DISCORD_TOKEN and DATABASE_URL; if the bot really moved to \
+         application {current}, start it once with {env}=1",
+        env = crate::config::ALLOW_APPLICATION_CHANGE_ENV
+    )]
+    ApplicationChanged { stored: u64, current: u64 },
+    #[error("could not check the Discord application against the database: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 pub type Context<'a> = poise::Context<'a, Data, BotError>;

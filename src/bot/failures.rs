@@ -37,7 +37,10 @@ fn user_error(failure: &FrameworkError<'_, Data, BotError>) -> Option<CommandErr
             tracing::warn!(command = %ctx.command().qualified_name, %error, "command failed");
             match error {
                 BotError::ShuttingDown => CommandError::ShuttingDown,
-                BotError::Discord(_) | BotError::Ops(_) => CommandError::Internal,
+                BotError::Discord(_)
+                | BotError::Ops(_)
+                | BotError::Store(_)
+                | BotError::ApplicationChanged { .. } => CommandError::Internal,
             }
         }
         E::CommandPanic { payload, ctx, .. } => {

@@ -33,6 +33,9 @@ pub async fn run(
             .proxy(origin.trim_end_matches('/'))
             .ratelimiter_disabled(true);
     }
+    let http = http.build();
+    // Before anything polls or posts: the data must belong to this token's application.
+    check_application(&http, &store, config.allow_application_change).await?;
     let shutting_down = Arc::new(AtomicBool::new(false));
     let in_flight = TaskTracker::new();
     let background = Background::default();
@@ -108,7 +111,7 @@ pub async fn run(
         .build();
 
     let intents = serenity::GatewayIntents::GUILDS;
-    let mut client = serenity::ClientBuilder::new_with_http(http.build(), intents)
+    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
         .framework(framework)
         .await?;
     let shard_manager = client.shard_manager.clone();
@@ -227,11 +230,42 @@ pub async fn run_from_env() -> i32 {
     store.close().await;
     match result {
         Ok(()) => 0,
+        Err(err @ BotError::ApplicationChanged { .. }) => {
+            tracing::error!(%err, "the bot did not start");
+            eprintln!("error: {err}");
+            crate::errors::EXIT_USAGE
+        }
         Err(err) => {
             tracing::error!(%err, "the bot stopped");
             1
         }
     }
+}
+
+/// Compares the token's Discord application with the one stored in the database: the first
+/// start stores it; a start with another one is refused unless `allow_change` is set, which
+/// stores the new one. A Discord failure here fails the start as the gateway would.
+async fn check_application(
+    http: &serenity::Http,
+    store: &crate::store::Store,
+    allow_change: bool,
+) -> Result<(), BotError> {
+    let current = http.get_current_application_info().await?.id.get();
+    let stored = store.claim_application_id(current).await?;
+    if stored == current {
+        return Ok(());
+    }
+    if !allow_change {
+        return Err(BotError::ApplicationChanged { stored, current });
+    }
+    store.save_application_id(current).await?;
+    tracing::warn!(
+        previous = stored,
+        application = current,
+        "the Discord application changed ({} is set): the data now belongs to the new one",
+        crate::config::ALLOW_APPLICATION_CHANGE_ENV
+    );
+    Ok(())
 }
 
 /// Primes the client with every stored title definition, each in its language.

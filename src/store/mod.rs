@@ -1,6 +1,7 @@
 //! PostgreSQL persistence: the only module that holds SQL. Queries are checked at run time
 //! (`sqlx::query`), so building never needs a database.
 
+mod application;
 mod credential;
 mod database_url;
 mod guilds;

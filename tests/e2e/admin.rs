@@ -554,3 +554,64 @@ async fn a_ready_that_does_not_list_a_server_deletes_nothing() {
     assert_eq!(tracked_ids(&store, OTHER_GUILD).await, vec!["sim_hunter"]);
     assert_eq!(tracked_ids(&store, GUILD).await, vec!["sim_casual"]);
 }
+
+/// Another Discord application than the fake's default one.
+const OTHER_APPLICATION: u64 = 900_000_000_000_000_777;
+
+#[tokio::test]
+async fn a_token_of_another_application_is_refused_unless_the_change_is_allowed() {
+    let mut h = Harness::start().await;
+    let store = h.store().await;
+    let first = h.discord.config().application_id;
+    assert_eq!(
+        store.application_id().await.expect("load"),
+        Some(first),
+        "the first start stores its application"
+    );
+    h.track_add("sim_casual").await;
+    assert_eq!(tracked_ids(&store, GUILD).await, vec!["sim_casual"]);
+    h.restart().await;
+    assert_eq!(store.application_id().await.expect("load"), Some(first));
+
+    // The token now belongs to another application: the bot exits 2 before touching anything.
+    h.switch_application(OTHER_APPLICATION).await;
+    let out = h.start_expecting_exit().await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for expected in [
+        first.to_string(),
+        OTHER_APPLICATION.to_string(),
+        "TROPHYBOT_ALLOW_APPLICATION_CHANGE".to_string(),
+    ] {
+        assert!(stderr.contains(&expected), "{expected} missing: {stderr}");
+    }
+    assert_eq!(
+        h.discord.session_counts(),
+        (0, 0),
+        "no gateway session for the wrong application"
+    );
+    let asked: Vec<String> = h
+        .discord
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        asked,
+        ["GET /oauth2/applications/@me"],
+        "nothing but the application asked"
+    );
+    assert_eq!(store.application_id().await.expect("load"), Some(first));
+    assert_eq!(tracked_ids(&store, GUILD).await, vec!["sim_casual"]);
+
+    // The operator allows the change: the bot starts and the new application is stored.
+    h.restart_with_env("TROPHYBOT_ALLOW_APPLICATION_CHANGE", "1")
+        .await;
+    assert_eq!(
+        store.application_id().await.expect("load"),
+        Some(OTHER_APPLICATION)
+    );
+    let listed = track_list(&h).await;
+    assert!(text_of(&listed).contains("sim_casual"), "{listed}");
+    assert_eq!(tracked_ids(&store, GUILD).await, vec!["sim_casual"]);
+}

@@ -148,6 +148,7 @@ async fn migrations_apply_and_are_idempotent() {
             "account_state",
             "account_title_state",
             "detected_trophies",
+            "discord_application",
             "guild_settings",
             "linked_users",
             "outbox",
@@ -192,6 +193,25 @@ async fn the_migrate_command_reports_success_and_errors_without_the_password() {
     assert_eq!(code, 1, "{message}");
     assert!(!message.contains("hunter2"), "{message}");
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+}
+
+#[tokio::test]
+async fn the_first_application_id_is_kept_until_replaced() {
+    let (_db, store) = TestDb::migrated().await;
+    assert_eq!(store.application_id().await.expect("load"), None);
+    // Above i64::MAX: the snowflake's 64 bits survive the signed column.
+    let first = u64::MAX - 7;
+    assert_eq!(
+        store.claim_application_id(first).await.expect("claim"),
+        first
+    );
+    // Another application's start sees the stored ID and changes nothing.
+    assert_eq!(store.claim_application_id(42).await.expect("claim"), first);
+    assert_eq!(store.application_id().await.expect("load"), Some(first));
+    // The operator's override replaces it.
+    store.save_application_id(42).await.expect("save");
+    assert_eq!(store.application_id().await.expect("load"), Some(42));
+    assert_eq!(store.claim_application_id(first).await.expect("claim"), 42);
 }
 
 #[tokio::test]

@@ -161,14 +161,12 @@ impl Harness {
         }
     }
 
-    /// Starts a bot process and waits until it identified and registered its commands.
+    /// `trophybot run` with the harness's environment, not yet started.
     #[allow(
         clippy::disallowed_methods,
         reason = "the bot under test gets only PATH"
     )]
-    async fn spawn_bot(&mut self) {
-        let (readies_before, _) = self.discord.session_counts();
-        let registrations_before = self.command_registrations();
+    fn bot_command(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_trophybot"));
         command
             .arg("run")
@@ -190,7 +188,14 @@ impl Harness {
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        self.bot = Some(command.spawn().expect("the bot starts"));
+        command
+    }
+
+    /// Starts a bot process and waits until it identified and registered its commands.
+    async fn spawn_bot(&mut self) {
+        let (readies_before, _) = self.discord.session_counts();
+        let registrations_before = self.command_registrations();
+        self.bot = Some(self.bot_command().spawn().expect("the bot starts"));
         self.discord
             .wait_for("the bot to identify", |d| {
                 (d.session_counts().0 > readies_before).then_some(())
@@ -225,6 +230,43 @@ impl Harness {
         // The old process held the port; a new one avoids waiting for it to be released.
         self.ops_addr = free_addr();
         self.spawn_bot().await;
+    }
+
+    /// Starts a bot process that is expected to refuse to run, and waits for it to exit (up
+    /// to [`WAIT_LIMIT`]): its exit status and output.
+    pub async fn start_expecting_exit(&mut self) -> std::process::Output {
+        self.kill();
+        self.ops_addr = free_addr();
+        let child = self
+            .bot_command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the bot starts");
+        let pid = child.id().to_string();
+        let exited = tokio::task::spawn_blocking(move || child.wait_with_output());
+        match tokio::time::timeout(WAIT_LIMIT, exited).await {
+            Ok(output) => output
+                .expect("the waiting thread")
+                .expect("the bot's output"),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+                panic!("the bot did not exit within {WAIT_LIMIT:?}");
+            }
+        }
+    }
+
+    /// Kills the bot and replaces the fake Discord with one for another application (same
+    /// token, same guilds, another application and bot user ID), as a token of another bot
+    /// would see. The database and the simulator stay.
+    pub async fn switch_application(&mut self, application_id: u64) {
+        self.kill();
+        let mut config = self.discord.config().clone();
+        config.application_id = application_id;
+        config.bot = FakeUser::new(application_id, config.bot.name.clone());
+        self.discord = FakeDiscord::start(config)
+            .await
+            .expect("fake Discord starts");
     }
 
     /// Kills the bot, sets `name=value` for the next start, and restarts it.
