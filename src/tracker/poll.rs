@@ -3,7 +3,9 @@
 //!
 //! Detection: one small most-recent-first title page (`Client::latest_titles`) compared with
 //! the stored listing (last-update time and earned counts); only the titles that changed get
-//! their earned state fetched. The first poll of an account (its baseline) stores the whole
+//! their earned state fetched. A title whose earned state answers 404 is skipped as if unseen:
+//! its listing is not stored and the account's cutoff does not pass it, so the next poll
+//! announces its trophies. The first poll of an account (its baseline) stores the whole
 //! library and announces nothing.
 
 use std::collections::{HashMap, HashSet};
@@ -309,15 +311,19 @@ async fn detect(
         titles: Vec::new(),
     };
     let mut changed_titles = 0;
+    // Whether a skipped title will be judged by the account's cutoff next poll.
+    let mut hold_cutoff = false;
     for (listed, before) in changed {
         let id = listed.np_communication_id.clone();
         let trophies = match client.user_trophies(account, &id).await {
             Ok(trophies) => trophies,
             // One unreadable title must not hold back the others; it is retried next poll
-            // because its listing is not stored.
+            // because neither its listing nor its earned ids are stored, so it is judged as
+            // if this poll had not seen it.
             Err(psn::Error::TitleNotFound(_)) => {
                 tracing::warn!(account_id = %account.account_id, title = %id,
                     "a listed title's trophies were not found; skipped");
+                hold_cutoff |= judged_by_account_cutoff(states.get(&id), before.as_ref());
                 continue;
             }
             Err(err) => return Err(err.into()),
@@ -363,7 +369,14 @@ async fn detect(
         last_title_update = last_title_update.max(listed.last_updated);
         commit.user_titles.push(listed);
     }
-    commit.last_title_update = last_title_update;
+    // The account's cutoff must not pass trophies nobody has read yet: a skipped title that
+    // the next poll judges by it keeps the old one (stored ids or its own stored listing time
+    // need no cutoff, so they let it advance).
+    commit.last_title_update = if hold_cutoff {
+        claimed.last_title_update
+    } else {
+        last_title_update
+    };
     // The game played longest ago first, like the trophies inside each game.
     batch
         .titles
@@ -388,6 +401,18 @@ async fn detect(
         },
         batch,
     })
+}
+
+/// Whether [`new_trophies`] judges a title by the account's newest stored update: no earned ids
+/// stored, and no last-update time of its own in the stored listing.
+fn judged_by_account_cutoff(
+    stored: Option<&TitleState>,
+    listed_before: Option<&TitleProgress>,
+) -> bool {
+    stored.is_none()
+        && listed_before
+            .and_then(|before| before.last_updated)
+            .is_none()
 }
 
 /// The trophies of a changed title earned since the last poll, oldest first (undated ones

@@ -942,3 +942,125 @@ async fn each_guild_gets_names_in_its_language_with_the_same_nonces() {
     assert_eq!((report.new_trophies, report.outbox_inserted), (1, 2));
     assert_eq!(env.api_requests().len(), 2, "{:?}", env.api_requests());
 }
+
+/// Issue 10: a title whose trophies answer 404 for one poll is skipped; the trophies earned in
+/// it before another title's newer update must still be announced once it answers again.
+async fn a_title_skipped_for_a_404_is_announced_next_poll(listed_before: bool) {
+    let env = env().await;
+    let casual = env.account("sim_casual");
+    env.track(GUILD_ALL, &casual, Some(CHANNEL_ALL)).await;
+    env.store.sync_account_state().await.unwrap();
+    assert_eq!(env.poll(&casual).await.result, PollResult::Baseline);
+    let (other, other_open) = env.unearned(&casual, 0).await;
+    let (skipped_id, skipped_trophy) = if listed_before {
+        // Known from the baseline listing, its earned ids never fetched.
+        let (title, open) = env.unearned(&casual, 1).await;
+        (title.title.np_communication_id, open[0])
+    } else {
+        // A game sim_casual never played: first listed after the baseline.
+        let library: Vec<String> = env
+            .client
+            .all_titles(&casual)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.np_communication_id)
+            .collect();
+        let hunter = env.account("sim_hunter");
+        let game = env
+            .client
+            .recent_titles(&hunter, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|t| !library.contains(&t.np_communication_id) && t.service.is_some())
+            .expect("a game casual never played");
+        let trophies = env
+            .client
+            .user_trophies(&hunter, &game.np_communication_id)
+            .await
+            .unwrap();
+        let trophy = trophies
+            .trophies
+            .iter()
+            .find(|t| t.definition.kind != TrophyType::Platinum)
+            .unwrap()
+            .definition
+            .id;
+        (game.np_communication_id, trophy)
+    };
+
+    // The skipped title's trophy first, then one in another title a minute later.
+    env.sim.advance_clock(Duration::from_secs(60));
+    earn(&env.sim, "sim_casual", &skipped_id, skipped_trophy);
+    env.sim.advance_clock(Duration::from_secs(60));
+    earn(
+        &env.sim,
+        "sim_casual",
+        &other.title.np_communication_id,
+        other_open[0],
+    );
+    env.sim.inject(psn_sim::Fault::TitleTrophiesNotFound {
+        np_communication_id: skipped_id.clone(),
+    });
+
+    let report = env.poll(&casual).await;
+    assert_eq!(report.result, PollResult::Polled);
+    assert_eq!((report.new_trophies, report.changed_titles), (1, 1));
+    assert_eq!(report.outbox_inserted, 1);
+    let detected = env
+        .store
+        .detected_trophies(&casual.account_id)
+        .await
+        .unwrap();
+    assert_eq!(detected.len(), 1);
+    assert_eq!(
+        (
+            detected[0].np_communication_id.as_str(),
+            detected[0].trophy_id
+        ),
+        (other.title.np_communication_id.as_str(), other_open[0])
+    );
+
+    env.sim.clear_faults();
+    let report = env.poll(&casual).await;
+    assert_eq!(
+        (report.new_trophies, report.changed_titles),
+        (1, 1),
+        "the skipped title's trophy is announced once it answers"
+    );
+    assert_eq!(report.outbox_inserted, 1);
+    let detected = env
+        .store
+        .detected_trophies(&casual.account_id)
+        .await
+        .unwrap();
+    assert_eq!(detected.len(), 2);
+    assert!(detected
+        .iter()
+        .any(|d| d.np_communication_id == skipped_id && d.trophy_id == skipped_trophy));
+
+    // Nothing twice: a quiet poll finds nothing, and there is one message per poll.
+    let report = env.poll(&casual).await;
+    assert_eq!((report.new_trophies, report.changed_titles), (0, 0));
+    let outbox = env.outbox().await;
+    assert_eq!(outbox.len(), 2, "{outbox:?}");
+    assert_eq!(
+        env.store
+            .detected_trophies(&casual.account_id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_new_title_skipped_for_a_404_is_announced_next_poll() {
+    a_title_skipped_for_a_404_is_announced_next_poll(false).await;
+}
+
+#[tokio::test]
+async fn a_listed_title_skipped_for_a_404_is_announced_next_poll() {
+    a_title_skipped_for_a_404_is_announced_next_poll(true).await;
+}

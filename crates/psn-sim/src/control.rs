@@ -156,11 +156,21 @@ struct AdvanceRequest {
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum FaultRequest {
-    ServerError { count: u32 },
-    Timeout { count: u32 },
-    RateLimited { seconds: u64 },
+    ServerError {
+        count: u32,
+    },
+    Timeout {
+        count: u32,
+    },
+    RateLimited {
+        seconds: u64,
+    },
     RevokeTokens,
     RejectNpsso,
+    #[serde(rename_all = "camelCase")]
+    TitleTrophiesNotFound {
+        np_communication_id: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -220,6 +230,11 @@ pub(crate) fn handle(sim: &Sim, method: &Method, rest: &[&str], body: &[u8]) -> 
                 },
                 FaultRequest::RevokeTokens => Fault::RevokeTokens,
                 FaultRequest::RejectNpsso => Fault::RejectNpsso,
+                FaultRequest::TitleTrophiesNotFound {
+                    np_communication_id,
+                } => Fault::TitleTrophiesNotFound {
+                    np_communication_id,
+                },
             });
             json_response(StatusCode::OK, &json!({ "ok": true }))
         }),

@@ -25,10 +25,12 @@ pub(crate) fn trophy(state: &State, rest: &[&str], query: &Query) -> ApiResult {
     match rest {
         ["trophyTitles"] => trophy_titles(state, owner, compared, query),
         ["trophyTitles", id, "trophyGroups"] => {
+            crate::modern::title_trophies_fault(state, id)?;
             let (index, title) = played_title(state, id, owner, compared)?;
             Ok(trophy_groups(title, index, owner, compared))
         }
         ["trophyTitles", id, "trophyGroups", group, "trophies"] => {
+            crate::modern::title_trophies_fault(state, id)?;
             let (index, title) = played_title(state, id, owner, compared)?;
             trophies(title, index, group, owner, compared, query)
         }

@@ -12,7 +12,7 @@ mod presence;
 mod rng;
 mod world;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -75,6 +75,10 @@ pub enum Fault {
     RevokeTokens,
     /// The NPSSO is no longer accepted by authorize.
     RejectNpsso,
+    /// Every user-level request for this title's trophies (its groups and trophies with a
+    /// user's earned state, under the trophy API) answers 404 code 2240525 "Resource not
+    /// found", as PSN does for a title it cannot find, even one the title listing shows.
+    TitleTrophiesNotFound { np_communication_id: String },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -134,6 +138,8 @@ pub(crate) struct Faults {
     pub timeouts: u32,
     pub rate_limited_until: Option<DateTime<Utc>>,
     pub npsso_rejected: bool,
+    /// npCommunicationIds whose user-level trophies answer 404.
+    pub missing_title_trophies: HashSet<String>,
 }
 
 /// `at + by`, saturating instead of panicking on absurd durations.
@@ -276,6 +282,14 @@ impl Sim {
             }
             Fault::RevokeTokens => state.tokens.revoke_all(),
             Fault::RejectNpsso => state.faults.npsso_rejected = true,
+            Fault::TitleTrophiesNotFound {
+                np_communication_id,
+            } => {
+                state
+                    .faults
+                    .missing_title_trophies
+                    .insert(np_communication_id);
+            }
         }
     }
 

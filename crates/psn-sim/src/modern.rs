@@ -82,6 +82,7 @@ pub(crate) fn trophy(state: &State, rest: &[&str], query: &Query) -> ApiResult {
         )),
         ["users", account, "npCommunicationIds", id, "trophyGroups"] => {
             let user = viewable(state, account)?;
+            title_trophies_fault(state, id)?;
             let index = title_index(state, id, query)?;
             let played = user.played(index).ok_or_else(ApiError::not_found)?;
             Ok(user_groups(&state.world.titles[index], played))
@@ -92,12 +93,21 @@ pub(crate) fn trophy(state: &State, rest: &[&str], query: &Query) -> ApiResult {
         }
         ["users", account, "npCommunicationIds", id, "trophyGroups", group, "trophies"] => {
             let user = viewable(state, account)?;
+            title_trophies_fault(state, id)?;
             let index = title_index(state, id, query)?;
             let played = user.played(index).ok_or_else(ApiError::not_found)?;
             user_trophies(&state.world.titles[index], played, group, query)
         }
         _ => Err(ApiError::not_found()),
     }
+}
+
+/// 404 "Resource not found" while a [`crate::Fault::TitleTrophiesNotFound`] names the title.
+pub(crate) fn title_trophies_fault(state: &State, id: &str) -> Result<(), ApiError> {
+    if state.faults.missing_title_trophies.contains(id) {
+        return Err(ApiError::not_found());
+    }
+    Ok(())
 }
 
 /// The user behind an accountId (`me` is the credential's own account), if their trophies

@@ -528,6 +528,54 @@ async fn server_errors_and_injected_rate_limits_pass() {
 }
 
 #[tokio::test]
+async fn a_titles_trophies_can_answer_not_found_while_it_stays_listed() {
+    let h = Harness::default().await;
+    let hunter = h.account("sim_hunter");
+    let titles = h.titles(&hunter).await;
+    let (faulty, other) = (&titles[0], &titles[1]);
+    let id = str_of(faulty, "npCommunicationId");
+    let service = str_of(faulty, "npServiceName");
+    let user_trophies =
+        format!("/api/trophy/v1/users/{hunter}/npCommunicationIds/{id}/trophyGroups/all/trophies?npServiceName={service}");
+    let user_groups =
+        format!("/api/trophy/v1/users/{hunter}/npCommunicationIds/{id}/trophyGroups?npServiceName={service}");
+    let definitions = format!(
+        "/api/trophy/v1/npCommunicationIds/{id}/trophyGroups/all/trophies?npServiceName={service}"
+    );
+    let legacy = format!("/trophy/v1/trophyTitles/{id}/trophyGroups?comparedUser=sim_hunter");
+    assert_eq!(h.get(&user_trophies).await.status, StatusCode::OK);
+    assert_eq!(h.get(&legacy).await.status, StatusCode::OK);
+
+    let fault = h
+        .post_control(
+            "/_sim/fault",
+            json!({ "kind": "title_trophies_not_found", "npCommunicationId": id }),
+        )
+        .await;
+    assert_eq!(fault.status, StatusCode::OK);
+    for path in [&user_trophies, &user_groups, &legacy] {
+        let missing = h.get(path).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(missing.body["error"]["code"], 2_240_525);
+        assert_eq!(missing.body["error"]["message"], "Resource not found");
+        assert!(missing.body["error"]["referenceId"].is_string());
+    }
+    // Only that title's user-level trophies: it stays listed, its definitions and the other
+    // titles answer.
+    let listed = h.titles(&hunter).await;
+    assert!(listed.iter().any(|t| str_of(t, "npCommunicationId") == id));
+    assert_eq!(h.get(&definitions).await.status, StatusCode::OK);
+    assert!(!trophies(&h, &hunter, other).await.is_empty());
+
+    h.sim.clear_faults();
+    assert_eq!(h.get(&user_trophies).await.status, StatusCode::OK);
+    h.sim.inject(Fault::TitleTrophiesNotFound {
+        np_communication_id: id.to_string(),
+    });
+    assert_eq!(h.get(&user_groups).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn a_timeout_fault_never_answers() {
     let h = Harness::default().await;
     h.sim.inject(Fault::Timeout { count: 1 });
