@@ -11,7 +11,11 @@
 //! A crash between 3 and 4 leaves a recorded attempt. Retried within [`NONCE_WINDOW`], the nonce
 //! deduplicates; later, the channel's messages since the attempt are searched for the
 //! announcement's reference (`ref <nonce>` in the last embed's footer: Discord does not return
-//! nonces in message history) and a match is marked sent without posting again.
+//! nonces in message history) and a match is marked sent without posting again. Whether the
+//! window has passed is decided at step 2, right before the post, not at the claim. The search
+//! pages backwards from the newest message (`before`, 100 a page) until past the attempt, and
+//! takes only the bot's own messages (its user ID, asked once): another bot or a user quoting
+//! the same footer is not the announcement.
 //!
 //! Failpoint: with `TROPHYBOT_FAILPOINT=deliver-after-post` (read by `config`), the deliverer
 //! logs `failpoint deliver-after-post reached` at error level after a successful post and before
@@ -28,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::reply::{Embed, Reply};
 use crate::render::{delivery_problem, DeliveryFailure};
-use crate::store::{OutboxRow, Store, StoreError};
+use crate::store::{AttemptStart, OutboxRow, Store, StoreError};
 use crate::tracker::Signals;
 
 /// How long Discord deduplicates by `enforce_nonce`. Discord documents "a few minutes" without a
@@ -86,6 +90,9 @@ pub struct Deliverer {
     metrics: crate::ops::Metrics,
     owner: String,
     hang_after_post: bool,
+    /// The bot's user ID, to know its own messages in a channel's history (see
+    /// [`Deliverer::own_user_id`]).
+    own_user_id: Arc<tokio::sync::OnceCell<serenity::UserId>>,
 }
 
 /// How one row ended.
@@ -113,6 +120,7 @@ impl Deliverer {
             metrics,
             owner: owner.into(),
             hang_after_post: false,
+            own_user_id: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
@@ -220,31 +228,40 @@ impl Deliverer {
             Err(err) => return Ok(Outcome::Rejected(format!("unreadable payload: {err}"))),
         };
         let reply = with_reference(&reply, &row.nonce);
-        let past_window = row.attempted_ago.is_some_and(|ago| ago > NONCE_WINDOW);
-        if let Some(ago) = row.attempted_ago.filter(|_| past_window) {
-            match self.find_posted(row, ago).await {
-                Ok(Some(message_id)) => {
-                    tracing::info!(
-                        outbox = row.id,
-                        channel = row.channel_id,
-                        message = message_id,
-                        "announcement found already posted; marking it sent"
-                    );
-                    return self
-                        .mark_sent(row, &reply, message_id, Outcome::Found)
-                        .await;
-                }
-                Ok(None) => {}
-                Err(err) => return Ok(classify(&err)),
+        // Whether an earlier attempt is past the nonce window is decided when the attempt is
+        // recorded, right before the post, not at claim: rows wait their turn in a pass.
+        let mut history_searched = false;
+        loop {
+            match self
+                .store
+                .begin_outbox_attempt(
+                    row.id,
+                    &self.owner,
+                    CLAIM_LEASE,
+                    NONCE_WINDOW,
+                    history_searched,
+                )
+                .await?
+            {
+                AttemptStart::Recorded => break,
+                AttemptStart::Lost => return Ok(Outcome::Lost),
+                AttemptStart::PastWindow(ago) => match self.find_posted(row, ago).await {
+                    Ok(Some(message_id)) => {
+                        tracing::info!(
+                            outbox = row.id,
+                            channel = row.channel_id,
+                            message = message_id,
+                            "announcement found already posted; marking it sent"
+                        );
+                        return self
+                            .mark_sent(row, &reply, message_id, Outcome::Found)
+                            .await;
+                    }
+                    // Not posted: a new attempt, with a new nonce window.
+                    Ok(None) => history_searched = true,
+                    Err(err) => return Ok(classify(&err)),
+                },
             }
-        }
-        // The attempt is on record before the post: a crash after posting is then visible.
-        if !self
-            .store
-            .begin_outbox_attempt(row.id, &self.owner, CLAIM_LEASE, past_window)
-            .await?
-        {
-            return Ok(Outcome::Lost);
         }
         match self.post(row, &reply).await {
             Ok(message_id) => {
@@ -303,7 +320,9 @@ impl Deliverer {
     }
 
     /// The announcement in the channel's messages since shortly before the attempt, found by
-    /// its reference.
+    /// its reference on a message of the bot's own. Discord returns at most [`HISTORY_LIMIT`]
+    /// messages a page, so the history is read backwards, newest first, page by page, until
+    /// past the attempt (a busy channel may have had many messages since).
     async fn find_posted(
         &self,
         row: &OutboxRow,
@@ -312,29 +331,48 @@ impl Deliverer {
         let since = Utc::now()
             - chrono::Duration::from_std(attempted_ago + HISTORY_SLACK)
                 .unwrap_or(chrono::Duration::MAX);
-        let messages = self
-            .http
-            .get_messages(
-                serenity::ChannelId::new(row.channel_id),
-                Some(serenity::MessagePagination::After(
-                    serenity::MessageId::new(snowflake_at(since)),
-                )),
-                Some(HISTORY_LIMIT),
-            )
-            .await?;
+        let oldest_wanted = snowflake_at(since);
+        let me = self.own_user_id().await?;
         let reference = reference(&row.nonce);
-        Ok(messages
-            .iter()
-            .find(|message| {
-                message.author.bot
+        let channel = serenity::ChannelId::new(row.channel_id);
+        let mut before: Option<serenity::MessageId> = None;
+        loop {
+            let page = self
+                .http
+                .get_messages(
+                    channel,
+                    before.map(serenity::MessagePagination::Before),
+                    Some(HISTORY_LIMIT),
+                )
+                .await?;
+            let found = page.iter().find(|message| {
+                message.author.id == me
                     && message.embeds.iter().any(|embed| {
                         embed
                             .footer
                             .as_ref()
                             .is_some_and(|footer| footer.text.ends_with(&reference))
                     })
-            })
-            .map(|message| message.id.get()))
+            });
+            if let Some(message) = found {
+                return Ok(Some(message.id.get()));
+            }
+            let Some(oldest) = page.iter().map(|message| message.id).min() else {
+                return Ok(None);
+            };
+            if page.len() < usize::from(HISTORY_LIMIT) || oldest.get() < oldest_wanted {
+                return Ok(None);
+            }
+            before = Some(oldest);
+        }
+    }
+
+    /// The bot's own user ID, asked of Discord once and kept.
+    async fn own_user_id(&self) -> Result<serenity::UserId, serenity::Error> {
+        self.own_user_id
+            .get_or_try_init(|| async { Ok(self.http.get_current_user().await?.id) })
+            .await
+            .copied()
     }
 
     /// Tells the guild's admins, once per broken channel, by direct message: the admins who

@@ -19,7 +19,7 @@ use sqlx::{ConnectOptions, Connection, PgConnection};
 pub use database_url::redact_database_url;
 pub use guilds::{AddTracked, ForgottenGuild};
 pub use links::{about_me_holds_code, new_verify_code, LinkedAccount, VERIFY_CODE_PREFIX};
-pub use outbox::{ChannelReport, OutboxRow};
+pub use outbox::{AttemptStart, ChannelReport, OutboxRow};
 pub use tracking::{
     AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, OutboxEntry,
     PollCommit, TitleState, TrackerAccount,

@@ -23,9 +23,21 @@ pub struct OutboxRow {
     /// When the earliest trophy of the message was earned, if the tracker recorded it.
     pub earned_at: Option<DateTime<Utc>>,
     /// How long ago (by the database's clock) the post that may already have reached Discord
-    /// was attempted; `None` if never.
+    /// was attempted, as of the claim; `None` if never. Whether it is past the nonce window is
+    /// decided again right before posting ([`Store::begin_outbox_attempt`]).
     pub attempted_ago: Option<Duration>,
     pub attempts: i32,
+}
+
+/// What [`Store::begin_outbox_attempt`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptStart {
+    /// The attempt is on record and the lease renewed: post now.
+    Recorded,
+    /// Nothing recorded: the earlier attempt was this long ago, past the nonce window.
+    PastWindow(Duration),
+    /// The row is no longer the owner's, or no longer pending.
+    Lost,
 }
 
 /// Whom to tell that a channel stopped taking announcements, and about which players.
@@ -115,32 +127,57 @@ impl Store {
     }
 
     /// Records an attempt before posting (its own commit, so a crash right after the post still
-    /// leaves the attempt on record) and renews the lease. The attempt time is kept from an
-    /// earlier attempt unless `new_reference`: it dates the post Discord's nonce may still
-    /// deduplicate. False when the row is no longer `owner`'s or no longer pending.
+    /// leaves the attempt on record) and renews the lease, deciding at this moment, just before
+    /// the post, whether an earlier attempt is past `nonce_window`: then nothing is recorded and
+    /// [`AttemptStart::PastWindow`] says how long ago it was, for the caller to search the
+    /// channel's history first. After that search (`history_searched`) the attempt is recorded
+    /// whatever its age, with a new attempt time: it dates the post Discord's nonce may still
+    /// deduplicate; otherwise an earlier attempt's time is kept.
     pub async fn begin_outbox_attempt(
         &self,
         id: i64,
         owner: &str,
         lease: Duration,
-        new_reference: bool,
-    ) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE outbox
-             SET attempts = attempts + 1,
-                 attempted_at = CASE WHEN $4 OR attempted_at IS NULL THEN now()
-                                     ELSE attempted_at END,
-                 claimed_until = now() + make_interval(secs => $3)
-             WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL AND failed_reason IS NULL",
+        nonce_window: Duration,
+        history_searched: bool,
+    ) -> Result<AttemptStart, StoreError> {
+        let row: Option<(bool, Option<f64>)> = sqlx::query_as(
+            "WITH target AS (
+                 SELECT id,
+                        ($5 OR attempted_at IS NULL
+                            OR now() - attempted_at <= make_interval(secs => $4)) AS recordable,
+                        EXTRACT(EPOCH FROM now() - attempted_at)::float8 AS attempted_ago
+                 FROM outbox
+                 WHERE id = $1 AND claimed_by = $2 AND sent_at IS NULL AND failed_reason IS NULL
+                 FOR UPDATE
+             ),
+             recorded AS (
+                 UPDATE outbox o
+                 SET attempts = o.attempts + 1,
+                     attempted_at = CASE WHEN $5 OR o.attempted_at IS NULL THEN now()
+                                         ELSE o.attempted_at END,
+                     claimed_until = now() + make_interval(secs => $3)
+                 FROM target t
+                 WHERE o.id = t.id AND t.recordable
+                 RETURNING o.id
+             )
+             SELECT recordable, attempted_ago FROM target",
         )
         .bind(id)
         .bind(owner)
         .bind(interval_secs(lease))
-        .bind(new_reference)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(updated == 1)
+        .bind(interval_secs(nonce_window))
+        .bind(history_searched)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            None => AttemptStart::Lost,
+            Some((true, _)) => AttemptStart::Recorded,
+            // A clock step backwards could make the age negative: that is "just now".
+            Some((false, ago)) => {
+                AttemptStart::PastWindow(Duration::from_secs_f64(ago.unwrap_or(0.0).max(0.0)))
+            }
+        })
     }
 
     /// Marks the announcement posted as `message_id`, only while `owner` still holds it. False

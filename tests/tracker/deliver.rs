@@ -22,6 +22,8 @@ const GUILD_B: u64 = 200;
 const CHANNEL_B: u64 = 210;
 const ADMIN_B: u64 = 220;
 const OTHER_CHANNEL_B: u64 = 211;
+/// Another bot in the servers, posting in the same channels.
+const OTHER_BOT: u64 = 900;
 
 struct Setup {
     // Dropped last: the database outlives the store's connections.
@@ -129,6 +131,44 @@ impl Setup {
             .expect("test SQL");
     }
 
+    /// Moves every recorded attempt `by` into the past, as if that time had passed.
+    async fn age_attempts(&self, by: Duration) {
+        self.execute(&format!(
+            "UPDATE outbox SET attempted_at = attempted_at - interval '{} seconds'",
+            by.as_secs()
+        ))
+        .await;
+    }
+
+    /// `count` messages in `channel` by a member and by another bot, in turn.
+    fn chatter(&self, channel: u64, count: usize, label: &str) {
+        let member = FakeUser::new(ADMIN_A, "admin_a");
+        let other_bot = FakeUser::new(OTHER_BOT, "other_bot");
+        for i in 0..count {
+            let (author, bot) = if i % 2 == 0 {
+                (&member, false)
+            } else {
+                (&other_bot, true)
+            };
+            let body = serde_json::json!({
+                "content": format!("{label} {i}"),
+                "embeds": [{"title": "chatter", "footer": {"text": format!("{label} {i}")}}],
+            });
+            self.discord
+                .post_as(channel, author, bot, &body)
+                .expect("posting as someone else");
+        }
+    }
+
+    fn history_reads(&self, channel: u64) -> usize {
+        let path = format!("/channels/{channel}/messages");
+        self.discord
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "GET" && r.path == path)
+            .count()
+    }
+
     fn posts_to(&self, channel: u64) -> Vec<discord_fake::RecordedRequest> {
         let path = format!("/channels/{channel}/messages");
         self.discord
@@ -231,10 +271,11 @@ async fn a_row_is_posted_once_with_its_nonce_and_marked_sent() {
 /// Runs a pass with the failpoint armed and stops it ("kills" it) once the post reached Discord:
 /// the row is then posted but not marked, as after a crash at the worst moment.
 async fn crash_after_post(s: &Setup, owner: &str) {
+    let already = s.discord.channel_messages(CHANNEL_A).len();
     let armed = s.deliverer(owner).with_failpoint_after_post(true);
     let pass = tokio::spawn(async move { armed.deliver_pending().await });
     s.discord
-        .wait_for_channel_messages(CHANNEL_A, 1)
+        .wait_for_channel_messages(CHANNEL_A, already + 1)
         .await
         .expect("the post reaches Discord");
     pass.abort();
@@ -302,6 +343,139 @@ async fn past_the_nonce_window_the_announcement_is_found_in_the_channel() {
     let row = s.row(id).await;
     assert!(row.sent, "{row:?}");
     assert_eq!(row.message_id, Some(messages[0].message_id));
+}
+
+#[tokio::test]
+async fn past_the_nonce_window_a_busy_channel_is_paged_back_to_the_announcement() {
+    let s = setup().await;
+    let id = s.enqueue(GUILD_A, CHANNEL_A, "acc1", "n-busy").await;
+    // A busy channel: more than a page of messages by others just before the attempt (inside
+    // the search's slack) and more than a page after the announcement.
+    s.chatter(CHANNEL_A, 120, "earlier");
+    crash_after_post(&s, "one").await;
+    s.chatter(CHANNEL_A, 130, "later");
+    let announcement = s
+        .discord
+        .channel_messages(CHANNEL_A)
+        .into_iter()
+        .find(|m| reference_of(m).is_some_and(|r| r.ends_with(&reference("n-busy"))))
+        .expect("the announcement reached Discord");
+
+    let later = NONCE_WINDOW + Duration::from_secs(60);
+    s.discord.clock().advance(later);
+    s.age_attempts(later).await;
+
+    let restarted = s.deliverer("one");
+    restarted.take_over_own_claims().await.expect("release");
+    let pass = restarted.deliver_pending().await.expect("a pass");
+    assert_eq!((pass.found, pass.posted), (1, 0), "{pass:?}");
+    assert_eq!(s.posts_to(CHANNEL_A).len(), 1, "not posted again");
+    let messages = s.discord.channel_messages(CHANNEL_A);
+    assert_eq!(messages.len(), 251);
+    assert_eq!(count_with_reference(&messages, "n-busy"), 1);
+    assert_eq!(s.history_reads(CHANNEL_A), 2, "paged back 100 at a time");
+    let row = s.row(id).await;
+    assert!(row.sent, "{row:?}");
+    assert_eq!(row.message_id, Some(announcement.message_id));
+}
+
+#[tokio::test]
+async fn another_authors_message_with_the_reference_is_not_the_announcement() {
+    let s = setup().await;
+    let id = s.enqueue(GUILD_A, CHANNEL_A, "acc1", "n-copy").await;
+    // An attempt on record three minutes ago whose post never reached Discord.
+    let later = NONCE_WINDOW + Duration::from_secs(60);
+    s.execute(&format!(
+        "UPDATE outbox SET attempts = 1, attempted_at = now() - interval '{} seconds'",
+        later.as_secs()
+    ))
+    .await;
+    s.discord.clock().advance(later);
+    // Another bot and a member carry the same footer text.
+    let copy = serde_json::json!({
+        "embeds": [{"title": "copied", "footer": {"text": format!("quoted · {}", reference("n-copy"))}}],
+    });
+    s.discord
+        .post_as(
+            CHANNEL_A,
+            &FakeUser::new(OTHER_BOT, "other_bot"),
+            true,
+            &copy,
+        )
+        .expect("another bot posts");
+    s.discord
+        .post_as(CHANNEL_A, &FakeUser::new(ADMIN_A, "admin_a"), false, &copy)
+        .expect("a member posts");
+
+    let pass = s.deliverer("one").deliver_pending().await.expect("a pass");
+    assert_eq!((pass.found, pass.posted), (0, 1), "{pass:?}");
+    assert_eq!(s.posts_to(CHANNEL_A).len(), 1, "ours posted once");
+    let bot_id = s.discord.config().bot.id.to_string();
+    let ours: Vec<MessageRecord> = s
+        .discord
+        .channel_messages(CHANNEL_A)
+        .into_iter()
+        .filter(|m| m.message["author"]["id"].as_str() == Some(bot_id.as_str()))
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(count_with_reference(&ours, "n-copy"), 1);
+    let row = s.row(id).await;
+    assert!(row.sent, "{row:?}");
+    assert_eq!(row.message_id, Some(ours[0].message_id));
+    assert_eq!(row.attempts, 2);
+}
+
+#[tokio::test]
+async fn a_row_claimed_inside_the_window_but_sent_after_it_searches_the_history() {
+    let s = setup().await;
+    // Another channel's row goes first in the pass; held back while the crash is staged.
+    let first = s.enqueue(GUILD_B, CHANNEL_B, "acc2", "n-first").await;
+    s.execute(&format!(
+        "UPDATE outbox SET next_attempt_at = now() + interval '1 hour' WHERE id = {first}"
+    ))
+    .await;
+    let id = s.enqueue(GUILD_A, CHANNEL_A, "acc1", "n-slow").await;
+    crash_after_post(&s, "one").await;
+    s.execute(&format!(
+        "UPDATE outbox SET next_attempt_at = now() WHERE id = {first}"
+    ))
+    .await;
+    // The pass claims both rows while the crashed attempt is seconds old. Recording the first
+    // row's attempt (after the claim, before the second row's turn) moves the crashed attempt
+    // three minutes into the past: the window passes while the second row waits.
+    let later = NONCE_WINDOW + Duration::from_secs(60);
+    s.execute(&format!(
+        "CREATE FUNCTION age_slow_row() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             UPDATE outbox SET attempted_at = attempted_at - interval '{} seconds'
+             WHERE id = {id};
+             RETURN NULL;
+         END $$",
+        later.as_secs()
+    ))
+    .await;
+    s.execute(&format!(
+        "CREATE TRIGGER age_slow_row AFTER UPDATE OF attempts ON outbox
+         FOR EACH ROW WHEN (NEW.id = {first}) EXECUTE FUNCTION age_slow_row()"
+    ))
+    .await;
+    // Discord's nonce window has passed as well.
+    s.discord.clock().advance(later);
+
+    let restarted = s.deliverer("one");
+    restarted.take_over_own_claims().await.expect("release");
+    let pass = restarted.deliver_pending().await.expect("a pass");
+    assert_eq!(pass.claimed, 2, "{pass:?}");
+    assert_eq!((pass.found, pass.posted), (1, 1), "{pass:?}");
+    assert_eq!(s.posts_to(CHANNEL_A).len(), 1, "not posted again");
+    let messages = s.discord.channel_messages(CHANNEL_A);
+    assert_eq!(count_with_reference(&messages, "n-slow"), 1);
+    assert_eq!(messages.len(), 1);
+    assert_eq!(s.history_reads(CHANNEL_A), 1);
+    let row = s.row(id).await;
+    assert!(row.sent, "{row:?}");
+    assert_eq!(row.message_id, Some(messages[0].message_id));
+    assert!(s.row(first).await.sent);
 }
 
 #[tokio::test]

@@ -388,6 +388,38 @@ impl FakeDiscord {
         })
     }
 
+    /// A message someone else posts in a guild channel: another member (`bot` false) or another
+    /// bot or app (`bot` true), with `body`'s `content`/`embeds`/`components`, at the fake
+    /// clock's time. It shows in the channel's history like Discord's (no gateway event is
+    /// sent: the bot asks for no message content). Returns the message's id.
+    pub fn post_as(
+        &self,
+        channel_id: u64,
+        author: &FakeUser,
+        bot: bool,
+        body: &Value,
+    ) -> Result<u64, FakeError> {
+        self.shared.update(|state, shared| {
+            if state.guild_channel(channel_id).is_none() {
+                return Err(FakeError::NoSuchChannel(channel_id));
+            }
+            let message = state.create_message(
+                shared,
+                state::NewMessage {
+                    channel_id,
+                    body,
+                    flags: 0,
+                    interaction: None,
+                    author: Some(payloads::user(author, bot)),
+                },
+            );
+            Ok(message["id"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .unwrap_or_default())
+        })
+    }
+
     /// The direct-message channel the bot opened with `user_id`, if any.
     pub fn dm_channel(&self, user_id: u64) -> Option<u64> {
         self.shared.read(|s| s.dm_channels.get(&user_id).copied())

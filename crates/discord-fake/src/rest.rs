@@ -541,6 +541,7 @@ fn create_channel_message(
             body,
             flags: 0,
             interaction: None,
+            author: None,
         },
     );
     if let (Some(nonce), Some(message_id)) = (nonce, message["id"].as_str().and_then(parse_id)) {
@@ -620,8 +621,9 @@ fn create_dm(state: &mut State, shared: &Shared, body: &Value) -> Reply {
     }))
 }
 
-/// `GET /channels/{c}/messages?limit=&after=&before=`: newest first, like Discord. With
-/// `after`, the `limit` messages right after it. Discord does not return a message's `nonce`
+/// `GET /channels/{c}/messages?limit=&after=&before=`: newest first, like Discord, `limit` 1 to
+/// 100 (50 by default). Without a position, or with `before`, the `limit` newest (before it);
+/// with `after`, the `limit` messages right after it (the oldest after it). Discord does not return a message's `nonce`
 /// here (only in the answer to the post itself), so neither does the fake.
 fn list_messages(state: &State, channel_id: u64, query: Option<&str>) -> Reply {
     // serenity writes `?&limit=50`, so empty pairs are skipped.
@@ -647,18 +649,15 @@ fn list_messages(state: &State, channel_id: u64, query: Option<&str>) -> Reply {
             && after.is_none_or(|a| m.message_id > a)
             && before.is_none_or(|b| m.message_id < b)
     };
+    // Discord orders by id (creation time), whatever order the messages were stored in.
+    let mut in_channel: Vec<&MessageRecord> = state.messages.iter().filter(in_range).collect();
+    in_channel.sort_by_key(|m| m.message_id);
     let mut chosen: Vec<&MessageRecord> = if after.is_some() {
-        let mut oldest_first: Vec<_> = state.messages.iter().filter(in_range).take(limit).collect();
-        oldest_first.reverse();
-        oldest_first
+        // The `limit` oldest after it, returned newest first.
+        in_channel.into_iter().take(limit).collect()
     } else {
-        state
-            .messages
-            .iter()
-            .rev()
-            .filter(in_range)
-            .take(limit)
-            .collect()
+        // The `limit` newest (before it).
+        in_channel.into_iter().rev().take(limit).collect()
     };
     chosen.sort_by_key(|m| std::cmp::Reverse(m.message_id));
     let newest_first: Vec<Value> = chosen
@@ -761,6 +760,7 @@ fn interaction_callback(
                     body: data_or_empty,
                     flags,
                     interaction: Some(InteractionId(interaction_id)),
+                    author: None,
                 },
             );
             message["id"].as_str().and_then(parse_id)
@@ -864,6 +864,7 @@ fn webhook(
                     body,
                     flags,
                     interaction: Some(InteractionId(interaction_id)),
+                    author: None,
                 },
             );
             let message_id = message["id"].as_str().and_then(parse_id).unwrap_or(0);

@@ -279,6 +279,16 @@ impl State {
             new.flags,
             at,
         );
+        let message = match new.author {
+            // Someone else's: their user, and no application.
+            Some(author) => {
+                let mut message = message;
+                message["author"] = author;
+                message["application_id"] = Value::Null;
+                message
+            }
+            None => message,
+        };
         self.messages.push(MessageRecord {
             channel_id: new.channel_id,
             message_id,
@@ -324,6 +334,8 @@ pub(crate) struct NewMessage<'a> {
     pub body: &'a Value,
     pub flags: u64,
     pub interaction: Option<InteractionId>,
+    /// Someone else's message (their user object); `None` for the bot's own.
+    pub author: Option<Value>,
 }
 
 fn normalize_field(key: &str, value: &Value) -> Value {

@@ -12,7 +12,7 @@ use serenity::all::{
     ChannelId, ClientBuilder, Context, CreateAllowedMentions, CreateAutocompleteResponse,
     CreateEmbed, CreateInteractionResponse, CreateInteractionResponseFollowup,
     CreateInteractionResponseMessage, CreateMessage, EventHandler, GatewayIntents, Guild, GuildId,
-    HttpBuilder, Interaction, Ready, UnavailableGuild, UserId,
+    HttpBuilder, Interaction, MessageId, MessagePagination, Ready, UnavailableGuild, UserId,
 };
 use serenity::async_trait;
 use tokio::sync::mpsc;
@@ -617,6 +617,120 @@ async fn the_same_nonce_returns_the_earlier_message() {
         .unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0]["id"], later["id"], "newest first");
+}
+
+#[tokio::test]
+async fn message_history_pages_like_discord_with_before_after_and_limit() {
+    let discord = FakeDiscord::start(config()).await.unwrap();
+    let http = proxied_http(&discord);
+    let member = FakeUser::new(USER, "hunter");
+    let other_bot = FakeUser::new(USER + 1, "other_bot");
+    // 250 messages by a member and another bot, and one by our bot in the middle.
+    let mut ids = Vec::new();
+    for i in 0..250 {
+        if i == 125 {
+            let ours = ChannelId::new(CHANNEL)
+                .send_message(&http, CreateMessage::new().content("ours"))
+                .await
+                .unwrap();
+            ids.push(ours.id.get());
+        }
+        let (author, bot) = if i % 2 == 0 {
+            (&member, false)
+        } else {
+            (&other_bot, true)
+        };
+        let id = discord
+            .post_as(CHANNEL, author, bot, &json!({"content": format!("m{i}")}))
+            .unwrap();
+        ids.push(id);
+        if i % 50 == 0 {
+            discord.clock().advance(Duration::from_secs(1));
+        }
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow with time");
+    let newest_first: Vec<u64> = ids.iter().rev().copied().collect();
+    let listed = |messages: Vec<serenity::all::Message>| -> Vec<u64> {
+        messages.iter().map(|m| m.id.get()).collect()
+    };
+    let channel = ChannelId::new(CHANNEL);
+
+    // No position: the newest, 50 by default.
+    let page = http.get_messages(channel, None, None).await.unwrap();
+    assert_eq!(listed(page), newest_first[..50]);
+
+    // `before`: the `limit` newest before it, newest first; paging back reaches every message.
+    let mut seen = Vec::new();
+    let mut before = None;
+    let mut pages = 0;
+    loop {
+        let page = http
+            .get_messages(channel, before.map(MessagePagination::Before), Some(100))
+            .await
+            .unwrap();
+        pages += 1;
+        let full = page.len() == 100;
+        before = page.last().map(|m| m.id);
+        seen.extend(listed(page));
+        if !full {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, newest_first);
+
+    // `after`: the `limit` messages right after it (the oldest), still newest first.
+    let page = http
+        .get_messages(
+            channel,
+            Some(MessagePagination::After(MessageId::new(ids[0]))),
+            Some(100),
+        )
+        .await
+        .unwrap();
+    let expected: Vec<u64> = ids[1..101].iter().rev().copied().collect();
+    assert_eq!(listed(page), expected);
+
+    // Authors as Discord shows them: ours, a member, another bot.
+    let page = http
+        .get_messages(
+            channel,
+            Some(MessagePagination::Before(MessageId::new(ids[127]))),
+            Some(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page[0].id.get(), ids[126]);
+    assert_eq!(page[0].author.id.get(), USER + 1);
+    assert!(page[0].author.bot);
+    assert_eq!(page[1].id.get(), ids[125]);
+    assert_eq!(page[1].author.id.get(), discord.config().bot.id);
+    assert!(page[1].author.bot);
+    let page = http
+        .get_messages(
+            channel,
+            Some(MessagePagination::After(MessageId::new(ids[1]))),
+            Some(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page[0].id.get(), ids[2]);
+    assert_eq!(page[0].author.id.get(), USER);
+    assert!(!page[0].author.bot);
+
+    // `limit` is 1 to 100.
+    for limit in ["0", "101"] {
+        let response = client()
+            .get(format!(
+                "{}/api/v10/channels/{CHANNEL}/messages?limit={limit}",
+                discord.origin()
+            ))
+            .header("Authorization", "Bot fake-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "limit={limit}");
+    }
 }
 
 #[tokio::test]
