@@ -230,16 +230,18 @@ impl Tracker {
             return;
         };
         let next_check_in = self.scheduler.expected_interval(key, self.clock.now());
-        let polled = tokio::select! {
-            _ = self.cancel.cancelled() => return,
-            polled = poll_account(
-                &self.store,
-                &self.client,
-                &account_id,
-                &self.settings.owner,
-                next_check_in,
-            ) => polled,
-        };
+        let polled = poll_account(
+            &self.store,
+            &self.client,
+            &account_id,
+            &self.settings.owner,
+            next_check_in,
+            &self.cancel,
+        )
+        .await;
+        if self.cancel.is_cancelled() {
+            return;
+        }
         let outcome = match polled {
             Ok(report) => {
                 self.after_poll(&account_id, &report);

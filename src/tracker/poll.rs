@@ -99,22 +99,33 @@ pub async fn poll_once(
     account_id: &str,
     owner: &str,
 ) -> Result<PollReport, TrackerError> {
-    poll_account(store, client, account_id, owner, Duration::ZERO).await
+    let never = tokio_util::sync::CancellationToken::new();
+    poll_account(store, client, account_id, owner, Duration::ZERO, &never).await
 }
 
 /// [`poll_once`] with the time the account is expected to be checked next (shown by
-/// `/track list`).
+/// `/track list`). `cancel` cuts short only the PSN requests: the database steps (the claim,
+/// the commit) always finish, so a shutdown never leaves a claim landing after the tracker gave
+/// its leases back.
 pub async fn poll_account(
     store: &Store,
     client: &psn::Client,
     account_id: &str,
     owner: &str,
     next_check_in: Duration,
+    cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<PollReport, TrackerError> {
     let Some(claimed) = store.claim_account(account_id, owner, LEASE).await? else {
         return Ok(PollReport::empty(PollResult::Skipped));
     };
-    let prepared = match prepare_poll(store, client, &claimed, next_check_in).await {
+    let prepared = tokio::select! {
+        _ = cancel.cancelled() => {
+            store.release_account(account_id, owner).await?;
+            return Ok(PollReport::empty(PollResult::Skipped));
+        }
+        prepared = prepare_poll(store, client, &claimed, next_check_in) => prepared,
+    };
+    let prepared = match prepared {
         Ok(prepared) => prepared,
         Err(TrackerError::Psn(psn::Error::Private(_))) => {
             store
