@@ -42,6 +42,40 @@ async fn env() -> Env {
 }
 
 impl Env {
+    /// A game `player` never played (one of sim_hunter's), and a non-platinum trophy of it.
+    async fn unplayed_game(&self, player: &Account) -> (String, u32) {
+        let played: Vec<String> = self
+            .client
+            .all_titles(player)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.np_communication_id)
+            .collect();
+        let hunter = self.account("sim_hunter");
+        let game = self
+            .client
+            .recent_titles(&hunter, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|t| !played.contains(&t.np_communication_id) && t.service.is_some())
+            .expect("a game the player never played");
+        let trophies = self
+            .client
+            .user_trophies(&hunter, &game.np_communication_id)
+            .await
+            .unwrap();
+        let trophy = trophies
+            .trophies
+            .iter()
+            .find(|t| t.definition.kind != TrophyType::Platinum)
+            .unwrap()
+            .definition
+            .id;
+        (game.np_communication_id, trophy)
+    }
+
     fn account(&self, online_id: &str) -> Account {
         Account {
             account_id: self.sim.account_id(online_id).expect("a simulated user"),
@@ -369,35 +403,7 @@ async fn trophies_across_titles_and_a_new_game_are_batched_into_one_message() {
     let (first, first_open) = env.unearned(&casual, 0).await;
     let (second, second_open) = env.unearned(&casual, 1).await;
     // A game sim_casual never played: first seen after the baseline.
-    let hunter = env.account("sim_hunter");
-    let casual_ids: Vec<String> = env
-        .client
-        .all_titles(&casual)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.np_communication_id)
-        .collect();
-    let new_game = env
-        .client
-        .recent_titles(&hunter, 50)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| !casual_ids.contains(&t.np_communication_id) && t.service.is_some())
-        .expect("a game casual never played");
-    let new_game_trophies = env
-        .client
-        .user_trophies(&hunter, &new_game.np_communication_id)
-        .await
-        .unwrap();
-    let new_game_trophy = new_game_trophies
-        .trophies
-        .iter()
-        .find(|t| t.definition.kind != TrophyType::Platinum)
-        .unwrap()
-        .definition
-        .id;
+    let (new_game, new_game_trophy) = env.unplayed_game(&casual).await;
 
     env.sim.advance_clock(Duration::from_secs(60));
     for trophy in &first_open[..3] {
@@ -416,12 +422,7 @@ async fn trophies_across_titles_and_a_new_game_are_batched_into_one_message() {
             *trophy,
         );
     }
-    earn(
-        &env.sim,
-        "sim_casual",
-        &new_game.np_communication_id,
-        new_game_trophy,
-    );
+    earn(&env.sim, "sim_casual", &new_game, new_game_trophy);
 
     let report = env.poll(&casual).await;
     assert_eq!(report.new_trophies, 6);
@@ -958,36 +959,7 @@ async fn a_title_skipped_for_a_404_is_announced_next_poll(listed_before: bool) {
         (title.title.np_communication_id, open[0])
     } else {
         // A game sim_casual never played: first listed after the baseline.
-        let library: Vec<String> = env
-            .client
-            .all_titles(&casual)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|t| t.np_communication_id)
-            .collect();
-        let hunter = env.account("sim_hunter");
-        let game = env
-            .client
-            .recent_titles(&hunter, 50)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|t| !library.contains(&t.np_communication_id) && t.service.is_some())
-            .expect("a game casual never played");
-        let trophies = env
-            .client
-            .user_trophies(&hunter, &game.np_communication_id)
-            .await
-            .unwrap();
-        let trophy = trophies
-            .trophies
-            .iter()
-            .find(|t| t.definition.kind != TrophyType::Platinum)
-            .unwrap()
-            .definition
-            .id;
-        (game.np_communication_id, trophy)
+        env.unplayed_game(&casual).await
     };
 
     // The skipped title's trophy first, then one in another title a minute later.
