@@ -109,6 +109,15 @@ pub fn initial_response(reply: &Reply) -> serenity::CreateInteractionResponseMes
         .allowed_mentions(no_mentions())
 }
 
+/// A follow-up only the caller sees: an error that must not land in the channel for everyone.
+pub fn ephemeral_followup(reply: &Reply) -> serenity::CreateInteractionResponseFollowup {
+    serenity::CreateInteractionResponseFollowup::new()
+        .content(reply.content().unwrap_or_default())
+        .embeds(embeds(reply))
+        .ephemeral(true)
+        .allowed_mentions(no_mentions())
+}
+
 /// The reply that replaces a deferred answer's loading message (or a page being turned).
 pub fn edit_response(reply: &Reply) -> serenity::EditInteractionResponse {
     let edit = serenity::EditInteractionResponse::new()

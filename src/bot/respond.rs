@@ -39,8 +39,9 @@ enum Interaction<'a> {
     Prefix,
 }
 
-/// Answers one interaction. Errors are ephemeral when they are the first answer, and replace
-/// the loading message after a defer.
+/// Answers one interaction. Errors are only for the caller: ephemeral when they are the first
+/// answer, and after a public defer the loading message is removed and the error follows
+/// ephemerally (a page being turned stays as it was).
 pub struct Responder<'a> {
     http: &'a Arc<serenity::Http>,
     data: &'a Data,
@@ -119,6 +120,14 @@ impl<'a> Responder<'a> {
         let result = work.await;
         let succeeded = result.is_ok();
         let reply = self.outcome(result, source);
+        let seen_by_everyone = match self.interaction {
+            Interaction::Button(_) => true,
+            Interaction::Command(_) | Interaction::Prefix => visibility == Visibility::Everyone,
+        };
+        if !succeeded && seen_by_everyone {
+            self.send_to_caller_only(&reply).await?;
+            return Ok(false);
+        }
         self.send(&reply).await?;
         if let Some(token) = self.token().filter(|_| !reply.components().is_empty()) {
             buttons::expire_later(self.http.clone(), token.to_string(), &self.data.background);
@@ -191,6 +200,23 @@ impl<'a> Responder<'a> {
             })
             .await?;
             self.acknowledged.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// An error after a public defer: the loading message goes (a page stays), and the error
+    /// follows where only the caller sees it.
+    async fn send_to_caller_only(&self, reply: &Reply) -> Result<(), BotError> {
+        let followup = payload::ephemeral_followup(reply);
+        match self.interaction {
+            Interaction::Command(command) => {
+                send::with_retry(|| command.delete_response(self.http)).await?;
+                send::with_retry(|| command.create_followup(self.http, followup.clone())).await?;
+            }
+            Interaction::Button(press) => {
+                send::with_retry(|| press.create_followup(self.http, followup.clone())).await?;
+            }
+            Interaction::Prefix => unanswerable(),
         }
         Ok(())
     }

@@ -6,5 +6,6 @@
 mod support;
 
 mod admin;
+mod fuzz;
 mod help;
 mod link;

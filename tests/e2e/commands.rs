@@ -323,7 +323,7 @@ async fn user_errors_are_explained_in_the_contracts_words() {
 }
 
 #[tokio::test]
-async fn a_psn_outage_replaces_the_loading_message_with_the_error() {
+async fn a_psn_outage_is_told_to_the_caller_only() {
     let h = Harness::start().await;
     h.sim.inject(Fault::ServerError { count: 1000 });
     let outage = h.profile_reply("sim_casual").await;

@@ -330,8 +330,8 @@ impl Harness {
             .expect("interaction dispatched")
     }
 
-    /// The deferral and the reply that replaced the loading message; ephemeral or not, as the
-    /// deferral said.
+    /// The deferral and the reply that replaced the loading message, ephemeral or not as the
+    /// deferral said; or an error, which only the caller sees.
     pub async fn deferred(&self, ix: InteractionId) -> (bool, Value) {
         let log = self
             .discord
@@ -354,6 +354,26 @@ impl Harness {
             InteractionEvent::EditOriginal { body, .. } => {
                 assert_no_mentions(body);
                 (ephemeral, body.clone())
+            }
+            // An error after a public defer: the loading message goes, the error follows for
+            // the caller only.
+            InteractionEvent::DeleteMessage { .. } => {
+                let log = self
+                    .discord
+                    .wait_for_interaction_events(ix, 3)
+                    .await
+                    .expect("an ephemeral follow-up");
+                match &log[2] {
+                    InteractionEvent::FollowUp { body, .. } => {
+                        assert_no_mentions(body);
+                        assert!(
+                            is_ephemeral(body),
+                            "an error is for the caller only: {body}"
+                        );
+                        (true, body.clone())
+                    }
+                    other => panic!("expected the error as a follow-up, got {other:?}"),
+                }
             }
             other => panic!("expected the loading message to be replaced, got {other:?}"),
         }

@@ -67,9 +67,17 @@ impl poise::SlashArgument for GameOption {
         _: &serenity::CommandInteraction,
         value: &serenity::ResolvedValue<'_>,
     ) -> Result<GameOption, poise::SlashArgError> {
-        text(value)
-            .map(|text| GameOption(text.to_string()))
-            .ok_or_else(not_a_string)
+        let text = text(value).ok_or_else(not_a_string)?;
+        // Discord enforces the length for its own clients; a crafted request is held to it too.
+        if text.chars().count() > GAME_TEXT_MAX {
+            return Err(refuse(
+                CommandError::BadOption(format!(
+                    "`game` takes at most {GAME_TEXT_MAX} characters: a name or an npCommunicationId."
+                )),
+                text,
+            ));
+        }
+        Ok(GameOption(text.to_string()))
     }
 
     fn create(builder: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
