@@ -10,7 +10,7 @@ use poise::serenity_prelude as serenity;
 
 use super::data::{Background, BotError, Data};
 use super::payload;
-use super::respond::{Responder, Source, Visibility};
+use super::respond::{Responder, Visibility};
 use crate::commands;
 use crate::errors::CommandError;
 use crate::render::PageRef;
@@ -42,9 +42,7 @@ pub async fn on_press(
         let services = data.services_in(press.guild_id).await;
         commands::page::redraw(&services, page).await
     };
-    responder
-        .after(Visibility::Everyone, Source::Psn, redraw)
-        .await?;
+    responder.after(Visibility::Everyone, redraw).await?;
     Ok(())
 }
 

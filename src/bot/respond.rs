@@ -22,14 +22,6 @@ pub enum Visibility {
     OnlyCaller,
 }
 
-/// What the work behind an answer asks: a success through PSN tells that PSN accepts the bot's
-/// credential, a success from the database alone tells nothing about PSN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Psn,
-    Database,
-}
-
 /// The interaction being answered.
 #[derive(Clone, Copy)]
 enum Interaction<'a> {
@@ -101,7 +93,7 @@ impl<'a> Responder<'a> {
     /// Returns whether `result` was a success.
     pub async fn now(&self, result: Result<Reply, CommandError>) -> Result<bool, BotError> {
         let succeeded = result.is_ok();
-        let reply = self.outcome(result, Source::Database);
+        let reply = self.outcome(result);
         self.send(&reply).await?;
         Ok(succeeded)
     }
@@ -112,14 +104,13 @@ impl<'a> Responder<'a> {
     pub async fn after(
         &self,
         visibility: Visibility,
-        source: Source,
         work: impl Future<Output = Result<Reply, CommandError>>,
     ) -> Result<bool, BotError> {
         let _in_flight = self.data.in_flight.token();
         self.defer(visibility).await?;
         let result = work.await;
         let succeeded = result.is_ok();
-        let reply = self.outcome(result, source);
+        let reply = self.outcome(result);
         let seen_by_everyone = match self.interaction {
             Interaction::Button(_) => true,
             Interaction::Command(_) | Interaction::Prefix => visibility == Visibility::Everyone,
@@ -135,24 +126,13 @@ impl<'a> Responder<'a> {
         Ok(succeeded)
     }
 
-    /// Counts the outcome, notes what it says of PSN's health, and makes the reply: page
-    /// buttons carry the user who may turn them.
-    fn outcome(&self, result: Result<Reply, CommandError>, source: Source) -> Reply {
+    /// Counts the outcome and makes the reply: page buttons carry the user who may turn them.
+    fn outcome(&self, result: Result<Reply, CommandError>) -> Reply {
         let data = self.data;
         let outcome = match &result {
-            Ok(_) => {
-                if source == Source::Psn {
-                    data.health.note_psn_ok();
-                }
-                CommandOutcome::Ok
-            }
+            Ok(_) => CommandOutcome::Ok,
             Err(CommandError::Internal | CommandError::ShuttingDown) => CommandOutcome::Failed,
-            Err(err) => {
-                if let CommandError::Psn(psn_error) = err {
-                    data.health.note_psn_error(psn_error);
-                }
-                CommandOutcome::UserError
-            }
+            Err(_) => CommandOutcome::UserError,
         };
         data.metrics.record_command(&self.label, outcome);
         match result {

@@ -41,6 +41,9 @@ pub async fn run(
     let background = Background::default();
     let metrics = crate::ops::Metrics::new();
     let health = crate::ops::Health::new();
+    let observed = health.clone();
+    // Every PSN answer, the tracker's and the commands', keeps the health report current.
+    client.observe(Arc::new(move |signal| observed.note_psn(signal)));
     let watched = health.clone();
     let ops_state = crate::ops::OpsState {
         metrics: metrics.clone(),

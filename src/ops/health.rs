@@ -135,28 +135,25 @@ impl Health {
         }
     }
 
-    /// A PSN call succeeded: whatever credential it used was accepted, and PSN answers.
-    pub fn note_psn_ok(&self) {
+    /// What one of PSN's answers said (from the client's observer, for the tracker's requests
+    /// and the commands' alike): an answer clears everything; a rejected credential stays until
+    /// the next answer; an outage or a rate limit is remembered for [`PSN_TROUBLE_WINDOW`].
+    pub fn note_psn(&self, signal: psn::Signal) {
         let mut inner = self.lock();
-        inner.psn_credential_rejected = false;
-        inner.psn_trouble = None;
-    }
-
-    /// A PSN call failed: a credential error marks the credential rejected; an outage or a rate
-    /// limit is remembered for [`PSN_TROUBLE_WINDOW`]; other errors (private, not found) say
-    /// nothing about PSN.
-    pub fn note_psn_error(&self, error: &psn::Error) {
-        let trouble = match error {
-            psn::Error::Credential(_) => return self.set_psn_credential_rejected(true),
-            psn::Error::Unavailable(_) => PsnStatus::Unavailable,
-            psn::Error::RateLimited { .. } => PsnStatus::RateLimited,
-            _ => return,
+        let trouble = match signal {
+            psn::Signal::Answered => {
+                inner.psn_credential_rejected = false;
+                inner.psn_trouble = None;
+                return;
+            }
+            psn::Signal::CredentialRejected => {
+                inner.psn_credential_rejected = true;
+                return;
+            }
+            psn::Signal::Unavailable => PsnStatus::Unavailable,
+            psn::Signal::RateLimited => PsnStatus::RateLimited,
         };
-        self.lock().psn_trouble = Some((trouble, Instant::now()));
-    }
-
-    pub fn set_psn_credential_rejected(&self, rejected: bool) {
-        self.lock().psn_credential_rejected = rejected;
+        inner.psn_trouble = Some((trouble, Instant::now()));
     }
 
     /// Registers background task `name` as running and watches `task`: when it ends (returns or
@@ -350,7 +347,7 @@ mod tests {
     async fn psn_trouble_is_degraded_not_unhealthy() {
         let health = Health::new();
         health.set_discord_connected(true);
-        health.note_psn_error(&psn::Error::Credential("expired".into()));
+        health.note_psn(psn::Signal::CredentialRejected);
         assert_eq!(
             report(&health),
             (
@@ -359,16 +356,14 @@ mod tests {
                        "database": "ok", "tasks": {}})
             )
         );
-        health.note_psn_ok();
+        health.note_psn(psn::Signal::Answered);
         assert_eq!(report(&health).1["status"], "ok");
 
-        health.note_psn_error(&psn::Error::Unavailable("503".into()));
+        health.note_psn(psn::Signal::Unavailable);
         assert_eq!(report(&health).0, 200);
         assert_eq!(report(&health).1["status"], "degraded");
         assert_eq!(report(&health).1["psn"], "unavailable");
-        health.note_psn_error(&psn::Error::RateLimited {
-            retry_at: chrono::Utc::now(),
-        });
+        health.note_psn(psn::Signal::RateLimited);
         assert_eq!(report(&health).1["psn"], "rate_limited");
         tokio::time::advance(PSN_TROUBLE_WINDOW + Duration::from_secs(1)).await;
         assert_eq!(
@@ -380,16 +375,15 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn only_credential_errors_and_successes_change_the_credential_status() {
+    async fn only_a_rejection_and_an_answer_change_the_credential_status() {
         let health = Health::new();
-        health.note_psn_error(&psn::Error::Credential("rejected".into()));
-        health.note_psn_error(&psn::Error::Unavailable("503".into()));
-        health.note_psn_error(&psn::Error::Private("someone".into()));
+        health.note_psn(psn::Signal::CredentialRejected);
+        health.note_psn(psn::Signal::Unavailable);
         assert_eq!(
             health.report(DatabaseStatus::Ok).psn,
             PsnStatus::CredentialRejected
         );
-        health.note_psn_ok();
+        health.note_psn(psn::Signal::Answered);
         assert_eq!(health.report(DatabaseStatus::Ok).psn, PsnStatus::Ok);
     }
 }

@@ -8,5 +8,6 @@ mod support;
 mod admin;
 mod bad_input;
 mod commands;
+mod faults;
 mod link;
 mod tracking;

@@ -24,13 +24,19 @@ const DOOMED_GUILD: u64 = 120;
 const DOOMED_CHANNEL: u64 = 220;
 const DOOMED_ADMIN: u64 = 320;
 
-const PLAYER: &str = "sim_casual";
+pub(crate) const PLAYER: &str = "sim_casual";
 
 /// The bot with a budget and staleness that make the tracker look every second or so.
-fn fast_tracker() -> HarnessBuilder {
+pub(crate) fn fast_tracker() -> HarnessBuilder {
+    // PSN (the simulator) allows what the bot is told it may spend.
     Harness::builder()
         .env("TRACKER_MAX_STALENESS", "1s")
         .env("PSN_RATE_LIMIT", "6000/1m")
+        .sim_config(psn_sim::SimConfig {
+            rate_limit: 6000,
+            rate_window: std::time::Duration::from_secs(60),
+            ..psn_sim::SimConfig::default()
+        })
 }
 
 fn other_guild(id: u64, channel: u64, admin: u64, name: &str) -> FakeGuild {
@@ -40,7 +46,7 @@ fn other_guild(id: u64, channel: u64, admin: u64, name: &str) -> FakeGuild {
 }
 
 /// A title of the player with unearned base-game trophies, and those trophies' ids.
-async fn open_trophies(h: &Harness, online_id: &str) -> (String, Vec<(u32, String)>) {
+pub(crate) async fn open_trophies(h: &Harness, online_id: &str) -> (String, Vec<(u32, String)>) {
     let client = support::sim_client(&h.sim_server.base_url);
     let online_id = psn::OnlineId::parse(online_id).expect("a valid online ID");
     let account = client.resolve_user(&online_id).await.expect("a sim user");
@@ -67,7 +73,7 @@ async fn open_trophies(h: &Harness, online_id: &str) -> (String, Vec<(u32, Strin
 }
 
 /// Waits until the tracker stored the account's baseline.
-async fn wait_for_baseline(h: &Harness, online_id: &str) {
+pub(crate) async fn wait_for_baseline(h: &Harness, online_id: &str) {
     let account_id = h.sim.account_id(online_id).expect("a sim user");
     let store = h.store().await;
     wait_until("the baseline", || {
@@ -89,7 +95,7 @@ async fn wait_for_baseline(h: &Harness, online_id: &str) {
 }
 
 /// Outbox rows (guild, sent, failed) — what the deliverer did with each announcement.
-async fn outbox(h: &Harness) -> Vec<(i64, bool, bool)> {
+pub(crate) async fn outbox(h: &Harness) -> Vec<(i64, bool, bool)> {
     let store = h.store().await;
     let rows = sqlx::query_as(
         "SELECT guild_id, sent_at IS NOT NULL, failed_reason IS NOT NULL FROM outbox ORDER BY id",
@@ -102,7 +108,7 @@ async fn outbox(h: &Harness) -> Vec<(i64, bool, bool)> {
 }
 
 /// The bot's own posts in a channel (interaction replies such as `/track`'s left out).
-fn announcements(h: &Harness, channel: u64) -> Vec<MessageRecord> {
+pub(crate) fn announcements(h: &Harness, channel: u64) -> Vec<MessageRecord> {
     h.discord
         .channel_messages(channel)
         .into_iter()
@@ -111,7 +117,11 @@ fn announcements(h: &Harness, channel: u64) -> Vec<MessageRecord> {
 }
 
 /// Waits until `channel` holds at least `count` announcements, and returns them.
-async fn wait_for_announcements(h: &Harness, channel: u64, count: usize) -> Vec<MessageRecord> {
+pub(crate) async fn wait_for_announcements(
+    h: &Harness,
+    channel: u64,
+    count: usize,
+) -> Vec<MessageRecord> {
     h.discord
         .wait_for(&format!("{count} announcements in {channel}"), |d| {
             let posted: Vec<MessageRecord> = d
@@ -125,11 +135,11 @@ async fn wait_for_announcements(h: &Harness, channel: u64, count: usize) -> Vec<
         .expect("the announcements")
 }
 
-fn embeds_text(message: &MessageRecord) -> String {
+pub(crate) fn embeds_text(message: &MessageRecord) -> String {
     text_of(&message.message["embeds"])
 }
 
-async fn track(h: &Harness, guild: u64, channel: u64, admin: u64) {
+pub(crate) async fn track(h: &Harness, guild: u64, channel: u64, admin: u64) {
     let (ephemeral, reply) = h.track_add_in(guild, channel, admin, PLAYER, None).await;
     assert!(ephemeral, "{reply}");
     assert!(

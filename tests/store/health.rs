@@ -64,9 +64,7 @@ async fn a_reachable_database_is_ok_and_psn_trouble_is_degraded() {
     );
     docker_healthcheck(&ops).await.expect("healthy");
 
-    state
-        .health
-        .note_psn_error(&psn::Error::Credential("rejected".into()));
+    state.health.note_psn(psn::Signal::CredentialRejected);
     assert_eq!(
         get_health(&ops).await,
         (

@@ -3,6 +3,8 @@
 
 pub mod bot;
 pub mod db;
+pub mod proxy;
+pub mod reliability;
 pub mod render;
 
 /// A simulator of the default world, served on a free port.

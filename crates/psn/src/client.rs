@@ -122,6 +122,7 @@ impl Client {
             counters: counters.clone(),
             timeout: config.request_timeout,
             interactive_max_wait: config.interactive_max_wait,
+            signals: Default::default(),
         };
         let language = Arc::from(config.language.as_str());
         Ok(Client {
@@ -522,6 +523,12 @@ impl Client {
     /// signed in). Start from it again with `Credential::RefreshToken`.
     pub fn refresh_token(&self) -> Option<(Secret, DateTime<Utc>)> {
         self.inner.transport.auth.refresh_token()
+    }
+
+    /// Tells `observer` what each of PSN's answers says of the bot's standing (see [`crate::Signal`]),
+    /// for every clone of this client. Set once: a second observer is refused (`false`).
+    pub fn observe(&self, observer: crate::Observer) -> bool {
+        self.inner.transport.signals.set(observer)
     }
 
     pub fn stats(&self) -> ClientStats {

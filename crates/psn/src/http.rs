@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
+use crate::signal::Signal;
 use rand::Rng;
 use reqwest::header::{HeaderMap, ACCEPT_LANGUAGE, DATE};
 use reqwest::StatusCode;
@@ -89,6 +91,7 @@ pub(crate) struct Transport {
     pub(crate) counters: Arc<Counters>,
     pub(crate) timeout: Duration,
     pub(crate) interactive_max_wait: Duration,
+    pub(crate) signals: crate::signal::Signals,
 }
 
 impl Transport {
@@ -109,7 +112,24 @@ impl Transport {
         })
     }
 
+    /// [`Transport::attempts`], with what the outcome says of PSN told to the observer.
     async fn get_bytes(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+        priority: Priority,
+        language: &str,
+    ) -> Result<Vec<u8>, Failure> {
+        let result = self.attempts(url, query, priority, language).await;
+        match &result {
+            Ok(_) => self.signals.send(Signal::Answered),
+            Err(Failure::Fatal(error)) => self.signals.send_error(error),
+            Err(Failure::Status { .. }) => self.signals.send(Signal::Answered),
+        }
+        result
+    }
+
+    async fn attempts(
         &self,
         url: &str,
         query: &[(&str, &str)],
@@ -175,6 +195,8 @@ impl Transport {
                 StatusCode::TOO_MANY_REQUESTS => {
                     let wait = retry_wait(&headers);
                     tracing::warn!(url, wait_secs = wait.as_secs(), "PSN rate limit (429)");
+                    // Background callers wait this out here and never return it: say it now.
+                    self.signals.send(Signal::RateLimited);
                     self.budget.pause_for(wait);
                     if priority == Priority::Interactive && wait > self.interactive_max_wait {
                         return Err(rate_limited_after(wait).into());

@@ -17,6 +17,7 @@ pub mod model;
 mod modern;
 mod online_id;
 mod secret;
+mod signal;
 mod stats;
 mod wire;
 
@@ -30,4 +31,5 @@ pub use language::{language, language_label, LANGUAGES};
 pub use model::*;
 pub use online_id::OnlineId;
 pub use secret::Secret;
+pub use signal::{Observer, Signal};
 pub use stats::ClientStats;

@@ -918,3 +918,52 @@ async fn a_token_said_to_live_forever_does_not_panic() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_observer_hears_what_every_answer_says_of_psn_background_waits_included() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = heard.clone();
+    assert!(client.observe(std::sync::Arc::new(move |signal| {
+        log.lock().unwrap().push(signal)
+    })));
+    assert!(
+        !client.observe(std::sync::Arc::new(|_| {})),
+        "one observer per client"
+    );
+    let hunter = client
+        .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(heard.lock().unwrap().last(), Some(&psn::Signal::Answered));
+
+    // A background request waits a 429 out without returning it: the observer hears it anyway.
+    sim.inject(Fault::RateLimited {
+        for_: Duration::from_millis(200),
+    });
+    let background = client.background();
+    let waiting = tokio::spawn(async move { background.trophy_summary(&hunter).await });
+    while !heard.lock().unwrap().contains(&psn::Signal::RateLimited) {
+        tokio::task::yield_now().await;
+    }
+    sim.clear_faults();
+    waiting.await.unwrap().expect("answered after the wait");
+    assert_eq!(heard.lock().unwrap().last(), Some(&psn::Signal::Answered));
+
+    // Not found is PSN answering; an outage is not.
+    let _ = client
+        .resolve_user(&psn::OnlineId::parse("nobody_here").unwrap())
+        .await;
+    assert_eq!(heard.lock().unwrap().last(), Some(&psn::Signal::Answered));
+    sim.inject(Fault::ServerError { count: 100 });
+    let err = client
+        .resolve_user(&psn::OnlineId::parse("sim_casual").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable(_)), "{err:?}");
+    assert_eq!(
+        heard.lock().unwrap().last(),
+        Some(&psn::Signal::Unavailable)
+    );
+}

@@ -3,7 +3,7 @@
 
 use super::options::PsnUser;
 use crate::bot::data::{BotError, Context};
-use crate::bot::respond::{ReplyExt, Source, Visibility};
+use crate::bot::respond::{ReplyExt, Visibility};
 use crate::commands::link;
 
 /// Link your PSN account (commands then default to it), or check its verification.
@@ -21,9 +21,7 @@ pub async fn link(
         ctx.author().id.get(),
         user.as_ref(),
     );
-    ctx.responder()
-        .after(Visibility::OnlyCaller, Source::Psn, work)
-        .await?;
+    ctx.responder().after(Visibility::OnlyCaller, work).await?;
     Ok(())
 }
 

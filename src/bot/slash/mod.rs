@@ -20,7 +20,7 @@ use poise::serenity_prelude as serenity;
 use psn::OnlineId;
 
 use super::data::{BotError, Context, Data};
-use super::respond::{ReplyExt, Source, Visibility};
+use super::respond::{ReplyExt, Visibility};
 use crate::commands::{self, game::MAX_CHOICES, Services};
 use crate::errors::CommandError;
 use crate::model::Reply;
@@ -68,9 +68,7 @@ where
         Ok(player) => {
             let (data, guild) = (ctx.data(), ctx.guild_id());
             let work = async move { work(data.services_in(guild).await, player).await };
-            responder
-                .after(Visibility::Everyone, Source::Psn, work)
-                .await?
+            responder.after(Visibility::Everyone, work).await?
         }
         Err(err) => responder.now(Err(err)).await?,
     };

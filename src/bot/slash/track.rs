@@ -7,7 +7,7 @@ use super::admin::{admin_guild, channel_facts, member_can_manage};
 use super::choices_response;
 use super::options::PsnUser;
 use crate::bot::data::{BotError, Context};
-use crate::bot::respond::{ReplyExt, Source, Visibility};
+use crate::bot::respond::{ReplyExt, Visibility};
 use crate::commands::track::{self, TrackAddInput};
 
 /// Which PSN accounts this server follows, and where their new trophies are announced.
@@ -73,10 +73,7 @@ pub async fn track_add(
         input,
         chrono::Utc::now(),
     );
-    if responder
-        .after(Visibility::OnlyCaller, Source::Psn, work)
-        .await?
-    {
+    if responder.after(Visibility::OnlyCaller, work).await? {
         data.signals.accounts_changed.notify_one();
     }
     Ok(())
@@ -101,11 +98,7 @@ pub async fn track_remove(
     };
     let data = ctx.data();
     let work = track::remove(&data.store, guild_id.get(), &user);
-    if ctx
-        .responder()
-        .after(Visibility::OnlyCaller, Source::Database, work)
-        .await?
-    {
+    if ctx.responder().after(Visibility::OnlyCaller, work).await? {
         data.signals.accounts_changed.notify_one();
     }
     Ok(())
@@ -124,9 +117,7 @@ pub async fn track_list(ctx: Context<'_>) -> Result<(), BotError> {
     };
     let data = ctx.data();
     let work = track::list(&data.store, &data.tracking, guild_id.get());
-    ctx.responder()
-        .after(Visibility::OnlyCaller, Source::Database, work)
-        .await?;
+    ctx.responder().after(Visibility::OnlyCaller, work).await?;
     Ok(())
 }
 
