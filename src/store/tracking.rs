@@ -209,6 +209,26 @@ impl Store {
         ))
     }
 
+    /// Extends `owner`'s lease to `lease` from now; false when `owner` no longer holds it
+    /// (another process claimed the account after the lease ran out, or it is untracked).
+    pub async fn renew_account_lease(
+        &self,
+        account_id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let renewed = sqlx::query(
+            "UPDATE account_state SET lease_until = now() + make_interval(secs => $3)
+             WHERE account_id = $1 AND lease_owner = $2",
+        )
+        .bind(account_id)
+        .bind(owner)
+        .bind(interval_secs(lease))
+        .execute(&self.pool)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
     /// Gives the lease back (only when `owner` holds it).
     pub async fn release_account(&self, account_id: &str, owner: &str) -> Result<(), StoreError> {
         sqlx::query(

@@ -7,7 +7,7 @@ use psn::{Account, TrophyType, UserTitleTrophies};
 use psn_sim::{Sim, SimServer};
 use tokio_util::sync::CancellationToken;
 use trophybot::store::{CommitOutcome, Store};
-use trophybot::tracker::poll::{prepare_poll, LEASE};
+use trophybot::tracker::poll::{poll_account, prepare_poll, LEASE};
 use trophybot::tracker::{poll_once, spawn_tracker, PollResult, Signals, TrackerSettings};
 
 use crate::support;
@@ -1035,4 +1035,80 @@ async fn a_new_title_skipped_for_a_404_is_announced_next_poll() {
 #[tokio::test]
 async fn a_listed_title_skipped_for_a_404_is_announced_next_poll() {
     a_title_skipped_for_a_404_is_announced_next_poll(true).await;
+}
+
+#[tokio::test]
+async fn a_long_poll_renews_its_lease_and_stops_once_another_process_took_it() {
+    let env = env().await;
+    let casual = env.account("sim_casual");
+    env.track(GUILD_ALL, &casual, Some(CHANNEL_ALL)).await;
+    env.store.sync_account_state().await.unwrap();
+    env.poll(&casual).await;
+    let lease_of = || async {
+        let row: (Option<String>, Option<chrono::DateTime<chrono::Utc>>) =
+            sqlx::query_as("SELECT lease_owner, lease_until FROM account_state")
+                .fetch_one(env.store.pool())
+                .await
+                .unwrap();
+        row
+    };
+
+    // Every PSN request now hangs, so the poll stays in flight (a slow PSN).
+    env.sim.inject(psn_sim::Fault::Timeout { count: 1_000 });
+    let lease = Duration::from_secs(2);
+    let poll = {
+        let (store, client, id) = (
+            env.store.clone(),
+            env.client.clone(),
+            casual.account_id.clone(),
+        );
+        tokio::spawn(async move {
+            let never = CancellationToken::new();
+            poll_account(
+                &store,
+                &client,
+                &id,
+                "slow-poller",
+                Duration::ZERO,
+                lease,
+                &never,
+            )
+            .await
+        })
+    };
+    wait_for("the claim", || async {
+        lease_of().await.0.as_deref() == Some("slow-poller")
+    })
+    .await;
+    let first_until = lease_of().await.1.expect("a claimed lease has an end");
+    wait_for("a renewal", || async {
+        lease_of().await.1.is_some_and(|until| until > first_until)
+    })
+    .await;
+    assert!(
+        env.store
+            .claim_account(&casual.account_id, "other-process", lease)
+            .await
+            .unwrap()
+            .is_none(),
+        "a renewed lease keeps the account to its poller"
+    );
+
+    // Another process takes the account over (as after a lease that ran out): the next
+    // renewal notices, and the poll stops without waiting for PSN.
+    sqlx::query("UPDATE account_state SET lease_owner = 'other-process'")
+        .execute(env.store.pool())
+        .await
+        .unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .expect("the poll stops at the next renewal, not when PSN answers")
+        .expect("no panic")
+        .expect("a lost lease is a result, not an error");
+    assert_eq!(report.result, PollResult::LeaseLost);
+    assert_eq!(
+        lease_of().await.0.as_deref(),
+        Some("other-process"),
+        "the new holder's lease is left alone"
+    );
 }
