@@ -211,8 +211,13 @@ pub async fn run_from_env() -> i32 {
     };
     // Title definitions are shared by every user and change rarely: start with what earlier
     // runs fetched, in every language servers asked for, and keep what this run fetches.
-    load_title_definitions(&store, &client).await;
+    crate::tracker::titles::load_title_definitions(&store, &client).await;
     let stop_saver = tokio_util::sync::CancellationToken::new();
+    let title_saver = crate::tracker::titles::spawn_title_saver(
+        store.clone(),
+        client.clone(),
+        stop_saver.clone(),
+    );
     let saver = fingerprint.map(|fingerprint| {
         crate::credential::spawn_sign_in_saver(
             store.clone(),
@@ -226,7 +231,8 @@ pub async fn run_from_env() -> i32 {
     if let Some(saver) = saver {
         let _ = saver.await;
     }
-    save_title_definitions(&store, &client).await;
+    let _ = title_saver.await;
+    crate::tracker::titles::save_cached_title_definitions(&store, &client).await;
     store.close().await;
     match result {
         Ok(()) => 0,
@@ -266,42 +272,6 @@ async fn check_application(
         crate::config::ALLOW_APPLICATION_CHANGE_ENV
     );
     Ok(())
-}
-
-/// Primes the client with every stored title definition, each in its language.
-async fn load_title_definitions(store: &crate::store::Store, client: &psn::Client) {
-    let languages = match store.title_definition_languages().await {
-        Ok(languages) => languages,
-        Err(err) => {
-            tracing::warn!(%err, "could not load cached title definitions");
-            return;
-        }
-    };
-    for language in languages {
-        match store.load_title_definitions(&language).await {
-            Ok(titles) => {
-                tracing::info!(titles = titles.len(), %language,
-                    "title definitions loaded from the database");
-                let client = client.in_language(&language);
-                titles.into_iter().for_each(|t| client.prime_title(t));
-            }
-            Err(err) => tracing::warn!(%err, %language, "could not load cached title definitions"),
-        }
-    }
-}
-
-/// Saves every cached title definition under its language.
-async fn save_title_definitions(store: &crate::store::Store, client: &psn::Client) {
-    let mut by_language: std::collections::BTreeMap<String, Vec<psn::TitleDefinition>> =
-        std::collections::BTreeMap::new();
-    for (language, title) in client.cached_titles() {
-        by_language.entry(language).or_default().push(title);
-    }
-    for (language, titles) in by_language {
-        if let Err(err) = store.save_title_definitions(&titles, &language).await {
-            tracing::warn!(%err, %language, "could not save title definitions");
-        }
-    }
 }
 
 async fn connect_store(

@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod poll;
 pub mod schedule;
+pub mod titles;
 
 pub use engine::{spawn_tracker, TrackerSettings};
 pub use poll::{poll_once, PollReport, PollResult, TrackerError};

@@ -8,6 +8,7 @@ use psn_sim::{Sim, SimServer};
 use tokio_util::sync::CancellationToken;
 use trophybot::store::{CommitOutcome, Store};
 use trophybot::tracker::poll::{poll_account, prepare_poll, LEASE};
+use trophybot::tracker::titles::{load_title_definitions, spawn_title_saver};
 use trophybot::tracker::{poll_once, spawn_tracker, PollResult, Signals, TrackerSettings};
 
 use crate::support;
@@ -1111,4 +1112,44 @@ async fn a_long_poll_renews_its_lease_and_stops_once_another_process_took_it() {
         Some("other-process"),
         "the new holder's lease is left alone"
     );
+}
+
+#[tokio::test]
+async fn definitions_a_poll_fetches_are_in_the_database_without_a_clean_stop() {
+    let env = env().await;
+    let casual = env.account("sim_casual");
+    env.track(GUILD_ALL, &casual, Some(CHANNEL_ALL)).await;
+    env.store.sync_account_state().await.unwrap();
+    env.poll(&casual).await;
+    let (title, open) = env.unearned(&casual, 0).await;
+    let id = title.title.np_communication_id.clone();
+    env.sim.advance_clock(Duration::from_secs(60));
+    earn(&env.sim, "sim_casual", &id, open[0]);
+
+    // A process of its own, its cache empty as after a start; the announcement needs the
+    // title's definition, so the poll fetches it.
+    let process = support::sim_client(&env._server.base_url);
+    let saver = spawn_title_saver(env.store.clone(), process.clone(), CancellationToken::new());
+    let report = poll_once(&env.store, &process, &casual.account_id, OWNER)
+        .await
+        .unwrap();
+    assert_eq!(report.new_trophies, 1);
+    wait_for("the definition in the database", || async {
+        env.store
+            .load_title_definitions(process.language())
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.np_communication_id == id)
+    })
+    .await;
+    // The process dies: no shutdown path runs. The next one starts with the definition.
+    saver.abort();
+    drop(process);
+    let next = support::sim_client(&env._server.base_url);
+    load_title_definitions(&env.store, &next).await;
+    assert!(next
+        .cached_titles()
+        .iter()
+        .any(|(_, t)| t.np_communication_id == id));
 }
