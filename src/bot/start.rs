@@ -51,6 +51,7 @@ pub async fn run(
     let signals = crate::tracker::Signals::default();
     let tracker_client = client.background();
     let tracker_store = store.clone();
+    let pruner_store = store.clone();
     let tracker_settings = crate::tracker::TrackerSettings {
         max_staleness: config.tracker_max_staleness,
         command_reserve: config.tracker_command_reserve,
@@ -133,9 +134,15 @@ pub async fn run(
         signals,
         background.cancel.clone(),
     );
+    let pruner = crate::tracker::retention::spawn_outbox_pruner(
+        pruner_store,
+        config.outbox_retention,
+        background.cancel.clone(),
+    );
     // A task that ends before shutdown was asked for shows on `/healthz` as dead.
     let deliverer = watched.watch_task("deliverer", deliverer, background.cancel.clone());
     let tracker = watched.watch_task("tracker", tracker, background.cancel.clone());
+    let pruner = watched.watch_task("outbox pruner", pruner, background.cancel.clone());
     let alert = config
         .ops_alert_channel
         .map(|channel| ops_alert(client.http.clone(), serenity::ChannelId::new(channel)));
@@ -171,7 +178,11 @@ pub async fn run(
     // Also when the gateway failed on its own and `stop` never ran.
     stop_ops.cancel();
     ops.stopped().await;
-    for (name, task) in [("tracker", tracker), ("deliverer", deliverer)] {
+    for (name, task) in [
+        ("tracker", tracker),
+        ("deliverer", deliverer),
+        ("outbox pruner", pruner),
+    ] {
         if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
             tracing::warn!(task = name, "did not stop within {DRAIN_TIMEOUT:?}");
         }

@@ -143,20 +143,26 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        let removed = sqlx::query(
+        // The title index goes with the state, read by account (it holds a whole library per
+        // account, so a search for orphans would read it all).
+        let removed: Vec<String> = sqlx::query_scalar(
             "DELETE FROM account_state s
-             WHERE NOT EXISTS (SELECT 1 FROM tracked_accounts t WHERE t.account_id = s.account_id)",
+             WHERE NOT EXISTS (SELECT 1 FROM tracked_accounts t WHERE t.account_id = s.account_id)
+             RETURNING account_id",
         )
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM user_titles u
-             WHERE NOT EXISTS (SELECT 1 FROM tracked_accounts t WHERE t.account_id = u.account_id)",
-        )
-        .execute(&mut *tx)
-        .await?;
+        if !removed.is_empty() {
+            sqlx::query("DELETE FROM user_titles WHERE account_id = ANY($1)")
+                .bind(&removed)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok((added.rows_affected(), removed.rows_affected()))
+        Ok((
+            added.rows_affected(),
+            u64::try_from(removed.len()).unwrap_or(u64::MAX),
+        ))
     }
 
     /// Every account the tracker polls, baseline pending first, then by account ID.
