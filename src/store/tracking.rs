@@ -329,6 +329,32 @@ impl Store {
             .collect()
     }
 
+    /// [`Store::user_library`] where it may be shown: in a guild that tracks the player, and
+    /// only while the tracker last found their trophy list public (a player who turned private,
+    /// or whose account is gone, is not listed from what was stored before). Empty otherwise.
+    pub async fn user_library_in_guild(
+        &self,
+        account_id: &str,
+        guild_id: u64,
+    ) -> Result<Vec<TitleProgress>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT u.title::text FROM user_titles u
+             WHERE u.account_id = $1
+               AND EXISTS (SELECT 1 FROM tracked_accounts t
+                           WHERE t.guild_id = $2 AND t.account_id = $1)
+               AND EXISTS (SELECT 1 FROM account_state s
+                           WHERE s.account_id = $1 AND s.status = 'ok')
+             ORDER BY u.last_updated DESC NULLS LAST, u.np_communication_id",
+        )
+        .bind(account_id)
+        .bind(snowflake_to_db(guild_id))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(json,)| serde_json::from_str(&json).map_err(corrupt("user title")))
+            .collect()
+    }
+
     /// The guilds tracking an account, with each one's channel for it and its filter.
     pub async fn destinations(&self, account_id: &str) -> Result<Vec<Destination>, StoreError> {
         let rows = sqlx::query(

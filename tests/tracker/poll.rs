@@ -837,7 +837,8 @@ async fn game_names_of_a_tracked_player_resolve_over_the_stored_library_without_
     let oldest = library.last().expect("titles").clone();
 
     let services = trophybot::commands::Services::new(support::sim_client(&env._server.base_url))
-        .with_library(env.store.clone());
+        .with_library(env.store.clone())
+        .in_guild(Some(GUILD_ALL));
     services
         .client
         .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
@@ -1152,4 +1153,70 @@ async fn definitions_a_poll_fetches_are_in_the_database_without_a_clean_stop() {
         .cached_titles()
         .iter()
         .any(|(_, t)| t.np_communication_id == id));
+}
+
+#[tokio::test]
+async fn a_stored_library_is_listed_only_in_a_tracking_guild_and_not_once_the_player_is_private() {
+    let env = env().await;
+    let hunter = env.account("sim_hunter");
+    env.track(GUILD_ALL, &hunter, Some(CHANNEL_ALL)).await;
+    env.store.sync_account_state().await.expect("sync");
+    assert_eq!(env.poll(&hunter).await.result, PollResult::Baseline);
+    // The oldest title: only the stored library has it (PSN's recent titles do not).
+    let oldest = env
+        .store
+        .user_library(&hunter.account_id)
+        .await
+        .unwrap()
+        .last()
+        .expect("titles")
+        .clone();
+    let hunter_id = psn::OnlineId::parse("sim_hunter").expect("valid");
+    let library = trophybot::commands::Services::new(support::sim_client(&env._server.base_url))
+        .with_library(env.store.clone());
+    let offers_oldest = |guild: Option<u64>| {
+        let services = library.in_guild(guild);
+        let (hunter_id, oldest) = (hunter_id.clone(), oldest.clone());
+        async move {
+            trophybot::commands::autocomplete_game(&services, &hunter_id, &oldest.name)
+                .await
+                .iter()
+                .any(|c| c.value == oldest.np_communication_id)
+        }
+    };
+    assert!(
+        offers_oldest(Some(GUILD_ALL)).await,
+        "the tracking guild sees it"
+    );
+    assert!(
+        !offers_oldest(Some(GUILD_PLATINUM)).await,
+        "a guild not tracking the player gets PSN's recent titles, not the stored library"
+    );
+    assert!(!offers_oldest(None).await, "nor does a DM");
+    // The player turns private; the tracker's next check sees it.
+    env.sim.set_private("sim_hunter", true).expect("known user");
+    env.sim.advance_clock(Duration::from_secs(60));
+    assert_eq!(env.poll(&hunter).await.result, PollResult::Private);
+    assert!(
+        !offers_oldest(Some(GUILD_ALL)).await,
+        "a private player's stored library is no longer listed, even where tracked"
+    );
+    // A client whose page cache (a minute) holds nothing from before.
+    let fresh = trophybot::commands::Services::new(support::sim_client(&env._server.base_url))
+        .with_library(env.store.clone())
+        .in_guild(Some(GUILD_ALL));
+    assert!(
+        trophybot::commands::autocomplete_game(&fresh, &hunter_id, "")
+            .await
+            .is_empty(),
+        "PSN answers nothing for a private player"
+    );
+
+    // Public again: the next check lists it again.
+    env.sim
+        .set_private("sim_hunter", false)
+        .expect("known user");
+    env.sim.advance_clock(Duration::from_secs(60));
+    assert_eq!(env.poll(&hunter).await.result, PollResult::Polled);
+    assert!(offers_oldest(Some(GUILD_ALL)).await);
 }
