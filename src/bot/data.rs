@@ -55,6 +55,8 @@ pub struct Data {
     pub signals: crate::tracker::Signals,
     /// The per-server cap and the scheduler settings `/track` explains.
     pub tracking: crate::commands::track::TrackingLimits,
+    /// Who is a member of which server, as Discord last said.
+    pub members: super::members::Members,
 }
 
 impl Data {

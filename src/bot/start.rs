@@ -69,6 +69,7 @@ pub async fn run(
         in_flight: in_flight.clone(),
         background: background.clone(),
         shutting_down: shutting_down.clone(),
+        members: super::members::Members::default(),
     };
     let dev_guild = config.discord_dev_guild;
 
