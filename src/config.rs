@@ -30,6 +30,8 @@ pub struct Config {
     pub tracker_command_reserve: f64,
     /// How many PSN accounts one server may track, so one server cannot take the whole budget.
     pub tracker_max_accounts_per_guild: usize,
+    /// `OUTBOX_RETENTION`: how long delivered (and given-up) announcements stay in the outbox.
+    pub outbox_retention: Duration,
     /// This process's name in leases on shared work (`TROPHYBOT_INSTANCE`, else `host:pid`).
     /// A restart under the same name takes back at once what the previous run held.
     pub instance: String,
@@ -56,6 +58,12 @@ pub const DEFAULT_MAX_ACCOUNTS_PER_GUILD: usize = 25;
 /// A sanity bound: far beyond what one PSN credential can poll usefully.
 pub const MAX_ACCOUNTS_PER_GUILD_LIMIT: usize = 10_000;
 pub const DEFAULT_LOG_FILTER: &str = "info";
+pub const DEFAULT_OUTBOX_RETENTION: &str = "30d";
+/// A delivered row is what stops a resend of its announcement after a crash (its nonce): it
+/// must outlive every retry and history search, which take minutes, by a wide margin.
+pub const MIN_OUTBOX_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// A year: the longest interval the store passes to the database (`store::interval_secs`).
+pub const MAX_OUTBOX_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// The test hook's variable and its one value (see [`Config::failpoint_after_post`]).
 pub const FAILPOINT_ENV: &str = "TROPHYBOT_FAILPOINT";
@@ -291,6 +299,19 @@ impl Config {
             },
         };
 
+        let retention =
+            var("OUTBOX_RETENTION").unwrap_or_else(|| DEFAULT_OUTBOX_RETENTION.to_string());
+        let outbox_retention = match parse_duration(&retention) {
+            Some(d) if (MIN_OUTBOX_RETENTION..=MAX_OUTBOX_RETENTION).contains(&d) => d,
+            _ => {
+                problems.push(format!(
+                    "OUTBOX_RETENTION={retention:?} is not a duration from 1d to 365d, such as \
+                     30d or 90d"
+                ));
+                Duration::from_secs(30 * 24 * 3600)
+            }
+        };
+
         let instance = var("TROPHYBOT_INSTANCE");
         if let Some(name) = &instance {
             let valid = name.len() <= 64
@@ -356,6 +377,7 @@ impl Config {
             tracker_max_staleness,
             tracker_command_reserve,
             tracker_max_accounts_per_guild,
+            outbox_retention,
             instance,
             failpoint_after_post,
             allow_application_change,
@@ -424,8 +446,31 @@ mod tests {
         assert_eq!(c.tracker_max_staleness, Duration::from_secs(1800));
         assert!((c.tracker_command_reserve - 0.3).abs() < 1e-9);
         assert_eq!(c.tracker_max_accounts_per_guild, 25);
+        assert_eq!(c.outbox_retention, Duration::from_secs(30 * 24 * 3600));
         assert_eq!(c.http_addr.to_string(), "0.0.0.0:8080");
         assert!(matches!(c.psn.credential, Credential::Npsso(_)));
+    }
+
+    #[test]
+    fn outbox_retention_takes_days_within_its_bounds() {
+        let with = |value: &str| {
+            config(
+                Mode::Bot,
+                &[
+                    ("DISCORD_TOKEN", "token"),
+                    ("PSN_NPSSO", "npsso-value"),
+                    ("OUTBOX_RETENTION", value),
+                ],
+            )
+            .map(|c| c.outbox_retention)
+        };
+        assert_eq!(with("365d").unwrap(), Duration::from_secs(365 * 86_400));
+        assert_eq!(with("90d").unwrap(), Duration::from_secs(90 * 86_400));
+        assert_eq!(with("1d").unwrap(), Duration::from_secs(86_400));
+        for refused in ["23h", "0d", "366d", "forever"] {
+            let err = with(refused).expect_err(refused);
+            assert!(err.to_string().contains("OUTBOX_RETENTION"), "{err}");
+        }
     }
 
     #[test]
@@ -439,6 +484,7 @@ mod tests {
                 ("TRACKER_MAX_STALENESS", "soon"),
                 ("TRACKER_COMMAND_RESERVE", "130%"),
                 ("TRACKER_MAX_ACCOUNTS_PER_GUILD", "0"),
+                ("OUTBOX_RETENTION", "1h"),
                 ("HTTP_ADDR", "localhost"),
                 ("PSN_LANGUAGE", "klingon"),
             ],
@@ -454,12 +500,13 @@ mod tests {
             "TRACKER_MAX_STALENESS",
             "TRACKER_COMMAND_RESERVE",
             "TRACKER_MAX_ACCOUNTS_PER_GUILD",
+            "OUTBOX_RETENTION=\"1h\" is not a duration from 1d to 365d",
             "HTTP_ADDR",
             "PSN_LANGUAGE=\"klingon\" is not a language PSN serves: one of en-US, en-GB, fr-FR",
         ] {
             assert!(text.contains(expected), "{expected} missing from {text}");
         }
-        assert_eq!(err.0.len(), 10, "{text}");
+        assert_eq!(err.0.len(), 11, "{text}");
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct Data {
     pub signals: crate::tracker::Signals,
     /// The per-server cap and the scheduler settings `/track` explains.
     pub tracking: crate::commands::track::TrackingLimits,
+    /// Who is a member of which server, as Discord last said.
+    pub members: super::members::Members,
 }
 
 impl Data {
@@ -66,13 +68,14 @@ impl Data {
     /// settings); direct messages, and a server whose settings cannot be read, get the default.
     pub async fn services_in(&self, guild: Option<serenity::GuildId>) -> crate::commands::Services {
         let Some(guild) = guild else {
-            return self.services.clone();
+            return self.services.in_guild(None);
         };
+        let services = self.services.in_guild(Some(guild.get()));
         match self.store.guild_settings(guild.get()).await {
-            Ok(settings) => self.services.in_language(settings.language.as_deref()),
+            Ok(settings) => services.in_language(settings.language.as_deref()),
             Err(err) => {
                 tracing::warn!(%err, guild = guild.get(), "could not read the server's language; using the default");
-                self.services.clone()
+                services
             }
         }
     }

@@ -5,6 +5,7 @@
 //! - `slash`: the slash commands, one file per family, with the bot's option types;
 //! - `respond`: the one reply path (defer, edit, attachments, error words, metrics);
 //! - `failures`: poise's `on_error`; `events`: gateway events; `buttons`: page buttons;
+//! - `members`: whether a user is a member of a server (asked of Discord, remembered);
 //! - `deliver`: the outbox deliverer; `payload` and `send`: serenity's builders and 429 retries.
 
 mod buttons;
@@ -12,6 +13,7 @@ mod data;
 pub mod deliver;
 mod events;
 mod failures;
+mod members;
 mod payload;
 mod respond;
 mod send;

@@ -54,6 +54,7 @@ pub async fn run(
     let signals = crate::tracker::Signals::default();
     let tracker_client = client.background();
     let tracker_store = store.clone();
+    let pruner_store = store.clone();
     let tracker_settings = crate::tracker::TrackerSettings {
         max_staleness: config.tracker_max_staleness,
         command_reserve: config.tracker_command_reserve,
@@ -71,6 +72,7 @@ pub async fn run(
         in_flight: in_flight.clone(),
         background: background.clone(),
         shutting_down: shutting_down.clone(),
+        members: super::members::Members::default(),
     };
     let dev_guild = config.discord_dev_guild;
 
@@ -136,9 +138,15 @@ pub async fn run(
         signals,
         background.cancel.clone(),
     );
+    let pruner = crate::tracker::retention::spawn_outbox_pruner(
+        pruner_store,
+        config.outbox_retention,
+        background.cancel.clone(),
+    );
     // A task that ends before shutdown was asked for shows on `/healthz` as dead.
     let deliverer = watched.watch_task("deliverer", deliverer, background.cancel.clone());
     let tracker = watched.watch_task("tracker", tracker, background.cancel.clone());
+    let pruner = watched.watch_task("outbox pruner", pruner, background.cancel.clone());
     let alert = config
         .ops_alert_channel
         .map(|channel| ops_alert(client.http.clone(), serenity::ChannelId::new(channel)));
@@ -174,7 +182,11 @@ pub async fn run(
     // Also when the gateway failed on its own and `stop` never ran.
     stop_ops.cancel();
     ops.stopped().await;
-    for (name, task) in [("tracker", tracker), ("deliverer", deliverer)] {
+    for (name, task) in [
+        ("tracker", tracker),
+        ("deliverer", deliverer),
+        ("outbox pruner", pruner),
+    ] {
         if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
             tracing::warn!(task = name, "did not stop within {DRAIN_TIMEOUT:?}");
         }
@@ -214,8 +226,13 @@ pub async fn run_from_env() -> i32 {
     };
     // Title definitions are shared by every user and change rarely: start with what earlier
     // runs fetched, in every language servers asked for, and keep what this run fetches.
-    load_title_definitions(&store, &client).await;
+    crate::tracker::titles::load_title_definitions(&store, &client).await;
     let stop_saver = tokio_util::sync::CancellationToken::new();
+    let title_saver = crate::tracker::titles::spawn_title_saver(
+        store.clone(),
+        client.clone(),
+        stop_saver.clone(),
+    );
     let saver = fingerprint.map(|fingerprint| {
         crate::credential::spawn_sign_in_saver(
             store.clone(),
@@ -229,7 +246,8 @@ pub async fn run_from_env() -> i32 {
     if let Some(saver) = saver {
         let _ = saver.await;
     }
-    save_title_definitions(&store, &client).await;
+    let _ = title_saver.await;
+    crate::tracker::titles::save_cached_title_definitions(&store, &client).await;
     store.close().await;
     match result {
         Ok(()) => 0,
@@ -269,42 +287,6 @@ async fn check_application(
         crate::config::ALLOW_APPLICATION_CHANGE_ENV
     );
     Ok(())
-}
-
-/// Primes the client with every stored title definition, each in its language.
-async fn load_title_definitions(store: &crate::store::Store, client: &psn::Client) {
-    let languages = match store.title_definition_languages().await {
-        Ok(languages) => languages,
-        Err(err) => {
-            tracing::warn!(%err, "could not load cached title definitions");
-            return;
-        }
-    };
-    for language in languages {
-        match store.load_title_definitions(&language).await {
-            Ok(titles) => {
-                tracing::info!(titles = titles.len(), %language,
-                    "title definitions loaded from the database");
-                let client = client.in_language(&language);
-                titles.into_iter().for_each(|t| client.prime_title(t));
-            }
-            Err(err) => tracing::warn!(%err, %language, "could not load cached title definitions"),
-        }
-    }
-}
-
-/// Saves every cached title definition under its language.
-async fn save_title_definitions(store: &crate::store::Store, client: &psn::Client) {
-    let mut by_language: std::collections::BTreeMap<String, Vec<psn::TitleDefinition>> =
-        std::collections::BTreeMap::new();
-    for (language, title) in client.cached_titles() {
-        by_language.entry(language).or_default().push(title);
-    }
-    for (language, titles) in by_language {
-        if let Err(err) = store.save_title_definitions(&titles, &language).await {
-            tracing::warn!(%err, %language, "could not save title definitions");
-        }
-    }
 }
 
 async fn connect_store(

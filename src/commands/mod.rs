@@ -28,6 +28,9 @@ pub struct Services {
     pub client: Client,
     /// The tracker's stored libraries (the bot has them; the console does not).
     library: Option<Store>,
+    /// The server the command runs in (`None` in DMs and the console): a stored library is
+    /// used only for players this server tracks (see [`Store::user_library_in_guild`]).
+    guild: Option<u64>,
 }
 
 impl Services {
@@ -35,6 +38,15 @@ impl Services {
         Services {
             client,
             library: None,
+            guild: None,
+        }
+    }
+
+    /// The same services for a command in `guild` (`None`: a DM).
+    pub fn in_guild(&self, guild: Option<u64>) -> Services {
+        Services {
+            guild,
+            ..self.clone()
         }
     }
 
@@ -51,17 +63,23 @@ impl Services {
         match language {
             Some(language) if language != self.client.language() => Services {
                 client: self.client.in_language(language),
-                library: self.library.clone(),
+                ..self.clone()
             },
             _ => self.clone(),
         }
     }
 
-    /// A tracked player's whole library as the tracker last stored it; `None` when the player
-    /// is not tracked (or not checked yet), or the store cannot answer.
+    /// A tracked player's whole library as the tracker last stored it; `None` (ask PSN, which
+    /// answers for a private player as it does for anyone) outside a server tracking the
+    /// player, while the player's trophy list was last seen private, before the first check,
+    /// or when the store cannot answer.
     pub(crate) async fn stored_library(&self, account: &Account) -> Option<Vec<TitleProgress>> {
         let store = self.library.as_ref()?;
-        match store.user_library(&account.account_id).await {
+        let guild = self.guild?;
+        match store
+            .user_library_in_guild(&account.account_id, guild)
+            .await
+        {
             Ok(titles) if !titles.is_empty() => Some(titles),
             Ok(_) => None,
             Err(err) => {

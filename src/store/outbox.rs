@@ -278,7 +278,8 @@ impl Store {
         let already: bool = sqlx::query_scalar(
             "SELECT EXISTS (
                  SELECT 1 FROM outbox r
-                 WHERE r.guild_id = $1 AND r.channel_id = $2 AND r.reported_at IS NOT NULL
+                 WHERE r.guild_id = $1 AND r.channel_id = $2 AND r.failed_reason IS NOT NULL
+                   AND r.reported_at IS NOT NULL
                    AND r.reported_at > COALESCE(
                        (SELECT max(s.sent_at) FROM outbox s WHERE s.channel_id = $2),
                        '-infinity'::timestamptz)
@@ -331,6 +332,30 @@ impl Store {
             }
         }
         Ok(Some(report))
+    }
+
+    /// Deletes up to `batch` rows delivered, and up to `batch` given up on, more than
+    /// `retention` ago, oldest first; returns how many. Pending rows are never touched.
+    pub async fn prune_outbox(&self, retention: Duration, batch: u32) -> Result<u64, StoreError> {
+        let pruned = sqlx::query(
+            // An array of ids (not `IN (subquery)`) deletes through the primary key, never
+            // by a join over the whole table.
+            "DELETE FROM outbox WHERE id = ANY(ARRAY(
+                 (SELECT id FROM outbox
+                  WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => $1)
+                  ORDER BY sent_at LIMIT $2)
+                 UNION ALL
+                 (SELECT id FROM outbox
+                  WHERE failed_reason IS NOT NULL
+                    AND created_at < now() - make_interval(secs => $1)
+                  ORDER BY created_at LIMIT $2)))",
+        )
+        .bind(interval_secs(retention))
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(pruned)
     }
 
     /// Announcements neither sent nor given up on: the outbox depth metric.

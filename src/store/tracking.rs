@@ -143,20 +143,26 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        let removed = sqlx::query(
+        // The title index goes with the state, read by account (it holds a whole library per
+        // account, so a search for orphans would read it all).
+        let removed: Vec<String> = sqlx::query_scalar(
             "DELETE FROM account_state s
-             WHERE NOT EXISTS (SELECT 1 FROM tracked_accounts t WHERE t.account_id = s.account_id)",
+             WHERE NOT EXISTS (SELECT 1 FROM tracked_accounts t WHERE t.account_id = s.account_id)
+             RETURNING account_id",
         )
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        sqlx::query(
-            "DELETE FROM user_titles u
-             WHERE NOT EXISTS (SELECT 1 FROM tracked_accounts t WHERE t.account_id = u.account_id)",
-        )
-        .execute(&mut *tx)
-        .await?;
+        if !removed.is_empty() {
+            sqlx::query("DELETE FROM user_titles WHERE account_id = ANY($1)")
+                .bind(&removed)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok((added.rows_affected(), removed.rows_affected()))
+        Ok((
+            added.rows_affected(),
+            u64::try_from(removed.len()).unwrap_or(u64::MAX),
+        ))
     }
 
     /// Every account the tracker polls, baseline pending first, then by account ID.
@@ -207,6 +213,26 @@ impl Store {
                 last_title_update,
             },
         ))
+    }
+
+    /// Extends `owner`'s lease to `lease` from now; false when `owner` no longer holds it
+    /// (another process claimed the account after the lease ran out, or it is untracked).
+    pub async fn renew_account_lease(
+        &self,
+        account_id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let renewed = sqlx::query(
+            "UPDATE account_state SET lease_until = now() + make_interval(secs => $3)
+             WHERE account_id = $1 AND lease_owner = $2",
+        )
+        .bind(account_id)
+        .bind(owner)
+        .bind(interval_secs(lease))
+        .execute(&self.pool)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
     }
 
     /// Gives the lease back (only when `owner` holds it).
@@ -296,6 +322,32 @@ impl Store {
              ORDER BY last_updated DESC NULLS LAST, np_communication_id",
         )
         .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(json,)| serde_json::from_str(&json).map_err(corrupt("user title")))
+            .collect()
+    }
+
+    /// [`Store::user_library`] where it may be shown: in a guild that tracks the player, and
+    /// only while the tracker last found their trophy list public (a player who turned private,
+    /// or whose account is gone, is not listed from what was stored before). Empty otherwise.
+    pub async fn user_library_in_guild(
+        &self,
+        account_id: &str,
+        guild_id: u64,
+    ) -> Result<Vec<TitleProgress>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT u.title::text FROM user_titles u
+             WHERE u.account_id = $1
+               AND EXISTS (SELECT 1 FROM tracked_accounts t
+                           WHERE t.guild_id = $2 AND t.account_id = $1)
+               AND EXISTS (SELECT 1 FROM account_state s
+                           WHERE s.account_id = $1 AND s.status = 'ok')
+             ORDER BY u.last_updated DESC NULLS LAST, u.np_communication_id",
+        )
+        .bind(account_id)
+        .bind(snowflake_to_db(guild_id))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()

@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::poll::{poll_account, PollReport, PollResult};
+use super::poll::{poll_account, PollReport, PollResult, LEASE};
 use super::schedule::{
     AccountKey, AdaptiveScheduler, Decision, PollOutcome, PollScheduler, ReportedPresence,
     RequestBudget, ScheduleConfig,
@@ -236,6 +236,7 @@ impl Tracker {
             &account_id,
             &self.settings.owner,
             next_check_in,
+            LEASE,
             &self.cancel,
         )
         .await;

@@ -4,7 +4,9 @@
 
 pub mod engine;
 pub mod poll;
+pub mod retention;
 pub mod schedule;
+pub mod titles;
 
 pub use engine::{spawn_tracker, TrackerSettings};
 pub use poll::{poll_once, PollReport, PollResult, TrackerError};

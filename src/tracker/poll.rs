@@ -100,28 +100,46 @@ pub async fn poll_once(
     owner: &str,
 ) -> Result<PollReport, TrackerError> {
     let never = tokio_util::sync::CancellationToken::new();
-    poll_account(store, client, account_id, owner, Duration::ZERO, &never).await
+    poll_account(
+        store,
+        client,
+        account_id,
+        owner,
+        Duration::ZERO,
+        LEASE,
+        &never,
+    )
+    .await
 }
 
 /// [`poll_once`] with the time the account is expected to be checked next (shown by
-/// `/track list`). `cancel` cuts short only the PSN requests: the database steps (the claim,
-/// the commit) always finish, so a shutdown never leaves a claim landing after the tracker gave
-/// its leases back.
+/// `/track list`) and the lease to hold it by ([`LEASE`] in production). `cancel` cuts short
+/// only the PSN requests: the database steps (the claim, the commit) always finish, so a
+/// shutdown never leaves a claim landing after the tracker gave its leases back.
+///
+/// The lease is renewed at half its length while PSN is asked, so a slow poll keeps the account
+/// to itself; a renewal that finds the lease taken stops the PSN requests at once (another
+/// process polls the account now) and the poll reports [`PollResult::LeaseLost`].
 pub async fn poll_account(
     store: &Store,
     client: &psn::Client,
     account_id: &str,
     owner: &str,
     next_check_in: Duration,
+    lease: Duration,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<PollReport, TrackerError> {
-    let Some(claimed) = store.claim_account(account_id, owner, LEASE).await? else {
+    let Some(claimed) = store.claim_account(account_id, owner, lease).await? else {
         return Ok(PollReport::empty(PollResult::Skipped));
     };
     let prepared = tokio::select! {
         _ = cancel.cancelled() => {
             store.release_account(account_id, owner).await?;
             return Ok(PollReport::empty(PollResult::Skipped));
+        }
+        () = hold_lease(store, account_id, owner, lease) => {
+            tracing::info!(account_id, "lease taken over while polling; poll stopped");
+            return Ok(PollReport::empty(PollResult::LeaseLost));
         }
         prepared = prepare_poll(store, client, &claimed, next_check_in) => prepared,
     };
@@ -171,6 +189,21 @@ pub async fn poll_account(
         }
     }
     Ok(report)
+}
+
+/// Renews the account's lease every half `lease`; returns only once a renewal finds the lease
+/// no longer `owner`'s. A failed renewal (the database away) is retried at the next beat: the
+/// lease still holds until it runs out, and the commit checks it anyway.
+async fn hold_lease(store: &Store, account_id: &str, owner: &str, lease: Duration) {
+    let beat = lease / 2;
+    loop {
+        tokio::time::sleep(beat).await;
+        match store.renew_account_lease(account_id, owner, lease).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(err) => tracing::warn!(%err, account_id, "could not renew a poll lease"),
+        }
+    }
 }
 
 /// Asks PSN what a claimed account earned and builds what to write. Writes nothing.

@@ -615,3 +615,63 @@ async fn a_token_of_another_application_is_refused_unless_the_change_is_allowed(
     assert!(text_of(&listed).contains("sim_casual"), "{listed}");
     assert_eq!(tracked_ids(&store, GUILD).await, vec!["sim_casual"]);
 }
+
+#[tokio::test]
+async fn the_leaderboard_names_a_verified_owner_only_in_servers_they_are_a_member_of() {
+    // MEMBER is in the default server only; both servers track the account MEMBER verified.
+    let other = FakeGuild::new(OTHER_GUILD, "Elsewhere")
+        .channel(OTHER_CHANNEL, "trophies")
+        .member(FakeUser::new(OTHER_ADMIN, "owner").with_manage_guild());
+    let h = Harness::builder().guild(other).start().await;
+    let store = h.store().await;
+    let (_, here) = track_add(&h, "sim_casual").await;
+    assert!(text_of(&here).contains("now tracking"), "{here}");
+    let (_, there) = h
+        .track_add_in(OTHER_GUILD, OTHER_CHANNEL, OTHER_ADMIN, "sim_casual", None)
+        .await;
+    assert!(text_of(&there).contains("now tracking"), "{there}");
+    let account_id = h.sim.account_id("sim_casual").expect("a sim user");
+    store
+        .link_user(MEMBER, &account_id, "sim_casual")
+        .await
+        .expect("link");
+    assert!(store
+        .mark_link_verified(MEMBER, &account_id, "sim_casual")
+        .await
+        .expect("verify"));
+    let mention = format!("<@{MEMBER}>");
+
+    let ix = h.slash(MEMBER, "leaderboard", json!([])).await;
+    let (_, board) = h.any_reply(ix).await;
+    assert!(text_of(&board).contains("sim_casual"), "{board}");
+    assert!(
+        text_of(&board).contains(&mention),
+        "named where a member: {board}"
+    );
+
+    let ix = h
+        .slash_in(
+            OTHER_GUILD,
+            OTHER_CHANNEL,
+            OTHER_ADMIN,
+            "leaderboard",
+            json!([]),
+        )
+        .await;
+    let (_, elsewhere) = h.any_reply(ix).await;
+    assert!(text_of(&elsewhere).contains("sim_casual"), "{elsewhere}");
+    assert!(
+        !text_of(&elsewhere).contains(&mention),
+        "not named where not a member: {elsewhere}"
+    );
+    // Asked of Discord, which answered as it does for a non-member.
+    let asked = format!("/guilds/{OTHER_GUILD}/members/{MEMBER}");
+    assert!(
+        h.discord
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with(&asked) && r.status == 404),
+        "{:?}",
+        h.discord.requests()
+    );
+}

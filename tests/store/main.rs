@@ -7,4 +7,5 @@ mod support;
 mod basics;
 mod guilds;
 mod health;
+mod indexes;
 mod links;

@@ -9,3 +9,4 @@ mod baseline;
 mod credential;
 mod deliver;
 mod poll;
+mod retention;

@@ -7,7 +7,8 @@ use psn::{Account, TrophyType, UserTitleTrophies};
 use psn_sim::{Sim, SimServer};
 use tokio_util::sync::CancellationToken;
 use trophybot::store::{CommitOutcome, Store};
-use trophybot::tracker::poll::{prepare_poll, LEASE};
+use trophybot::tracker::poll::{poll_account, prepare_poll, LEASE};
+use trophybot::tracker::titles::{load_title_definitions, spawn_title_saver};
 use trophybot::tracker::{poll_once, spawn_tracker, PollResult, Signals, TrackerSettings};
 
 use crate::support;
@@ -836,7 +837,8 @@ async fn game_names_of_a_tracked_player_resolve_over_the_stored_library_without_
     let oldest = library.last().expect("titles").clone();
 
     let services = trophybot::commands::Services::new(support::sim_client(&env._server.base_url))
-        .with_library(env.store.clone());
+        .with_library(env.store.clone())
+        .in_guild(Some(GUILD_ALL));
     services
         .client
         .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
@@ -1035,4 +1037,186 @@ async fn a_new_title_skipped_for_a_404_is_announced_next_poll() {
 #[tokio::test]
 async fn a_listed_title_skipped_for_a_404_is_announced_next_poll() {
     a_title_skipped_for_a_404_is_announced_next_poll(true).await;
+}
+
+#[tokio::test]
+async fn a_long_poll_renews_its_lease_and_stops_once_another_process_took_it() {
+    let env = env().await;
+    let casual = env.account("sim_casual");
+    env.track(GUILD_ALL, &casual, Some(CHANNEL_ALL)).await;
+    env.store.sync_account_state().await.unwrap();
+    env.poll(&casual).await;
+    let lease_of = || async {
+        let row: (Option<String>, Option<chrono::DateTime<chrono::Utc>>) =
+            sqlx::query_as("SELECT lease_owner, lease_until FROM account_state")
+                .fetch_one(env.store.pool())
+                .await
+                .unwrap();
+        row
+    };
+
+    // Every PSN request now hangs, so the poll stays in flight (a slow PSN).
+    env.sim.inject(psn_sim::Fault::Timeout { count: 1_000 });
+    let lease = Duration::from_secs(2);
+    let poll = {
+        let (store, client, id) = (
+            env.store.clone(),
+            env.client.clone(),
+            casual.account_id.clone(),
+        );
+        tokio::spawn(async move {
+            let never = CancellationToken::new();
+            poll_account(
+                &store,
+                &client,
+                &id,
+                "slow-poller",
+                Duration::ZERO,
+                lease,
+                &never,
+            )
+            .await
+        })
+    };
+    wait_for("the claim", || async {
+        lease_of().await.0.as_deref() == Some("slow-poller")
+    })
+    .await;
+    let first_until = lease_of().await.1.expect("a claimed lease has an end");
+    wait_for("a renewal", || async {
+        lease_of().await.1.is_some_and(|until| until > first_until)
+    })
+    .await;
+    assert!(
+        env.store
+            .claim_account(&casual.account_id, "other-process", lease)
+            .await
+            .unwrap()
+            .is_none(),
+        "a renewed lease keeps the account to its poller"
+    );
+
+    // Another process takes the account over (as after a lease that ran out): the next
+    // renewal notices, and the poll stops without waiting for PSN.
+    sqlx::query("UPDATE account_state SET lease_owner = 'other-process'")
+        .execute(env.store.pool())
+        .await
+        .unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .expect("the poll stops at the next renewal, not when PSN answers")
+        .expect("no panic")
+        .expect("a lost lease is a result, not an error");
+    assert_eq!(report.result, PollResult::LeaseLost);
+    assert_eq!(
+        lease_of().await.0.as_deref(),
+        Some("other-process"),
+        "the new holder's lease is left alone"
+    );
+}
+
+#[tokio::test]
+async fn definitions_a_poll_fetches_are_in_the_database_without_a_clean_stop() {
+    let env = env().await;
+    let casual = env.account("sim_casual");
+    env.track(GUILD_ALL, &casual, Some(CHANNEL_ALL)).await;
+    env.store.sync_account_state().await.unwrap();
+    env.poll(&casual).await;
+    let (title, open) = env.unearned(&casual, 0).await;
+    let id = title.title.np_communication_id.clone();
+    env.sim.advance_clock(Duration::from_secs(60));
+    earn(&env.sim, "sim_casual", &id, open[0]);
+
+    // A process of its own, its cache empty as after a start; the announcement needs the
+    // title's definition, so the poll fetches it.
+    let process = support::sim_client(&env._server.base_url);
+    let saver = spawn_title_saver(env.store.clone(), process.clone(), CancellationToken::new());
+    let report = poll_once(&env.store, &process, &casual.account_id, OWNER)
+        .await
+        .unwrap();
+    assert_eq!(report.new_trophies, 1);
+    wait_for("the definition in the database", || async {
+        env.store
+            .load_title_definitions(process.language())
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.np_communication_id == id)
+    })
+    .await;
+    // The process dies: no shutdown path runs. The next one starts with the definition.
+    saver.abort();
+    drop(process);
+    let next = support::sim_client(&env._server.base_url);
+    load_title_definitions(&env.store, &next).await;
+    assert!(next
+        .cached_titles()
+        .iter()
+        .any(|(_, t)| t.np_communication_id == id));
+}
+
+#[tokio::test]
+async fn a_stored_library_is_listed_only_in_a_tracking_guild_and_not_once_the_player_is_private() {
+    let env = env().await;
+    let hunter = env.account("sim_hunter");
+    env.track(GUILD_ALL, &hunter, Some(CHANNEL_ALL)).await;
+    env.store.sync_account_state().await.expect("sync");
+    assert_eq!(env.poll(&hunter).await.result, PollResult::Baseline);
+    // The oldest title: only the stored library has it (PSN's recent titles do not).
+    let oldest = env
+        .store
+        .user_library(&hunter.account_id)
+        .await
+        .unwrap()
+        .last()
+        .expect("titles")
+        .clone();
+    let hunter_id = psn::OnlineId::parse("sim_hunter").expect("valid");
+    let library = trophybot::commands::Services::new(support::sim_client(&env._server.base_url))
+        .with_library(env.store.clone());
+    let offers_oldest = |guild: Option<u64>| {
+        let services = library.in_guild(guild);
+        let (hunter_id, oldest) = (hunter_id.clone(), oldest.clone());
+        async move {
+            trophybot::commands::autocomplete_game(&services, &hunter_id, &oldest.name)
+                .await
+                .iter()
+                .any(|c| c.value == oldest.np_communication_id)
+        }
+    };
+    assert!(
+        offers_oldest(Some(GUILD_ALL)).await,
+        "the tracking guild sees it"
+    );
+    assert!(
+        !offers_oldest(Some(GUILD_PLATINUM)).await,
+        "a guild not tracking the player gets PSN's recent titles, not the stored library"
+    );
+    assert!(!offers_oldest(None).await, "nor does a DM");
+    // The player turns private; the tracker's next check sees it.
+    env.sim.set_private("sim_hunter", true).expect("known user");
+    env.sim.advance_clock(Duration::from_secs(60));
+    assert_eq!(env.poll(&hunter).await.result, PollResult::Private);
+    assert!(
+        !offers_oldest(Some(GUILD_ALL)).await,
+        "a private player's stored library is no longer listed, even where tracked"
+    );
+    // A client whose page cache (a minute) holds nothing from before.
+    let fresh = trophybot::commands::Services::new(support::sim_client(&env._server.base_url))
+        .with_library(env.store.clone())
+        .in_guild(Some(GUILD_ALL));
+    assert!(
+        trophybot::commands::autocomplete_game(&fresh, &hunter_id, "")
+            .await
+            .is_empty(),
+        "PSN answers nothing for a private player"
+    );
+
+    // Public again: the next check lists it again.
+    env.sim
+        .set_private("sim_hunter", false)
+        .expect("known user");
+    env.sim.advance_clock(Duration::from_secs(60));
+    assert_eq!(env.poll(&hunter).await.result, PollResult::Polled);
+    assert!(offers_oldest(Some(GUILD_ALL)).await);
 }

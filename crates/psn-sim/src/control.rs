@@ -133,6 +133,15 @@ pub(crate) fn set_about_me(state: &mut State, online_id: &str, text: &str) -> Re
     Ok(())
 }
 
+pub(crate) fn set_private(
+    state: &mut State,
+    online_id: &str,
+    private: bool,
+) -> Result<(), SimError> {
+    find_user(&mut state.world.users, online_id)?.private = private;
+    Ok(())
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AboutMeRequest {

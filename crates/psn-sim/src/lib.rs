@@ -261,6 +261,11 @@ impl Sim {
         control::set_about_me(&mut self.state(), online_id, text)
     }
 
+    /// Makes a user's trophy list private (the trophy API then answers 403 for it) or public.
+    pub fn set_private(&self, online_id: &str, private: bool) -> Result<(), SimError> {
+        control::set_private(&mut self.state(), online_id, private)
+    }
+
     /// The accountId of a named user (current or former online ID, any case).
     pub fn account_id(&self, online_id: &str) -> Option<String> {
         self.state()

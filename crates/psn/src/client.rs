@@ -31,6 +31,9 @@ const SERVICE_CAPACITY: usize = 100_000;
 /// last-update time (PSN bumps it whenever a trophy is earned).
 const EARNED_TTL: Duration = Duration::from_secs(24 * 3600);
 const EARNED_CAPACITY: usize = 20_000;
+/// Fetched definitions waiting for [`Client::take_fetched_titles`]; past this the oldest are
+/// dropped from the queue (they stay in the cache, so a save of the whole cache still has them).
+const FETCHED_QUEUE_CAPACITY: usize = TITLE_CAPACITY;
 
 pub(crate) struct Inner {
     pub(crate) config: Config,
@@ -50,6 +53,10 @@ pub(crate) struct Inner {
     pub(crate) earned: TtlCache<(String, String), (DateTime<Utc>, Vec<EarnedTrophy>)>,
     /// The legacy API's own user (learned from `fromUser`): asked without `comparedUser`.
     pub(crate) legacy_own_id: Mutex<Option<String>>,
+    /// Definitions fetched from PSN (not primed) since the last take, with their language, and
+    /// the signal that some are waiting: a store saves them as they come, not only at shutdown.
+    pub(crate) fetched_titles: Mutex<std::collections::VecDeque<(String, TitleDefinition)>>,
+    pub(crate) titles_fetched: tokio::sync::Notify,
 }
 
 /// Cheap to clone; clones share the budget, the caches and the tokens.
@@ -137,6 +144,8 @@ impl Client {
                 listed_updates: TtlCache::new(PAGE_TTL, EARNED_CAPACITY),
                 earned: TtlCache::new(EARNED_TTL, EARNED_CAPACITY),
                 legacy_own_id: Mutex::new(None),
+                fetched_titles: Mutex::new(std::collections::VecDeque::new()),
+                titles_fetched: tokio::sync::Notify::new(),
             }),
             priority: Priority::Interactive,
             language,
@@ -374,7 +383,7 @@ impl Client {
             }
             ApiKind::Legacy => legacy::title(&self.request(), np_communication_id).await?,
         };
-        self.prime_title(title.clone());
+        self.remember_fetched_title(title.clone());
         Ok(title)
     }
 
@@ -455,14 +464,19 @@ impl Client {
         np_communication_id: &str,
     ) -> Result<(TitleDefinition, Vec<EarnedTrophy>, Option<DateTime<Utc>>)> {
         let cached = self.inner.titles.get(&self.title_key(np_communication_id));
-        if cached.is_some() {
+        let was_cached = cached.is_some();
+        if was_cached {
             self.inner.counters.hit();
         } else {
             self.inner.counters.miss();
         }
         let (title, earned, last_updated) =
             legacy::user_title(&self.request(), account, np_communication_id, cached).await?;
-        self.prime_title(title.clone());
+        if was_cached {
+            self.prime_title(title.clone());
+        } else {
+            self.remember_fetched_title(title.clone());
+        }
         Ok((title, earned, last_updated))
     }
 
@@ -482,7 +496,7 @@ impl Client {
         }
         self.inner.counters.miss();
         let title = modern::title(&self.request(), np_communication_id, None).await?;
-        self.prime_title(title.clone());
+        self.remember_fetched_title(title.clone());
         title
             .service
             .ok_or_else(|| Error::TitleNotFound(np_communication_id.to_string()))
@@ -517,6 +531,39 @@ impl Client {
         }
         let key = self.title_key(&title.np_communication_id);
         self.inner.titles.insert(key, title);
+    }
+
+    /// Caches a definition fresh from PSN and queues it for [`Client::take_fetched_titles`].
+    fn remember_fetched_title(&self, title: TitleDefinition) {
+        self.prime_title(title.clone());
+        let mut queue = self
+            .inner
+            .fetched_titles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if queue.len() >= FETCHED_QUEUE_CAPACITY {
+            queue.pop_front();
+        }
+        queue.push_back((self.language.to_string(), title));
+        drop(queue);
+        self.inner.titles_fetched.notify_one();
+    }
+
+    /// The definitions fetched from PSN since the last take, each with its language, oldest
+    /// first (definitions put in with [`Client::prime_title`] are not among them).
+    pub fn take_fetched_titles(&self) -> Vec<(String, TitleDefinition)> {
+        self.inner
+            .fetched_titles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+            .collect()
+    }
+
+    /// Waits until a definition was fetched that [`Client::take_fetched_titles`] has not
+    /// returned yet (at once if one was fetched while no one waited).
+    pub async fn titles_fetched(&self) {
+        self.inner.titles_fetched.notified().await;
     }
 
     /// The current refresh token and when it expires, for the bot to persist (modern API, once

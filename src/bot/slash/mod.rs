@@ -99,7 +99,12 @@ async fn autocomplete_game(
         // A malformed `user` has no titles to offer.
         let user = typed_user.transpose().ok()?.map(PsnUser);
         let player = player(ctx, user).await.ok()?;
-        Some(commands::autocomplete_game(&ctx.data().services, &player, partial).await)
+        // The server's own tracked players only: never another server's stored libraries.
+        let services = ctx
+            .data()
+            .services
+            .in_guild(ctx.guild_id().map(|g| g.get()));
+        Some(commands::autocomplete_game(&services, &player, partial).await)
     })
     .await
     .ok()
