@@ -1,7 +1,7 @@
 //! `/leaderboard`: for every member of a server.
 
 use crate::bot::data::{BotError, Context};
-use crate::bot::respond::{ReplyExt, Source, Visibility};
+use crate::bot::respond::{ReplyExt, Visibility};
 use crate::commands::leaderboard;
 
 /// The server's tracked players ranked by trophy points, platinums and this month's trophies.
@@ -15,8 +15,6 @@ pub async fn leaderboard(ctx: Context<'_>) -> Result<(), BotError> {
     let work = leaderboard::run(&data.store, guild_id.get(), chrono::Utc::now(), |user| {
         data.members.is_member(http, guild_id.get(), user)
     });
-    ctx.responder()
-        .after(Visibility::Everyone, Source::Database, work)
-        .await?;
+    ctx.responder().after(Visibility::Everyone, work).await?;
     Ok(())
 }
