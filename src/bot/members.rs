@@ -17,10 +17,13 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 /// Answers remembered at most; past it the expired ones go, then all.
 const CAPACITY: usize = 10_000;
 
+/// By (guild, user): when Discord answered, and whether the user was a member.
+type Answers = HashMap<(u64, u64), (Instant, bool)>;
+
 /// Remembered membership answers, shared by every handler.
 #[derive(Clone, Default)]
 pub struct Members {
-    known: Arc<Mutex<HashMap<(u64, u64), (Instant, bool)>>>,
+    known: Arc<Mutex<Answers>>,
 }
 
 impl Members {

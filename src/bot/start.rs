@@ -143,7 +143,7 @@ pub async fn run(
     // A task that ends before shutdown was asked for shows on `/healthz` as dead.
     let deliverer = watched.watch_task("deliverer", deliverer, background.cancel.clone());
     let tracker = watched.watch_task("tracker", tracker, background.cancel.clone());
-    let pruner = watched.watch_task("outbox pruner", pruner, background.cancel.clone());
+    let pruner = watched.watch_task("pruner", pruner, background.cancel.clone());
     let alert = config
         .ops_alert_channel
         .map(|channel| ops_alert(client.http.clone(), serenity::ChannelId::new(channel)));
@@ -182,7 +182,7 @@ pub async fn run(
     for (name, task) in [
         ("tracker", tracker),
         ("deliverer", deliverer),
-        ("outbox pruner", pruner),
+        ("pruner", pruner),
     ] {
         if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
             tracing::warn!(task = name, "did not stop within {DRAIN_TIMEOUT:?}");
