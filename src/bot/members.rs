@@ -17,7 +17,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 /// Answers remembered at most; past it the expired ones go, then all.
 const CAPACITY: usize = 10_000;
 
-/// (guild, user) → when Discord was asked, and whether the user is a member.
+/// By (guild, user): when Discord answered, and whether the user was a member.
 type Answers = HashMap<(u64, u64), (Instant, bool)>;
 
 /// Remembered membership answers, shared by every handler.

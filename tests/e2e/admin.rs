@@ -675,3 +675,25 @@ async fn the_leaderboard_names_a_verified_owner_only_in_servers_they_are_a_membe
         h.discord.requests()
     );
 }
+
+#[tokio::test]
+async fn a_rare_percent_below_the_minimum_is_refused_in_words_and_changes_nothing() {
+    let h = Harness::start().await;
+    let store = h.store().await;
+    for tiny in [0.004, 0.0049] {
+        let ix = h
+            .slash(ADMIN, "settings", json!([number_opt("rare_percent", tiny)]))
+            .await;
+        let (ephemeral, refused) = h.any_reply(ix).await;
+        assert!(ephemeral, "{refused}");
+        assert!(
+            text_of(&refused).contains("`rare_percent` must be at least 0.01"),
+            "{refused}"
+        );
+        assert_eq!(
+            store.guild_settings(GUILD).await.expect("settings").filter,
+            trophybot::model::AnnounceFilter::All,
+            "nothing saved"
+        );
+    }
+}

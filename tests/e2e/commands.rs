@@ -462,3 +462,44 @@ async fn a_rate_limited_discord_reply_is_retried() {
         "then retried: {edits:?}"
     );
 }
+
+#[tokio::test]
+async fn title_definitions_fetched_for_a_command_survive_a_crash() {
+    let mut h = Harness::start().await;
+    let title = h.biggest_title("sim_hunter").await;
+    let trophies = json!([opt("user", "sim_hunter"), opt("game", &title)]);
+    let ix = h.slash(MEMBER, "trophies", trophies.clone()).await;
+    let first = h.deferred_reply(ix).await;
+    assert!(text_of(&first).contains("page 1"), "{first}");
+    let store = h.store().await;
+    let pool = store.pool().clone();
+    crate::support::bot::wait_until("the definition in the database", || {
+        let pool = pool.clone();
+        async move {
+            let (saved,): (i64,) = sqlx::query_as("SELECT count(*) FROM title_definitions")
+                .fetch_one(&pool)
+                .await
+                .ok()?;
+            (saved > 0).then_some(())
+        }
+    })
+    .await;
+
+    // SIGKILL: no shutdown path runs. The next process answers from the saved definition.
+    h.restart().await;
+    h.sim.reset_requests();
+    let ix = h.slash(MEMBER, "trophies", trophies).await;
+    let again = h.deferred_reply(ix).await;
+    assert!(text_of(&again).contains("page 1"), "{again}");
+    let definition_requests: Vec<String> = h
+        .sim
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .filter(|path| path.contains("/npCommunicationIds/") && !path.contains("/users/"))
+        .collect();
+    assert!(
+        definition_requests.is_empty(),
+        "definitions asked again: {definition_requests:?}"
+    );
+}
