@@ -297,6 +297,14 @@ const CATALOGUE: &[Entry] = &[
         target: COMMANDS,
         test: "admin::a_rare_percent_that_would_round_to_zero_is_refused_in_words",
     },
+    Entry { area: "Defect", what: "a long poll's lease lapses and two processes poll", injected: "every PSN request hung; the lease handed to another owner", target: TRACKER, test: "poll::a_long_poll_renews_its_lease_and_stops_once_another_process_took_it" },
+    Entry { area: "Defect", what: "title definitions lost in a crash", injected: "the saver aborted without a clean stop", target: TRACKER, test: "poll::definitions_a_poll_fetches_are_in_the_database_without_a_clean_stop" },
+    Entry { area: "Defect", what: "title definitions lost in a crash (real bot)", injected: "`kill -KILL` after a command fetched them", target: E2E, test: "commands::title_definitions_fetched_for_a_command_survive_a_crash" },
+    Entry { area: "Defect", what: "`rare_percent` below 0.01 through the real bot", injected: "`rare_percent: 0.004` and `0.0049`", target: E2E, test: "admin::a_rare_percent_below_the_minimum_is_refused_in_words_and_changes_nothing" },
+    Entry { area: "Privacy", what: "a private player's stored library listed by autocomplete", injected: "player tracked, then private in the simulator; asked from another server", target: TRACKER, test: "poll::a_stored_library_is_listed_only_in_a_tracking_guild_and_not_once_the_player_is_private" },
+    Entry { area: "Privacy", what: "a linked user's mention shown where they are not a member", injected: "two servers tracking one account, the linked user in one", target: E2E, test: "admin::the_leaderboard_names_a_verified_owner_only_in_servers_they_are_a_member_of" },
+    Entry { area: "Growth", what: "sent and failed outbox rows kept forever", injected: "rows past `OUTBOX_RETENTION`, pending rows beside them", target: TRACKER, test: "retention::sent_and_failed_rows_past_the_retention_are_pruned_in_batches_pending_ones_stay" },
+    Entry { area: "Growth", what: "hot queries scan whole tables", injected: "20k outbox rows, 10k in each other big table, plans logged by `auto_explain`", target: STORE, test: "indexes::hot_queries_never_scan_a_big_table_whole" },
     // Bad input and access.
     Entry {
         area: "Input",
