@@ -35,9 +35,9 @@ pub struct Config {
     /// This process's name in leases on shared work (`TROPHYBOT_INSTANCE`, else `host:pid`).
     /// A restart under the same name takes back at once what the previous run held.
     pub instance: String,
-    /// Test hook (`TROPHYBOT_FAILPOINT=deliver-after-post`): the deliverer stops right after
-    /// its first post, before marking it sent. Never set in production.
-    pub failpoint_after_post: bool,
+    /// Test hook (`TROPHYBOT_FAILPOINT`, see [`crate::failpoint`]): the step the bot stops at.
+    /// Never set in production.
+    pub failpoint: Option<crate::failpoint::Failpoint>,
     /// `TROPHYBOT_ALLOW_APPLICATION_CHANGE`: start even though the token belongs to another
     /// Discord application than the one the database was used with, and store the new one.
     pub allow_application_change: bool,
@@ -65,9 +65,8 @@ pub const MIN_OUTBOX_RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// A year: the longest interval the store passes to the database (`store::interval_secs`).
 pub const MAX_OUTBOX_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// The test hook's variable and its one value (see [`Config::failpoint_after_post`]).
+/// The test hook's variable (see [`Config::failpoint`]).
 pub const FAILPOINT_ENV: &str = "TROPHYBOT_FAILPOINT";
-pub const FAILPOINT_AFTER_POST: &str = "deliver-after-post";
 
 /// The override for a token of another Discord application (see
 /// [`Config::allow_application_change`]).
@@ -327,16 +326,23 @@ impl Config {
         }
 
         let instance = instance.unwrap_or_else(|| default_instance(var("HOSTNAME")));
-        let failpoint_after_post = match var(FAILPOINT_ENV).as_deref() {
-            None => false,
-            Some(FAILPOINT_AFTER_POST) => true,
-            Some(other) => {
-                problems.push(format!(
-                    "{FAILPOINT_ENV}={other:?} is not a failpoint: the only one is \
-                     {FAILPOINT_AFTER_POST} (a test hook; leave it unset in production)"
-                ));
-                false
-            }
+        let failpoint = match var(FAILPOINT_ENV).as_deref() {
+            None => None,
+            Some(name) => match crate::failpoint::Failpoint::parse(name) {
+                Some(point) => Some(point),
+                None => {
+                    let names: Vec<&str> = crate::failpoint::Failpoint::ALL
+                        .iter()
+                        .map(|p| p.name())
+                        .collect();
+                    problems.push(format!(
+                        "{FAILPOINT_ENV}={name:?} is not a failpoint: one of {} (a test hook; \
+                         leave it unset in production)",
+                        names.join(", ")
+                    ));
+                    None
+                }
+            },
         };
 
         let allow_application_change = match var(ALLOW_APPLICATION_CHANGE_ENV) {
@@ -379,7 +385,7 @@ impl Config {
             tracker_max_accounts_per_guild,
             outbox_retention,
             instance,
-            failpoint_after_post,
+            failpoint,
             allow_application_change,
             http_addr,
             log_filter,

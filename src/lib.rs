@@ -7,6 +7,7 @@ pub mod config;
 pub mod console;
 pub mod credential;
 pub mod errors;
+pub mod failpoint;
 pub mod model;
 pub mod ops;
 pub mod render;

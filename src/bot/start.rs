@@ -60,6 +60,7 @@ pub async fn run(
         command_reserve: config.tracker_command_reserve,
         rate_limit: config.psn.rate_limit,
         owner: config.instance.clone(),
+        failpoint: config.failpoint,
     };
     let deliverer_metrics = metrics.clone();
     let data = Data {
@@ -128,7 +129,7 @@ pub async fn run(
         signals.clone(),
         deliverer_metrics,
         tracker_settings.owner.clone(),
-        config.failpoint_after_post,
+        config.failpoint == Some(crate::failpoint::Failpoint::DeliverAfterPost),
         background.cancel.clone(),
     );
     let tracker = crate::tracker::spawn_tracker(

@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::poll::{poll_account, PollReport, PollResult, LEASE};
+use super::poll::{poll_account, PollReport, PollResult, PollTerms, LEASE};
 use super::schedule::{
     AccountKey, AdaptiveScheduler, Decision, PollOutcome, PollScheduler, ReportedPresence,
     RequestBudget, ScheduleConfig,
@@ -33,6 +33,8 @@ pub struct TrackerSettings {
     pub rate_limit: psn::RateLimit,
     /// This process's lease owner id, unique per process (e.g. host name and process id).
     pub owner: String,
+    /// The test hook (see [`crate::failpoint`]); `None` in production.
+    pub failpoint: Option<crate::failpoint::Failpoint>,
 }
 
 impl TrackerSettings {
@@ -235,8 +237,11 @@ impl Tracker {
             &self.client,
             &account_id,
             &self.settings.owner,
-            next_check_in,
-            LEASE,
+            PollTerms {
+                next_check_in,
+                lease: LEASE,
+                failpoint: self.settings.failpoint,
+            },
             &self.cancel,
         )
         .await;

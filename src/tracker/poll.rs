@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use psn::{Account, TitleProgress, UserTrophy};
 
+use crate::failpoint::{stop_if_armed, Failpoint};
 use crate::model::{PlayerBatch, TitleEarnings};
 use crate::store::{
     AccountStatus, ClaimedAccount, CommitOutcome, DetectedTrophy, OutboxEntry, PollCommit, Store,
@@ -105,15 +106,34 @@ pub async fn poll_once(
         client,
         account_id,
         owner,
-        Duration::ZERO,
-        LEASE,
+        PollTerms::default(),
         &never,
     )
     .await
 }
 
-/// [`poll_once`] with the time the account is expected to be checked next (shown by
-/// `/track list`) and the lease to hold it by ([`LEASE`] in production). `cancel` cuts short
+/// How [`poll_account`] holds an account and when it is checked next.
+#[derive(Debug, Clone, Copy)]
+pub struct PollTerms {
+    /// When the account is expected to be checked next (shown by `/track list`).
+    pub next_check_in: Duration,
+    /// How long the claim holds the account ([`LEASE`] in production).
+    pub lease: Duration,
+    /// The test hook, for the steps around the commit (see [`crate::failpoint`]).
+    pub failpoint: Option<Failpoint>,
+}
+
+impl Default for PollTerms {
+    fn default() -> PollTerms {
+        PollTerms {
+            next_check_in: Duration::ZERO,
+            lease: LEASE,
+            failpoint: None,
+        }
+    }
+}
+
+/// [`poll_once`] on the given [`PollTerms`]. `cancel` cuts short
 /// only the PSN requests: the database steps (the claim, the commit) always finish, so a
 /// shutdown never leaves a claim landing after the tracker gave its leases back.
 ///
@@ -125,10 +145,14 @@ pub async fn poll_account(
     client: &psn::Client,
     account_id: &str,
     owner: &str,
-    next_check_in: Duration,
-    lease: Duration,
+    terms: PollTerms,
     cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<PollReport, TrackerError> {
+    let PollTerms {
+        next_check_in,
+        lease,
+        failpoint,
+    } = terms;
     let Some(claimed) = store.claim_account(account_id, owner, lease).await? else {
         return Ok(PollReport::empty(PollResult::Skipped));
     };
@@ -169,10 +193,14 @@ pub async fn poll_account(
         }
     };
     let mut report = prepared.report;
+    stop_if_armed(failpoint, Failpoint::PollBeforeCommit).await;
     match store.commit_poll(owner, &prepared.commit).await {
         Ok(CommitOutcome::Committed {
             outbox_inserted, ..
-        }) => report.outbox_inserted = outbox_inserted,
+        }) => {
+            report.outbox_inserted = outbox_inserted;
+            stop_if_armed(failpoint, Failpoint::PollAfterCommit).await;
+        }
         Ok(CommitOutcome::LeaseLost) => {
             tracing::info!(
                 account_id,

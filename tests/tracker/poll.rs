@@ -7,7 +7,7 @@ use psn::{Account, TrophyType, UserTitleTrophies};
 use psn_sim::{Sim, SimServer};
 use tokio_util::sync::CancellationToken;
 use trophybot::store::{CommitOutcome, Store};
-use trophybot::tracker::poll::{poll_account, prepare_poll, LEASE};
+use trophybot::tracker::poll::{poll_account, prepare_poll, PollTerms, LEASE};
 use trophybot::tracker::titles::{load_title_definitions, spawn_title_saver};
 use trophybot::tracker::{poll_once, spawn_tracker, PollResult, Signals, TrackerSettings};
 
@@ -743,6 +743,7 @@ async fn the_loop_takes_a_newly_tracked_accounts_baseline_and_announces_its_trop
             per: Duration::from_secs(60),
         },
         owner: "loop-test".to_string(),
+        failpoint: None,
     };
     // Tracked before the start: the first presence sweep asks about both.
     let hunter = env.account("sim_hunter");
@@ -1071,8 +1072,10 @@ async fn a_long_poll_renews_its_lease_and_stops_once_another_process_took_it() {
                 &client,
                 &id,
                 "slow-poller",
-                Duration::ZERO,
-                lease,
+                PollTerms {
+                    lease,
+                    ..PollTerms::default()
+                },
                 &never,
             )
             .await
