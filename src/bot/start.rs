@@ -201,7 +201,7 @@ pub async fn run_from_env() -> i32 {
         }
     };
     let mut psn_config = config.psn.clone();
-    let fingerprint = crate::credential::restore_saved_sign_in(&store, &mut psn_config).await;
+    let sign_in_npsso = crate::credential::restore_saved_sign_in(&store, &mut psn_config).await;
     let client = match psn::Client::new(psn_config) {
         Ok(client) => client,
         Err(err) => {
@@ -213,11 +213,11 @@ pub async fn run_from_env() -> i32 {
     // runs fetched, in every language servers asked for, and keep what this run fetches.
     load_title_definitions(&store, &client).await;
     let stop_saver = tokio_util::sync::CancellationToken::new();
-    let saver = fingerprint.map(|fingerprint| {
+    let saver = sign_in_npsso.map(|npsso| {
         crate::credential::spawn_sign_in_saver(
             store.clone(),
             client.clone(),
-            fingerprint,
+            npsso,
             stop_saver.clone(),
         )
     });
