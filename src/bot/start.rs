@@ -312,7 +312,8 @@ async fn connect_store(
     Ok(store)
 }
 
-/// Posts operator alerts (the PSN refresh token nearing expiry) to `channel`, pinging no one.
+/// Posts operator alerts (the PSN refresh token nearing expiry, PSN rejecting the credential) to
+/// `channel`, pinging no one.
 #[allow(
     clippy::disallowed_methods,
     reason = "the operator alert is a post of its own"
