@@ -8,4 +8,5 @@ mod support;
 mod admin;
 mod commands;
 mod link;
+mod secrets;
 mod tracking;
