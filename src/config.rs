@@ -241,7 +241,7 @@ impl Config {
         }
 
         let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
-        if url::Url::parse(&database_url).is_err() {
+        if !crate::store::is_database_url(&database_url) {
             problems.push(format!(
                 "DATABASE_URL={} is not a URL",
                 crate::store::redact_database_url(&database_url)

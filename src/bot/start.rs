@@ -217,7 +217,7 @@ pub async fn run_from_env() -> i32 {
         }
     };
     let mut psn_config = config.psn.clone();
-    let fingerprint = crate::credential::restore_saved_sign_in(&store, &mut psn_config).await;
+    let sign_in_npsso = crate::credential::restore_saved_sign_in(&store, &mut psn_config).await;
     let client = match psn::Client::new(psn_config) {
         Ok(client) => client,
         Err(err) => {
@@ -234,11 +234,11 @@ pub async fn run_from_env() -> i32 {
         client.clone(),
         stop_saver.clone(),
     );
-    let saver = fingerprint.map(|fingerprint| {
+    let saver = sign_in_npsso.map(|npsso| {
         crate::credential::spawn_sign_in_saver(
             store.clone(),
             client.clone(),
-            fingerprint,
+            npsso,
             stop_saver.clone(),
         )
     });
@@ -298,7 +298,8 @@ async fn connect_store(
     Ok(store)
 }
 
-/// Posts operator alerts (the PSN refresh token nearing expiry) to `channel`, pinging no one.
+/// Posts operator alerts (the PSN refresh token nearing expiry, PSN rejecting the credential) to
+/// `channel`, pinging no one.
 #[allow(
     clippy::disallowed_methods,
     reason = "the operator alert is a post of its own"

@@ -1,7 +1,8 @@
-//! Operations: `/healthz` and `/metrics` on `HTTP_ADDR`, the refresh-token expiry watcher, and
-//! the `healthcheck` subcommand Docker uses. The bot starts it all with [`Ops::start`] and stops
-//! it with the same cancellation token as its other background work.
+//! Operations: `/healthz` and `/metrics` on `HTTP_ADDR`, the refresh-token expiry watcher, the
+//! rejected-credential alert, and the `healthcheck` subcommand Docker uses. The bot starts it all
+//! with [`Ops::start`] and stops it with the same cancellation token as its other background work.
 
+mod credential;
 mod expiry;
 mod health;
 mod healthcheck;
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use credential::{credential_rejected_alert, spawn_credential_rejection_alert};
 pub use expiry::{
     check_refresh_token, expiry_warning, spawn_refresh_token_watch, AlertHook, CHECK_INTERVAL,
 };
@@ -31,17 +33,21 @@ pub struct Ops {
     pub addr: SocketAddr,
     server: JoinHandle<()>,
     watcher: JoinHandle<()>,
+    credential_watcher: JoinHandle<()>,
 }
 
 impl Ops {
-    /// Serves on `addr` and starts the watcher; both stop when `cancel` is cancelled. `alert`
-    /// posts refresh-token alerts somewhere people look (e.g. `OPS_ALERT_CHANNEL`).
+    /// Serves on `addr` and starts the watchers; all stop when `cancel` is cancelled. `alert`
+    /// posts refresh-token and rejected-credential alerts somewhere people look (e.g.
+    /// `OPS_ALERT_CHANNEL`).
     pub async fn start(
         addr: SocketAddr,
         state: OpsState,
         alert: Option<AlertHook>,
         cancel: CancellationToken,
     ) -> std::io::Result<Ops> {
+        let credential_watcher =
+            spawn_credential_rejection_alert(&state.client, alert.clone(), cancel.clone());
         let watcher = spawn_refresh_token_watch(
             state.client.clone(),
             state.metrics.clone(),
@@ -52,6 +58,7 @@ impl Ops {
             Ok(started) => started,
             Err(err) => {
                 watcher.abort();
+                credential_watcher.abort();
                 return Err(err);
             }
         };
@@ -59,12 +66,17 @@ impl Ops {
             addr,
             server,
             watcher,
+            credential_watcher,
         })
     }
 
-    /// Waits for both tasks to finish after the cancellation token fired.
+    /// Waits for the tasks to finish after the cancellation token fired.
     pub async fn stopped(self) {
-        for (name, task) in [("server", self.server), ("watcher", self.watcher)] {
+        for (name, task) in [
+            ("server", self.server),
+            ("watcher", self.watcher),
+            ("credential watcher", self.credential_watcher),
+        ] {
             if let Err(error) = task.await {
                 tracing::error!(%error, task = name, "an ops task failed");
             }

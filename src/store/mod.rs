@@ -16,7 +16,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
-pub use database_url::redact_database_url;
+pub use credential::SealedCredential;
+pub use database_url::{is_database_url, redact_database_url};
 pub use guilds::{AddTracked, ForgottenGuild};
 pub use links::{about_me_holds_code, new_verify_code, LinkedAccount, VERIFY_CODE_PREFIX};
 pub use outbox::{AttemptStart, ChannelReport, OutboxRow};
@@ -71,6 +72,9 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Connects to `database_url`, creating the database first when it does not exist.
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        if !is_database_url(database_url) {
+            return Err(StoreError::InvalidUrl);
+        }
         let options = PgConnectOptions::from_str(database_url)
             .map_err(|_| StoreError::InvalidUrl)?
             // Statement logging would put bound values (tokens) into logs.
@@ -86,6 +90,9 @@ impl Store {
 
     /// A pool for `database_url` that connects only when first used: nothing is checked now.
     pub fn connect_lazy(database_url: &str) -> Result<Store, StoreError> {
+        if !is_database_url(database_url) {
+            return Err(StoreError::InvalidUrl);
+        }
         let options = PgConnectOptions::from_str(database_url)
             .map_err(|_| StoreError::InvalidUrl)?
             .disable_statement_logging();

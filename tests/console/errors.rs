@@ -42,6 +42,35 @@ async fn a_rejected_npsso_says_credential_without_the_secret() {
     assert!(!words.contains(&SIM_NPSSO.to_lowercase()), "{words}");
 }
 
+/// After a rejection, commands answer at once from the backoff: no sign-in per command, the
+/// pattern that gets a PSN account locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_rejected_npsso_commands_say_credential_without_signing_in() {
+    let (sim, _server, ctx) = start().await;
+    sim.inject(Fault::RejectNpsso);
+    let sign_ins = || {
+        sim.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/oauth/authorize"))
+            .count()
+    };
+    assert!(error_words(&ctx, "/trophies user:sim_hunter")
+        .await
+        .contains("credential"));
+    assert_eq!(sign_ins(), 1);
+    for command in [
+        "/trophies user:sim_casual",
+        "/compare user:sim_hunter other:sim_casual",
+        "/rarest user:sim_hunter",
+        "/trophies user:sim_hunter",
+    ] {
+        let words = error_words(&ctx, command).await;
+        assert!(words.contains("credential"), "{command}: {words}");
+    }
+    assert_eq!(sign_ins(), 1, "no sign-in until the backoff has passed");
+    assert_eq!(sim.request_count(), 1, "nothing else was sent to PSN");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psn_rate_limit_says_when_to_retry() {
     let (sim, _server, ctx) = start().await;

@@ -10,4 +10,5 @@ mod bad_input;
 mod commands;
 mod faults;
 mod link;
+mod secrets;
 mod tracking;

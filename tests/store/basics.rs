@@ -2,20 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, TimeZone, Utc};
 use psn::{
-    GroupDefinition, NpService, Platform, Secret, TitleDefinition, TrophyCounts, TrophyDefinition,
+    GroupDefinition, NpService, Platform, TitleDefinition, TrophyCounts, TrophyDefinition,
     TrophyType,
 };
 use trophybot::store::{run_migrate, LinkedAccount, Store, StoreError};
 
 use crate::support::db::{self, ServerChoice, TestDb};
-
-fn at(secs: i64) -> DateTime<Utc> {
-    Utc.timestamp_opt(secs, 0)
-        .single()
-        .expect("valid timestamp")
-}
 
 /// A PS5 title with a hidden trophy, an add-on group, an unknown platform and missing optional
 /// fields: everything the JSON column must carry back unchanged.
@@ -212,58 +205,6 @@ async fn the_first_application_id_is_kept_until_replaced() {
     store.save_application_id(42).await.expect("save");
     assert_eq!(store.application_id().await.expect("load"), Some(42));
     assert_eq!(store.claim_application_id(first).await.expect("claim"), 42);
-}
-
-#[tokio::test]
-async fn refresh_token_round_trip_keeps_only_the_latest() {
-    let (_db, store) = TestDb::migrated().await;
-    assert!(store
-        .load_refresh_token("npsso-a")
-        .await
-        .expect("load")
-        .is_none());
-
-    store
-        .save_refresh_token(&Secret::new("first-token"), at(1_800_000_000), "npsso-a")
-        .await
-        .expect("save");
-    store
-        .save_refresh_token(&Secret::new("second-token"), at(1_900_000_000), "npsso-a")
-        .await
-        .expect("save again");
-
-    let (token, expires_at) = store
-        .load_refresh_token("npsso-a")
-        .await
-        .expect("load")
-        .expect("a stored token");
-    assert_eq!(token.expose(), "second-token");
-    assert_eq!(expires_at, at(1_900_000_000));
-    assert!(!format!("{token:?}").contains("second-token"));
-}
-
-#[tokio::test]
-async fn a_refresh_token_from_another_npsso_or_expired_is_not_loaded() {
-    let (_db, store) = TestDb::migrated().await;
-    store
-        .save_refresh_token(&Secret::new("token"), at(1_900_000_000), "npsso-a")
-        .await
-        .expect("save");
-    assert!(store
-        .load_refresh_token("npsso-b")
-        .await
-        .expect("load")
-        .is_none());
-
-    store
-        .save_refresh_token(&Secret::new("token"), at(1_000_000_000), "npsso-a")
-        .await
-        .expect("save an expired one");
-    assert!(store
-        .load_refresh_token("npsso-a")
-        .await
-        .expect("load")
-        .is_none());
 }
 
 #[tokio::test]
@@ -497,7 +438,7 @@ async fn a_throwaway_cluster_starts_and_accepts_connections() {
         .expect("connect to the throwaway cluster");
     store.migrate().await.expect("migrate");
     assert!(store
-        .load_refresh_token("any")
+        .load_sealed_credential("any")
         .await
         .expect("load")
         .is_none());

@@ -5,6 +5,7 @@
 mod support;
 
 mod basics;
+mod credential;
 mod guilds;
 mod health;
 mod indexes;

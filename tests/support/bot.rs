@@ -60,6 +60,9 @@ pub struct HarnessBuilder {
     env: Vec<(String, String)>,
     guilds: Vec<FakeGuild>,
     sim: SimConfig,
+    discord_token: Option<String>,
+    database_password: Option<String>,
+    capture_output: bool,
 }
 
 impl HarnessBuilder {
@@ -87,19 +90,47 @@ impl HarnessBuilder {
         self
     }
 
+    /// The bot token the fake Discord accepts and the bot is given.
+    pub fn discord_token(mut self, token: &str) -> HarnessBuilder {
+        self.discord_token = Some(token.to_string());
+        self
+    }
+
+    /// Puts a password into the bot's `DATABASE_URL` (the local server's trust authentication
+    /// does not ask for it, so the bot connects all the same).
+    pub fn database_password(mut self, password: &str) -> HarnessBuilder {
+        self.database_password = Some(password.to_string());
+        self
+    }
+
+    /// Writes the bot's stdout and stderr to a file instead of the test's terminal, for
+    /// [`Harness::bot_output`].
+    pub fn capture_output(mut self) -> HarnessBuilder {
+        self.capture_output = true;
+        self
+    }
+
     pub async fn start(self) -> Harness {
         let sim = Sim::new(self.sim);
         let sim_server = sim
             .serve("127.0.0.1:0".parse().expect("an address"))
             .await
             .expect("simulator starts");
+        let defaults = FakeConfig::default();
         let discord = FakeDiscord::start(FakeConfig {
             guilds: self.guilds,
-            ..FakeConfig::default()
+            token: self.discord_token.unwrap_or(defaults.token.clone()),
+            ..defaults
         })
         .await
         .expect("fake Discord starts");
-        let db = TestDb::unused();
+        let mut db = TestDb::unused();
+        if let Some(password) = &self.database_password {
+            let mut url = url::Url::parse(&db.url).expect("the test database's URL");
+            url.set_password(Some(password))
+                .expect("the test database's URL takes a password");
+            db.url = url.to_string();
+        }
         let workdir = tempfile::tempdir().expect("temp dir");
         let mut harness = Harness {
             discord,
@@ -110,6 +141,7 @@ impl HarnessBuilder {
             workdir,
             db,
             env: self.env,
+            capture_output: self.capture_output,
         };
         harness.spawn_bot().await;
         harness
@@ -129,6 +161,8 @@ pub struct Harness {
     /// The bot's own database, created by the bot at start and dropped after the test.
     pub db: TestDb,
     env: Vec<(String, String)>,
+    /// Whether the bot's output goes to [`Harness::bot_output`].
+    capture_output: bool,
 }
 
 impl Drop for Harness {
@@ -136,6 +170,21 @@ impl Drop for Harness {
         if let Some(mut bot) = self.bot.take() {
             let _ = bot.kill();
             let _ = bot.wait();
+        }
+    }
+}
+
+/// Waits for `child` to exit (up to [`WAIT_LIMIT`], then kills it and fails): its output.
+async fn wait_for_exit(child: Child) -> std::process::Output {
+    let pid = child.id().to_string();
+    let exited = tokio::task::spawn_blocking(move || child.wait_with_output());
+    match tokio::time::timeout(WAIT_LIMIT, exited).await {
+        Ok(output) => output
+            .expect("the waiting thread")
+            .expect("the bot's output"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("the bot did not exit within {WAIT_LIMIT:?}");
         }
     }
 }
@@ -158,18 +207,26 @@ impl Harness {
             env: Vec::new(),
             guilds: vec![default_guild()],
             sim: SimConfig::default(),
+            discord_token: None,
+            database_password: None,
+            capture_output: false,
         }
     }
 
     /// `trophybot run` with the harness's environment, not yet started.
+    fn bot_command(&self) -> Command {
+        self.command("run")
+    }
+
+    /// `trophybot <subcommand>` with the harness's environment, not yet started.
     #[allow(
         clippy::disallowed_methods,
         reason = "the bot under test gets only PATH"
     )]
-    fn bot_command(&self) -> Command {
+    fn command(&self, subcommand: &str) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_trophybot"));
         command
-            .arg("run")
+            .arg(subcommand)
             // A clean environment: no .env, nothing from the developer's shell.
             .env_clear()
             .current_dir(self.workdir.path())
@@ -195,7 +252,18 @@ impl Harness {
     async fn spawn_bot(&mut self) {
         let (readies_before, _) = self.discord.session_counts();
         let registrations_before = self.command_registrations();
-        self.bot = Some(self.bot_command().spawn().expect("the bot starts"));
+        let mut command = self.bot_command();
+        if self.capture_output {
+            let log = std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(self.output_path())
+                .expect("the bot's log file");
+            command
+                .stdout(log.try_clone().expect("the log file"))
+                .stderr(log);
+        }
+        self.bot = Some(command.spawn().expect("the bot starts"));
         self.discord
             .wait_for("the bot to identify", |d| {
                 (d.session_counts().0 > readies_before).then_some(())
@@ -214,6 +282,35 @@ impl Harness {
 
     fn command_registrations(&self) -> usize {
         registrations(&self.discord)
+    }
+
+    fn output_path(&self) -> std::path::PathBuf {
+        self.workdir.path().join("bot-output.log")
+    }
+
+    /// Everything every bot process of this harness wrote to stdout and stderr (with
+    /// [`HarnessBuilder::capture_output`]).
+    pub fn bot_output(&self) -> String {
+        std::fs::read_to_string(self.output_path()).unwrap_or_default()
+    }
+
+    /// Runs `trophybot <subcommand>` with the harness's environment plus `env` (later values
+    /// win) and waits for it to exit (up to [`WAIT_LIMIT`]): its exit status and output.
+    pub async fn run_to_exit(
+        &self,
+        subcommand: &str,
+        env: &[(&str, &str)],
+    ) -> std::process::Output {
+        let mut command = self.command(subcommand);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the bot starts");
+        wait_for_exit(child).await
     }
 
     /// Kills the bot (SIGKILL: no cleanup, as a crash) and waits for it to exit.
@@ -243,17 +340,7 @@ impl Harness {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the bot starts");
-        let pid = child.id().to_string();
-        let exited = tokio::task::spawn_blocking(move || child.wait_with_output());
-        match tokio::time::timeout(WAIT_LIMIT, exited).await {
-            Ok(output) => output
-                .expect("the waiting thread")
-                .expect("the bot's output"),
-            Err(_) => {
-                let _ = Command::new("kill").args(["-KILL", &pid]).status();
-                panic!("the bot did not exit within {WAIT_LIMIT:?}");
-            }
-        }
+        wait_for_exit(child).await
     }
 
     /// Kills the bot and replaces the fake Discord with one for another application (same

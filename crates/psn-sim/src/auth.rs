@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::http::{json_response, Query};
 use crate::rng::SplitMix64;
-use crate::{after, State, SIM_LEGACY_TOKEN, SIM_NPSSO};
+use crate::{after, State, SIM_LEGACY_TOKEN};
 
 /// `Basic base64("09515159-7237-4370-9b40-3806e67c0891:ucPjka5tntB2KqsP")`: the PS App's client.
 const APP_CLIENT_AUTHORIZATION: &str =
@@ -103,7 +103,7 @@ fn authorize(state: &mut State, raw_query: Option<&str>, headers: &HeaderMap) ->
             state.tokens.rng.hex(12, false)
         )
     });
-    let accepted = npsso == Some(SIM_NPSSO)
+    let accepted = npsso == Some(state.config.npsso.as_str())
         && !state.faults.npsso_rejected
         && query.get("client_id") == Some(APP_CLIENT_ID)
         && query.get("response_type") == Some("code");
@@ -154,7 +154,7 @@ fn token(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Response {
             }
             let family = state.tokens.next_family;
             state.tokens.next_family += 1;
-            let refresh_token = state.tokens.token("sim-rt-");
+            let refresh_token = state.tokens.token(&state.config.refresh_token_prefix);
             let refresh_expires_at = after(now, state.config.refresh_token_lifetime);
             state.tokens.refresh.insert(
                 refresh_token.clone(),
@@ -202,7 +202,7 @@ fn issue(
     now: DateTime<Utc>,
 ) -> Response {
     let lifetime = state.config.access_token_lifetime;
-    let access_token = state.tokens.token("sim-at-");
+    let access_token = state.tokens.token(&state.config.access_token_prefix);
     let id_token = state.tokens.token("sim-id-");
     state.tokens.access.insert(
         access_token.clone(),

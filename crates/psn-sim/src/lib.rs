@@ -43,6 +43,12 @@ pub struct SimConfig {
     pub presence_batch_limit: usize,
     /// Where the virtual clock starts.
     pub start_time: DateTime<Utc>,
+    /// The NPSSO the authorize endpoint accepts.
+    pub npsso: String,
+    /// What every issued access and refresh token starts with (the rest is random hex), so a
+    /// test can tell its tokens apart from any other text (canary secrets).
+    pub access_token_prefix: String,
+    pub refresh_token_prefix: String,
 }
 
 impl Default for SimConfig {
@@ -58,6 +64,9 @@ impl Default for SimConfig {
                 .with_ymd_and_hms(2026, 11, 1, 12, 0, 0)
                 .single()
                 .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+            npsso: SIM_NPSSO.to_string(),
+            access_token_prefix: "sim-at-".to_string(),
+            refresh_token_prefix: "sim-rt-".to_string(),
         }
     }
 }

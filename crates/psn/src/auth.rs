@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tokio::sync::Mutex;
+use tokio::sync::{watch, Mutex};
 use tokio::time::Instant;
 
 use crate::config::Credential;
@@ -58,6 +58,10 @@ pub(crate) struct Auth {
     tokens: Mutex<Tokens>,
     /// A copy of the refresh token, readable without waiting for a sign-in in progress.
     refresh_copy: std::sync::Mutex<Option<(Secret, DateTime<Utc>)>>,
+    /// PSN's reason while the credential stands rejected, `None` once a sign-in succeeds. It
+    /// changes only when an episode starts or ends, not at each rejected retry, so a watcher
+    /// alerts once per episode.
+    rejection: watch::Sender<Option<String>>,
 }
 
 #[derive(Deserialize)]
@@ -97,7 +101,14 @@ impl Auth {
             timeout,
             tokens: Mutex::new(tokens),
             refresh_copy: std::sync::Mutex::new(None),
+            rejection: watch::Sender::new(None),
         }
+    }
+
+    /// Watches whether PSN rejects the credential: `Some(reason)` from the first rejection of an
+    /// episode until a sign-in succeeds.
+    pub(crate) fn watch_rejection(&self) -> watch::Receiver<Option<String>> {
+        self.rejection.subscribe()
     }
 
     /// A valid access token. The lock is held while a new one is fetched, so exactly one task
@@ -131,6 +142,8 @@ impl Auth {
                 let response = match self.sign_in(npsso.as_ref(), refresh, counters).await {
                     Ok(response) => {
                         *rejected = None;
+                        self.rejection
+                            .send_if_modified(|state| state.take().is_some());
                         response
                     }
                     Err(Error::Credential(reason)) => {
@@ -144,6 +157,13 @@ impl Auth {
                             reason: reason.clone(),
                             until: Instant::now() + wait,
                             next: (wait * 2).min(SIGN_IN_BACKOFF_MAX),
+                        });
+                        self.rejection.send_if_modified(|state| {
+                            let starts_episode = state.is_none();
+                            if starts_episode {
+                                *state = Some(reason.clone());
+                            }
+                            starts_episode
                         });
                         return Err(Error::Credential(reason));
                     }

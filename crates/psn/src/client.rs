@@ -566,6 +566,12 @@ impl Client {
         self.inner.titles_fetched.notified().await;
     }
 
+    /// Watches whether PSN rejects the credential: `Some(reason)` (never a secret) from the first
+    /// rejected sign-in until one succeeds; retries within the backoff change nothing.
+    pub fn watch_credential_rejection(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.inner.transport.auth.watch_rejection()
+    }
+
     /// The current refresh token and when it expires, for the bot to persist (modern API, once
     /// signed in). Start from it again with `Credential::RefreshToken`.
     pub fn refresh_token(&self) -> Option<(Secret, DateTime<Utc>)> {
