@@ -41,7 +41,9 @@ impl Failpoint {
     }
 
     pub fn parse(name: &str) -> Option<Failpoint> {
-        Failpoint::ALL.into_iter().find(|point| point.name() == name)
+        Failpoint::ALL
+            .into_iter()
+            .find(|point| point.name() == name)
     }
 }
 
