@@ -27,6 +27,8 @@ pub enum BotError {
         env = crate::config::ALLOW_APPLICATION_CHANGE_ENV
     )]
     ApplicationChanged { stored: u64, current: u64 },
+    #[error("could not build the HTTP client for Discord: {0}")]
+    HttpClient(reqwest::Error),
     #[error("could not check the Discord application against the database: {0}")]
     Store(#[from] crate::store::StoreError),
 }
@@ -55,6 +57,8 @@ pub struct Data {
     pub signals: crate::tracker::Signals,
     /// The per-server cap and the scheduler settings `/track` explains.
     pub tracking: crate::commands::track::TrackingLimits,
+    /// Every Discord call of the process goes through it (see `discord_gate`).
+    pub discord: super::discord_gate::DiscordGate,
 }
 
 impl Data {

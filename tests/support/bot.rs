@@ -3,6 +3,12 @@
 //! bot did from the fake. Every wait ends as soon as its condition holds (a timeout is only a
 //! safety net); none sleeps a fixed time hoping something happened.
 //!
+//! The bot reaches the fake's REST as it reaches Discord in production: over TLS to
+//! `discord.com` with serenity's rate limiter on (`DISCORD_API_ADDR` points `discord.com` at the
+//! fake, `DISCORD_EXTRA_CA` trusts the fake's throwaway authority).
+//! [`HarnessBuilder::plain_http_discord`] keeps a test on `DISCORD_API_URL` instead (plain
+//! HTTP, limiter off, the bot's own 429 handling).
+//!
 //! ```ignore
 //! let h = Harness::builder()
 //!     .env("TRACKER_MAX_STALENESS", "30s")
@@ -60,6 +66,17 @@ pub struct HarnessBuilder {
     env: Vec<(String, String)>,
     guilds: Vec<FakeGuild>,
     sim: SimConfig,
+    discord_path: DiscordPath,
+    fake: FakeConfig,
+}
+
+/// How the bot reaches the fake Discord's REST.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiscordPath {
+    /// Production's path: TLS to `discord.com`, serenity's rate limiter on.
+    Tls,
+    /// `DISCORD_API_URL`: plain HTTP, serenity's rate limiter off.
+    PlainHttp,
 }
 
 impl HarnessBuilder {
@@ -87,6 +104,19 @@ impl HarnessBuilder {
         self
     }
 
+    /// Reaches the fake through `DISCORD_API_URL` (plain HTTP, serenity's limiter off) instead
+    /// of production's TLS path.
+    pub fn plain_http_discord(mut self) -> HarnessBuilder {
+        self.discord_path = DiscordPath::PlainHttp;
+        self
+    }
+
+    /// The fake Discord's settings besides its guilds (its clock, its rate limits).
+    pub fn fake_config(mut self, fake: FakeConfig) -> HarnessBuilder {
+        self.fake = fake;
+        self
+    }
+
     pub async fn start(self) -> Harness {
         let sim = Sim::new(self.sim);
         let sim_server = sim
@@ -95,7 +125,7 @@ impl HarnessBuilder {
             .expect("simulator starts");
         let discord = FakeDiscord::start(FakeConfig {
             guilds: self.guilds,
-            ..FakeConfig::default()
+            ..self.fake
         })
         .await
         .expect("fake Discord starts");
@@ -110,6 +140,7 @@ impl HarnessBuilder {
             workdir,
             db,
             env: self.env,
+            discord_path: self.discord_path,
         };
         harness.spawn_bot().await;
         harness
@@ -129,6 +160,7 @@ pub struct Harness {
     /// The bot's own database, created by the bot at start and dropped after the test.
     pub db: TestDb,
     env: Vec<(String, String)>,
+    discord_path: DiscordPath,
 }
 
 impl Drop for Harness {
@@ -158,6 +190,8 @@ impl Harness {
             env: Vec::new(),
             guilds: vec![default_guild()],
             sim: SimConfig::default(),
+            discord_path: DiscordPath::Tls,
+            fake: FakeConfig::default(),
         }
     }
 
@@ -177,7 +211,6 @@ impl Harness {
             .env("RUST_LOG", "warn")
             .env("DATABASE_URL", &self.db.url)
             .env("DISCORD_TOKEN", &self.discord.config().token)
-            .env("DISCORD_API_URL", self.discord.origin())
             .env("DISCORD_DEV_GUILD", GUILD.to_string())
             .env("PSN_NPSSO", SIM_NPSSO)
             .env("PSN_API_URL", &self.sim_server.base_url)
@@ -185,6 +218,19 @@ impl Harness {
             .env("PSN_PROFILE_URL", &self.sim_server.base_url)
             .env("HTTP_ADDR", self.ops_addr.to_string())
             .stdin(Stdio::null());
+        match self.discord_path {
+            DiscordPath::PlainHttp => {
+                command.env("DISCORD_API_URL", self.discord.origin());
+            }
+            DiscordPath::Tls => {
+                // Written at each start: a replaced fake has an authority of its own.
+                let authority = self.workdir.path().join("discord-fake-ca.pem");
+                std::fs::write(&authority, self.discord.ca_pem()).expect("the authority written");
+                command
+                    .env("DISCORD_API_ADDR", self.discord.tls_addr().to_string())
+                    .env("DISCORD_EXTRA_CA", authority);
+            }
+        }
         for (name, value) in &self.env {
             command.env(name, value);
         }
@@ -288,6 +334,11 @@ impl Harness {
             .await
             .expect("the waiting thread")
             .expect("the bot's exit status")
+    }
+
+    /// How the bot reaches the fake's REST.
+    pub fn discord_path(&self) -> DiscordPath {
+        self.discord_path
     }
 
     /// The bot process's id.
