@@ -10,6 +10,7 @@ use std::sync::Arc;
 use poise::serenity_prelude as serenity;
 
 use super::data::{BotError, Context, Data};
+use super::discord_gate::CallKind;
 use super::{buttons, payload, send};
 use crate::errors::{error_reply, CommandError};
 use crate::model::Reply;
@@ -121,7 +122,12 @@ impl<'a> Responder<'a> {
         let reply = self.outcome(result, source);
         self.send(&reply).await?;
         if let Some(token) = self.token().filter(|_| !reply.components().is_empty()) {
-            buttons::expire_later(self.http.clone(), token.to_string(), &self.data.background);
+            buttons::expire_later(
+                self.http.clone(),
+                self.data.discord.clone(),
+                token.to_string(),
+                &self.data.background,
+            );
         }
         Ok(succeeded)
     }
@@ -173,7 +179,10 @@ impl<'a> Responder<'a> {
                 )
             }
         };
-        send::with_retry(|| self.create_response(response.clone())).await?;
+        send::with_retry(&self.data.discord, CallKind::Interaction, || {
+            self.create_response(response.clone())
+        })
+        .await?;
         self.acknowledged.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -181,10 +190,13 @@ impl<'a> Responder<'a> {
     /// The first answer, or an edit of the loading message once Discord has had one.
     async fn send(&self, reply: &Reply) -> Result<(), BotError> {
         if self.acknowledged.load(Ordering::SeqCst) {
-            send::with_retry(|| self.edit_response(payload::edit_response(reply))).await?;
+            send::with_retry(&self.data.discord, CallKind::Interaction, || {
+                self.edit_response(payload::edit_response(reply))
+            })
+            .await?;
         } else {
             let message = payload::initial_response(reply);
-            send::with_retry(|| {
+            send::with_retry(&self.data.discord, CallKind::Interaction, || {
                 self.create_response(serenity::CreateInteractionResponse::Message(
                     message.clone(),
                 ))
