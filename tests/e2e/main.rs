@@ -1,11 +1,13 @@
 //! End to end: the real `trophybot run` binary against the fake Discord, the PSN simulator and a
 //! database of its own (`support::bot`): the commands, the server-admin commands, `/link` and
-//! tracking with announcements.
+//! tracking with announcements, and Discord's rate limits and a hung Discord on production's
+//! REST path.
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod admin;
 mod commands;
+mod discord_limits;
 mod link;
 mod tracking;

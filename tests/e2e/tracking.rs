@@ -24,23 +24,23 @@ const DOOMED_GUILD: u64 = 120;
 const DOOMED_CHANNEL: u64 = 220;
 const DOOMED_ADMIN: u64 = 320;
 
-const PLAYER: &str = "sim_casual";
+pub(crate) const PLAYER: &str = "sim_casual";
 
 /// The bot with a budget and staleness that make the tracker look every second or so.
-fn fast_tracker() -> HarnessBuilder {
+pub(crate) fn fast_tracker() -> HarnessBuilder {
     Harness::builder()
         .env("TRACKER_MAX_STALENESS", "1s")
         .env("PSN_RATE_LIMIT", "6000/1m")
 }
 
-fn other_guild(id: u64, channel: u64, admin: u64, name: &str) -> FakeGuild {
+pub(crate) fn other_guild(id: u64, channel: u64, admin: u64, name: &str) -> FakeGuild {
     FakeGuild::new(id, name)
         .channel(channel, "trophies")
         .member(FakeUser::new(admin, "admin").with_manage_guild())
 }
 
 /// A title of the player with unearned base-game trophies, and those trophies' ids.
-async fn open_trophies(h: &Harness, online_id: &str) -> (String, Vec<(u32, String)>) {
+pub(crate) async fn open_trophies(h: &Harness, online_id: &str) -> (String, Vec<(u32, String)>) {
     let client = support::sim_client(&h.sim_server.base_url);
     let online_id = psn::OnlineId::parse(online_id).expect("a valid online ID");
     let account = client.resolve_user(&online_id).await.expect("a sim user");
@@ -67,7 +67,7 @@ async fn open_trophies(h: &Harness, online_id: &str) -> (String, Vec<(u32, Strin
 }
 
 /// Waits until the tracker stored the account's baseline.
-async fn wait_for_baseline(h: &Harness, online_id: &str) {
+pub(crate) async fn wait_for_baseline(h: &Harness, online_id: &str) {
     let account_id = h.sim.account_id(online_id).expect("a sim user");
     let store = h.store().await;
     wait_until("the baseline", || {
@@ -89,7 +89,7 @@ async fn wait_for_baseline(h: &Harness, online_id: &str) {
 }
 
 /// Outbox rows (guild, sent, failed) — what the deliverer did with each announcement.
-async fn outbox(h: &Harness) -> Vec<(i64, bool, bool)> {
+pub(crate) async fn outbox(h: &Harness) -> Vec<(i64, bool, bool)> {
     let store = h.store().await;
     let rows = sqlx::query_as(
         "SELECT guild_id, sent_at IS NOT NULL, failed_reason IS NOT NULL FROM outbox ORDER BY id",
@@ -102,7 +102,7 @@ async fn outbox(h: &Harness) -> Vec<(i64, bool, bool)> {
 }
 
 /// The bot's own posts in a channel (interaction replies such as `/track`'s left out).
-fn announcements(h: &Harness, channel: u64) -> Vec<MessageRecord> {
+pub(crate) fn announcements(h: &Harness, channel: u64) -> Vec<MessageRecord> {
     h.discord
         .channel_messages(channel)
         .into_iter()
@@ -111,7 +111,11 @@ fn announcements(h: &Harness, channel: u64) -> Vec<MessageRecord> {
 }
 
 /// Waits until `channel` holds at least `count` announcements, and returns them.
-async fn wait_for_announcements(h: &Harness, channel: u64, count: usize) -> Vec<MessageRecord> {
+pub(crate) async fn wait_for_announcements(
+    h: &Harness,
+    channel: u64,
+    count: usize,
+) -> Vec<MessageRecord> {
     h.discord
         .wait_for(&format!("{count} announcements in {channel}"), |d| {
             let posted: Vec<MessageRecord> = d
@@ -129,7 +133,7 @@ fn embeds_text(message: &MessageRecord) -> String {
     text_of(&message.message["embeds"])
 }
 
-async fn track(h: &Harness, guild: u64, channel: u64, admin: u64) {
+pub(crate) async fn track(h: &Harness, guild: u64, channel: u64, admin: u64) {
     let (ephemeral, reply) = h.track_add_in(guild, channel, admin, PLAYER, None).await;
     assert!(ephemeral, "{reply}");
     assert!(
@@ -338,15 +342,13 @@ async fn a_second_deliverer_on_the_same_database_posts_nothing_twice() {
     );
     let stop = CancellationToken::new();
     let signals = trophybot::tracker::Signals::default();
-    let second = trophybot::bot::deliver::spawn_deliverer(
+    let second = trophybot::bot::deliver::Deliverer::new(
         store.clone(),
         http,
-        signals.clone(),
         trophybot::ops::Metrics::new(),
-        "second-deliverer".to_string(),
-        false,
-        stop.clone(),
+        "second-deliverer",
     );
+    let second = trophybot::bot::deliver::spawn_deliverer(second, signals.clone(), stop.clone());
 
     track(&h, GUILD, CHANNEL, ADMIN).await;
     wait_for_baseline(&h, PLAYER).await;
