@@ -230,7 +230,8 @@ async fn a_global_429_holds_every_discord_call_until_it_passes() {
 
 #[tokio::test]
 async fn a_hung_channel_is_timed_out_and_retried_without_a_duplicate() {
-    let h = two_servers(fast_tracker().env("DISCORD_CALL_TIMEOUT", "2s")).await;
+    let call_timeout = Duration::from_secs(3);
+    let h = two_servers(fast_tracker().env("DISCORD_CALL_TIMEOUT", "3s")).await;
     h.discord
         .inject_fault(Fault::hang("POST", &posts_to(CHANNEL)));
     let (title, open) = open_trophies(&h, PLAYER).await;
@@ -240,9 +241,21 @@ async fn a_hung_channel_is_timed_out_and_retried_without_a_duplicate() {
     first_row_is_the_first_servers(&h).await;
 
     wait_for_announcements(&h, SECOND_CHANNEL, 1).await;
+    assert!(announcements(&h, CHANNEL).is_empty());
+    let hung_at = h
+        .discord
+        .wait_for("the hung post", |d| {
+            d.requests()
+                .into_iter()
+                .find(|r| r.status == 0 && r.path == posts_to(CHANNEL))
+                .map(|r| r.received)
+        })
+        .await
+        .expect("the hung post");
+    let second_at = post_requests(&h, SECOND_CHANNEL)[0].received;
     assert!(
-        announcements(&h, CHANNEL).is_empty(),
-        "the other server's announcement did not wait for the hung channel"
+        second_at < hung_at + call_timeout,
+        "the other server's announcement did not wait for the hung post to time out"
     );
     wait_for_announcements(&h, CHANNEL, 1).await;
     let posts = post_requests(&h, CHANNEL);
@@ -256,7 +269,7 @@ async fn a_hung_channel_is_timed_out_and_retried_without_a_duplicate() {
         posts[1].body.as_ref().map(|b| b["nonce"].clone()),
         "retried with the same nonce"
     );
-    assert!(posts[1].received - posts[0].received >= Duration::from_secs(2));
+    assert!(posts[1].received - posts[0].received >= call_timeout);
     each_channel_announced_once(&h, &[CHANNEL, SECOND_CHANNEL]).await;
 }
 
