@@ -22,6 +22,15 @@ pub struct Config {
     /// The PSN client's settings, credential included.
     pub psn: psn::Config,
     pub discord_api_url: Option<String>,
+    /// `DISCORD_API_ADDR`: connect to this address for `discord.com` (the host name, TLS and
+    /// certificate checks stay), like curl's `--resolve`.
+    pub discord_api_addr: Option<SocketAddr>,
+    /// `DISCORD_EXTRA_CA`: certificate authorities (read from a PEM file) trusted for Discord's
+    /// REST besides the usual roots, e.g. a TLS-inspecting proxy's or a stand-in's.
+    pub discord_extra_ca: Vec<reqwest::Certificate>,
+    /// `DISCORD_CALL_TIMEOUT`: how long one Discord call may take, rate-limit waits included,
+    /// before it is given up (an announcement is retried later).
+    pub discord_call_timeout: Duration,
     pub discord_dev_guild: Option<u64>,
     /// A channel where the bot warns the operator (e.g. the PSN credential nearing its end).
     pub ops_alert_channel: Option<u64>,
@@ -64,6 +73,9 @@ pub const DEFAULT_OUTBOX_RETENTION: &str = "30d";
 pub const MIN_OUTBOX_RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// A year: the longest interval the store passes to the database (`store::interval_secs`).
 pub const MAX_OUTBOX_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
+pub const DEFAULT_DISCORD_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest `DISCORD_CALL_TIMEOUT`: past it a hung call would hold a channel too long.
+pub const MAX_DISCORD_CALL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// The test hook's variable (see [`Config::failpoint`]).
 pub const FAILPOINT_ENV: &str = "TROPHYBOT_FAILPOINT";
@@ -211,6 +223,45 @@ impl Config {
         let mut discord_api_url = String::new();
         url_setting("DISCORD_API_URL", &mut discord_api_url);
         let discord_api_url = (!discord_api_url.is_empty()).then_some(discord_api_url);
+        let discord_api_addr = var("DISCORD_API_ADDR").and_then(|text| match text.parse() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                problems.push(format!(
+                    "DISCORD_API_ADDR={text:?} is not an address such as 127.0.0.1:8443"
+                ));
+                None
+            }
+        });
+        let discord_extra_ca = match var("DISCORD_EXTRA_CA") {
+            None => Vec::new(),
+            Some(path) => match read_certificates(&path) {
+                Ok(certificates) => certificates,
+                Err(why) => {
+                    problems.push(format!("DISCORD_EXTRA_CA={path:?} {why}"));
+                    Vec::new()
+                }
+            },
+        };
+        let discord_call_timeout = match var("DISCORD_CALL_TIMEOUT") {
+            None => DEFAULT_DISCORD_CALL_TIMEOUT,
+            Some(text) => match parse_duration(&text) {
+                Some(d) if !d.is_zero() && d <= MAX_DISCORD_CALL_TIMEOUT => d,
+                _ => {
+                    problems.push(format!(
+                        "DISCORD_CALL_TIMEOUT={text:?} is not a duration from 1s to 10m, such as 30s"
+                    ));
+                    DEFAULT_DISCORD_CALL_TIMEOUT
+                }
+            },
+        };
+        if discord_api_url.is_some() && (discord_api_addr.is_some() || !discord_extra_ca.is_empty())
+        {
+            problems.push(
+                "DISCORD_API_URL replaces Discord's origin with plain HTTP; it cannot be combined \
+                 with DISCORD_API_ADDR or DISCORD_EXTRA_CA (set one way to reach Discord)"
+                    .to_string(),
+            );
+        }
 
         if let Some(region) = var("PSN_REGION") {
             if region.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -378,6 +429,9 @@ impl Config {
             database_url,
             psn,
             discord_api_url,
+            discord_api_addr,
+            discord_extra_ca,
+            discord_call_timeout,
             discord_dev_guild,
             ops_alert_channel,
             tracker_max_staleness,
@@ -391,6 +445,30 @@ impl Config {
             log_filter,
         })
     }
+}
+
+/// The certificates of a PEM file: at least one, each readable.
+fn read_certificates(path: &str) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|err| format!("cannot be read: {err}"))?;
+    let certificates = match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certificates) if !certificates.is_empty() => certificates,
+        Ok(_) => return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".to_string()),
+        Err(_) => return Err("holds a certificate that is not valid PEM".to_string()),
+    };
+    // The TLS library reads each one only when a client is built: build one now, so a bad
+    // certificate stops the start instead of the first request.
+    certificates
+        .iter()
+        .cloned()
+        .fold(
+            reqwest::Client::builder(),
+            reqwest::ClientBuilder::add_root_certificate,
+        )
+        .build()
+        .map_err(|_| {
+            "holds a certificate that is not a usable certificate authority".to_string()
+        })?;
+    Ok(certificates)
 }
 
 /// `45s`, `30m`, `1h`, `2d`, or combinations such as `1h30m`.
@@ -627,6 +705,117 @@ mod tests {
                     .contains(&format!("TROPHYBOT_ALLOW_APPLICATION_CHANGE={bad:?}")),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn discord_address_and_extra_authority_are_read_and_checked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let good = dir.path().join("ca.pem");
+        std::fs::write(
+            &good,
+            discord_fake::throwaway_authority_pem().expect("an authority"),
+        )
+        .expect("written");
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(
+            &garbage,
+            "-----BEGIN CERTIFICATE-----\nMAMCAQA=\n-----END CERTIFICATE-----\n",
+        )
+        .expect("written");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate").expect("written");
+        let good = good.to_string_lossy().to_string();
+        let c = config(
+            Mode::Bot,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("DISCORD_TOKEN", "t"),
+                ("DISCORD_API_ADDR", "127.0.0.1:8443"),
+                ("DISCORD_EXTRA_CA", &good),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(
+            c.discord_api_addr,
+            Some("127.0.0.1:8443".parse().expect("addr"))
+        );
+        assert_eq!(c.discord_extra_ca.len(), 1);
+
+        let err = config(
+            Mode::Bot,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("DISCORD_TOKEN", "t"),
+                ("DISCORD_API_ADDR", "discord.local"),
+                ("DISCORD_EXTRA_CA", &empty.to_string_lossy()),
+            ],
+        )
+        .expect_err("invalid");
+        let text = err.to_string();
+        assert!(
+            text.contains("DISCORD_API_ADDR=\"discord.local\" is not an address"),
+            "{text}"
+        );
+        assert!(text.contains("holds no PEM certificate"), "{text}");
+        let missing = config(
+            Mode::Bot,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("DISCORD_TOKEN", "t"),
+                ("DISCORD_EXTRA_CA", "/nonexistent/ca.pem"),
+            ],
+        )
+        .expect_err("unreadable");
+        assert!(missing.to_string().contains("cannot be read"), "{missing}");
+        let unusable = config(
+            Mode::Bot,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("DISCORD_TOKEN", "t"),
+                ("DISCORD_EXTRA_CA", &garbage.to_string_lossy()),
+            ],
+        )
+        .expect_err("not a certificate");
+        assert!(
+            unusable
+                .to_string()
+                .contains("not a usable certificate authority"),
+            "{unusable}"
+        );
+        let both = config(
+            Mode::Bot,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("DISCORD_TOKEN", "t"),
+                ("DISCORD_API_URL", "http://127.0.0.1:1"),
+                ("DISCORD_API_ADDR", "127.0.0.1:8443"),
+            ],
+        )
+        .expect_err("one way to reach Discord");
+        assert!(both.to_string().contains("cannot be combined"), "{both}");
+        assert_eq!(c.discord_call_timeout, DEFAULT_DISCORD_CALL_TIMEOUT);
+        for (text, expected) in [("2s", Some(2)), ("0s", None), ("11m", None), ("soon", None)] {
+            let read = config(
+                Mode::Bot,
+                &[
+                    ("PSN_NPSSO", "npsso-value"),
+                    ("DISCORD_TOKEN", "t"),
+                    ("DISCORD_CALL_TIMEOUT", text),
+                ],
+            );
+            match expected {
+                Some(secs) => assert_eq!(
+                    read.expect("valid").discord_call_timeout,
+                    Duration::from_secs(secs)
+                ),
+                None => assert!(
+                    read.expect_err("invalid")
+                        .to_string()
+                        .contains("DISCORD_CALL_TIMEOUT"),
+                    "{text}"
+                ),
+            }
         }
     }
 

@@ -67,7 +67,12 @@ fn is_on_message(message: &serenity::Message, custom_id: &str) -> bool {
 /// Removes the page buttons shortly before the interaction token that could edit them expires,
 /// so nobody presses a button that can no longer work. Cancelled at shutdown (the buttons then
 /// stay, and still work after a restart).
-pub fn expire_later(http: Arc<serenity::Http>, token: String, background: &Background) {
+pub fn expire_later(
+    http: Arc<serenity::Http>,
+    gate: super::discord_gate::DiscordGate,
+    token: String,
+    background: &Background,
+) {
     let cancel = background.cancel.clone();
     background.tasks.spawn(async move {
         tokio::select! {
@@ -76,7 +81,8 @@ pub fn expire_later(http: Arc<serenity::Http>, token: String, background: &Backg
                 let edit = serenity::EditInteractionResponse::new()
                     .components(Vec::new())
                     .allowed_mentions(payload::no_mentions());
-                if let Err(err) = http.edit_original_interaction_response(&token, &edit, Vec::new()).await {
+                let removal = http.edit_original_interaction_response(&token, &edit, Vec::new());
+                if let Err(err) = gate.call(super::discord_gate::CallKind::Interaction, removal).await {
                     tracing::debug!(%err, "could not remove expired page buttons");
                 }
             }

@@ -27,6 +27,8 @@ pub enum BotError {
         env = crate::config::ALLOW_APPLICATION_CHANGE_ENV
     )]
     ApplicationChanged { stored: u64, current: u64 },
+    #[error("could not build the HTTP client for Discord: {0}")]
+    HttpClient(reqwest::Error),
     #[error("could not check the Discord application against the database: {0}")]
     Store(#[from] crate::store::StoreError),
 }
@@ -57,6 +59,8 @@ pub struct Data {
     pub tracking: crate::commands::track::TrackingLimits,
     /// Who is a member of which server, as Discord last said.
     pub members: super::members::Members,
+    /// Every Discord call of the process goes through it (see `discord_gate`).
+    pub discord: super::discord_gate::DiscordGate,
 }
 
 impl Data {

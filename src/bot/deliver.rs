@@ -17,11 +17,17 @@
 //! takes only the bot's own messages (its user ID, asked once): another bot or a user quoting
 //! the same footer is not the announcement.
 //!
-//! Failpoint: with `TROPHYBOT_FAILPOINT=deliver-after-post` (read by `config`), the deliverer
-//! logs `failpoint deliver-after-post reached` at error level after a successful post and before
-//! marking it, then waits forever, so a test can kill the process at the worst moment.
+//! Different channels are delivered at once, each in a task of its own (see [`Deliverer::run`]),
+//! within the bound of the process's [`DiscordGate`], which also times out every call: a
+//! rate-limited or hung channel holds up only itself. While a row's post or history search is in
+//! flight, the leases of its channel's claimed rows are renewed every [`LEASE_RENEWAL`].
+//!
+//! Failpoints (`TROPHYBOT_FAILPOINT`, see [`crate::failpoint`]): the deliverer can be stopped
+//! after the claim, before the post, after the post and after the mark, for tests that kill it
+//! there.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +36,8 @@ use poise::serenity_prelude as serenity;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::discord_gate::{CallKind, DiscordGate};
+use crate::failpoint::{stop_if_armed, Failpoint};
 use crate::model::reply::{Embed, Reply};
 use crate::render::{delivery_problem, DeliveryFailure};
 use crate::store::{AttemptStart, OutboxRow, Store, StoreError};
@@ -39,14 +47,19 @@ use crate::tracker::Signals;
 /// number; two minutes is what it is seen to honour, and retrying within a shorter window than
 /// the real one is what keeps the nonce path safe. Past it, the channel's history is searched.
 pub const NONCE_WINDOW: Duration = Duration::from_secs(120);
-/// How long a claim holds a row; renewed for each row just before it is posted, so it only has
-/// to cover one post. A crashed deliverer's rows are free again after this (or at once when a
+/// How long a claim holds a row; renewed just before each post and every [`LEASE_RENEWAL`]
+/// while a post or history search is in flight. A crashed deliverer's rows are free again after this (or at once when a
 /// deliverer of the same owner name starts). A lease that runs out mid-post costs no duplicate:
 /// the next holder's post carries the same nonce.
 pub const CLAIM_LEASE: Duration = Duration::from_secs(10);
-/// Rows claimed per pass, few enough to be posted well within their leases; a full batch makes
-/// the loop go again at once.
+/// Rows claimed per pass; a full batch makes the loop claim again at once (while there is room
+/// for more channels).
 const CLAIM_BATCH: i64 = 10;
+/// How often the leases of a channel's claimed rows are renewed while one of them is in
+/// flight: well within [`CLAIM_LEASE`].
+const LEASE_RENEWAL: Duration = Duration::from_secs(3);
+/// Channels delivered at once; the Discord calls are bounded again by the gate.
+const CHANNELS_IN_FLIGHT: usize = super::discord_gate::MAX_IN_FLIGHT;
 /// How often the outbox is looked at without a signal (retries after a backoff, other
 /// processes' rows, expired leases).
 const TICK: Duration = Duration::from_secs(5);
@@ -88,8 +101,11 @@ pub struct Deliverer {
     store: Store,
     http: Arc<serenity::Http>,
     metrics: crate::ops::Metrics,
+    /// Every Discord call goes through it: hold, bound, timeout, counting.
+    gate: DiscordGate,
     owner: String,
-    hang_after_post: bool,
+    /// The test hook (see [`crate::failpoint`]); `None` in production.
+    failpoint: Option<Failpoint>,
     /// The bot's user ID, to know its own messages in a channel's history (see
     /// [`Deliverer::own_user_id`]).
     own_user_id: Arc<tokio::sync::OnceCell<serenity::UserId>>,
@@ -117,16 +133,23 @@ impl Deliverer {
         Deliverer {
             store,
             http,
+            gate: DiscordGate::new(metrics.clone()),
             metrics,
             owner: owner.into(),
-            hang_after_post: false,
+            failpoint: None,
             own_user_id: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 
-    /// Arms the `deliver-after-post` failpoint (see the module docs).
-    pub fn with_failpoint_after_post(mut self, armed: bool) -> Deliverer {
-        self.hang_after_post = armed;
+    /// Shares the process's gate (the default is one of its own).
+    pub fn with_gate(mut self, gate: DiscordGate) -> Deliverer {
+        self.gate = gate;
+        self
+    }
+
+    /// Arms a test hook (see [`crate::failpoint`]): the deliverer stops at that step.
+    pub fn with_failpoint(mut self, failpoint: Option<Failpoint>) -> Deliverer {
+        self.failpoint = failpoint;
         self
     }
 
@@ -140,8 +163,9 @@ impl Deliverer {
         self.store.release_outbox_claims(&self.owner).await
     }
 
-    /// One pass: claims due rows and delivers them, a channel's rows in order. A failure on one
-    /// channel never stops the others.
+    /// One pass: claims due rows and delivers them, different channels at once, a channel's
+    /// rows in order, and returns when all are done. A failure on one channel never stops the
+    /// others. (The running deliverer does not wait for a whole pass: see [`Deliverer::run`].)
     pub async fn deliver_pending(&self) -> Result<PassSummary, StoreError> {
         let rows = self
             .store
@@ -151,28 +175,39 @@ impl Deliverer {
             claimed: rows.len(),
             ..PassSummary::default()
         };
-        // A channel waiting for a retry holds its later rows back, so they stay in order.
-        let mut waiting: HashMap<u64, Duration> = HashMap::new();
-        let mut broken: HashSet<u64> = HashSet::new();
-        for row in rows {
-            if broken.contains(&row.channel_id) {
-                // Already failed with the rest of its channel.
-                summary.failed += 1;
-                continue;
+        let mut channels = tokio::task::JoinSet::new();
+        for rows in by_channel(rows) {
+            let deliverer = self.clone();
+            channels.spawn(async move { Box::pin(deliverer.deliver_channel(rows)).await });
+        }
+        let mut first_error = None;
+        while let Some(joined) = channels.join_next().await {
+            match joined {
+                Ok(Ok(channel)) => summary.add(channel),
+                Ok(Err(err)) => {
+                    first_error.get_or_insert(err);
+                }
+                Err(err) => tracing::error!(%err, "a channel's delivery task failed"),
             }
-            if let Some(wait) = waiting.get(&row.channel_id) {
-                self.store
-                    .release_outbox_row(
-                        row.id,
-                        &self.owner,
-                        *wait,
-                        "waiting for an earlier announcement in this channel",
-                    )
-                    .await?;
-                summary.retried += 1;
-                continue;
-            }
-            match self.deliver_one(&row).await? {
+        }
+        self.update_depth().await;
+        match first_error {
+            Some(err) => Err(err),
+            None => Ok(summary),
+        }
+    }
+
+    /// Delivers one channel's claimed rows in order, renewing their leases while each is in
+    /// flight. After a row that must wait, the rest wait as long (they stay in order); after a
+    /// broken channel, the rest are given up with it.
+    async fn deliver_channel(&self, rows: Vec<OutboxRow>) -> Result<PassSummary, StoreError> {
+        let mut summary = PassSummary::default();
+        let mut held: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let mut rows = rows.into_iter();
+        while let Some(row) = rows.next() {
+            let outcome = Box::pin(self.with_leases_renewed(&held, self.deliver_one(&row))).await?;
+            held.retain(|id| *id != row.id);
+            match outcome {
                 Outcome::Posted => summary.posted += 1,
                 Outcome::Found => summary.found += 1,
                 Outcome::Lost => summary.lost += 1,
@@ -189,8 +224,19 @@ impl Deliverer {
                     self.store
                         .release_outbox_row(row.id, &self.owner, wait, &error)
                         .await?;
-                    waiting.insert(row.channel_id, wait);
                     summary.retried += 1;
+                    for later in rows {
+                        self.store
+                            .release_outbox_row(
+                                later.id,
+                                &self.owner,
+                                wait,
+                                "waiting for an earlier announcement in this channel",
+                            )
+                            .await?;
+                        summary.retried += 1;
+                    }
+                    return Ok(summary);
                 }
                 Outcome::Rejected(reason) => {
                     tracing::error!(outbox = row.id, channel = row.channel_id, %reason, "Discord rejects this announcement; giving it up");
@@ -209,20 +255,43 @@ impl Deliverer {
                         %reason,
                         "announcement channel unusable; its pending announcements are given up"
                     );
-                    broken.insert(row.channel_id);
-                    summary.failed += 1;
+                    // This row and the rest of the channel's claimed ones.
+                    summary.failed += 1 + rows.len();
                     self.report(row.guild_id, row.channel_id, problem).await?;
+                    return Ok(summary);
                 }
             }
-        }
-        match self.store.outbox_pending_count().await {
-            Ok(depth) => self.metrics.set_outbox_depth(depth),
-            Err(err) => tracing::warn!(%err, "could not count the outbox"),
         }
         Ok(summary)
     }
 
+    /// Runs `work` while renewing the leases on `held` every [`LEASE_RENEWAL`], so a post or a
+    /// history search that takes long (a rate limit, a slow Discord) keeps its rows.
+    async fn with_leases_renewed<T>(&self, held: &[i64], work: impl Future<Output = T>) -> T {
+        let mut work = std::pin::pin!(work);
+        let mut renewal =
+            tokio::time::interval_at(tokio::time::Instant::now() + LEASE_RENEWAL, LEASE_RENEWAL);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                _ = renewal.tick() => {
+                    if let Err(err) = self.store.renew_outbox_claims(held, &self.owner, CLAIM_LEASE).await {
+                        tracing::warn!(%err, "could not renew the leases of announcements in flight");
+                    }
+                }
+            }
+        }
+    }
+
+    async fn update_depth(&self) {
+        match self.store.outbox_pending_count().await {
+            Ok(depth) => self.metrics.set_outbox_depth(depth),
+            Err(err) => tracing::warn!(%err, "could not count the outbox"),
+        }
+    }
+
     async fn deliver_one(&self, row: &OutboxRow) -> Result<Outcome, StoreError> {
+        stop_if_armed(self.failpoint, Failpoint::DeliverAfterClaim).await;
         let reply: Reply = match serde_json::from_value(row.payload.clone()) {
             Ok(reply) => reply,
             Err(err) => return Ok(Outcome::Rejected(format!("unreadable payload: {err}"))),
@@ -263,14 +332,15 @@ impl Deliverer {
                 },
             }
         }
+        stop_if_armed(self.failpoint, Failpoint::DeliverBeforePost).await;
         match self.post(row, &reply).await {
             Ok(message_id) => {
-                if self.hang_after_post {
-                    tracing::error!("failpoint deliver-after-post reached");
-                    std::future::pending::<()>().await;
-                }
-                self.mark_sent(row, &reply, message_id, Outcome::Posted)
-                    .await
+                stop_if_armed(self.failpoint, Failpoint::DeliverAfterPost).await;
+                let marked = self
+                    .mark_sent(row, &reply, message_id, Outcome::Posted)
+                    .await;
+                stop_if_armed(self.failpoint, Failpoint::DeliverAfterMark).await;
+                marked
             }
             Err(err) => Ok(classify(&err)),
         }
@@ -313,9 +383,8 @@ impl Deliverer {
         let message = super::payload::channel_message(reply)
             .nonce(serenity::Nonce::String(row.nonce.clone()))
             .enforce_nonce(true);
-        let posted = serenity::ChannelId::new(row.channel_id)
-            .send_message(&self.http, message)
-            .await?;
+        let post = serenity::ChannelId::new(row.channel_id).send_message(&self.http, message);
+        let posted = self.gate.call(CallKind::Rest, post).await?;
         Ok(posted.id.get())
     }
 
@@ -337,14 +406,12 @@ impl Deliverer {
         let channel = serenity::ChannelId::new(row.channel_id);
         let mut before: Option<serenity::MessageId> = None;
         loop {
-            let page = self
-                .http
-                .get_messages(
-                    channel,
-                    before.map(serenity::MessagePagination::Before),
-                    Some(HISTORY_LIMIT),
-                )
-                .await?;
+            let page = self.http.get_messages(
+                channel,
+                before.map(serenity::MessagePagination::Before),
+                Some(HISTORY_LIMIT),
+            );
+            let page = self.gate.call(CallKind::Rest, page).await?;
             let found = page.iter().find(|message| {
                 message.author.id == me
                     && message.embeds.iter().any(|embed| {
@@ -370,7 +437,10 @@ impl Deliverer {
     /// The bot's own user ID, asked of Discord once and kept.
     async fn own_user_id(&self) -> Result<serenity::UserId, serenity::Error> {
         self.own_user_id
-            .get_or_try_init(|| async { Ok(self.http.get_current_user().await?.id) })
+            .get_or_try_init(|| async {
+                let me = self.http.get_current_user();
+                Ok(self.gate.call(CallKind::Rest, me).await?.id)
+            })
             .await
             .copied()
     }
@@ -392,7 +462,8 @@ impl Deliverer {
         };
         // The server's name tells admins of several servers which one; its owner is whom to
         // tell when nobody who added the accounts is known.
-        let guild = match self.http.get_guild(serenity::GuildId::new(guild_id)).await {
+        let lookup = self.http.get_guild(serenity::GuildId::new(guild_id));
+        let guild = match self.gate.call(CallKind::Rest, lookup).await {
             Ok(guild) => Some(guild),
             Err(err) => {
                 tracing::warn!(guild = guild_id, %err, "could not look up the server of a broken announcement channel");
@@ -434,19 +505,21 @@ impl Deliverer {
         reason = "the deliverer tells admins of a broken channel"
     )]
     async fn direct_message(&self, user_id: u64, reply: &Reply) -> Result<(), serenity::Error> {
-        let channel = self
-            .http
-            .create_private_channel(&serde_json::json!({ "recipient_id": user_id.to_string() }))
-            .await?;
-        channel
+        let recipient = serde_json::json!({ "recipient_id": user_id.to_string() });
+        let open = self.http.create_private_channel(&recipient);
+        let channel = self.gate.call(CallKind::Rest, open).await?;
+        let post = channel
             .id
-            .send_message(&self.http, super::payload::channel_message(reply))
-            .await?;
+            .send_message(&self.http, super::payload::channel_message(reply));
+        self.gate.call(CallKind::Rest, post).await?;
         Ok(())
     }
 
-    /// Passes until cancelled: at once when the tracker signals new rows, every [`TICK`]
-    /// otherwise, again at once after a full batch.
+    /// Delivers until cancelled. Claims due rows at once when the tracker signals new ones,
+    /// when a channel's delivery ends, and every [`TICK`] otherwise; each channel's rows go out
+    /// in a task of their own, at most [`CHANNELS_IN_FLIGHT`] channels at once, so a rate-limited
+    /// or hung channel never holds up another's announcements. (A channel in flight has its
+    /// rows leased, which keeps its later rows from being claimed until it is done.)
     async fn run(self, signals: Signals, cancel: CancellationToken) {
         match self.take_over_own_claims().await {
             Ok(0) => {}
@@ -457,59 +530,130 @@ impl Deliverer {
             ),
             Err(err) => tracing::warn!(%err, "could not take back earlier claims"),
         }
+        let mut channels: tokio::task::JoinSet<Result<PassSummary, StoreError>> =
+            tokio::task::JoinSet::new();
+        let mut busy: HashMap<tokio::task::Id, u64> = HashMap::new();
         loop {
-            // Stopping mid-pass is like a crash, which the nonce and history cover.
-            let pass = tokio::select! {
-                () = cancel.cancelled() => break,
-                pass = self.deliver_pending() => pass,
-            };
-            let full = match pass {
-                Ok(summary) => {
-                    if summary != PassSummary::default() {
-                        tracing::debug!(?summary, "outbox pass");
-                    }
-                    summary.claimed as i64 >= CLAIM_BATCH
+            let mut claimed_full_batch = false;
+            if channels.len() < CHANNELS_IN_FLIGHT {
+                match self.claim_into(&mut channels, &mut busy).await {
+                    Ok(claimed) => claimed_full_batch = claimed as i64 >= CLAIM_BATCH,
+                    Err(err) => tracing::warn!(%err, "could not claim announcements"),
                 }
-                Err(err) => {
-                    tracing::warn!(%err, "outbox pass failed");
-                    false
-                }
-            };
-            if full {
+            }
+            if claimed_full_batch && channels.len() < CHANNELS_IN_FLIGHT {
                 continue;
             }
             tokio::select! {
                 () = cancel.cancelled() => break,
                 () = signals.outbox_ready.notified() => {}
                 () = tokio::time::sleep(TICK) => {}
+                Some(joined) = channels.join_next_with_id(), if !channels.is_empty() => {
+                    match joined {
+                        Ok((id, result)) => {
+                            busy.remove(&id);
+                            match result {
+                                Ok(summary) if summary != PassSummary::default() => {
+                                    tracing::debug!(?summary, "channel delivered");
+                                }
+                                Ok(_) => {}
+                                Err(err) => tracing::warn!(%err, "a channel's delivery failed"),
+                            }
+                        }
+                        Err(err) => {
+                            busy.remove(&err.id());
+                            tracing::error!(%err, "a channel's delivery task failed");
+                        }
+                    }
+                    self.update_depth().await;
+                }
             }
         }
+        // Stopping mid-delivery is like a crash, which the nonce and history cover.
+        channels.shutdown().await;
         // What this run still holds is free for other deliverers at once.
         if let Err(err) = self.store.release_outbox_claims(&self.owner).await {
             tracing::warn!(%err, "could not release outbox claims at shutdown");
         }
         tracing::info!("deliverer stopped");
     }
+
+    /// Claims due rows and starts a task for each channel among them; returns how many rows it
+    /// claimed. A row of a channel still in flight (its lease ran out meanwhile) is handed back
+    /// to wait for it.
+    async fn claim_into(
+        &self,
+        channels: &mut tokio::task::JoinSet<Result<PassSummary, StoreError>>,
+        busy: &mut HashMap<tokio::task::Id, u64>,
+    ) -> Result<usize, StoreError> {
+        let rows = self
+            .store
+            .claim_outbox(&self.owner, CLAIM_LEASE, CLAIM_BATCH)
+            .await?;
+        let claimed = rows.len();
+        for rows in by_channel(rows) {
+            let channel = rows[0].channel_id;
+            if busy.values().any(|c| *c == channel) {
+                for row in rows {
+                    self.store
+                        .release_outbox_row(
+                            row.id,
+                            &self.owner,
+                            BACKOFF_FIRST,
+                            "waiting for an earlier announcement in this channel",
+                        )
+                        .await?;
+                }
+                continue;
+            }
+            let deliverer = self.clone();
+            let task =
+                channels.spawn(async move { Box::pin(deliverer.deliver_channel(rows)).await });
+            busy.insert(task.id(), channel);
+        }
+        Ok(claimed)
+    }
+}
+
+/// Claimed rows grouped by channel, each group in claim (id) order, channels in the order of
+/// their first row.
+fn by_channel(rows: Vec<OutboxRow>) -> Vec<Vec<OutboxRow>> {
+    let mut groups: Vec<Vec<OutboxRow>> = Vec::new();
+    for row in rows {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].channel_id == row.channel_id)
+        {
+            Some(group) => group.push(row),
+            None => groups.push(vec![row]),
+        }
+    }
+    groups
+}
+
+impl PassSummary {
+    fn add(&mut self, other: PassSummary) {
+        self.claimed += other.claimed;
+        self.posted += other.posted;
+        self.found += other.found;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.lost += other.lost;
+    }
 }
 
 /// Starts the deliverer loop (see [`Deliverer::run`]); it stops when `cancel` is cancelled.
-/// `failpoint_after_post` arms the test hook (see the module docs).
 pub fn spawn_deliverer(
-    store: Store,
-    http: Arc<serenity::Http>,
+    deliverer: Deliverer,
     signals: Signals,
-    metrics: crate::ops::Metrics,
-    owner: String,
-    failpoint_after_post: bool,
     cancel: CancellationToken,
 ) -> JoinHandle<()> {
-    let armed = failpoint_after_post;
-    if armed {
+    if let Some(point) = deliverer.failpoint {
         tracing::warn!(
-            "failpoint deliver-after-post armed: the deliverer will stop after its first post"
+            failpoint = point.name(),
+            "failpoint armed: the deliverer will stop at that step"
         );
     }
-    let deliverer = Deliverer::new(store, http, metrics, owner).with_failpoint_after_post(armed);
     tokio::spawn(deliverer.run(signals, cancel))
 }
 

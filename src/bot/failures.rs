@@ -39,6 +39,7 @@ fn user_error(failure: &FrameworkError<'_, Data, BotError>) -> Option<CommandErr
                 BotError::ShuttingDown => CommandError::ShuttingDown,
                 BotError::Discord(_)
                 | BotError::Ops(_)
+                | BotError::HttpClient(_)
                 | BotError::Store(_)
                 | BotError::ApplicationChanged { .. } => CommandError::Internal,
             }

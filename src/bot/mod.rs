@@ -6,11 +6,13 @@
 //! - `respond`: the one reply path (defer, edit, attachments, error words, metrics);
 //! - `failures`: poise's `on_error`; `events`: gateway events; `buttons`: page buttons;
 //! - `members`: whether a user is a member of a server (asked of Discord, remembered);
-//! - `deliver`: the outbox deliverer; `payload` and `send`: serenity's builders and 429 retries.
+//! - `deliver`: the outbox deliverer; `payload` and `send`: serenity's builders and 429 retries;
+//! - `discord_gate`: the one gate of Discord REST calls (hold after long 429s, bound, timeout).
 
 mod buttons;
 mod data;
 pub mod deliver;
+pub mod discord_gate;
 mod events;
 mod failures;
 mod members;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use poise::serenity_prelude as serenity;
 
 use super::data::{BotError, Context, Data};
+use super::discord_gate::CallKind;
 use super::{buttons, payload, send};
 use crate::errors::{error_reply, CommandError};
 use crate::model::Reply;
@@ -121,7 +122,12 @@ impl<'a> Responder<'a> {
         }
         self.send(&reply).await?;
         if let Some(token) = self.token().filter(|_| !reply.components().is_empty()) {
-            buttons::expire_later(self.http.clone(), token.to_string(), &self.data.background);
+            buttons::expire_later(
+                self.http.clone(),
+                self.data.discord.clone(),
+                token.to_string(),
+                &self.data.background,
+            );
         }
         Ok(succeeded)
     }
@@ -162,7 +168,10 @@ impl<'a> Responder<'a> {
                 )
             }
         };
-        send::with_retry(|| self.create_response(response.clone())).await?;
+        send::with_retry(&self.data.discord, CallKind::Interaction, || {
+            self.create_response(response.clone())
+        })
+        .await?;
         self.acknowledged.store(true, Ordering::SeqCst);
         Ok(())
     }
@@ -170,10 +179,13 @@ impl<'a> Responder<'a> {
     /// The first answer, or an edit of the loading message once Discord has had one.
     async fn send(&self, reply: &Reply) -> Result<(), BotError> {
         if self.acknowledged.load(Ordering::SeqCst) {
-            send::with_retry(|| self.edit_response(payload::edit_response(reply))).await?;
+            send::with_retry(&self.data.discord, CallKind::Interaction, || {
+                self.edit_response(payload::edit_response(reply))
+            })
+            .await?;
         } else {
             let message = payload::initial_response(reply);
-            send::with_retry(|| {
+            send::with_retry(&self.data.discord, CallKind::Interaction, || {
                 self.create_response(serenity::CreateInteractionResponse::Message(
                     message.clone(),
                 ))
@@ -190,11 +202,20 @@ impl<'a> Responder<'a> {
         let followup = payload::ephemeral_followup(reply);
         match self.interaction {
             Interaction::Command(command) => {
-                send::with_retry(|| command.delete_response(self.http)).await?;
-                send::with_retry(|| command.create_followup(self.http, followup.clone())).await?;
+                send::with_retry(&self.data.discord, CallKind::Interaction, || {
+                    command.delete_response(self.http)
+                })
+                .await?;
+                send::with_retry(&self.data.discord, CallKind::Interaction, || {
+                    command.create_followup(self.http, followup.clone())
+                })
+                .await?;
             }
             Interaction::Button(press) => {
-                send::with_retry(|| press.create_followup(self.http, followup.clone())).await?;
+                send::with_retry(&self.data.discord, CallKind::Interaction, || {
+                    press.create_followup(self.http, followup.clone())
+                })
+                .await?;
             }
             Interaction::Prefix => unanswerable(),
         }

@@ -1,10 +1,14 @@
-//! Sending to Discord with serenity's own rate limiter off (as with `DISCORD_API_URL`): the bot
-//! honours 429 itself by retrying a few times with backoff.
+//! Sending to Discord through the process's [`DiscordGate`] (hold, bound, timeout, counting).
+//! With serenity's own rate limiter off (as with `DISCORD_API_URL`) the bot honours 429 itself
+//! by retrying a few times with backoff; with the limiter on, serenity waits out 429s inside
+//! the call and the gate's timeout bounds that.
 
 use std::future::Future;
 use std::time::Duration;
 
 use poise::serenity_prelude as serenity;
+
+use super::discord_gate::{CallKind, DiscordGate};
 
 const ATTEMPTS: u32 = 4;
 
@@ -16,9 +20,14 @@ fn is_rate_limited(err: &serenity::Error) -> bool {
     )
 }
 
-/// Runs `op`, retrying on 429. serenity's error drops the body's `retry_after`, so the wait
-/// doubles from half a second, which covers Discord's usual per-route resets.
-pub async fn with_retry<T, F, Fut>(mut op: F) -> Result<T, serenity::Error>
+/// Runs `op` through `gate`, retrying on 429. serenity's error drops the body's `retry_after`
+/// and `global`, so the wait doubles from half a second, which covers Discord's usual
+/// per-route resets; each 429 is reported to the gate as a route limit of that wait.
+pub async fn with_retry<T, F, Fut>(
+    gate: &DiscordGate,
+    kind: CallKind,
+    mut op: F,
+) -> Result<T, serenity::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, serenity::Error>>,
@@ -26,8 +35,12 @@ where
     let mut wait = Duration::from_millis(500);
     let mut attempt = 1;
     loop {
-        match op().await {
-            Err(err) if attempt < ATTEMPTS && is_rate_limited(&err) => {
+        match gate.call(kind, op()).await {
+            Err(err) if is_rate_limited(&err) => {
+                gate.report_rate_limited(wait, false);
+                if attempt >= ATTEMPTS {
+                    return Err(err);
+                }
                 tracing::warn!(attempt, ?wait, "Discord answered 429; retrying");
                 tokio::time::sleep(wait).await;
                 wait *= 2;

@@ -9,6 +9,7 @@ use poise::serenity_prelude as serenity;
 use tokio_util::task::TaskTracker;
 
 use super::data::{Background, BotError, Data};
+use super::discord_gate::{CallKind, DiscordGate, MAX_IN_FLIGHT};
 use super::{deliver, events, failures, payload, send, slash};
 use crate::config::Config;
 
@@ -26,20 +27,15 @@ pub async fn run(
         .as_ref()
         .map(|t| t.expose().to_string())
         .unwrap_or_default();
-    let mut http = serenity::HttpBuilder::new(&token);
-    if let Some(origin) = &config.discord_api_url {
-        // serenity applies the proxy only with its own limiter off; `send` honours 429 instead.
-        http = http
-            .proxy(origin.trim_end_matches('/'))
-            .ratelimiter_disabled(true);
-    }
-    let http = http.build();
+    let metrics = crate::ops::Metrics::new();
+    let gate =
+        DiscordGate::with_limits(metrics.clone(), MAX_IN_FLIGHT, config.discord_call_timeout);
+    let http = discord_http(&config, &token, &gate).map_err(BotError::HttpClient)?;
     // Before anything polls or posts: the data must belong to this token's application.
-    check_application(&http, &store, config.allow_application_change).await?;
+    check_application(&http, &gate, &store, config.allow_application_change).await?;
     let shutting_down = Arc::new(AtomicBool::new(false));
     let in_flight = TaskTracker::new();
     let background = Background::default();
-    let metrics = crate::ops::Metrics::new();
     let health = crate::ops::Health::new();
     let observed = health.clone();
     // Every PSN answer, the tracker's and the commands', keeps the health report current.
@@ -74,6 +70,7 @@ pub async fn run(
         background: background.clone(),
         shutting_down: shutting_down.clone(),
         members: super::members::Members::default(),
+        discord: gate.clone(),
     };
     let dev_guild = config.discord_dev_guild;
 
@@ -119,19 +116,20 @@ pub async fn run(
     let intents = serenity::GatewayIntents::GUILDS;
     let mut client = serenity::ClientBuilder::new_with_http(http, intents)
         .framework(framework)
+        .event_handler(super::discord_gate::LimiterReports(gate.clone()))
         .await?;
     let shard_manager = client.shard_manager.clone();
     // The tracker writes announcements to the outbox; the deliverer posts them. Both stop on
     // the shutdown signal and give back what they hold.
-    let deliverer = deliver::spawn_deliverer(
+    let deliverer = deliver::Deliverer::new(
         tracker_store.clone(),
         client.http.clone(),
-        signals.clone(),
         deliverer_metrics,
         tracker_settings.owner.clone(),
-        config.failpoint == Some(crate::failpoint::Failpoint::DeliverAfterPost),
-        background.cancel.clone(),
-    );
+    )
+    .with_gate(gate.clone())
+    .with_failpoint(config.failpoint);
+    let deliverer = deliver::spawn_deliverer(deliverer, signals.clone(), background.cancel.clone());
     let tracker = crate::tracker::spawn_tracker(
         tracker_store,
         tracker_client,
@@ -148,9 +146,13 @@ pub async fn run(
     let deliverer = watched.watch_task("deliverer", deliverer, background.cancel.clone());
     let tracker = watched.watch_task("tracker", tracker, background.cancel.clone());
     let pruner = watched.watch_task("pruner", pruner, background.cancel.clone());
-    let alert = config
-        .ops_alert_channel
-        .map(|channel| ops_alert(client.http.clone(), serenity::ChannelId::new(channel)));
+    let alert = config.ops_alert_channel.map(|channel| {
+        ops_alert(
+            client.http.clone(),
+            gate.clone(),
+            serenity::ChannelId::new(channel),
+        )
+    });
     let ops = crate::ops::Ops::start(
         config.http_addr,
         ops_state,
@@ -264,15 +266,67 @@ pub async fn run_from_env() -> i32 {
     }
 }
 
+/// serenity's REST client. With `DISCORD_API_URL`, serenity's proxy to that plain-HTTP origin
+/// with its rate limiter off (serenity applies the proxy only then; `send` honours 429
+/// instead). Otherwise Discord's own origin with serenity's limiter on, over one reqwest client
+/// for the requests and the limiter alike: `DISCORD_API_ADDR` and `DISCORD_EXTRA_CA` change only
+/// where `discord.com` connects and which authorities are trusted. The limiter reports every
+/// wait to the gate, which holds all calls after a global or long one (here until the client
+/// is built, then through [`super::discord_gate::LimiterReports`]).
+fn discord_http(
+    config: &Config,
+    token: &str,
+    gate: &DiscordGate,
+) -> Result<serenity::Http, reqwest::Error> {
+    let builder = serenity::HttpBuilder::new(token);
+    if let Some(origin) = &config.discord_api_url {
+        return Ok(builder
+            .proxy(origin.trim_end_matches('/'))
+            .ratelimiter_disabled(true)
+            .build());
+    }
+    let mut client = reqwest::Client::builder()
+        // Past the gate's timeout nothing waits for the answer anyway.
+        .timeout(config.discord_call_timeout)
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(addr) = config.discord_api_addr {
+        client = client.resolve(DISCORD_HOST, addr);
+    }
+    for authority in &config.discord_extra_ca {
+        client = client.add_root_certificate(authority.clone());
+    }
+    let client = client.build()?;
+    // serenity's limiter sends the token as given, without the `Bot ` prefix the builder adds.
+    let authorization = if token.starts_with("Bot ") {
+        token.to_string()
+    } else {
+        format!("Bot {token}")
+    };
+    let mut limiter = serenity::Ratelimiter::new(client.clone(), authorization);
+    let reporter = gate.clone();
+    limiter.set_ratelimit_callback(Box::new(move |info| {
+        reporter.report_limiter_wait(info.timeout, info.global);
+    }));
+    Ok(builder.client(client).ratelimiter(limiter).build())
+}
+
+/// The host serenity's REST routes name.
+const DISCORD_HOST: &str = "discord.com";
+
 /// Compares the token's Discord application with the one stored in the database: the first
 /// start stores it; a start with another one is refused unless `allow_change` is set, which
 /// stores the new one. A Discord failure here fails the start as the gateway would.
 async fn check_application(
     http: &serenity::Http,
+    gate: &DiscordGate,
     store: &crate::store::Store,
     allow_change: bool,
 ) -> Result<(), BotError> {
-    let current = http.get_current_application_info().await?.id.get();
+    let current = gate
+        .call(CallKind::Rest, http.get_current_application_info())
+        .await?
+        .id
+        .get();
     let stored = store.claim_application_id(current).await?;
     if stored == current {
         return Ok(());
@@ -304,15 +358,22 @@ async fn connect_store(
     clippy::disallowed_methods,
     reason = "the operator alert is a post of its own"
 )]
-fn ops_alert(http: Arc<serenity::Http>, channel: serenity::ChannelId) -> crate::ops::AlertHook {
+fn ops_alert(
+    http: Arc<serenity::Http>,
+    gate: DiscordGate,
+    channel: serenity::ChannelId,
+) -> crate::ops::AlertHook {
     Arc::new(move |text: String| {
         let http = http.clone();
+        let gate = gate.clone();
         Box::pin(async move {
             let message = serenity::CreateMessage::new()
                 .content(text)
                 .allowed_mentions(payload::no_mentions());
-            if let Err(error) =
-                send::with_retry(|| channel.send_message(&http, message.clone())).await
+            if let Err(error) = send::with_retry(&gate, CallKind::Rest, || {
+                channel.send_message(&http, message.clone())
+            })
+            .await
             {
                 tracing::warn!(%error, "could not post the operator alert");
             }

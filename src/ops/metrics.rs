@@ -51,6 +51,9 @@ struct Inner {
     outbox_depth: AtomicU64,
     refresh_token_known: AtomicBool,
     refresh_token_expires_in_secs: AtomicI64,
+    /// Discord answers that count towards its invalid-request ban (401, 403, 429), by status.
+    discord_invalid: Mutex<BTreeMap<u16, u64>>,
+    discord_rate_limit_waits: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,6 +110,38 @@ impl Metrics {
         self.inner
             .refresh_token_known
             .store(seconds.is_some(), Ordering::Relaxed);
+    }
+
+    /// A 401, 403 or 429 answer from Discord: Discord bans a bot after 10,000 of them in 10
+    /// minutes.
+    pub fn record_discord_invalid_request(&self, status: u16) {
+        let mut counts = self
+            .inner
+            .discord_invalid
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *counts.entry(status).or_default() += 1;
+    }
+
+    /// How many `status` answers [`Metrics::record_discord_invalid_request`] counted.
+    pub fn discord_invalid_requests(&self, status: u16) -> u64 {
+        let counts = self
+            .inner
+            .discord_invalid
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        counts.get(&status).copied().unwrap_or(0)
+    }
+
+    /// serenity's limiter waited for a route or the global limit.
+    pub fn record_discord_rate_limit_wait(&self) {
+        self.inner
+            .discord_rate_limit_waits
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn discord_rate_limit_waits(&self) -> u64 {
+        self.inner.discord_rate_limit_waits.load(Ordering::Relaxed)
     }
 
     /// The Prometheus text exposition (format 0.0.4) of these metrics and the client's `psn`.
@@ -202,6 +237,32 @@ impl Metrics {
             "gauge",
             "Announcements waiting to be posted.",
             inner.outbox_depth.load(Ordering::Relaxed),
+        );
+        header(
+            &mut out,
+            "trophybot_discord_invalid_requests_total",
+            "counter",
+            "Discord answers 401, 403 and 429, by status (Discord bans a bot at 10,000 in 10 minutes).",
+        );
+        {
+            let counts = inner
+                .discord_invalid
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for status in [401, 403, 429] {
+                let count = counts.get(&status).copied().unwrap_or(0);
+                let _ = writeln!(
+                    out,
+                    "trophybot_discord_invalid_requests_total{{status=\"{status}\"}} {count}"
+                );
+            }
+        }
+        metric(
+            &mut out,
+            "trophybot_discord_rate_limit_waits_total",
+            "counter",
+            "Waits of serenity's rate limiter for a Discord route or the global limit (after a 429 or before an empty bucket).",
+            inner.discord_rate_limit_waits.load(Ordering::Relaxed),
         );
         header(
             &mut out,
@@ -389,6 +450,42 @@ mod tests {
     }
 
     #[test]
+    fn discord_invalid_answers_are_counted_by_status() {
+        let metrics = Metrics::new();
+        let text = metrics.render(&stats());
+        assert_eq!(
+            sample(
+                &text,
+                "trophybot_discord_invalid_requests_total{status=\"429\"}"
+            )
+            .as_deref(),
+            Some("0")
+        );
+        metrics.record_discord_invalid_request(429);
+        metrics.record_discord_invalid_request(429);
+        metrics.record_discord_invalid_request(403);
+        metrics.record_discord_rate_limit_wait();
+        let text = metrics.render(&stats());
+        for (series, value) in [
+            (
+                "trophybot_discord_invalid_requests_total{status=\"401\"}",
+                "0",
+            ),
+            (
+                "trophybot_discord_invalid_requests_total{status=\"403\"}",
+                "1",
+            ),
+            (
+                "trophybot_discord_invalid_requests_total{status=\"429\"}",
+                "2",
+            ),
+            ("trophybot_discord_rate_limit_waits_total", "1"),
+        ] {
+            assert_eq!(sample(&text, series).as_deref(), Some(value), "{series}");
+        }
+    }
+
+    #[test]
     fn every_metric_has_help_and_type() {
         let text = Metrics::new().render(&stats());
         for name in [
@@ -401,6 +498,8 @@ mod tests {
             "trophybot_announcement_latency_seconds",
             "trophybot_outbox_depth",
             "trophybot_psn_refresh_token_expires_in_seconds",
+            "trophybot_discord_invalid_requests_total",
+            "trophybot_discord_rate_limit_waits_total",
         ] {
             assert!(text.contains(&format!("# HELP {name} ")), "{name} help");
             assert!(text.contains(&format!("# TYPE {name} ")), "{name} type");

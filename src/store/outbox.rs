@@ -204,6 +204,29 @@ impl Store {
         Ok(updated == 1)
     }
 
+    /// Extends `owner`'s leases on the rows `ids` that it still holds and that are still pending
+    /// to `lease` from now, while their post or history search is in flight. Returns how many
+    /// it renewed.
+    pub async fn renew_outbox_claims(
+        &self,
+        ids: &[i64],
+        owner: &str,
+        lease: Duration,
+    ) -> Result<u64, StoreError> {
+        let renewed = sqlx::query(
+            "UPDATE outbox SET claimed_until = now() + make_interval(secs => $3)
+             WHERE id = ANY($1) AND claimed_by = $2
+               AND sent_at IS NULL AND failed_reason IS NULL",
+        )
+        .bind(ids)
+        .bind(owner)
+        .bind(interval_secs(lease))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(renewed)
+    }
+
     /// Hands the row back to be tried again in `retry_in`, noting why.
     pub async fn release_outbox_row(
         &self,

@@ -422,6 +422,8 @@ fn run_with_bad_settings_exits_2_listing_every_problem() {
         .env("PSN_TOKEN", secret)
         .env("PSN_RATE_LIMIT", "lots")
         .env("DISCORD_API_URL", "not a url")
+        .env("DISCORD_API_ADDR", "discord.local")
+        .env("DISCORD_EXTRA_CA", dir.path().join("missing.pem"))
         .output()
         .expect("the binary runs");
     assert_eq!(out.status.code(), Some(2));
@@ -430,6 +432,8 @@ fn run_with_bad_settings_exits_2_listing_every_problem() {
         "DISCORD_TOKEN",
         "PSN_RATE_LIMIT",
         "DISCORD_API_URL",
+        "DISCORD_API_ADDR",
+        "DISCORD_EXTRA_CA",
         "legacy",
     ] {
         assert!(stderr.contains(problem), "{problem} named in: {stderr}");
@@ -438,9 +442,31 @@ fn run_with_bad_settings_exits_2_listing_every_problem() {
     assert!(out.stdout.is_empty());
 }
 
+/// On production's path serenity's limiter waits out the 429; on `DISCORD_API_URL` (limiter
+/// off) the bot's own retry does, and counts it in the metric.
 #[tokio::test]
 async fn a_rate_limited_discord_reply_is_retried() {
     let h = Harness::start().await;
+    rate_limited_reply_is_retried(&h).await;
+}
+
+#[tokio::test]
+async fn a_rate_limited_discord_reply_is_retried_by_the_bot_itself_over_plain_http() {
+    let h = Harness::builder().plain_http_discord().start().await;
+    rate_limited_reply_is_retried(&h).await;
+    let metrics = reqwest::get(format!("{}/metrics", h.ops_url()))
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics.contains("trophybot_discord_invalid_requests_total{status=\"429\"} 1"),
+        "{metrics}"
+    );
+}
+
+async fn rate_limited_reply_is_retried(h: &Harness) {
     h.discord
         .inject_fault(discord_fake::Fault::rate_limited("PATCH", "/webhooks", 0.2));
     let reply = h.profile_reply("sim_casual").await;

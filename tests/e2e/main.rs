@@ -1,6 +1,7 @@
 //! End to end: the real `trophybot run` binary against the fake Discord, the PSN simulator and a
 //! database of its own (`support::bot`): the commands, the server-admin commands, `/link` and
-//! tracking with announcements.
+//! tracking with announcements, and Discord's rate limits and a hung Discord on production's
+//! REST path.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -8,6 +9,7 @@ mod support;
 mod admin;
 mod bad_input;
 mod commands;
+mod discord_limits;
 mod faults;
 mod link;
 mod secrets;

@@ -39,7 +39,7 @@ pub(crate) fn fast_tracker() -> HarnessBuilder {
         })
 }
 
-fn other_guild(id: u64, channel: u64, admin: u64, name: &str) -> FakeGuild {
+pub(crate) fn other_guild(id: u64, channel: u64, admin: u64, name: &str) -> FakeGuild {
     FakeGuild::new(id, name)
         .channel(channel, "trophies")
         .member(FakeUser::new(admin, "admin").with_manage_guild())
@@ -348,15 +348,13 @@ async fn a_second_deliverer_on_the_same_database_posts_nothing_twice() {
     );
     let stop = CancellationToken::new();
     let signals = trophybot::tracker::Signals::default();
-    let second = trophybot::bot::deliver::spawn_deliverer(
+    let second = trophybot::bot::deliver::Deliverer::new(
         store.clone(),
         http,
-        signals.clone(),
         trophybot::ops::Metrics::new(),
-        "second-deliverer".to_string(),
-        false,
-        stop.clone(),
+        "second-deliverer",
     );
+    let second = trophybot::bot::deliver::spawn_deliverer(second, signals.clone(), stop.clone());
 
     track(&h, GUILD, CHANNEL, ADMIN).await;
     wait_for_baseline(&h, PLAYER).await;

@@ -3,6 +3,12 @@
 //! bot did from the fake. Every wait ends as soon as its condition holds (a timeout is only a
 //! safety net); none sleeps a fixed time hoping something happened.
 //!
+//! The bot reaches the fake's REST as it reaches Discord in production: over TLS to
+//! `discord.com` with serenity's rate limiter on (`DISCORD_API_ADDR` points `discord.com` at the
+//! fake, `DISCORD_EXTRA_CA` trusts the fake's throwaway authority).
+//! [`HarnessBuilder::plain_http_discord`] keeps a test on `DISCORD_API_URL` instead (plain
+//! HTTP, limiter off, the bot's own 429 handling).
+//!
 //! ```ignore
 //! let h = Harness::builder()
 //!     .env("TRACKER_MAX_STALENESS", "30s")
@@ -63,6 +69,17 @@ pub struct HarnessBuilder {
     discord_token: Option<String>,
     database_password: Option<String>,
     capture_output: bool,
+    discord_path: DiscordPath,
+    fake: FakeConfig,
+}
+
+/// How the bot reaches the fake Discord's REST.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiscordPath {
+    /// Production's path: TLS to `discord.com`, serenity's rate limiter on.
+    Tls,
+    /// `DISCORD_API_URL`: plain HTTP, serenity's rate limiter off.
+    PlainHttp,
 }
 
 impl HarnessBuilder {
@@ -110,17 +127,29 @@ impl HarnessBuilder {
         self
     }
 
+    /// Reaches the fake through `DISCORD_API_URL` (plain HTTP, serenity's limiter off) instead
+    /// of production's TLS path.
+    pub fn plain_http_discord(mut self) -> HarnessBuilder {
+        self.discord_path = DiscordPath::PlainHttp;
+        self
+    }
+
+    /// The fake Discord's settings besides its guilds (its clock, its rate limits).
+    pub fn fake_config(mut self, fake: FakeConfig) -> HarnessBuilder {
+        self.fake = fake;
+        self
+    }
+
     pub async fn start(self) -> Harness {
         let sim = Sim::new(self.sim);
         let sim_server = sim
             .serve("127.0.0.1:0".parse().expect("an address"))
             .await
             .expect("simulator starts");
-        let defaults = FakeConfig::default();
         let discord = FakeDiscord::start(FakeConfig {
             guilds: self.guilds,
-            token: self.discord_token.unwrap_or(defaults.token.clone()),
-            ..defaults
+            token: self.discord_token.unwrap_or(self.fake.token.clone()),
+            ..self.fake
         })
         .await
         .expect("fake Discord starts");
@@ -142,6 +171,7 @@ impl HarnessBuilder {
             db,
             env: self.env,
             capture_output: self.capture_output,
+            discord_path: self.discord_path,
         };
         harness.spawn_bot().await;
         harness
@@ -163,6 +193,7 @@ pub struct Harness {
     env: Vec<(String, String)>,
     /// Whether the bot's output goes to [`Harness::bot_output`].
     capture_output: bool,
+    discord_path: DiscordPath,
 }
 
 impl Drop for Harness {
@@ -210,6 +241,8 @@ impl Harness {
             discord_token: None,
             database_password: None,
             capture_output: false,
+            discord_path: DiscordPath::Tls,
+            fake: FakeConfig::default(),
         }
     }
 
@@ -234,7 +267,6 @@ impl Harness {
             .env("RUST_LOG", "warn")
             .env("DATABASE_URL", &self.db.url)
             .env("DISCORD_TOKEN", &self.discord.config().token)
-            .env("DISCORD_API_URL", self.discord.origin())
             .env("DISCORD_DEV_GUILD", GUILD.to_string())
             .env("PSN_NPSSO", SIM_NPSSO)
             .env("PSN_API_URL", &self.sim_server.base_url)
@@ -242,6 +274,19 @@ impl Harness {
             .env("PSN_PROFILE_URL", &self.sim_server.base_url)
             .env("HTTP_ADDR", self.ops_addr.to_string())
             .stdin(Stdio::null());
+        match self.discord_path {
+            DiscordPath::PlainHttp => {
+                command.env("DISCORD_API_URL", self.discord.origin());
+            }
+            DiscordPath::Tls => {
+                // Written at each start: a replaced fake has an authority of its own.
+                let authority = self.workdir.path().join("discord-fake-ca.pem");
+                std::fs::write(&authority, self.discord.ca_pem()).expect("the authority written");
+                command
+                    .env("DISCORD_API_ADDR", self.discord.tls_addr().to_string())
+                    .env("DISCORD_EXTRA_CA", authority);
+            }
+        }
         for (name, value) in &self.env {
             command.env(name, value);
         }
@@ -375,6 +420,11 @@ impl Harness {
             .await
             .expect("the waiting thread")
             .expect("the bot's exit status")
+    }
+
+    /// How the bot reaches the fake's REST.
+    pub fn discord_path(&self) -> DiscordPath {
+        self.discord_path
     }
 
     /// The bot process's id.

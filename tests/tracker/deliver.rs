@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use discord_fake::{FakeConfig, FakeDiscord, FakeGuild, FakeUser, Fault, MessageRecord};
+use discord_fake::{
+    FakeConfig, FakeDiscord, FakeGuild, FakeUser, Fault, MessageRecord, RouteLimit,
+};
 use psn::{Platform, Rarity, TrophyCounts, TrophyDefinition, TrophyType, UserTrophy};
 use serde_json::Value;
 use trophybot::bot::deliver::{reference, Deliverer, NONCE_WINDOW};
@@ -45,6 +47,9 @@ async fn setup() -> Setup {
                 .channel(OTHER_CHANNEL_B, "more-trophies")
                 .member(FakeUser::new(ADMIN_B, "admin_b").with_manage_guild()),
         ],
+        // These tests are about the outbox, with faults injected where they need a 429; the
+        // e2e suite runs the deliverer against Discord's own per-channel limit.
+        message_create_limit: RouteLimit::new(1000, Duration::from_secs(5)),
         ..FakeConfig::default()
     })
     .await
@@ -272,7 +277,9 @@ async fn a_row_is_posted_once_with_its_nonce_and_marked_sent() {
 /// the row is then posted but not marked, as after a crash at the worst moment.
 async fn crash_after_post(s: &Setup, owner: &str) {
     let already = s.discord.channel_messages(CHANNEL_A).len();
-    let armed = s.deliverer(owner).with_failpoint_after_post(true);
+    let armed = s
+        .deliverer(owner)
+        .with_failpoint(Some(trophybot::failpoint::Failpoint::DeliverAfterPost));
     let pass = tokio::spawn(async move { armed.deliver_pending().await });
     s.discord
         .wait_for_channel_messages(CHANNEL_A, already + 1)
@@ -662,15 +669,9 @@ async fn the_deliverer_loop_delivers_and_stops_cleanly_when_cancelled() {
     let signals = trophybot::tracker::Signals::default();
     let cancel = tokio_util::sync::CancellationToken::new();
     let metrics = trophybot::ops::Metrics::new();
-    let running = trophybot::bot::deliver::spawn_deliverer(
-        s.store.clone(),
-        s.http.clone(),
-        signals.clone(),
-        metrics.clone(),
-        "looper".to_string(),
-        false,
-        cancel.clone(),
-    );
+    let deliverer = Deliverer::new(s.store.clone(), s.http.clone(), metrics.clone(), "looper");
+    let running =
+        trophybot::bot::deliver::spawn_deliverer(deliverer, signals.clone(), cancel.clone());
     let id = s.enqueue(GUILD_A, CHANNEL_A, "acc1", "n-loop").await;
     signals.outbox_ready.notify_one();
     s.discord
@@ -686,4 +687,47 @@ async fn the_deliverer_loop_delivers_and_stops_cleanly_when_cancelled() {
         .expect("a pass");
     assert!(s.row(id).await.sent);
     assert_eq!(s.discord.channel_messages(CHANNEL_A).len(), 1);
+}
+
+/// When the row's lease runs out, on the database's clock.
+async fn claimed_until(store: &Store, id: i64) -> Option<chrono::DateTime<chrono::Utc>> {
+    sqlx::query_scalar("SELECT claimed_until FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .expect("the row")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_in_flight_keeps_its_lease_renewed_so_nobody_else_takes_the_row() {
+    let s = setup().await;
+    let id = s.enqueue(GUILD_A, CHANNEL_A, "acc1", "n-renew").await;
+    s.discord.inject_fault(Fault::hang(
+        "POST",
+        &format!("/channels/{CHANNEL_A}/messages"),
+    ));
+    let hung = s.deliverer("slow");
+    let pass = tokio::spawn(async move { hung.deliver_pending().await });
+    s.discord
+        .wait_for("the post in flight", |d| {
+            d.requests().iter().any(|r| r.status == 0).then_some(())
+        })
+        .await
+        .expect("the hung post");
+    let first = claimed_until(&s.store, id).await.expect("claimed");
+    let renewed = crate::support::bot::wait_until("the lease renewed", || async {
+        claimed_until(&s.store, id)
+            .await
+            .filter(|until| *until > first)
+    })
+    .await;
+    assert!(renewed > first);
+    // Another deliverer finds nothing to claim while the post is in flight.
+    let other = s
+        .deliverer("other")
+        .deliver_pending()
+        .await
+        .expect("a pass");
+    assert_eq!(other.claimed, 0, "{other:?}");
+    pass.abort();
 }

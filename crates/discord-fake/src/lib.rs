@@ -9,8 +9,10 @@ mod clock;
 mod gateway;
 mod model;
 mod payloads;
+mod ratelimit;
 mod rest;
 mod state;
+mod tls;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -28,10 +30,12 @@ pub use model::{
     CHANNEL_TEXT, CHANNEL_VOICE, EMBED_LINKS, MANAGE_GUILD, MEMBER_PERMISSIONS, SEND_MESSAGES,
     VIEW_CHANNEL,
 };
+pub use ratelimit::{RouteLimit, MESSAGE_CREATE_LIMIT, OTHER_ROUTE_LIMIT};
 use state::{
     Interaction, Shared, State, INTERACTION_AUTOCOMPLETE, INTERACTION_COMMAND,
     INTERACTION_COMPONENT,
 };
+pub use tls::{TlsError, DISCORD_HOST};
 
 /// The path serenity's WebSocket connects to (the `/gateway` answer points there).
 pub const GATEWAY_PATH: &str = "/gateway-ws";
@@ -42,6 +46,8 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(20);
 pub enum FakeError {
     #[error("could not bind the fake Discord: {0}")]
     Bind(#[from] std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("no gateway session: the bot has not identified")]
     NotConnected,
     #[error("timed out waiting for {0}")]
@@ -60,44 +66,83 @@ pub enum FakeError {
     UnknownInteraction(InteractionId),
 }
 
-/// A running fake Discord; the server stops when this is dropped.
+/// A fresh certificate authority's certificate (PEM), for checks of how a client reads one.
+pub fn throwaway_authority_pem() -> Result<String, FakeError> {
+    Ok(tls::TestAuthority::generate()?.ca_pem)
+}
+
+/// A running fake Discord; the servers stop when this is dropped.
+///
+/// It serves twice: plain HTTP on [`FakeDiscord::origin`] (REST and the gateway) and REST over
+/// TLS as `discord.com` on [`FakeDiscord::tls_addr`], with a certificate signed by a throwaway
+/// authority ([`FakeDiscord::ca_pem`]). A client that resolves `discord.com` to `tls_addr` and
+/// trusts that authority talks to the fake exactly as to Discord, serenity's rate limiter
+/// included. The gateway stays plain `ws://` either way (the `/gateway/bot` answer names it).
 pub struct FakeDiscord {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    server: JoinHandle<()>,
+    tls_addr: SocketAddr,
+    ca_pem: String,
+    servers: [JoinHandle<()>; 2],
 }
 
 impl Drop for FakeDiscord {
     fn drop(&mut self) {
-        self.server.abort();
+        for server in &self.servers {
+            server.abort();
+        }
     }
 }
 
 impl FakeDiscord {
-    /// Serves on 127.0.0.1 with a free port.
+    /// Serves on 127.0.0.1 with free ports.
     pub async fn start(config: FakeConfig) -> Result<Self, FakeError> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
+        let tls_listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let authority = tls::TestAuthority::generate()?;
+        let tls_listener = tls::TlsListener::new(tls_listener, authority.acceptor)?;
+        let tls_addr = axum::serve::Listener::local_addr(&tls_listener)?;
         let shared = Arc::new(Shared::new(config, format!("ws://{addr}{GATEWAY_PATH}")));
         let app = axum::Router::new()
             .route(GATEWAY_PATH, axum::routing::get(gateway::upgrade))
             .fallback(rest::handle)
             .with_state(Arc::clone(&shared));
-        let server = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::warn!(%error, "fake Discord server stopped");
+        let plain = tokio::spawn({
+            let app = app.clone();
+            async move {
+                if let Err(error) = axum::serve(listener, app).await {
+                    tracing::warn!(%error, "fake Discord server stopped");
+                }
+            }
+        });
+        let secure = tokio::spawn(async move {
+            if let Err(error) = axum::serve(tls_listener, app).await {
+                tracing::warn!(%error, "fake Discord TLS server stopped");
             }
         });
         Ok(Self {
             shared,
             addr,
-            server,
+            tls_addr,
+            ca_pem: authority.ca_pem,
+            servers: [plain, secure],
         })
     }
 
     /// `http://127.0.0.1:PORT`: the value for `DISCORD_API_URL` / `HttpBuilder::proxy`.
     pub fn origin(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Where REST is served over TLS as `discord.com` (a client resolves `discord.com` here).
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.tls_addr
+    }
+
+    /// The certificate authority (PEM) that signed the fake's `discord.com` certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
     }
 
     pub fn gateway_url(&self) -> &str {

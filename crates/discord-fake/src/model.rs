@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::clock::FakeClock;
+use crate::ratelimit::{RouteLimit, MESSAGE_CREATE_LIMIT, OTHER_ROUTE_LIMIT};
 
 /// Permissions a plain member has: view channels, send messages, embed links, read history,
 /// use application commands.
@@ -34,6 +35,10 @@ pub struct FakeConfig {
     /// How long an earlier message with the same `nonce` is returned instead of a new one.
     pub nonce_window: Duration,
     pub clock: FakeClock,
+    /// Message creates per channel (Discord: 5 per 5 s), counted on `clock`.
+    pub message_create_limit: RouteLimit,
+    /// Every other route's bucket, per major parameter, counted on `clock`.
+    pub route_limit: RouteLimit,
 }
 
 impl fmt::Debug for FakeConfig {
@@ -46,6 +51,8 @@ impl fmt::Debug for FakeConfig {
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("nonce_window", &self.nonce_window)
             .field("clock", &self.clock)
+            .field("message_create_limit", &self.message_create_limit)
+            .field("route_limit", &self.route_limit)
             .finish()
     }
 }
@@ -60,6 +67,8 @@ impl Default for FakeConfig {
             heartbeat_interval: Duration::from_millis(41_250),
             nonce_window: Duration::from_secs(120),
             clock: FakeClock::new(),
+            message_create_limit: MESSAGE_CREATE_LIMIT,
+            route_limit: OTHER_ROUTE_LIMIT,
         }
     }
 }
@@ -165,8 +174,12 @@ pub struct RecordedRequest {
     pub path: String,
     pub query: Option<String>,
     pub body: Option<Value>,
+    /// The answered status; 0 for a request the fake never answered ([`FaultKind::Hang`]).
     pub status: u16,
+    /// When it arrived, on the fake's clock.
     pub at: DateTime<Utc>,
+    /// When it arrived, in real time: how long a client held back between requests.
+    pub received: std::time::Instant,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,8 +266,15 @@ pub struct Fault {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultKind {
-    RateLimited { retry_after: f64, global: bool },
-    ServerError { status: u16 },
+    RateLimited {
+        retry_after: f64,
+        global: bool,
+    },
+    ServerError {
+        status: u16,
+    },
+    /// No answer at all: the connection stays open and silent, as a hung Discord.
+    Hang,
 }
 
 impl Fault {
@@ -266,6 +286,27 @@ impl Fault {
                 retry_after,
                 global: false,
             },
+        }
+    }
+
+    /// A global 429 (`X-RateLimit-Global`): every route of the bot must wait `retry_after`.
+    pub fn globally_rate_limited(path_prefix: &str, retry_after: f64) -> Self {
+        Self {
+            method: None,
+            path_prefix: path_prefix.to_owned(),
+            kind: FaultKind::RateLimited {
+                retry_after,
+                global: true,
+            },
+        }
+    }
+
+    /// The next matching request is never answered.
+    pub fn hang(method: &str, path_prefix: &str) -> Self {
+        Self {
+            method: Some(method.to_owned()),
+            path_prefix: path_prefix.to_owned(),
+            kind: FaultKind::Hang,
         }
     }
 

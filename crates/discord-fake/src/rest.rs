@@ -12,6 +12,7 @@ use crate::model::{
     FaultKind, InteractionEvent, InteractionId, MessageRecord, RecordedRequest, SEND_MESSAGES,
     VIEW_CHANNEL,
 };
+use crate::ratelimit::{Admission, BucketHeaders, Route};
 use crate::state::{
     NewMessage, Shared, State, EPHEMERAL, INTERACTION_AUTOCOMPLETE, INTERACTION_COMPONENT, LOADING,
 };
@@ -42,6 +43,15 @@ impl Reply {
 
     fn ok(body: Value) -> Self {
         Self::json(200, body)
+    }
+
+    /// The status recorded for a request the fake never answers (a [`FaultKind::Hang`]).
+    fn no_answer() -> Self {
+        Self {
+            status: 0,
+            body: None,
+            headers: Vec::new(),
+        }
     }
 
     fn no_content() -> Self {
@@ -120,22 +130,41 @@ pub(crate) async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == format!("Bot {}", shared.config.token));
 
-    let (reply, recorded_body) = shared.update(|state, shared| {
+    let route = Route::of(
+        method.as_str(),
+        &path,
+        shared.config.message_create_limit,
+        shared.config.route_limit,
+    );
+    let (reply, recorded_body, hang) = shared.update(|state, shared| {
+        let now = shared.now();
+        let mut hang = false;
         let reply = match &parsed {
             Err(_) => Reply::error(400, 50109, "The request body contains invalid JSON."),
             Ok(_) if !full_path.starts_with(API_PREFIX) => Reply::not_found(),
             Ok(body) => match state.take_fault(method.as_str(), &path) {
-                Some(fault) => fault_reply(&fault.kind, shared),
-                None => {
-                    let request = Request {
-                        method: &method,
-                        path: &path,
-                        query: query.as_deref(),
-                        body: body.as_ref().unwrap_or(&Value::Null),
-                        authorized,
-                    };
-                    route(state, shared, &request)
+                Some(fault) if fault.kind == FaultKind::Hang => {
+                    hang = true;
+                    Reply::no_answer()
                 }
+                Some(fault) => fault_reply(&fault.kind, &state.buckets.peek(&route, now)),
+                None => match state.buckets.admit(&route, now) {
+                    Admission::Exhausted(bucket) => {
+                        rate_limited(bucket.reset_after, false, &bucket)
+                    }
+                    Admission::Allowed(bucket) => {
+                        let request = Request {
+                            method: &method,
+                            path: &path,
+                            query: query.as_deref(),
+                            body: body.as_ref().unwrap_or(&Value::Null),
+                            authorized,
+                        };
+                        let mut reply = self::route(state, shared, &request);
+                        reply.headers.extend(bucket.to_headers());
+                        reply
+                    }
+                },
             },
         };
         let recorded_body = parsed.as_ref().ok().cloned().flatten();
@@ -145,11 +174,16 @@ pub(crate) async fn handle(
             query: query.clone(),
             body: recorded_body.clone(),
             status: reply.status,
-            at: shared.now(),
+            at: now,
+            received: std::time::Instant::now(),
         });
-        (reply, recorded_body)
+        (reply, recorded_body, hang)
     });
     tracing::debug!(%method, %path, status = reply.status, has_body = recorded_body.is_some(), "fake discord request");
+    if hang {
+        // A hung Discord: no answer ever; the client gives up on its own.
+        std::future::pending::<()>().await;
+    }
     into_response(reply)
 }
 
@@ -167,40 +201,55 @@ fn into_response(reply: Reply) -> Response {
     response
 }
 
-fn fault_reply(kind: &FaultKind, shared: &Shared) -> Reply {
+fn fault_reply(kind: &FaultKind, bucket: &BucketHeaders) -> Reply {
     match *kind {
         FaultKind::RateLimited {
             retry_after,
             global,
-        } => {
-            let reset = shared.now().timestamp_millis() as f64 / 1000.0 + retry_after;
-            let mut reply = Reply::json(
-                429,
-                json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": global}),
-            );
-            reply.headers = vec![
-                ("retry-after", format!("{}", retry_after.ceil())),
-                ("x-ratelimit-limit", "5".to_owned()),
-                ("x-ratelimit-remaining", "0".to_owned()),
-                ("x-ratelimit-reset", format!("{reset:.3}")),
-                ("x-ratelimit-reset-after", format!("{retry_after:.3}")),
-                ("x-ratelimit-bucket", "fake-bucket".to_owned()),
-                (
-                    "x-ratelimit-scope",
-                    if global { "global" } else { "user" }.to_owned(),
-                ),
-            ];
-            if global {
-                reply
-                    .headers
-                    .push(("x-ratelimit-global", "true".to_owned()));
-            }
+        } => rate_limited(retry_after, global, bucket),
+        FaultKind::ServerError { status } => {
+            let mut reply = Reply::error(status, 0, &format!("{status}: Server Error"));
+            reply.headers = bucket.to_headers();
             reply
         }
-        FaultKind::ServerError { status } => {
-            Reply::error(status, 0, &format!("{status}: Server Error"))
+        // Answered by never answering, in `handle`.
+        FaultKind::Hang => Reply::no_answer(),
+    }
+}
+
+/// Discord's 429: the body's `retry_after` and `global`, `Retry-After` in whole seconds, the
+/// bucket's headers (empty for a route limit), the scope, and `X-RateLimit-Global` when global.
+fn rate_limited(retry_after: f64, global: bool, bucket: &BucketHeaders) -> Reply {
+    let mut reply = Reply::json(
+        429,
+        json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": global}),
+    );
+    let mut headers = bucket.to_headers();
+    if !global {
+        // The route's bucket is what ran out (or what Discord says to wait for).
+        for (name, value) in &mut headers {
+            match *name {
+                "x-ratelimit-remaining" => *value = "0".to_owned(),
+                "x-ratelimit-reset-after" => *value = format!("{retry_after:.3}"),
+                "x-ratelimit-reset" => {
+                    let reset: f64 = value.parse().unwrap_or(0.0);
+                    let start = reset - bucket.reset_after;
+                    *value = format!("{:.3}", start + retry_after);
+                }
+                _ => {}
+            }
         }
     }
+    headers.push(("retry-after", format!("{}", retry_after.ceil())));
+    headers.push((
+        "x-ratelimit-scope",
+        if global { "global" } else { "user" }.to_owned(),
+    ));
+    if global {
+        headers.push(("x-ratelimit-global", "true".to_owned()));
+    }
+    reply.headers = headers;
+    reply
 }
 
 struct Request<'a> {

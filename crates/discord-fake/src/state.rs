@@ -73,6 +73,8 @@ pub(crate) struct State {
     /// Registered commands: `None` global, `Some(guild)` per guild.
     pub commands: BTreeMap<Option<u64>, Vec<Value>>,
     pub faults: VecDeque<Fault>,
+    /// Per-route rate-limit windows, on the fake's clock.
+    pub buckets: crate::ratelimit::Buckets,
     pub guilds: Vec<FakeGuild>,
     /// Direct-message channels the bot opened (`POST /users/@me/channels`): user → channel.
     pub dm_channels: BTreeMap<u64, u64>,

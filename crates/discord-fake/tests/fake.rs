@@ -836,3 +836,129 @@ async fn commands_are_overwritten_in_bulk_and_keep_their_ids() {
         .unwrap();
     assert_eq!(unauthorized.status().as_u16(), 401);
 }
+
+/// A client that reaches the fake's TLS side as `discord.com`, as the bot's production client is
+/// built (only the address and the trusted authority differ from Discord).
+fn tls_client(discord: &FakeDiscord) -> reqwest::Client {
+    reqwest::Client::builder()
+        .resolve(discord_fake::DISCORD_HOST, discord.tls_addr())
+        .add_root_certificate(reqwest::Certificate::from_pem(discord.ca_pem().as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn post_over_tls(client: &reqwest::Client, path: &str) -> reqwest::Response {
+    client
+        .post(format!("https://discord.com/api/v10{path}"))
+        .header("Authorization", "Bot fake-token")
+        .json(&json!({"content": "hi"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn rest_over_tls_counts_message_creates_per_channel_on_the_fake_clock() {
+    let discord = FakeDiscord::start(config()).await.unwrap();
+    let client = tls_client(&discord);
+    let path = format!("/channels/{CHANNEL}/messages");
+    for remaining in (0..5).rev() {
+        let response = post_over_tls(&client, &path).await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(header(&response, "x-ratelimit-limit").as_deref(), Some("5"));
+        assert_eq!(
+            header(&response, "x-ratelimit-remaining"),
+            Some(remaining.to_string())
+        );
+        assert_eq!(
+            header(&response, "x-ratelimit-reset-after").as_deref(),
+            Some("5.000")
+        );
+        assert!(header(&response, "x-ratelimit-bucket").is_some());
+    }
+    let over = post_over_tls(&client, &path).await;
+    assert_eq!(over.status().as_u16(), 429);
+    assert_eq!(header(&over, "x-ratelimit-scope").as_deref(), Some("user"));
+    assert_eq!(header(&over, "x-ratelimit-global"), None);
+    assert_eq!(header(&over, "retry-after").as_deref(), Some("5"));
+    assert_eq!(
+        discord.channel_messages(CHANNEL).len(),
+        5,
+        "the 429 posted nothing"
+    );
+
+    discord.clock().advance(Duration::from_secs(5));
+    assert_eq!(post_over_tls(&client, &path).await.status().as_u16(), 200);
+    assert_eq!(discord.channel_messages(CHANNEL).len(), 6);
+}
+
+#[tokio::test]
+async fn a_global_429_says_so_in_its_headers_and_a_hung_request_gets_no_answer() {
+    let discord = FakeDiscord::start(config()).await.unwrap();
+    let client = tls_client(&discord);
+    let path = format!("/channels/{CHANNEL}/messages");
+    discord.inject_fault(Fault::globally_rate_limited("/", 2.5));
+    let response = post_over_tls(&client, &path).await;
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(
+        header(&response, "x-ratelimit-global").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        header(&response, "x-ratelimit-scope").as_deref(),
+        Some("global")
+    );
+    assert_eq!(header(&response, "retry-after").as_deref(), Some("3"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["global"], true);
+
+    discord.inject_fault(Fault::hang("POST", &path));
+    let hung =
+        tokio::time::timeout(Duration::from_millis(300), post_over_tls(&client, &path)).await;
+    assert!(hung.is_err(), "a hung request is never answered");
+    assert_eq!(discord.requests().last().map(|r| r.status), Some(0));
+    assert!(discord.channel_messages(CHANNEL).is_empty());
+}
+
+#[tokio::test]
+async fn serenitys_own_rate_limiter_waits_for_the_bucket_over_tls() {
+    let discord = FakeDiscord::start(config()).await.unwrap();
+    let client = tls_client(&discord);
+    // The production wiring: one client for serenity's requests and for its limiter.
+    let http = HttpBuilder::new("fake-token")
+        .client(client.clone())
+        .ratelimiter(serenity::http::Ratelimiter::new(client, "Bot fake-token"))
+        .build();
+    assert!(http.ratelimiter.is_some());
+    for n in 0..5 {
+        ChannelId::new(CHANNEL)
+            .send_message(&http, CreateMessage::new().content(format!("m{n}")))
+            .await
+            .unwrap();
+    }
+    // The bucket is empty: serenity holds the sixth post itself until the window ends, then
+    // retries until the fake's clock has moved on.
+    let sixth = tokio::spawn(async move {
+        ChannelId::new(CHANNEL)
+            .send_message(&http, CreateMessage::new().content("m5"))
+            .await
+    });
+    discord
+        .wait_for("the sixth post refused", |d| {
+            d.requests().iter().any(|r| r.status == 429).then_some(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(discord.channel_messages(CHANNEL).len(), 5);
+    discord.clock().advance(Duration::from_secs(5));
+    sixth.await.unwrap().unwrap();
+    assert_eq!(discord.channel_messages(CHANNEL).len(), 6);
+}
