@@ -240,6 +240,12 @@ const CATALOGUE: &[Entry] = &[
         target: E2E,
         test: "faults::sigterm_while_a_post_is_rate_limited",
     },
+    Entry { area: "Process", what: "SIGKILL before the poll commits", injected: "failpoint `poll-before-commit`, `kill -KILL`, a new process", target: E2E, test: "faults::sigkill_before_the_poll_commits" },
+    Entry { area: "Process", what: "SIGKILL after the poll commits, before the deliverer hears", injected: "failpoint `poll-after-commit`, `kill -KILL`, a new process", target: E2E, test: "faults::sigkill_after_the_poll_commits" },
+    Entry { area: "Process", what: "SIGKILL after the deliverer's claim", injected: "failpoint `deliver-after-claim`, `kill -KILL`, a new process", target: E2E, test: "faults::sigkill_after_the_claim" },
+    Entry { area: "Process", what: "SIGKILL after the attempt is recorded, before the post", injected: "failpoint `deliver-before-post`, `kill -KILL`, a new process", target: E2E, test: "faults::sigkill_before_the_post" },
+    Entry { area: "Process", what: "SIGKILL after the post, before the mark", injected: "failpoint `deliver-after-post`, `kill -KILL`, a new process", target: E2E, test: "faults::sigkill_after_the_post" },
+    Entry { area: "Process", what: "SIGKILL after the mark", injected: "failpoint `deliver-after-mark`, `kill -KILL`, a new process", target: E2E, test: "faults::sigkill_after_the_mark" },
     Entry {
         area: "Process",
         what: "SIGKILL between post and mark (nonce window, then history)",

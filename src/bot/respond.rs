@@ -109,7 +109,8 @@ impl<'a> Responder<'a> {
     ) -> Result<bool, BotError> {
         let _in_flight = self.data.in_flight.token();
         self.defer(visibility).await?;
-        let result = work.await;
+        // The command's work is the big part of this future: on the heap, not the stack.
+        let result = Box::pin(work).await;
         let succeeded = result.is_ok();
         let reply = self.outcome(result);
         let seen_by_everyone = match self.interaction {
@@ -117,10 +118,10 @@ impl<'a> Responder<'a> {
             Interaction::Command(_) | Interaction::Prefix => visibility == Visibility::Everyone,
         };
         if !succeeded && seen_by_everyone {
-            self.send_to_caller_only(&reply).await?;
+            Box::pin(self.send_to_caller_only(&reply)).await?;
             return Ok(false);
         }
-        self.send(&reply).await?;
+        Box::pin(self.send(&reply)).await?;
         if let Some(token) = self.token().filter(|_| !reply.components().is_empty()) {
             buttons::expire_later(
                 self.http.clone(),

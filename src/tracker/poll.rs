@@ -193,13 +193,19 @@ pub async fn poll_account(
         }
     };
     let mut report = prepared.report;
-    stop_if_armed(failpoint, Failpoint::PollBeforeCommit).await;
+    // The hooks are about an announcement's way: only a commit that carries one stops.
+    let announces = !prepared.commit.outbox.is_empty();
+    if announces {
+        stop_if_armed(failpoint, Failpoint::PollBeforeCommit).await;
+    }
     match store.commit_poll(owner, &prepared.commit).await {
         Ok(CommitOutcome::Committed {
             outbox_inserted, ..
         }) => {
             report.outbox_inserted = outbox_inserted;
-            stop_if_armed(failpoint, Failpoint::PollAfterCommit).await;
+            if announces {
+                stop_if_armed(failpoint, Failpoint::PollAfterCommit).await;
+            }
         }
         Ok(CommitOutcome::LeaseLost) => {
             tracing::info!(

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use discord_fake::Fault as DiscordFault;
 use psn_sim::Fault as PsnFault;
 use serde_json::{json, Value};
+use trophybot::failpoint::Failpoint;
 
 use crate::support::bot::{subcommand, wait_until, Harness, ADMIN, CHANNEL, GUILD, MEMBER};
 use crate::support::proxy::TcpProxy;
@@ -397,6 +398,84 @@ async fn sigterm_while_a_post_is_rate_limited() {
         &open[0],
         healed,
         None,
+    )
+    .await;
+}
+
+/// Killed (SIGKILL) at `point` on a trophy's way from poll to post, then started again
+/// without the hook: the trophy is announced exactly once.
+async fn killed_at(point: Failpoint, test: &'static str) {
+    let mut h = fast_tracker()
+        .env("TROPHYBOT_INSTANCE", "bot-a")
+        .env("TROPHYBOT_FAILPOINT", point.name())
+        .capture_output()
+        .start()
+        .await;
+    let (title, open) = tracked_player(&h).await;
+    h.sim
+        .earn_trophy(PLAYER, &title, open[0].0)
+        .expect("earned");
+    let reached = format!("failpoint {} reached", point.name());
+    wait_until(&reached, || async {
+        h.bot_output().contains(&reached).then_some(())
+    })
+    .await;
+    h.kill();
+    h.restart_with_env("TROPHYBOT_FAILPOINT", "").await;
+    let healed = Instant::now();
+    announced_once_after(&h, test, &open[0], healed, None).await;
+}
+
+#[tokio::test]
+async fn sigkill_before_the_poll_commits() {
+    killed_at(
+        Failpoint::PollBeforeCommit,
+        "faults::sigkill_before_the_poll_commits",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sigkill_after_the_poll_commits() {
+    killed_at(
+        Failpoint::PollAfterCommit,
+        "faults::sigkill_after_the_poll_commits",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sigkill_after_the_claim() {
+    killed_at(
+        Failpoint::DeliverAfterClaim,
+        "faults::sigkill_after_the_claim",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sigkill_before_the_post() {
+    killed_at(
+        Failpoint::DeliverBeforePost,
+        "faults::sigkill_before_the_post",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sigkill_after_the_post() {
+    killed_at(
+        Failpoint::DeliverAfterPost,
+        "faults::sigkill_after_the_post",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sigkill_after_the_mark() {
+    killed_at(
+        Failpoint::DeliverAfterMark,
+        "faults::sigkill_after_the_mark",
     )
     .await;
 }
