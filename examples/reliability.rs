@@ -210,6 +210,14 @@ const CATALOGUE: &[Entry] = &[
         target: E2E,
         test: "admin::a_token_of_another_application_is_refused_unless_the_change_is_allowed",
     },
+    Entry { area: "Discord", what: "429 for long on one channel delays no other channel", injected: "fake Discord rate-limits one channel's posts (TLS path, serenity's limiter on)", target: E2E, test: "discord_limits::a_channel_rate_limited_for_long_does_not_delay_another_channels_announcement" },
+    Entry { area: "Discord", what: "global 429 holds every REST call until it passes", injected: "fake Discord answers a global 429", target: E2E, test: "discord_limits::a_global_429_holds_every_discord_call_until_it_passes" },
+    Entry { area: "Discord", what: "a hung channel is timed out and retried, not duplicated", injected: "fake Discord never answers one channel's post", target: E2E, test: "discord_limits::a_hung_channel_is_timed_out_and_retried_without_a_duplicate" },
+    Entry { area: "Discord", what: "401/403/429 counted (Discord bans at 10,000 in 10 min)", injected: "fake Discord answers 403", target: E2E, test: "discord_limits::forbidden_answers_are_counted_in_the_metric" },
+    Entry { area: "Discord", what: "a long route 429 holds everything, a short one nothing", injected: "429s reported to the gate (paused time)", target: UNIT, test: "bot::discord_gate::tests::a_short_route_429_holds_nothing_but_a_long_one_holds_everything" },
+    Entry { area: "Discord", what: "concurrency toward Discord is bounded", injected: "many calls at once (paused time)", target: UNIT, test: "bot::discord_gate::tests::no_more_than_the_bound_run_at_once" },
+    Entry { area: "Discord", what: "a hung call is given up after the timeout", injected: "a call that never ends (paused time)", target: UNIT, test: "bot::discord_gate::tests::a_call_that_hangs_is_given_up_after_the_timeout" },
+    Entry { area: "Discord", what: "a post in flight keeps its lease", injected: "a post slower than the claim lease", target: TRACKER, test: "deliver::a_post_in_flight_keeps_its_lease_renewed_so_nobody_else_takes_the_row" },
     // The database.
     Entry {
         area: "PostgreSQL",
@@ -311,6 +319,14 @@ const CATALOGUE: &[Entry] = &[
     Entry { area: "Privacy", what: "a linked user's mention shown where they are not a member", injected: "two servers tracking one account, the linked user in one", target: E2E, test: "admin::the_leaderboard_names_a_verified_owner_only_in_servers_they_are_a_member_of" },
     Entry { area: "Growth", what: "sent and failed outbox rows kept forever", injected: "rows past `OUTBOX_RETENTION`, pending rows beside them", target: TRACKER, test: "retention::sent_and_failed_rows_past_the_retention_are_pruned_in_batches_pending_ones_stay" },
     Entry { area: "Growth", what: "hot queries scan whole tables", injected: "20k outbox rows, 10k in each other big table, plans logged by `auto_explain`", target: STORE, test: "indexes::hot_queries_never_scan_a_big_table_whole" },
+    Entry { area: "Security", what: "canary secrets in no log, reply, message, metric or saved row", injected: "distinctive token, NPSSO, access/refresh tokens, database password; debug logs", target: E2E, test: "secrets::canary_secrets_appear_in_no_log_reply_message_metric_or_saved_row" },
+    Entry { area: "Security", what: "a bad `DATABASE_URL` is reported without its password", injected: "8 unparsable URLs and an unreachable one, for `run` and `migrate`", target: E2E, test: "secrets::a_bad_database_url_is_reported_without_its_password" },
+    Entry { area: "Security", what: "no snapshot holds a canary", injected: "scan of `tests/**/snapshots`", target: E2E, test: "secrets::no_snapshot_holds_a_canary" },
+    Entry { area: "Security", what: "the refresh token's row alone cannot be decrypted", injected: "decrypt with the row's fingerprint and nonce, or another NPSSO", target: STORE, test: "credential::the_row_alone_or_another_npsso_cannot_open_the_token" },
+    Entry { area: "Security", what: "no plaintext refresh token is stored", injected: "the saved row read back", target: STORE, test: "credential::a_saved_sign_in_round_trips_and_the_row_holds_no_plaintext" },
+    Entry { area: "Security", what: "a tampered sealed row is forgotten, the NPSSO signs in again", injected: "ciphertext altered in the database", target: TRACKER, test: "credential::a_tampered_saved_sign_in_is_forgotten_and_the_npsso_signs_in_again" },
+    Entry { area: "PSN", what: "one operator alert per rejected-credential episode", injected: "simulator rejects the NPSSO over 4 backoffs and 2 episodes (paused time)", target: UNIT, test: "ops::credential::tests::one_alert_per_rejection_episode_not_per_retry" },
+    Entry { area: "PSN", what: "a rejected credential: commands say so without a sign-in", injected: "simulator rejects the NPSSO", target: Target::Test("trophybot", "console"), test: "errors::after_a_rejected_npsso_commands_say_credential_without_signing_in" },
     // Bad input and access.
     Entry {
         area: "Input",

@@ -38,7 +38,14 @@ async fn track_list(h: &Harness) -> Value {
     reply
 }
 
-async fn tracked_ids(store: &Store, guild: u64) -> Vec<String> {
+/// A second server, with its own channel and admin.
+pub(crate) fn elsewhere() -> FakeGuild {
+    FakeGuild::new(OTHER_GUILD, "Elsewhere")
+        .channel(OTHER_CHANNEL, "trophies")
+        .member(FakeUser::new(OTHER_ADMIN, "owner").with_manage_guild())
+}
+
+pub(crate) async fn tracked_ids(store: &Store, guild: u64) -> Vec<String> {
     store
         .tracked_accounts(guild)
         .await
@@ -374,9 +381,7 @@ async fn settings_show_change_and_show_up_in_track_list() {
 
 #[tokio::test]
 async fn leaving_a_server_forgets_its_tracking_but_an_outage_does_not() {
-    let other = FakeGuild::new(OTHER_GUILD, "Elsewhere")
-        .channel(OTHER_CHANNEL, "trophies")
-        .member(FakeUser::new(OTHER_ADMIN, "owner").with_manage_guild());
+    let other = elsewhere();
     let h = Harness::builder().guild(other).start().await;
     let store = h.store().await;
 
@@ -532,9 +537,7 @@ async fn tracking_survives_a_restart_and_remove_offers_the_tracked_accounts() {
 
 #[tokio::test]
 async fn a_ready_that_does_not_list_a_server_deletes_nothing() {
-    let other = FakeGuild::new(OTHER_GUILD, "Elsewhere")
-        .channel(OTHER_CHANNEL, "trophies")
-        .member(FakeUser::new(OTHER_ADMIN, "owner").with_manage_guild());
+    let other = elsewhere();
     let mut h = Harness::builder().guild(other).start().await;
     let store = h.store().await;
     h.track_add("sim_casual").await;
@@ -619,9 +622,7 @@ async fn a_token_of_another_application_is_refused_unless_the_change_is_allowed(
 #[tokio::test]
 async fn the_leaderboard_names_a_verified_owner_only_in_servers_they_are_a_member_of() {
     // MEMBER is in the default server only; both servers track the account MEMBER verified.
-    let other = FakeGuild::new(OTHER_GUILD, "Elsewhere")
-        .channel(OTHER_CHANNEL, "trophies")
-        .member(FakeUser::new(OTHER_ADMIN, "owner").with_manage_guild());
+    let other = elsewhere();
     let h = Harness::builder().guild(other).start().await;
     let store = h.store().await;
     let (_, here) = track_add(&h, "sim_casual").await;

@@ -2,11 +2,11 @@
 //! out of another's reach. Every bad value gets an ephemeral error in words and changes
 //! nothing; the bot stays up.
 
-use discord_fake::{FakeGuild, FakeUser, InteractionEvent};
+use discord_fake::InteractionEvent;
 use serde_json::{json, Value};
 use trophybot::model::GuildSettings;
-use trophybot::store::Store;
 
+use crate::admin::{elsewhere, tracked_ids};
 use crate::support::bot::{
     int_opt, number_opt, opt, subcommand, text_of, Harness, ADMIN, CHANNEL, GUILD,
 };
@@ -14,16 +14,6 @@ use crate::support::bot::{
 const OTHER_GUILD: u64 = 101;
 const OTHER_CHANNEL: u64 = 250;
 const OTHER_ADMIN: u64 = 350;
-
-async fn tracked_ids(store: &Store, guild: u64) -> Vec<String> {
-    store
-        .tracked_accounts(guild)
-        .await
-        .expect("tracked accounts")
-        .into_iter()
-        .map(|view| view.account.online_id)
-        .collect()
-}
 
 /// The choices an autocomplete answered with.
 async fn choices(h: &Harness, ix: discord_fake::InteractionId) -> Vec<Value> {
@@ -107,9 +97,7 @@ async fn bad_values_get_an_ephemeral_error_and_change_nothing() {
 
 #[tokio::test]
 async fn one_server_can_neither_see_nor_change_anothers_tracking() {
-    let other = FakeGuild::new(OTHER_GUILD, "Elsewhere")
-        .channel(OTHER_CHANNEL, "trophies")
-        .member(FakeUser::new(OTHER_ADMIN, "owner").with_manage_guild());
+    let other = elsewhere();
     let h = Harness::builder().guild(other).start().await;
     let store = h.store().await;
     let (_, there) = h

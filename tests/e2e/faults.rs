@@ -99,49 +99,34 @@ fn degraded(status: u16, body: &Value) -> bool {
     status == 200 && body["status"] == "degraded"
 }
 
-#[tokio::test]
-async fn psn_rate_limit_storm() {
+/// PSN in trouble (`fault`) while a trophy is earned: `/healthz` says degraded, and once PSN is
+/// well again the trophy is announced once.
+async fn psn_trouble_degrades_then_recovers(test: &'static str, fault: PsnFault) {
     let h = fast_tracker().start().await;
     let (title, open) = tracked_player(&h).await;
-    // Every request answers 429 (with PSN's next-available time) until the storm is lifted.
-    h.sim.inject(PsnFault::RateLimited {
-        for_: Duration::from_secs(3),
-    });
+    h.sim.inject(fault);
     h.sim
         .earn_trophy(PLAYER, &title, open[0].0)
         .expect("earned");
-    let during = wait_for_health(&h, "health degraded by the storm", degraded).await;
+    let during = wait_for_health(&h, "health degraded by PSN's trouble", degraded).await;
     h.sim.clear_faults();
     let healed = Instant::now();
-    announced_once_after(
-        &h,
-        "faults::psn_rate_limit_storm",
-        &open[0],
-        healed,
-        Some(during),
-    )
-    .await;
+    announced_once_after(&h, test, &open[0], healed, Some(during)).await;
+}
+
+#[tokio::test]
+async fn psn_rate_limit_storm() {
+    // Every request answers 429 (with PSN's next-available time) until the storm is lifted.
+    let storm = PsnFault::RateLimited {
+        for_: Duration::from_secs(3),
+    };
+    psn_trouble_degrades_then_recovers("faults::psn_rate_limit_storm", storm).await;
 }
 
 #[tokio::test]
 async fn psn_server_error_burst() {
-    let h = fast_tracker().start().await;
-    let (title, open) = tracked_player(&h).await;
-    h.sim.inject(PsnFault::ServerError { count: 1000 });
-    h.sim
-        .earn_trophy(PLAYER, &title, open[0].0)
-        .expect("earned");
-    let during = wait_for_health(&h, "health degraded by PSN's 5xx", degraded).await;
-    h.sim.clear_faults();
-    let healed = Instant::now();
-    announced_once_after(
-        &h,
-        "faults::psn_server_error_burst",
-        &open[0],
-        healed,
-        Some(during),
-    )
-    .await;
+    let burst = PsnFault::ServerError { count: 1000 };
+    psn_trouble_degrades_then_recovers("faults::psn_server_error_burst", burst).await;
 }
 
 #[tokio::test]
@@ -253,56 +238,50 @@ async fn answers_a_command(h: &Harness) {
     );
 }
 
-#[tokio::test]
-async fn discord_gateway_reconnect_resumes() {
+/// After a gateway fault (`inject`) the bot is back by itself (`back` holds on its session
+/// counts: READYs, RESUMEs): it answers a command and announces a trophy once. Returns the
+/// harness for more checks.
+async fn gateway_fault_recovers(
+    test: &'static str,
+    inject: impl FnOnce(&Harness),
+    what: &str,
+    back: impl Fn((u64, u64), (u64, u64)) -> bool,
+) -> Harness {
     let h = fast_tracker().start().await;
     let (title, open) = tracked_player(&h).await;
-    let (_, resumes_before) = h.discord.session_counts();
-    h.discord.request_reconnect().expect("op 7 sent");
+    let before = h.discord.session_counts();
+    inject(&h);
     let healed = Instant::now();
     h.discord
-        .wait_for("a RESUME", |d| {
-            (d.session_counts().1 > resumes_before).then_some(())
-        })
+        .wait_for(what, |d| back(before, d.session_counts()).then_some(()))
         .await
-        .expect("the bot resumed");
+        .expect("the bot is back on the gateway");
     answers_a_command(&h).await;
     h.sim
         .earn_trophy(PLAYER, &title, open[0].0)
         .expect("earned");
-    announced_once_after(
-        &h,
+    announced_once_after(&h, test, &open[0], healed, None).await;
+    h
+}
+
+#[tokio::test]
+async fn discord_gateway_reconnect_resumes() {
+    gateway_fault_recovers(
         "faults::discord_gateway_reconnect_resumes",
-        &open[0],
-        healed,
-        None,
+        |h| h.discord.request_reconnect().expect("op 7 sent"),
+        "a RESUME",
+        |before, now| now.1 > before.1,
     )
     .await;
 }
 
 #[tokio::test]
 async fn discord_gateway_invalid_session_identifies_again() {
-    let h = fast_tracker().start().await;
-    let (title, open) = tracked_player(&h).await;
-    let (readies_before, _) = h.discord.session_counts();
-    h.discord.invalidate_session(false).expect("op 9 sent");
-    let healed = Instant::now();
-    h.discord
-        .wait_for("a new IDENTIFY", |d| {
-            (d.session_counts().0 > readies_before).then_some(())
-        })
-        .await
-        .expect("the bot identified again");
-    answers_a_command(&h).await;
-    h.sim
-        .earn_trophy(PLAYER, &title, open[0].0)
-        .expect("earned");
-    announced_once_after(
-        &h,
+    let h = gateway_fault_recovers(
         "faults::discord_gateway_invalid_session_identifies_again",
-        &open[0],
-        healed,
-        None,
+        |h| h.discord.invalidate_session(false).expect("op 9 sent"),
+        "a new IDENTIFY",
+        |before, now| now.0 > before.0,
     )
     .await;
     let store = h.store().await;
