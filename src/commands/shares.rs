@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::errors::CommandError;
+pub use crate::errors::ShareKind;
+
 /// Worst-case PSN requests of each command, cold (see BENCHMARKS.md "PSN requests per command";
 /// the online-ID lookup included). Admission reserves this much; the actual count is charged.
 pub mod cost {
@@ -60,29 +63,29 @@ impl ShareLimits {
     }
 }
 
-/// Whose share a command did not fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShareKind {
-    User,
-    Server,
-}
-
-impl ShareKind {
-    /// The metrics label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShareKind::User => "user_share",
-            ShareKind::Server => "server_share",
-        }
-    }
-}
-
 /// A command that did not fit: whose share, and how long until enough of the window has
 /// passed for it to fit (if nothing else is spent meanwhile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refusal {
     pub kind: ShareKind,
     pub retry_after: Duration,
+}
+
+impl From<Refusal> for CommandError {
+    /// The refusal as the user reads it: the retry time rounded up to the next whole second, so
+    /// the command fits by then.
+    fn from(refusal: Refusal) -> CommandError {
+        let latest = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+        let exact = chrono::Duration::from_std(refusal.retry_after)
+            .ok()
+            .and_then(|wait| chrono::Utc::now().checked_add_signed(wait))
+            .unwrap_or(latest);
+        let whole_seconds = exact.timestamp() + i64::from(exact.timestamp_subsec_nanos() > 0);
+        CommandError::ShareUsed {
+            kind: refusal.kind,
+            retry_at: chrono::DateTime::from_timestamp(whole_seconds, 0).unwrap_or(latest),
+        }
+    }
 }
 
 /// The ledger; cheap to clone, clones share it.
@@ -464,5 +467,36 @@ mod tests {
         spend(shares.admit(u64::MAX, None, 1).unwrap(), 1);
         let ledger = shares.ledger.lock().unwrap();
         assert_eq!(ledger.users.len(), 1);
+    }
+
+    #[test]
+    fn a_refusal_tells_the_user_rate_limit_and_when_to_retry_only_to_them() {
+        for (kind, whose) in [
+            (ShareKind::User, "You have"),
+            (ShareKind::Server, "This server"),
+        ] {
+            let before = chrono::Utc::now().timestamp();
+            let err = CommandError::from(Refusal {
+                kind,
+                retry_after: Duration::from_millis(40_500),
+            });
+            let reply = crate::errors::error_reply(&err);
+            assert!(reply.ephemeral());
+            let embed = &reply.embeds()[0];
+            let text = format!("{:?} {:?}", embed.title, embed.description).to_lowercase();
+            assert!(text.contains("rate limit"), "{text}");
+            assert!(text.contains(&whose.to_lowercase()), "{text}");
+            let at: i64 = text
+                .split("<t:")
+                .nth(1)
+                .and_then(|rest| rest.split(":r>").next())
+                .and_then(|ts| ts.parse().ok())
+                .unwrap_or_else(|| panic!("no <t:UNIX:R> in {text}"));
+            // Rounded up: never before the share allows the command.
+            assert!(
+                (before + 41..=chrono::Utc::now().timestamp() + 42).contains(&at),
+                "{at}"
+            );
+        }
     }
 }
