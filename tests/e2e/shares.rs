@@ -7,7 +7,9 @@ use std::time::Duration;
 use discord_fake::InteractionEvent;
 use serde_json::{json, Value};
 
-use crate::support::bot::{opt, text_of, Harness, CHANNEL, GUILD, MEMBER, OTHER_MEMBER};
+use crate::support::bot::{
+    is_ephemeral, opt, text_of, Harness, CHANNEL, GUILD, MEMBER, OTHER_MEMBER,
+};
 
 /// The share window (`PSN_RATE_LIMIT`'s): long enough that nothing leaves it during the test.
 const WINDOW: Duration = Duration::from_secs(600);
@@ -136,4 +138,67 @@ async fn a_spamming_member_is_refused_at_their_share_and_the_server_at_its() {
             "{series} in {metrics}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_page_button_past_the_share_is_refused_to_the_presser_alone_and_spends_nothing() {
+    let h = Harness::builder()
+        .env("PSN_RATE_LIMIT", "600/10m")
+        .env("COMMAND_SHARE_USER", &USER_SHARE.to_string())
+        .start()
+        .await;
+    let title = h.biggest_title("sim_hunter").await;
+    h.sim.reset_requests();
+    let ix = h
+        .slash(
+            MEMBER,
+            "trophies",
+            json!([opt("user", "sim_hunter"), opt("game", &title)]),
+        )
+        .await;
+    let page1 = h.deferred_reply(ix).await;
+    // A cold game: the lookup, the title's definitions (2) and the earned state at least.
+    let spent = psn_requests(&h);
+    assert!(
+        spent + 3 > USER_SHARE,
+        "{spent} requests leave room for a page"
+    );
+    let next = page1["components"][0]["components"]
+        .as_array()
+        .and_then(|buttons| {
+            buttons.iter().find(|b| {
+                b["disabled"] != json!(true) && b["label"].as_str().unwrap_or("").contains("Next")
+            })
+        })
+        .and_then(|b| b["custom_id"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("a Next button on page 1: {page1}"));
+    let message_id = h
+        .discord
+        .messages()
+        .into_iter()
+        .find(|m| m.interaction == Some(ix))
+        .expect("the reply message")
+        .message_id;
+
+    h.sim.reset_requests();
+    let press = h
+        .discord
+        .send_button_click(GUILD, MEMBER, message_id, &next)
+        .await
+        .expect("press dispatched");
+    let refusal = h.immediate_reply(press).await;
+    assert!(is_ephemeral(&refusal), "{refusal}");
+    assert!(text_of(&refusal).contains("rate limit"), "{refusal}");
+    retry_at(&refusal);
+    assert_eq!(psn_requests(&h), 0, "nothing spent on a refused press");
+    // The page stays as it was.
+    let message = h
+        .discord
+        .messages()
+        .into_iter()
+        .find(|m| m.message_id == message_id)
+        .expect("the page");
+    assert_eq!(message.message["components"], page1["components"]);
+    assert_eq!(message.message["embeds"], page1["embeds"]);
 }
