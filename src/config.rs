@@ -39,6 +39,9 @@ pub struct Config {
     pub tracker_command_reserve: f64,
     /// How many PSN accounts one server may track, so one server cannot take the whole budget.
     pub tracker_max_accounts_per_guild: usize,
+    /// `COMMAND_SHARE_USER`, `COMMAND_SHARE_SERVER`: the PSN requests one Discord user and one
+    /// server may cause per `PSN_RATE_LIMIT` window (see [`crate::commands::shares`]).
+    pub command_shares: crate::commands::shares::ShareLimits,
     /// `OUTBOX_RETENTION`: how long delivered (and given-up) announcements stay in the outbox.
     pub outbox_retention: Duration,
     /// This process's name in leases on shared work (`TROPHYBOT_INSTANCE`, else `host:pid`).
@@ -349,6 +352,26 @@ impl Config {
             },
         };
 
+        let command_budget =
+            (f64::from(psn.rate_limit.requests) * tracker_command_reserve).floor() as u32;
+        let mut command_shares =
+            crate::commands::shares::ShareLimits::defaults(command_budget, psn.rate_limit.per);
+        let requests = psn.rate_limit.requests;
+        for (name, share) in [
+            ("COMMAND_SHARE_USER", &mut command_shares.user),
+            ("COMMAND_SHARE_SERVER", &mut command_shares.server),
+        ] {
+            if let Some(text) = var(name) {
+                match text.trim().parse::<u32>() {
+                    Ok(n) if (1..=requests.max(1)).contains(&n) => *share = n,
+                    _ => problems.push(format!(
+                        "{name}={text:?} is not a whole number of PSN requests from 1 to \
+                         {requests} (PSN_RATE_LIMIT's requests per window)"
+                    )),
+                }
+            }
+        }
+
         let retention =
             var("OUTBOX_RETENTION").unwrap_or_else(|| DEFAULT_OUTBOX_RETENTION.to_string());
         let outbox_retention = match parse_duration(&retention) {
@@ -437,6 +460,7 @@ impl Config {
             tracker_max_staleness,
             tracker_command_reserve,
             tracker_max_accounts_per_guild,
+            command_shares,
             outbox_retention,
             instance,
             failpoint,
@@ -568,6 +592,7 @@ mod tests {
                 ("TRACKER_MAX_STALENESS", "soon"),
                 ("TRACKER_COMMAND_RESERVE", "130%"),
                 ("TRACKER_MAX_ACCOUNTS_PER_GUILD", "0"),
+                ("COMMAND_SHARE_USER", "none"),
                 ("OUTBOX_RETENTION", "1h"),
                 ("HTTP_ADDR", "localhost"),
                 ("PSN_LANGUAGE", "klingon"),
@@ -584,13 +609,14 @@ mod tests {
             "TRACKER_MAX_STALENESS",
             "TRACKER_COMMAND_RESERVE",
             "TRACKER_MAX_ACCOUNTS_PER_GUILD",
+            "COMMAND_SHARE_USER",
             "OUTBOX_RETENTION=\"1h\" is not a duration from 1d to 365d",
             "HTTP_ADDR",
             "PSN_LANGUAGE=\"klingon\" is not a language PSN serves: one of en-US, en-GB, fr-FR",
         ] {
             assert!(text.contains(expected), "{expected} missing from {text}");
         }
-        assert_eq!(err.0.len(), 11, "{text}");
+        assert_eq!(err.0.len(), 12, "{text}");
     }
 
     #[test]
@@ -618,6 +644,50 @@ mod tests {
         let debug = format!("{c:?}");
         assert!(!debug.contains("secret-value"), "{debug}");
         assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn command_shares_default_from_the_command_budget_and_are_checked() {
+        let with = |vars: &[(&str, &str)]| {
+            let mut all = vec![("PSN_NPSSO", "npsso-value")];
+            all.extend_from_slice(vars);
+            config(Mode::Console, &all)
+        };
+        // 30 % of 300/15m is 90: a quarter is less than the dearest command, which a user may
+        // always run; a server gets half of it, and never less than one user.
+        let shares = with(&[]).expect("valid").command_shares;
+        assert_eq!(
+            (shares.user, shares.server, shares.window),
+            (72, 72, Duration::from_secs(900))
+        );
+        let shares = with(&[
+            ("PSN_RATE_LIMIT", "1000/1h"),
+            ("TRACKER_COMMAND_RESERVE", "50%"),
+        ])
+        .expect("valid")
+        .command_shares;
+        assert_eq!((shares.user, shares.server), (125, 250));
+        let shares = with(&[
+            ("PSN_RATE_LIMIT", "60/1m"),
+            ("COMMAND_SHARE_USER", "6"),
+            ("COMMAND_SHARE_SERVER", "10"),
+        ])
+        .expect("valid")
+        .command_shares;
+        assert_eq!(
+            (shares.user, shares.server, shares.window),
+            (6, 10, Duration::from_secs(60))
+        );
+        for (name, bad) in [
+            ("COMMAND_SHARE_USER", "0"),
+            ("COMMAND_SHARE_USER", "lots"),
+            ("COMMAND_SHARE_SERVER", "301"),
+            ("COMMAND_SHARE_SERVER", "-5"),
+        ] {
+            let err = with(&[(name, bad)]).expect_err(bad);
+            assert_eq!(err.0.len(), 1, "{err}");
+            assert!(err.0[0].starts_with(name), "{err}");
+        }
     }
 
     #[test]

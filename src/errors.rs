@@ -65,6 +65,13 @@ pub enum CommandError {
     /// Discord's copy of the command is older than the bot's (it is being re-registered).
     #[error("Discord's command definition is out of date")]
     CommandOutdated,
+    /// The caller (or their server) used up their share of the bot's PSN budget for now;
+    /// nothing was spent. The command fits again at `retry_at`.
+    #[error("{kind:?} share of the PSN budget used up until {retry_at}")]
+    ShareUsed {
+        kind: ShareKind,
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
     /// The command was used again too soon.
     #[error("cooldown: {wait_secs} s left")]
     Cooldown { wait_secs: u64 },
@@ -92,6 +99,23 @@ pub enum CommandError {
     /// Discord could not tell the bot the permissions it needed to check.
     #[error("permissions could not be checked")]
     PermissionsUnknown,
+}
+
+/// Whose share of the bot's PSN budget a command did not fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareKind {
+    User,
+    Server,
+}
+
+impl ShareKind {
+    /// The metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShareKind::User => "user_share",
+            ShareKind::Server => "server_share",
+        }
+    }
 }
 
 /// Why a channel cannot take announcements.
@@ -232,6 +256,22 @@ pub fn error_reply(err: &CommandError) -> Reply {
             "Command updating",
             "This command changed since Discord last saw it. Please try again in a minute."
                 .to_string(),
+        ),
+        CommandError::ShareUsed { kind, retry_at } => (
+            "Rate limit reached",
+            format!(
+                "{} used {} share of the bot's PSN requests for now (a rate limit that keeps the \
+                 bot fair to everyone). Nothing was spent; please try again <t:{}:R>.",
+                match kind {
+                    ShareKind::User => "You have",
+                    ShareKind::Server => "This server has",
+                },
+                match kind {
+                    ShareKind::User => "your",
+                    ShareKind::Server => "its",
+                },
+                retry_at.timestamp()
+            ),
         ),
         CommandError::Cooldown { wait_secs } => (
             "Slow down",

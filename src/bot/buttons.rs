@@ -11,7 +11,7 @@ use poise::serenity_prelude as serenity;
 use super::data::{Background, BotError, Data};
 use super::payload;
 use super::respond::{Responder, Visibility};
-use crate::commands;
+use crate::commands::{self, shares::cost};
 use crate::errors::CommandError;
 use crate::render::PageRef;
 
@@ -38,9 +38,18 @@ pub async fn on_press(
         responder.now(Err(CommandError::NotYourButtons)).await?;
         return Ok(());
     }
+    let admission = match data.admit(press.user.id, press.guild_id, cost::PAGE) {
+        Ok(admission) => admission,
+        Err(err) => {
+            responder.now(Err(err)).await?;
+            return Ok(());
+        }
+    };
     let redraw = async {
         let services = data.services_in(press.guild_id).await;
-        commands::page::redraw(&services, page).await
+        let reply = commands::page::redraw(&services.metered(admission.meter()), page).await;
+        drop(admission);
+        reply
     };
     responder.after(Visibility::Everyone, redraw).await?;
     Ok(())

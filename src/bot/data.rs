@@ -7,6 +7,9 @@ use poise::serenity_prelude as serenity;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::commands::shares::Admission;
+use crate::errors::CommandError;
+
 /// Why a handler could not even answer: Discord itself failed. (PSN and option problems are
 /// answered by the command as a [`crate::errors::CommandError`] and never get here.)
 #[derive(Debug, thiserror::Error)]
@@ -61,11 +64,38 @@ pub struct Data {
     pub members: super::members::Members,
     /// Every Discord call of the process goes through it (see `discord_gate`).
     pub discord: super::discord_gate::DiscordGate,
+    /// Each member's and server's share of the command part of the PSN budget.
+    pub shares: crate::commands::shares::Shares,
 }
 
 impl Data {
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Admits something `user` does in `guild` (`None`: a DM) that may cost up to `estimate` PSN
+    /// requests ([`crate::commands::shares::cost`]): its PSN clients must carry the admission's
+    /// meter. Past the user's or the server's share it is refused (and counted), and nothing
+    /// may be spent.
+    pub fn admit(
+        &self,
+        user: serenity::UserId,
+        guild: Option<serenity::GuildId>,
+        estimate: u32,
+    ) -> Result<Admission, CommandError> {
+        self.shares
+            .admit(user.get(), guild.map(|g| g.get()), estimate)
+            .map_err(|refusal| {
+                self.metrics.record_share_refusal(refusal.kind);
+                tracing::info!(
+                    %user,
+                    guild = guild.map(|g| g.get()),
+                    share = refusal.kind.as_str(),
+                    retry_after_secs = refusal.retry_after.as_secs(),
+                    "refused: past the PSN budget share"
+                );
+                refusal.into()
+            })
     }
 
     /// The services a command in `guild` uses: names in the server's language (one read of its

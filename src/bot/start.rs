@@ -71,6 +71,7 @@ pub async fn run(
         shutting_down: shutting_down.clone(),
         members: super::members::Members::default(),
         discord: gate.clone(),
+        shares: crate::commands::shares::Shares::new(config.command_shares),
     };
     let dev_guild = config.discord_dev_guild;
 

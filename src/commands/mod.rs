@@ -9,6 +9,7 @@ pub mod link;
 pub mod page;
 pub mod rarest;
 pub mod settings;
+pub mod shares;
 pub mod track;
 pub mod trophies;
 
@@ -66,6 +67,15 @@ impl Services {
                 ..self.clone()
             },
             _ => self.clone(),
+        }
+    }
+
+    /// The same services counting every PSN request they send in `meter` (see
+    /// [`shares::Admission`]).
+    pub fn metered(&self, meter: psn::Meter) -> Services {
+        Services {
+            client: self.client.metered(meter),
+            ..self.clone()
         }
     }
 

@@ -9,6 +9,10 @@ use std::time::Duration;
 
 use psn::ClientStats;
 
+use crate::errors::ShareKind;
+
+const SHARE_KINDS: [ShareKind; 2] = [ShareKind::User, ShareKind::Server];
+
 /// Upper bounds (seconds) of the announcement latency histogram: from "at once" to the default
 /// 30-minute staleness and beyond.
 pub const ANNOUNCEMENT_LATENCY_BUCKETS: [f64; 10] = [
@@ -54,6 +58,8 @@ struct Inner {
     /// Discord answers that count towards its invalid-request ban (401, 403, 429), by status.
     discord_invalid: Mutex<BTreeMap<u16, u64>>,
     discord_rate_limit_waits: AtomicU64,
+    /// Commands, keystrokes and page presses refused past a share, by [`ShareKind`].
+    share_refusals: [AtomicU64; 2],
 }
 
 impl std::fmt::Debug for Metrics {
@@ -140,6 +146,12 @@ impl Metrics {
             .fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A command (or autocomplete, or page button) refused because it did not fit `kind`'s
+    /// share of the PSN budget.
+    pub fn record_share_refusal(&self, kind: ShareKind) {
+        self.inner.share_refusals[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn discord_rate_limit_waits(&self) -> u64 {
         self.inner.discord_rate_limit_waits.load(Ordering::Relaxed)
     }
@@ -203,6 +215,21 @@ impl Metrics {
                     outcome.as_str()
                 );
             }
+        }
+
+        header(
+            &mut out,
+            "trophybot_command_refusals_total",
+            "counter",
+            "Commands, autocompletes and page buttons refused (nothing spent), by the share they did not fit.",
+        );
+        for kind in SHARE_KINDS {
+            let _ = writeln!(
+                out,
+                "trophybot_command_refusals_total{{reason=\"{}\"}} {}",
+                kind.as_str(),
+                inner.share_refusals[kind as usize].load(Ordering::Relaxed)
+            );
         }
 
         header(
@@ -486,6 +513,24 @@ mod tests {
     }
 
     #[test]
+    fn share_refusals_are_counted_by_reason() {
+        let metrics = Metrics::new();
+        let text = metrics.render(&stats());
+        for reason in ["user_share", "server_share"] {
+            let series = format!("trophybot_command_refusals_total{{reason=\"{reason}\"}}");
+            assert_eq!(sample(&text, &series).as_deref(), Some("0"), "{series}");
+        }
+        metrics.record_share_refusal(ShareKind::User);
+        metrics.record_share_refusal(ShareKind::User);
+        metrics.record_share_refusal(ShareKind::Server);
+        let text = metrics.render(&stats());
+        for (reason, count) in [("user_share", "2"), ("server_share", "1")] {
+            let series = format!("trophybot_command_refusals_total{{reason=\"{reason}\"}}");
+            assert_eq!(sample(&text, &series).as_deref(), Some(count), "{series}");
+        }
+    }
+
+    #[test]
     fn every_metric_has_help_and_type() {
         let text = Metrics::new().render(&stats());
         for name in [
@@ -495,6 +540,7 @@ mod tests {
             "trophybot_psn_cache_hits_total",
             "trophybot_psn_cache_misses_total",
             "trophybot_commands_total",
+            "trophybot_command_refusals_total",
             "trophybot_announcement_latency_seconds",
             "trophybot_outbox_depth",
             "trophybot_psn_refresh_token_expires_in_seconds",

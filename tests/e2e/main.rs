@@ -13,4 +13,5 @@ mod discord_limits;
 mod faults;
 mod link;
 mod secrets;
+mod shares;
 mod tracking;

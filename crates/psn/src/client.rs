@@ -14,7 +14,7 @@ use crate::http::Transport;
 use crate::model::*;
 use crate::online_id::OnlineId;
 use crate::secret::Secret;
-use crate::stats::{ClientStats, Counters};
+use crate::stats::{ClientStats, Counters, Meter};
 use crate::{legacy, modern};
 
 /// Title definitions are shared by every user and change only with patches.
@@ -66,6 +66,8 @@ pub struct Client {
     priority: Priority,
     /// The language names are asked in (see [`Client::in_language`]).
     language: Arc<str>,
+    /// Counts this clone's requests for the caller it serves (see [`Client::metered`]).
+    meter: Option<Meter>,
 }
 
 impl std::fmt::Debug for Client {
@@ -84,6 +86,7 @@ pub(crate) struct Request<'a> {
     pub(crate) inner: &'a Inner,
     pub(crate) priority: Priority,
     pub(crate) language: &'a str,
+    pub(crate) meter: Option<&'a Meter>,
 }
 
 impl Request<'_> {
@@ -95,7 +98,7 @@ impl Request<'_> {
     ) -> std::result::Result<T, crate::http::Failure> {
         self.inner
             .transport
-            .get(url, query, self.priority, self.language)
+            .get(url, query, self.priority, self.language, self.meter)
             .await
     }
 }
@@ -149,6 +152,7 @@ impl Client {
             }),
             priority: Priority::Interactive,
             language,
+            meter: None,
         })
     }
 
@@ -170,6 +174,16 @@ impl Client {
         }
     }
 
+    /// The same client counting every API request it sends in `meter` (retries included, cache
+    /// hits not), so a command can be charged what it cost. Budget, sign-in and caches stay
+    /// shared; clones of the returned client count in the same meter.
+    pub fn metered(&self, meter: Meter) -> Client {
+        Client {
+            meter: Some(meter),
+            ..self.clone()
+        }
+    }
+
     /// The language this client asks names in.
     pub fn language(&self) -> &str {
         &self.language
@@ -180,6 +194,7 @@ impl Client {
             inner: &self.inner,
             priority: self.priority,
             language: &self.language,
+            meter: self.meter.as_ref(),
         }
     }
 

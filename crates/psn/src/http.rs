@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::auth::Auth;
 use crate::budget::{cap_psn_wait, rate_limited_after, Budget, Priority};
 use crate::error::{Error, Result};
-use crate::stats::Counters;
+use crate::stats::{Counters, Meter};
 
 /// Retries after the first attempt for 5xx answers and timeouts.
 const MAX_RETRIES: u32 = 3;
@@ -102,8 +102,11 @@ impl Transport {
         query: &[(&str, &str)],
         priority: Priority,
         language: &str,
+        meter: Option<&Meter>,
     ) -> Result<T, Failure> {
-        let body = self.get_bytes(url, query, priority, language).await?;
+        let body = self
+            .get_bytes(url, query, priority, language, meter)
+            .await?;
         serde_json::from_slice(&body).map_err(|e| {
             Failure::Fatal(Error::Malformed(format!(
                 "{}: {e}",
@@ -119,8 +122,9 @@ impl Transport {
         query: &[(&str, &str)],
         priority: Priority,
         language: &str,
+        meter: Option<&Meter>,
     ) -> Result<Vec<u8>, Failure> {
-        let result = self.attempts(url, query, priority, language).await;
+        let result = self.attempts(url, query, priority, language, meter).await;
         match &result {
             Ok(_) => self.signals.send(Signal::Answered),
             Err(Failure::Fatal(error)) => self.signals.send_error(error),
@@ -135,6 +139,7 @@ impl Transport {
         query: &[(&str, &str)],
         priority: Priority,
         language: &str,
+        meter: Option<&Meter>,
     ) -> Result<Vec<u8>, Failure> {
         let mut retries = 0;
         let mut refreshed = false;
@@ -142,6 +147,9 @@ impl Transport {
             self.budget.acquire(priority).await?;
             let token = self.auth.access_token(&self.counters).await?;
             self.counters.sent();
+            if let Some(meter) = meter {
+                meter.sent();
+            }
             let request = self
                 .http
                 .get(url)

@@ -32,4 +32,4 @@ pub use model::*;
 pub use online_id::OnlineId;
 pub use secret::Secret;
 pub use signal::{Observer, Signal};
-pub use stats::ClientStats;
+pub use stats::{ClientStats, Meter};

@@ -1,6 +1,7 @@
 //! Counts of what the client did, for metrics and the request-count benchmark.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientStats {
@@ -40,5 +41,26 @@ impl Counters {
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             cache_misses: self.cache_misses.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Counts the API requests sent on behalf of one caller (a command, a keystroke, a button
+/// press), retries included and cache hits not, so the caller can be charged what it really
+/// cost. Clones share the count. See [`crate::Client::metered`].
+#[derive(Debug, Clone, Default)]
+pub struct Meter(Arc<AtomicU64>);
+
+impl Meter {
+    pub fn new() -> Meter {
+        Meter::default()
+    }
+
+    /// API requests sent through clients carrying this meter so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn sent(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -967,3 +967,40 @@ async fn the_observer_hears_what_every_answer_says_of_psn_background_waits_inclu
         Some(&psn::Signal::Unavailable)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_meter_counts_the_requests_its_caller_sent_retries_included_cache_hits_not() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let (mine, theirs) = (psn::Meter::new(), psn::Meter::new());
+    let metered = client.metered(mine.clone());
+    let other = client.metered(theirs.clone());
+    let hunter_id = psn::OnlineId::parse("sim_hunter").unwrap();
+
+    sim.reset_requests();
+    let hunter = metered.resolve_user(&hunter_id).await.unwrap();
+    metered.trophy_summary(&hunter).await.unwrap();
+    assert_eq!(mine.count(), 2, "the lookup and the summary");
+    assert_eq!(mine.count(), api_requests(&sim).len() as u64);
+
+    // A cache hit sends nothing; clones of a metered client (other languages too) count in
+    // the same meter; other callers' meters and the unmetered client are not charged.
+    metered.resolve_user(&hunter_id).await.unwrap();
+    assert_eq!(mine.count(), 2);
+    metered
+        .in_language("de-DE")
+        .trophy_summary(&hunter)
+        .await
+        .unwrap();
+    assert_eq!(mine.count(), 3);
+    client.trophy_summary(&hunter).await.unwrap();
+    other.trophy_summary(&hunter).await.unwrap();
+    assert_eq!((mine.count(), theirs.count()), (3, 1));
+
+    // Every attempt PSN saw is counted: two 503s and the answer.
+    sim.inject(Fault::ServerError { count: 2 });
+    sim.reset_requests();
+    metered.trophy_summary(&hunter).await.unwrap();
+    assert_eq!(api_requests(&sim).len(), 3);
+    assert_eq!(mine.count(), 6);
+}

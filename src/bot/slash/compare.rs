@@ -4,6 +4,7 @@ use super::options::{GameOption, PsnUser};
 use super::{answer_for_player, autocomplete_game};
 use crate::bot::data::{BotError, Context};
 use crate::commands::compare::{self, CompareInput};
+use crate::commands::shares::cost;
 
 /// Two PSN accounts side by side, or trophy by trophy in one game.
 #[poise::command(slash_command)]
@@ -19,7 +20,11 @@ pub async fn compare(
     #[autocomplete = "autocomplete_game"]
     game: Option<GameOption>,
 ) -> Result<(), BotError> {
-    answer_for_player(ctx, user, |services, user| async move {
+    let estimate = match game {
+        Some(_) => cost::COMPARE_GAME,
+        None => cost::COMPARE,
+    };
+    answer_for_player(ctx, user, estimate, |services, user| async move {
         let input = CompareInput {
             user,
             other: other.0,

@@ -5,6 +5,7 @@ use super::options::PsnUser;
 use crate::bot::data::{BotError, Context};
 use crate::bot::respond::{ReplyExt, Visibility};
 use crate::commands::link;
+use crate::commands::shares::cost;
 
 /// Link your PSN account (commands then default to it), or check its verification.
 #[poise::command(slash_command)]
@@ -15,12 +16,19 @@ pub async fn link(
 ) -> Result<(), BotError> {
     let data = ctx.data();
     let user = user.map(|u| u.0);
-    let work = link::link(
-        &data.services,
-        &data.store,
-        ctx.author().id.get(),
-        user.as_ref(),
-    );
+    let admission = match data.admit(ctx.author().id, ctx.guild_id(), cost::LINK) {
+        Ok(admission) => admission,
+        Err(err) => {
+            ctx.responder().now(Err(err)).await?;
+            return Ok(());
+        }
+    };
+    let services = data.services.metered(admission.meter());
+    let work = async {
+        let reply = link::link(&services, &data.store, ctx.author().id.get(), user.as_ref()).await;
+        drop(admission);
+        reply
+    };
     ctx.responder().after(Visibility::OnlyCaller, work).await?;
     Ok(())
 }

@@ -21,7 +21,7 @@ use psn::OnlineId;
 
 use super::data::{BotError, Context, Data};
 use super::respond::{ReplyExt, Visibility};
-use crate::commands::{self, game::MAX_CHOICES, Services};
+use crate::commands::{self, game::MAX_CHOICES, shares::cost, Services};
 use crate::errors::CommandError;
 use crate::model::Reply;
 use options::PsnUser;
@@ -52,11 +52,14 @@ async fn player(ctx: Context<'_>, user: Option<PsnUser>) -> Result<OnlineId, Com
 }
 
 /// Answers a command about a PSN player: the player is settled at once (a missing link is told
-/// only to the caller), then the reply is deferred for everyone while `work` asks PSN with the
-/// services of the server's language.
+/// only to the caller), and the command admitted within the caller's and the server's shares of
+/// the PSN budget at its worst-case cost `estimate` (past them, the caller alone is told when to
+/// retry); then the reply is deferred for everyone while `work` asks PSN with the services of
+/// the server's language, charged what they send.
 async fn answer_for_player<F, Fut>(
     ctx: Context<'_>,
     user: Option<PsnUser>,
+    estimate: u32,
     work: F,
 ) -> Result<(), BotError>
 where
@@ -64,10 +67,22 @@ where
     Fut: Future<Output = Result<Reply, CommandError>>,
 {
     let responder = ctx.responder();
-    match player(ctx, user).await {
-        Ok(player) => {
-            let (data, guild) = (ctx.data(), ctx.guild_id());
-            let work = async move { work(data.services_in(guild).await, player).await };
+    let (data, guild) = (ctx.data(), ctx.guild_id());
+    let admitted = match player(ctx, user).await {
+        Ok(player) => data
+            .admit(ctx.author().id, guild, estimate)
+            .map(|admission| (player, admission)),
+        Err(err) => Err(err),
+    };
+    match admitted {
+        Ok((player, admission)) => {
+            let work = async move {
+                let services = data.services_in(guild).await.metered(admission.meter());
+                // The admission is settled (charged what was sent) once the work is done.
+                let reply = work(services, player).await;
+                drop(admission);
+                reply
+            };
             responder.after(Visibility::Everyone, work).await?
         }
         Err(err) => responder.now(Err(err)).await?,
@@ -99,11 +114,17 @@ async fn autocomplete_game(
         // A malformed `user` has no titles to offer.
         let user = typed_user.transpose().ok()?.map(PsnUser);
         let player = player(ctx, user).await.ok()?;
+        // Keystrokes spend the typing member's share too; past it, no choices and no requests.
+        let admission = ctx
+            .data()
+            .admit(ctx.author().id, ctx.guild_id(), cost::AUTOCOMPLETE)
+            .ok()?;
         // The server's own tracked players only: never another server's stored libraries.
         let services = ctx
             .data()
             .services
-            .in_guild(ctx.guild_id().map(|g| g.get()));
+            .in_guild(ctx.guild_id().map(|g| g.get()))
+            .metered(admission.meter());
         Some(commands::autocomplete_game(&services, &player, partial).await)
     })
     .await

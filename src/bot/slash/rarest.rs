@@ -4,6 +4,7 @@ use super::options::{GameOption, PsnUser, TrophyCount};
 use super::{answer_for_player, autocomplete_game};
 use crate::bot::data::{BotError, Context};
 use crate::commands::rarest::{self, RarestInput, DEFAULT_COUNT};
+use crate::commands::shares::cost;
 
 /// The rarest trophies someone has earned.
 #[poise::command(slash_command)]
@@ -18,7 +19,11 @@ pub async fn rarest(
     #[description = "How many trophies to show (default 10)"] count: Option<TrophyCount>,
 ) -> Result<(), BotError> {
     let count = count.map_or(DEFAULT_COUNT, |c| c.0);
-    answer_for_player(ctx, user, |services, user| async move {
+    let estimate = match game {
+        Some(_) => cost::RAREST_GAME,
+        None => cost::RAREST_ACROSS_TITLES,
+    };
+    answer_for_player(ctx, user, estimate, |services, user| async move {
         let game = game.map(|g| g.0);
         rarest::run(&services, RarestInput { user, game, count }).await
     })

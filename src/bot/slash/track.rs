@@ -8,6 +8,7 @@ use super::choices_response;
 use super::options::PsnUser;
 use crate::bot::data::{BotError, Context};
 use crate::bot::respond::{ReplyExt, Visibility};
+use crate::commands::shares::cost;
 use crate::commands::track::{self, TrackAddInput};
 
 /// Which PSN accounts this server follows, and where their new trophies are announced.
@@ -66,13 +67,26 @@ pub async fn track_add(
         stored_channel,
         added_by: ctx.author().id.get(),
     };
-    let work = track::add(
-        &data.services,
-        &data.store,
-        &data.tracking,
-        input,
-        chrono::Utc::now(),
-    );
+    let admission = match data.admit(ctx.author().id, Some(guild_id), cost::TRACK_ADD) {
+        Ok(admission) => admission,
+        Err(err) => {
+            responder.now(Err(err)).await?;
+            return Ok(());
+        }
+    };
+    let services = data.services.metered(admission.meter());
+    let work = async {
+        let reply = track::add(
+            &services,
+            &data.store,
+            &data.tracking,
+            input,
+            chrono::Utc::now(),
+        )
+        .await;
+        drop(admission);
+        reply
+    };
     if responder.after(Visibility::OnlyCaller, work).await? {
         data.signals.accounts_changed.notify_one();
     }

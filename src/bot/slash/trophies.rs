@@ -3,6 +3,7 @@
 use super::options::{GameOption, PsnUser};
 use super::{answer_for_player, autocomplete_game};
 use crate::bot::data::{BotError, Context};
+use crate::commands::shares::cost;
 use crate::commands::trophies::{self, TrophiesInput};
 
 /// A PSN profile, or one game's trophy list.
@@ -16,7 +17,11 @@ pub async fn trophies(
     #[autocomplete = "autocomplete_game"]
     game: Option<GameOption>,
 ) -> Result<(), BotError> {
-    answer_for_player(ctx, user, |services, user| async move {
+    let estimate = match game {
+        Some(_) => cost::TROPHIES_GAME,
+        None => cost::TROPHIES_PROFILE,
+    };
+    answer_for_player(ctx, user, estimate, |services, user| async move {
         let game = game.map(|g| g.0);
         trophies::run(&services, TrophiesInput { user, game }).await
     })

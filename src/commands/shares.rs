@@ -1,0 +1,502 @@
+//! Fair shares of the command part of the PSN budget: one Discord user, and one server, may
+//! cause at most so many PSN requests within a sliding window (`PSN_RATE_LIMIT`'s). A command is
+//! admitted only if its worst-case cost ([`cost`]) fits what is left of both shares; once it ran,
+//! what it really sent (its [`psn::Meter`]) is charged instead. Process-local.
+//!
+//! The console (no Discord user, one command per run) never comes here.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::errors::CommandError;
+pub use crate::errors::ShareKind;
+
+/// Worst-case PSN requests of each command, cold (see BENCHMARKS.md "PSN requests per command";
+/// the online-ID lookup included). Admission reserves this much; the actual count is charged.
+pub mod cost {
+    /// `/trophies` of a profile: lookup, listing, trophy summary.
+    pub const TROPHIES_PROFILE: u32 = 3;
+    /// `/trophies` of one game: lookup, listing (a game given by name), definitions (2), earned.
+    pub const TROPHIES_GAME: u32 = 5;
+    /// `/compare`: lookups, listings and summaries of both players.
+    pub const COMPARE: u32 = 6;
+    /// `/compare` in one game: as above, with the game's definitions and both earned states.
+    pub const COMPARE_GAME: u32 = 7;
+    /// `/rarest` across titles: lookup, listing, the earned state of each of the 50 recent
+    /// titles, and the definitions (2 each) of the 10 titles shown.
+    pub const RAREST_ACROSS_TITLES: u32 = 72;
+    /// `/rarest` in one game: as `/trophies` of one game.
+    pub const RAREST_GAME: u32 = 5;
+    /// A page button: the title's definitions (2) and the player's earned state.
+    pub const PAGE: u32 = 3;
+    /// `game` autocomplete: lookup and listing.
+    pub const AUTOCOMPLETE: u32 = 2;
+    /// `/track add`: lookup and trophy summary.
+    pub const TRACK_ADD: u32 = 2;
+    /// `/link`: lookup and the profile's "About me".
+    pub const LINK: u32 = 2;
+    /// The dearest command: a user's share is never smaller by default, so every command can run.
+    pub const MAX: u32 = RAREST_ACROSS_TITLES;
+}
+
+/// How much one user and one server may spend within `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShareLimits {
+    pub user: u32,
+    pub server: u32,
+    pub window: Duration,
+}
+
+impl ShareLimits {
+    /// The defaults for a command budget of `command_budget` requests per `window`: a user a
+    /// quarter of it (but at least the dearest command), a server half (and at least a user's).
+    pub fn defaults(command_budget: u32, window: Duration) -> ShareLimits {
+        let user = (command_budget / 4).max(cost::MAX);
+        ShareLimits {
+            user,
+            server: (command_budget / 2).max(user),
+            window,
+        }
+    }
+}
+
+/// A command that did not fit: whose share, and how long until enough of the window has
+/// passed for it to fit (if nothing else is spent meanwhile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: ShareKind,
+    pub retry_after: Duration,
+}
+
+impl From<Refusal> for CommandError {
+    /// The refusal as the user reads it: the retry time rounded up to the next whole second, so
+    /// the command fits by then.
+    fn from(refusal: Refusal) -> CommandError {
+        let latest = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+        let exact = chrono::Duration::from_std(refusal.retry_after)
+            .ok()
+            .and_then(|wait| chrono::Utc::now().checked_add_signed(wait))
+            .unwrap_or(latest);
+        let whole_seconds = exact.timestamp() + i64::from(exact.timestamp_subsec_nanos() > 0);
+        CommandError::ShareUsed {
+            kind: refusal.kind,
+            retry_at: chrono::DateTime::from_timestamp(whole_seconds, 0).unwrap_or(latest),
+        }
+    }
+}
+
+/// The ledger; cheap to clone, clones share it.
+#[derive(Clone)]
+pub struct Shares {
+    limits: ShareLimits,
+    ledger: Arc<Mutex<Ledger>>,
+}
+
+#[derive(Default)]
+struct Ledger {
+    users: HashMap<u64, Spending>,
+    servers: HashMap<u64, Spending>,
+    /// Idle entries are dropped once a window after the last sweep, or sooner when a map grows
+    /// past this (amortised: twice what a sweep left).
+    sweep_at: usize,
+    swept: Option<Instant>,
+}
+
+/// One user's or server's requests within the window, oldest first, and the estimates of its
+/// commands still running (they count until the command's actual cost replaces them).
+#[derive(Default)]
+struct Spending {
+    charges: VecDeque<(Instant, u32)>,
+    reserved: u32,
+}
+
+impl Spending {
+    fn forget_before(&mut self, start: Instant) {
+        while self.charges.front().is_some_and(|&(at, _)| at <= start) {
+            self.charges.pop_front();
+        }
+    }
+
+    fn used(&self) -> u32 {
+        self.charges
+            .iter()
+            .fold(self.reserved, |sum, &(_, n)| sum.saturating_add(n))
+    }
+
+    /// How long until `needed` more fits under `limit`, as the oldest charges leave the window.
+    /// Running commands' estimates do not leave by themselves: then a whole window.
+    fn wait_for(
+        &self,
+        needed: u32,
+        limit: u32,
+        now: Instant,
+        window: Duration,
+    ) -> Option<Duration> {
+        let mut used = self.used();
+        if used.saturating_add(needed) <= limit {
+            return None;
+        }
+        for &(at, n) in &self.charges {
+            used -= n;
+            if used.saturating_add(needed) <= limit {
+                return Some((at + window).saturating_duration_since(now));
+            }
+        }
+        Some(window)
+    }
+
+    fn is_idle(&self) -> bool {
+        self.charges.is_empty() && self.reserved == 0
+    }
+}
+
+const MIN_SWEEP: usize = 1_024;
+
+impl Shares {
+    pub fn new(limits: ShareLimits) -> Shares {
+        Shares {
+            limits,
+            ledger: Arc::new(Mutex::new(Ledger {
+                sweep_at: MIN_SWEEP,
+                ..Ledger::default()
+            })),
+        }
+    }
+
+    pub fn limits(&self) -> ShareLimits {
+        self.limits
+    }
+
+    /// Admits a command of `user` in `server` (`None`: a DM, charged to the user only) whose
+    /// worst case is `estimate` requests, reserving it; or says whose share it does not fit and
+    /// when it would. An estimate above a share counts as the whole share (the command then runs
+    /// when that share is unused), so no command is refused forever.
+    pub fn admit(
+        &self,
+        user: u64,
+        server: Option<u64>,
+        estimate: u32,
+    ) -> Result<Admission, Refusal> {
+        let now = Instant::now();
+        let start = now.checked_sub(self.limits.window);
+        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        ledger.sweep(now, self.limits.window);
+        let user_needs = estimate.min(self.limits.user);
+        let server_needs = estimate.min(self.limits.server);
+        let mut refusal: Option<Refusal> = None;
+        let mut check = |spending: Option<&mut Spending>, needed, limit, kind| {
+            let Some(spending) = spending else { return };
+            if let Some(start) = start {
+                spending.forget_before(start);
+            }
+            if let Some(wait) = spending.wait_for(needed, limit, now, self.limits.window) {
+                // The later of the two: the command fits only when both shares allow it.
+                if refusal.is_none_or(|r| wait > r.retry_after) {
+                    refusal = Some(Refusal {
+                        kind,
+                        retry_after: wait,
+                    });
+                }
+            }
+        };
+        check(
+            ledger.users.get_mut(&user),
+            user_needs,
+            self.limits.user,
+            ShareKind::User,
+        );
+        if let Some(server) = server {
+            check(
+                ledger.servers.get_mut(&server),
+                server_needs,
+                self.limits.server,
+                ShareKind::Server,
+            );
+        }
+        if let Some(refusal) = refusal {
+            return Err(refusal);
+        }
+        ledger.users.entry(user).or_default().reserved += user_needs;
+        if let Some(server) = server {
+            ledger.servers.entry(server).or_default().reserved += server_needs;
+        }
+        Ok(Admission {
+            shares: self.clone(),
+            user,
+            server,
+            reserved: (user_needs, server_needs),
+            meter: psn::Meter::new(),
+            #[cfg(test)]
+            sent_in_test: 0,
+        })
+    }
+
+    /// What `user` has spent (and reserved) within the window now.
+    pub fn user_used(&self, user: u64) -> u32 {
+        self.used(|ledger| ledger.users.get_mut(&user))
+    }
+
+    /// What `server` has spent (and reserved) within the window now.
+    pub fn server_used(&self, server: u64) -> u32 {
+        self.used(|ledger| ledger.servers.get_mut(&server))
+    }
+
+    fn used(&self, pick: impl FnOnce(&mut Ledger) -> Option<&mut Spending>) -> u32 {
+        let start = Instant::now().checked_sub(self.limits.window);
+        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(spending) = pick(&mut ledger) else {
+            return 0;
+        };
+        if let Some(start) = start {
+            spending.forget_before(start);
+        }
+        spending.used()
+    }
+
+    /// Replaces an admission's reservation by what its meter counted, charged now.
+    fn settle(&self, admission: &Admission) {
+        let now = Instant::now();
+        #[cfg(not(test))]
+        let sent = admission.meter.count();
+        #[cfg(test)]
+        let sent = admission.meter.count() + admission.sent_in_test;
+        let spent = u32::try_from(sent).unwrap_or(u32::MAX);
+        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let charge = |spending: Option<&mut Spending>, reserved: u32| {
+            let Some(spending) = spending else { return };
+            spending.reserved = spending.reserved.saturating_sub(reserved);
+            if spent > 0 {
+                spending.charges.push_back((now, spent));
+            }
+        };
+        charge(ledger.users.get_mut(&admission.user), admission.reserved.0);
+        if let Some(server) = admission.server {
+            charge(ledger.servers.get_mut(&server), admission.reserved.1);
+        }
+    }
+}
+
+impl Ledger {
+    /// Drops idle users and servers once a map has grown, so the ledger holds only those who
+    /// spent within the window.
+    fn sweep(&mut self, now: Instant, window: Duration) {
+        let grown = self.users.len().max(self.servers.len()) >= self.sweep_at;
+        let due = self.swept.is_none_or(|swept| now >= swept + window);
+        if !grown && !due {
+            return;
+        }
+        self.swept = Some(now);
+        let start = now.checked_sub(window);
+        for map in [&mut self.users, &mut self.servers] {
+            map.retain(|_, spending| {
+                if let Some(start) = start {
+                    spending.forget_before(start);
+                }
+                !spending.is_idle()
+            });
+        }
+        self.sweep_at = (self.users.len().max(self.servers.len()) * 2).max(MIN_SWEEP);
+    }
+}
+
+/// An admitted command: run it with clients carrying [`Admission::meter`]. When the admission
+/// is dropped (the command answered, failed or was cancelled), what the meter counted is
+/// charged to the user and the server in place of the estimate.
+pub struct Admission {
+    shares: Shares,
+    user: u64,
+    server: Option<u64>,
+    reserved: (u32, u32),
+    meter: psn::Meter,
+    /// Requests a unit test's pretend command sent (no PSN client there to count them).
+    #[cfg(test)]
+    sent_in_test: u64,
+}
+
+impl Admission {
+    /// The meter the command's PSN clients count in.
+    pub fn meter(&self) -> psn::Meter {
+        self.meter.clone()
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.shares.settle(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    fn shares(user: u32, server: u32) -> Shares {
+        Shares::new(ShareLimits {
+            user,
+            server,
+            window: WINDOW,
+        })
+    }
+
+    /// Runs an admitted command that sends `requests` requests.
+    fn spend(mut admission: Admission, requests: u64) {
+        admission.sent_in_test = requests;
+    }
+
+    #[test]
+    fn defaults_give_a_user_a_quarter_and_a_server_half_but_never_less_than_a_command() {
+        let defaults = ShareLimits::defaults(90, WINDOW);
+        assert_eq!((defaults.user, defaults.server), (cost::MAX, cost::MAX));
+        let big = ShareLimits::defaults(1_000, WINDOW);
+        assert_eq!((big.user, big.server), (250, 500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_window_slides_and_a_refusal_names_when_enough_of_it_has_passed() {
+        let shares = shares(6, 100);
+        spend(shares.admit(1, Some(10), 3).unwrap(), 3);
+        tokio::time::advance(Duration::from_secs(20)).await;
+        spend(shares.admit(1, Some(10), 3).unwrap(), 2);
+        assert_eq!(shares.user_used(1), 5);
+        // 5 used of 6: a 3-request command waits until the first charge (3) leaves, 40 s on.
+        let refusal = shares.admit(1, Some(10), 3).err().unwrap();
+        assert_eq!(refusal.kind, ShareKind::User);
+        assert_eq!(refusal.retry_after, Duration::from_secs(40));
+        // A 1-request command still fits; nothing was reserved by the refusal.
+        assert_eq!(shares.user_used(1), 5);
+        spend(shares.admit(1, Some(10), 1).unwrap(), 1);
+        assert!(shares.admit(1, Some(10), 1).is_err());
+
+        tokio::time::advance(Duration::from_secs(40)).await;
+        assert_eq!(shares.user_used(1), 3, "the first charge left the window");
+        spend(shares.admit(1, Some(10), 3).unwrap(), 3);
+        // The two charges left (2 and 1 at 20 s, 3 now) free 3 requests 20 s later.
+        assert_eq!(
+            shares.admit(1, Some(10), 3).err().unwrap().retry_after,
+            Duration::from_secs(20)
+        );
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(shares.user_used(1), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn running_commands_count_with_their_estimate_then_with_what_they_sent() {
+        let shares = shares(10, 100);
+        let first = shares.admit(1, None, 6).unwrap();
+        assert_eq!(shares.user_used(1), 6);
+        // Spam while the first runs: its estimate holds the share, whose end no time frees.
+        let refusal = shares.admit(1, None, 6).err().unwrap();
+        assert_eq!(refusal.retry_after, WINDOW);
+        spend(first, 1);
+        assert_eq!(
+            shares.user_used(1),
+            1,
+            "charged what it sent, not the estimate"
+        );
+        let cached = shares.admit(1, None, 6).unwrap();
+        drop(cached);
+        assert_eq!(
+            shares.user_used(1),
+            1,
+            "a command answered from caches costs nothing"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_server_share_binds_its_members_together_and_a_user_alone() {
+        let shares = shares(6, 10);
+        spend(shares.admit(1, Some(10), 6).unwrap(), 6);
+        assert_eq!(
+            shares.admit(1, Some(10), 1).err().unwrap().kind,
+            ShareKind::User
+        );
+        tokio::time::advance(Duration::from_secs(30)).await;
+        spend(shares.admit(2, Some(10), 3).unwrap(), 3);
+        // Member 2 has 3 of 6 left, but the server only 1 of 10 until 30 s from now.
+        let refusal = shares.admit(2, Some(10), 3).err().unwrap();
+        assert_eq!(refusal.kind, ShareKind::Server);
+        assert_eq!(refusal.retry_after, Duration::from_secs(30));
+        assert_eq!(shares.server_used(10), 9);
+        // Another server is not affected by this one.
+        spend(shares.admit(2, Some(11), 3).unwrap(), 3);
+        assert_eq!(shares.server_used(11), 3);
+        assert_eq!(shares.user_used(2), 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn direct_messages_count_to_the_user_only() {
+        let shares = shares(6, 10);
+        spend(shares.admit(1, None, 4).unwrap(), 4);
+        assert_eq!((shares.user_used(1), shares.server_used(10)), (4, 0));
+        // ...and the user's share is one, in DMs and servers alike.
+        let refusal = shares.admit(1, Some(10), 3).err().unwrap();
+        assert_eq!(refusal.kind, ShareKind::User);
+        assert_eq!(refusal.retry_after, WINDOW);
+        assert_eq!(
+            shares.server_used(10),
+            0,
+            "a refused command reserves nothing"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_command_dearer_than_a_share_runs_when_the_share_is_unused() {
+        let shares = shares(6, 10);
+        let dear = shares.admit(1, Some(10), cost::MAX).unwrap();
+        assert_eq!(shares.user_used(1), 6);
+        spend(dear, 20);
+        assert_eq!(shares.user_used(1), 20);
+        let refusal = shares.admit(1, Some(10), cost::MAX).err().unwrap();
+        assert_eq!(refusal.retry_after, WINDOW);
+        tokio::time::advance(WINDOW).await;
+        assert!(shares.admit(1, Some(10), cost::MAX).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_users_are_forgotten() {
+        let shares = shares(6, 10);
+        for user in 0..(MIN_SWEEP as u64 + 10) {
+            spend(shares.admit(user, None, 1).unwrap(), 1);
+        }
+        tokio::time::advance(WINDOW * 2).await;
+        spend(shares.admit(u64::MAX, None, 1).unwrap(), 1);
+        let ledger = shares.ledger.lock().unwrap();
+        assert_eq!(ledger.users.len(), 1);
+    }
+
+    #[test]
+    fn a_refusal_tells_the_user_rate_limit_and_when_to_retry_only_to_them() {
+        for (kind, whose) in [
+            (ShareKind::User, "You have"),
+            (ShareKind::Server, "This server"),
+        ] {
+            let before = chrono::Utc::now().timestamp();
+            let err = CommandError::from(Refusal {
+                kind,
+                retry_after: Duration::from_millis(40_500),
+            });
+            let reply = crate::errors::error_reply(&err);
+            assert!(reply.ephemeral());
+            let embed = &reply.embeds()[0];
+            let text = format!("{:?} {:?}", embed.title, embed.description).to_lowercase();
+            assert!(text.contains("rate limit"), "{text}");
+            assert!(text.contains(&whose.to_lowercase()), "{text}");
+            let at: i64 = text
+                .split("<t:")
+                .nth(1)
+                .and_then(|rest| rest.split(":r>").next())
+                .and_then(|ts| ts.parse().ok())
+                .unwrap_or_else(|| panic!("no <t:UNIX:R> in {text}"));
+            // Rounded up: never before the share allows the command.
+            assert!(
+                (before + 41..=chrono::Utc::now().timestamp() + 42).contains(&at),
+                "{at}"
+            );
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Fair shares of the PSN budget through the real binary: a member past their share, and a
+//! server past its, are told "rate limit" and when to retry (only they see it), and nothing is
+//! asked of PSN for what was refused. Counted in the simulator's request log.
+
+use std::time::Duration;
+
+use discord_fake::InteractionEvent;
+use serde_json::{json, Value};
+
+use crate::support::bot::{
+    is_ephemeral, opt, text_of, Harness, CHANNEL, GUILD, MEMBER, OTHER_MEMBER,
+};
+
+/// The share window (`PSN_RATE_LIMIT`'s): long enough that nothing leaves it during the test.
+const WINDOW: Duration = Duration::from_secs(600);
+const USER_SHARE: usize = 6;
+const SERVER_SHARE: usize = 10;
+
+/// The API requests the simulator served since the last reset (sign-in aside).
+fn psn_requests(h: &Harness) -> usize {
+    h.sim
+        .requests()
+        .into_iter()
+        .filter(|r| !r.path.starts_with("/api/authz") && !r.path.starts_with("/_sim"))
+        .count()
+}
+
+/// Runs `/trophies user:sim_hunter` as `member` until it is refused: the PSN requests the
+/// answered runs cost, and the refusal.
+async fn spam_until_refused(h: &Harness, member: u64) -> (usize, usize, Value) {
+    let mut spent = 0;
+    for answered in 0..=USER_SHARE {
+        h.sim.reset_requests();
+        let ix = h
+            .slash(member, "trophies", json!([opt("user", "sim_hunter")]))
+            .await;
+        let (ephemeral, reply) = h.any_reply(ix).await;
+        let text = text_of(&reply);
+        if text.contains("rate limit") {
+            assert!(ephemeral, "a refusal is for the caller only: {reply}");
+            assert_eq!(psn_requests(h), 0, "nothing is spent on a refused command");
+            return (answered, spent, reply);
+        }
+        assert!(!ephemeral && text.contains("sim_hunter"), "{reply}");
+        spent += psn_requests(h);
+    }
+    panic!("member {member} was never refused");
+}
+
+/// The `<t:UNIX:R>` a refusal names (`text_of` lower-cases).
+fn retry_at(reply: &Value) -> i64 {
+    let text = text_of(reply);
+    text.split("<t:")
+        .nth(1)
+        .and_then(|rest| rest.split(":r>").next())
+        .and_then(|unix| unix.parse().ok())
+        .unwrap_or_else(|| panic!("no <t:UNIX:R> in {text}"))
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[tokio::test]
+async fn a_spamming_member_is_refused_at_their_share_and_the_server_at_its() {
+    let h = Harness::builder()
+        .env("PSN_RATE_LIMIT", "600/10m")
+        .env("COMMAND_SHARE_USER", &USER_SHARE.to_string())
+        .env("COMMAND_SHARE_SERVER", &SERVER_SHARE.to_string())
+        .start()
+        .await;
+
+    let started = now();
+    let (answered, member_spent, refusal) = spam_until_refused(&h, MEMBER).await;
+    let text = text_of(&refusal);
+    assert!(answered >= 1, "the first commands are answered");
+    assert!(text.contains("you have used your share"), "{text}");
+    assert!(member_spent <= USER_SHARE, "{member_spent} requests");
+    // Retry once the first command's requests leave the window.
+    let retry = retry_at(&refusal);
+    assert!(
+        (started + 1..=now() + WINDOW.as_secs() as i64 + 1).contains(&retry),
+        "{retry} vs {started}"
+    );
+
+    // Typing in `game` is charged too (a lookup and a listing, 2 at most): once that no longer
+    // fits, it offers nothing and asks nothing.
+    let mut member_spent = member_spent;
+    loop {
+        h.sim.reset_requests();
+        let ix = h
+            .discord
+            .send_autocomplete(
+                GUILD,
+                CHANNEL,
+                MEMBER,
+                "trophies",
+                json!([opt("user", "sim_casual"), {"name": "game", "type": 3, "value": "a", "focused": true}]),
+            )
+            .await
+            .expect("autocomplete dispatched");
+        let choices = match h.discord.wait_for_response(ix).await.expect("answered") {
+            InteractionEvent::Callback {
+                data: Some(data), ..
+            } => data["choices"].as_array().cloned().unwrap_or_default(),
+            other => panic!("expected choices, got {other:?}"),
+        };
+        member_spent += psn_requests(&h);
+        assert!(member_spent <= USER_SHARE, "{member_spent} requests");
+        if choices.is_empty() {
+            assert_eq!(psn_requests(&h), 0, "nothing spent on a refused keystroke");
+            assert!(member_spent + 2 > USER_SHARE, "refused only past the share");
+            break;
+        }
+    }
+
+    // Another member of the same server still gets answers, until the server's share is used.
+    let (answered, other_spent, refusal) = spam_until_refused(&h, OTHER_MEMBER).await;
+    let text = text_of(&refusal);
+    assert!(answered >= 1, "another member is answered: {text}");
+    assert!(text.contains("this server has used its share"), "{text}");
+    assert!(
+        member_spent + other_spent <= SERVER_SHARE,
+        "{member_spent} + {other_spent} requests"
+    );
+    assert!(retry_at(&refusal) <= now() + WINDOW.as_secs() as i64 + 1);
+
+    let metrics = reqwest::get(format!("{}/metrics", h.ops_url()))
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("metrics text");
+    for (reason, count) in [("user_share", 2), ("server_share", 1)] {
+        let series = format!("trophybot_command_refusals_total{{reason=\"{reason}\"}} {count}");
+        assert!(
+            metrics.lines().any(|l| l == series),
+            "{series} in {metrics}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_page_button_past_the_share_is_refused_to_the_presser_alone_and_spends_nothing() {
+    let h = Harness::builder()
+        .env("PSN_RATE_LIMIT", "600/10m")
+        .env("COMMAND_SHARE_USER", &USER_SHARE.to_string())
+        .start()
+        .await;
+    let title = h.biggest_title("sim_hunter").await;
+    h.sim.reset_requests();
+    let ix = h
+        .slash(
+            MEMBER,
+            "trophies",
+            json!([opt("user", "sim_hunter"), opt("game", &title)]),
+        )
+        .await;
+    let page1 = h.deferred_reply(ix).await;
+    // A cold game: the lookup, the title's definitions (2) and the earned state at least.
+    let spent = psn_requests(&h);
+    assert!(
+        spent + 3 > USER_SHARE,
+        "{spent} requests leave room for a page"
+    );
+    let next = page1["components"][0]["components"]
+        .as_array()
+        .and_then(|buttons| {
+            buttons.iter().find(|b| {
+                b["disabled"] != json!(true) && b["label"].as_str().unwrap_or("").contains("Next")
+            })
+        })
+        .and_then(|b| b["custom_id"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("a Next button on page 1: {page1}"));
+    let message_id = h
+        .discord
+        .messages()
+        .into_iter()
+        .find(|m| m.interaction == Some(ix))
+        .expect("the reply message")
+        .message_id;
+
+    h.sim.reset_requests();
+    let press = h
+        .discord
+        .send_button_click(GUILD, MEMBER, message_id, &next)
+        .await
+        .expect("press dispatched");
+    let refusal = h.immediate_reply(press).await;
+    assert!(is_ephemeral(&refusal), "{refusal}");
+    assert!(text_of(&refusal).contains("rate limit"), "{refusal}");
+    retry_at(&refusal);
+    assert_eq!(psn_requests(&h), 0, "nothing spent on a refused press");
+    // The page stays as it was.
+    let message = h
+        .discord
+        .messages()
+        .into_iter()
+        .find(|m| m.message_id == message_id)
+        .expect("the page");
+    assert_eq!(message.message["components"], page1["components"]);
+    assert_eq!(message.message["embeds"], page1["embeds"]);
+}
