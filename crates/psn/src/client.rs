@@ -125,7 +125,11 @@ impl Client {
         let transport = Transport {
             http,
             auth,
-            budget: Budget::new(config.rate_limit, config.interactive_max_wait),
+            budget: Budget::new(
+                config.rate_limit,
+                config.command_reserve,
+                config.interactive_max_wait,
+            ),
             counters: counters.clone(),
             timeout: config.request_timeout,
             interactive_max_wait: config.interactive_max_wait,
@@ -586,12 +590,7 @@ impl Client {
 
     pub fn stats(&self) -> ClientStats {
         let budget = &self.inner.transport.budget;
-        self.inner.counters.snapshot(
-            budget
-                .rate_limited
-                .load(std::sync::atomic::Ordering::Relaxed),
-            budget.remaining(),
-        )
+        self.inner.counters.snapshot(budget)
     }
 }
 
