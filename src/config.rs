@@ -525,7 +525,10 @@ mod tests {
     fn the_command_reserve_reaches_the_psn_budget() {
         let c = config(
             Mode::Console,
-            &[("PSN_NPSSO", "npsso-value"), ("TRACKER_COMMAND_RESERVE", "45%")],
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("TRACKER_COMMAND_RESERVE", "45%"),
+            ],
         )
         .expect("valid");
         assert!((c.psn.command_reserve - 0.45).abs() < 1e-9);

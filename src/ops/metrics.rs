@@ -160,7 +160,10 @@ impl Metrics {
             ("command", psn.command_requests),
             ("sign_in", psn.sign_in_requests),
         ] {
-            let _ = writeln!(out, "trophybot_psn_requests_total{{lane=\"{lane}\"}} {count}");
+            let _ = writeln!(
+                out,
+                "trophybot_psn_requests_total{{lane=\"{lane}\"}} {count}"
+            );
         }
         metric(
             &mut out,
