@@ -78,8 +78,8 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// One request in the making: the client's shared state, who is asking (commands go before
-/// the tracker), and in which language names are wanted.
+/// One request in the making: the client's shared state, who is asking (the tracker or a
+/// command: each has its share of the budget), and in which language names are wanted.
 pub(crate) struct Request<'a> {
     pub(crate) inner: &'a Inner,
     pub(crate) priority: Priority,
@@ -156,8 +156,8 @@ impl Client {
         })
     }
 
-    /// The same client for background work: same budget and caches, but its requests yield to
-    /// interactive ones and wait for the budget instead of failing fast.
+    /// The same client for the tracker: same budget and caches, but its requests take the
+    /// tracker's share of the budget (see `budget.rs`) and wait for it instead of failing fast.
     pub fn background(&self) -> Client {
         Client {
             priority: Priority::Background,
