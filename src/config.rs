@@ -337,6 +337,7 @@ impl Config {
                 0.3
             }
         };
+        psn.command_reserve = tracker_command_reserve;
 
         let tracker_max_accounts_per_guild = match var("TRACKER_MAX_ACCOUNTS_PER_GUILD") {
             None => DEFAULT_MAX_ACCOUNTS_PER_GUILD,
@@ -542,6 +543,20 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_vars(mode, |name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn the_command_reserve_reaches_the_psn_budget() {
+        let c = config(
+            Mode::Console,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("TRACKER_COMMAND_RESERVE", "45%"),
+            ],
+        )
+        .expect("valid");
+        assert!((c.psn.command_reserve - 0.45).abs() < 1e-9);
+        assert!((c.tracker_command_reserve - 0.45).abs() < 1e-9);
     }
 
     #[test]

@@ -160,13 +160,23 @@ impl Metrics {
     pub fn render(&self, psn: &ClientStats) -> String {
         let mut out = String::with_capacity(2048);
         let inner = &*self.inner;
-        metric(
+        header(
             &mut out,
             "trophybot_psn_requests_total",
             "counter",
-            "HTTP requests sent to PSN, retries and sign-in included.",
-            psn.requests_sent,
+            "HTTP requests sent to PSN, retries included, by lane of the budget (tracker, \
+             command) and sign-in; their sum is the old unlabeled total.",
         );
+        for (lane, count) in [
+            ("tracker", psn.tracker_requests),
+            ("command", psn.command_requests),
+            ("sign_in", psn.sign_in_requests),
+        ] {
+            let _ = writeln!(
+                out,
+                "trophybot_psn_requests_total{{lane=\"{lane}\"}} {count}"
+            );
+        }
         metric(
             &mut out,
             "trophybot_psn_rate_limited_total",
@@ -343,6 +353,9 @@ mod tests {
     fn stats() -> ClientStats {
         ClientStats {
             requests_sent: 12,
+            tracker_requests: 7,
+            command_requests: 4,
+            sign_in_requests: 1,
             rate_limited: 1,
             budget_remaining: 288,
             cache_hits: 7,
@@ -353,10 +366,14 @@ mod tests {
     #[test]
     fn client_stats_are_exported() {
         let text = Metrics::new().render(&stats());
-        assert_eq!(
-            sample(&text, "trophybot_psn_requests_total").as_deref(),
-            Some("12")
-        );
+        for (series, value) in [
+            ("trophybot_psn_requests_total{lane=\"tracker\"}", "7"),
+            ("trophybot_psn_requests_total{lane=\"command\"}", "4"),
+            ("trophybot_psn_requests_total{lane=\"sign_in\"}", "1"),
+        ] {
+            assert_eq!(sample(&text, series).as_deref(), Some(value), "{series}");
+        }
+        assert_eq!(sample(&text, "trophybot_psn_requests_total"), None);
         assert_eq!(
             sample(&text, "trophybot_psn_rate_limited_total").as_deref(),
             Some("1")

@@ -161,7 +161,7 @@ mod tests {
         );
         let text = metrics.text().await.unwrap();
         assert!(
-            text.contains("\ntrophybot_psn_requests_total 0\n"),
+            text.contains("\ntrophybot_psn_requests_total{lane=\"command\"} 0\n"),
             "{text}"
         );
         assert!(

@@ -52,7 +52,7 @@ impl TrackerSettings {
 }
 
 /// Starts the tracker; it stops when `cancel` is cancelled. `client` should be the background
-/// client (`Client::background`), so commands go first.
+/// client (`Client::background`), so its requests take the tracker's guaranteed share of the budget.
 pub fn spawn_tracker(
     store: Store,
     client: psn::Client,

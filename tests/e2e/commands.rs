@@ -405,9 +405,13 @@ async fn health_and_metrics_answer_while_the_bot_runs() {
                 (name == series).then(|| value.parse().ok())?
             })
     };
-    let requests = value("trophybot_psn_requests_total")
-        .unwrap_or_else(|| panic!("trophybot_psn_requests_total in {text}"));
-    assert!(requests > 0.0, "the command asked PSN: {text}");
+    let command_lane = "trophybot_psn_requests_total{lane=\"command\"}";
+    let requests = value(command_lane).unwrap_or_else(|| panic!("{command_lane} in {text}"));
+    assert!(requests > 0.0, "the command asked PSN in its lane: {text}");
+    for lane in ["tracker", "sign_in"] {
+        let series = format!("trophybot_psn_requests_total{{lane=\"{lane}\"}}");
+        assert!(value(&series).is_some(), "{series} in {text}");
+    }
     assert_eq!(
         value("trophybot_commands_total{command=\"trophies\",outcome=\"ok\"}"),
         Some(1.0),

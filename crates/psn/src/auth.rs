@@ -255,7 +255,7 @@ impl Auth {
             ("turnOnTrustedBrowser", "true"),
             ("ui", "pr"),
         ];
-        counters.sent();
+        counters.sent_sign_in();
         let request = self
             .http
             .get(&url)
@@ -318,7 +318,7 @@ impl Auth {
         counters: &Counters,
     ) -> Result<TokenResponse> {
         let url = format!("{}/api/authz/v3/oauth/token", self.auth_url);
-        counters.sent();
+        counters.sent_sign_in();
         let request = self
             .http
             .post(&url)

@@ -1,19 +1,36 @@
-//! The request budget shared by every clone of a client: governor's GCRA over tokio's clock (so
-//! `tokio::time::pause` drives it), interactive callers before background ones, and PSN's own 429
-//! pause.
+//! The request budget shared by every clone of a client, split between the tracker and commands,
+//! over tokio's clock (so `tokio::time::pause` drives it), and PSN's own 429 pause.
+//!
+//! # The split
+//!
+//! `PSN_RATE_LIMIT` allows `L` requests per window `W`; `TRACKER_COMMAND_RESERVE` (`r`) is the
+//! commands' part. The budget is made of two sources whose sum never exceeds `L` in any window:
+//!
+//! - **The tracker's slots**: `S = ⌊(1 − r) · L⌋` per window, one at a time, evenly spaced
+//!   (`(W + margin) / S` apart, a GCRA with a burst of one). A waiting tracker request always
+//!   takes the next slot, so in a window in which tracker requests wait throughout it gets every
+//!   slot that falls into it: at least `S − 1` (`⌊(1 − r) · L⌋ − 1`), whatever commands do. This
+//!   is the rate the scheduler plans on (`tracker_rate`).
+//! - **The command lane**: `R = L − S` grants in any window, a sliding log, taken at once when
+//!   free, so a command on an idle budget never waits.
+//!
+//! Borrowing: a command takes a slot the tracker is not waiting for (before its own lane, which
+//! keeps the lane for later); because slots come one at a time, a borrowed slot delays a tracker
+//! request that arrives just after it by at most one slot spacing and never takes a later one.
+//! With an idle tracker, commands therefore get `R` at once plus every slot: the whole `L`. The
+//! tracker in turn may use the lane while no command waits, but at most half of it in any window,
+//! so that a command arriving later still finds the lane open.
+//!
+//! Both sources count a window as closed at both ends and `margin` longer than `W` (a
+//! half the average spacing `W / 2L`, at most a second), so that requests that reach PSN a little
+//! late or early never put `L + 1` into one of PSN's windows.
 
-use std::num::NonZeroU32;
-use std::ops::Add;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use governor::clock::{Clock, Reference};
-use governor::middleware::StateInformationMiddleware;
-use governor::nanos::Nanos;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -40,42 +57,6 @@ pub(crate) fn cap_psn_wait(what: &str, asked_secs: u64) -> Duration {
     asked
 }
 
-/// A point in tokio's (possibly paused) time, as governor needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct TokioInstant(Instant);
-
-impl Add<Nanos> for TokioInstant {
-    type Output = TokioInstant;
-    fn add(self, other: Nanos) -> TokioInstant {
-        TokioInstant(self.0 + Duration::from(other))
-    }
-}
-
-impl Reference for TokioInstant {
-    fn duration_since(&self, earlier: Self) -> Nanos {
-        self.0.saturating_duration_since(earlier.0).into()
-    }
-    fn saturating_sub(&self, duration: Nanos) -> Self {
-        TokioInstant(
-            self.0
-                .checked_sub(Duration::from(duration))
-                .unwrap_or(self.0),
-        )
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct TokioClock;
-
-impl Clock for TokioClock {
-    type Instant = TokioInstant;
-    fn now(&self) -> TokioInstant {
-        TokioInstant(Instant::now())
-    }
-}
-
-type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, StateInformationMiddleware>;
-
 /// Who is asking: a command a user waits for, or the tracker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Priority {
@@ -83,119 +64,299 @@ pub(crate) enum Priority {
     Background,
 }
 
-pub(crate) struct Budget {
-    limiter: Limiter,
-    quota: Quota,
-    interactive_max_wait: Duration,
-    interactive_waiting: AtomicUsize,
-    interactive_done: Notify,
-    /// PSN said "not before": every caller waits until then.
-    paused_until: Mutex<Option<Instant>>,
-    /// The burst capacity seen at the last grant, to report what is left.
-    last_remaining: Mutex<(u32, Instant)>,
-    pub(crate) rate_limited: AtomicU64,
+/// The split's sizes, fixed at start (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Split {
+    /// `W` plus the margin: the window both sources count in.
+    window: Duration,
+    /// The spacing of the tracker's slots; `None` when the reserve leaves it none.
+    slot_interval: Option<Duration>,
+    /// `R`: command-lane grants allowed in any window.
+    lane: usize,
+    /// The most lane grants the tracker may hold in any window.
+    tracker_lane: usize,
 }
 
-/// The quota that never lets more than `limit.requests` through in any window of `limit.per`.
-///
-/// GCRA lets through its burst at once and then one request per replenish interval, so in any
-/// window of length W it admits at most `burst + W / interval`. A third of the budget is the burst
-/// (commands answer at once after a quiet spell) and the rest refills evenly over the window:
-/// `burst + (requests - burst)` = `requests`. One request is held back from the refill, because a
-/// window that starts on a grant and ends on one counts both ends.
-pub(crate) fn quota_for(limit: RateLimit) -> Quota {
-    let requests = limit.requests.max(2);
-    let burst = (requests / 3).max(1);
-    let refill = (requests - burst).saturating_sub(1).max(1);
-    let interval = limit.per / refill;
-    let quota = Quota::with_period(interval.max(Duration::from_nanos(1)))
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN));
-    quota.allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
+impl Split {
+    pub(crate) fn new(limit: RateLimit, command_reserve: f64) -> Split {
+        let requests = limit.requests.max(1);
+        let reserve = if command_reserve.is_finite() {
+            command_reserve.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        // Floored, as the guarantee is; the float product of an exact share (0.7 · 300) may land
+        // a hair under the integer.
+        let slots = ((1.0 - reserve) * f64::from(requests) + 1e-9).floor() as u32;
+        let slots = slots.min(requests);
+        let margin = (limit.per / (2 * requests)).min(Duration::from_secs(1));
+        let window = limit.per + margin;
+        // One nanosecond more than `window / slots`, so a window holds at most `slots` of them
+        // even when it starts and ends on one.
+        let slot_interval = (slots > 0).then(|| window / slots + Duration::from_nanos(1));
+        let lane = (requests - slots) as usize;
+        // Half the lane, but all of a lane of one (else a tiny budget would leave the tracker
+        // nothing when it has no slots).
+        let tracker_lane = if lane >= 2 { lane / 2 } else { lane };
+        Split {
+            window,
+            slot_interval,
+            lane,
+            tracker_lane,
+        }
+    }
+
+    /// `S`: the tracker's slots per window.
+    #[cfg(test)]
+    fn slots(&self) -> usize {
+        self.slot_interval.map_or(0, |interval| {
+            usize::try_from(self.window.as_nanos() / interval.as_nanos()).unwrap_or(usize::MAX) + 1
+        })
+    }
+}
+
+/// Grants of one kind within the last window, oldest first.
+#[derive(Debug, Default)]
+struct Log(VecDeque<Instant>);
+
+impl Log {
+    fn prune(&mut self, now: Instant, window: Duration) {
+        // A grant counts while `now - grant <= window` (the window is closed at both ends).
+        while self
+            .0
+            .front()
+            .is_some_and(|&at| now.saturating_duration_since(at) > window)
+        {
+            self.0.pop_front();
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// When the log holds fewer than `capacity` again (`now` if it does).
+    fn free_at(&self, capacity: usize, window: Duration, now: Instant) -> Instant {
+        if self.0.len() < capacity {
+            return now;
+        }
+        // The grant whose leaving makes room; a zero capacity never has room.
+        match self
+            .0
+            .len()
+            .checked_sub(capacity)
+            .and_then(|i| self.0.get(i))
+        {
+            Some(&at) if capacity > 0 => at + window + Duration::from_nanos(1),
+            _ => far_future(now),
+        }
+    }
+}
+
+fn far_future(now: Instant) -> Instant {
+    now + MAX_PSN_WAIT * 4
+}
+
+/// Who waits and what was granted: everything one lock guards.
+#[derive(Debug)]
+struct Ledger {
+    /// The earliest time the next tracker slot may be granted (a burst-of-one GCRA).
+    next_slot: Instant,
+    /// Every command-lane grant, whoever took it.
+    lane: Log,
+    /// The lane grants the tracker took.
+    tracker_lane: Log,
+    tracker_waiting: usize,
+    commands_waiting: usize,
+}
+
+/// Where a grant came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Slot,
+    Lane,
+}
+
+/// Requests let out by the budget, by who asked.
+#[derive(Debug, Default)]
+pub(crate) struct LaneCounts {
+    pub(crate) tracker: AtomicU64,
+    pub(crate) command: AtomicU64,
+}
+
+pub(crate) struct Budget {
+    split: Split,
+    interactive_max_wait: Duration,
+    ledger: Mutex<Ledger>,
+    /// Signalled whenever a caller stops waiting: what another may take can have changed.
+    changed: Notify,
+    /// PSN said "not before": every caller waits until then.
+    paused_until: Mutex<Option<Instant>>,
+    pub(crate) rate_limited: AtomicU64,
+    pub(crate) granted: LaneCounts,
+}
+
+/// Counts a caller as waiting while it lives, also when its future is dropped mid-wait.
+struct Waiting<'a> {
+    budget: &'a Budget,
+    priority: Priority,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(budget: &'a Budget, priority: Priority) -> Waiting<'a> {
+        let mut ledger = budget.ledger();
+        match priority {
+            Priority::Interactive => ledger.commands_waiting += 1,
+            Priority::Background => ledger.tracker_waiting += 1,
+        }
+        Waiting { budget, priority }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        {
+            let mut ledger = self.budget.ledger();
+            match self.priority {
+                Priority::Interactive => ledger.commands_waiting -= 1,
+                Priority::Background => ledger.tracker_waiting -= 1,
+            }
+        }
+        self.budget.changed.notify_waiters();
+    }
 }
 
 impl Budget {
-    pub(crate) fn new(limit: RateLimit, interactive_max_wait: Duration) -> Budget {
-        let quota = quota_for(limit);
+    pub(crate) fn new(
+        limit: RateLimit,
+        command_reserve: f64,
+        interactive_max_wait: Duration,
+    ) -> Budget {
         Budget {
-            limiter: RateLimiter::direct_with_clock(quota, TokioClock)
-                .with_middleware::<StateInformationMiddleware>(),
-            quota,
+            split: Split::new(limit, command_reserve),
             interactive_max_wait,
-            interactive_waiting: AtomicUsize::new(0),
-            interactive_done: Notify::new(),
+            ledger: Mutex::new(Ledger {
+                next_slot: Instant::now(),
+                lane: Log::default(),
+                tracker_lane: Log::default(),
+                tracker_waiting: 0,
+                commands_waiting: 0,
+            }),
+            changed: Notify::new(),
             paused_until: Mutex::new(None),
-            last_remaining: Mutex::new((quota.burst_size().get(), Instant::now())),
             rate_limited: AtomicU64::new(0),
+            granted: LaneCounts::default(),
         }
     }
 
-    /// Waits for one request's turn. Interactive callers fail fast with `RateLimited` when the
-    /// wait would exceed `interactive_max_wait`; background callers wait as long as it takes, and
-    /// let any waiting interactive caller go first.
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for one request's turn. Commands (interactive) fail fast with `RateLimited` when
+    /// their turn is further than `interactive_max_wait` away; the tracker (background) waits as
+    /// long as it takes.
     pub(crate) async fn acquire(&self, priority: Priority) -> Result<()> {
-        match priority {
-            Priority::Interactive => {
-                self.interactive_waiting.fetch_add(1, Ordering::SeqCst);
-                let result = self.acquire_interactive().await;
-                if self.interactive_waiting.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    self.interactive_done.notify_waiters();
-                }
-                result
-            }
-            Priority::Background => self.acquire_background().await,
-        }
-    }
-
-    async fn acquire_interactive(&self) -> Result<()> {
+        let _waiting = Waiting::new(self, priority);
+        let deadline = Instant::now() + self.interactive_max_wait;
         loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             let now = Instant::now();
-            if let Some(until) = self.paused_until() {
-                let wait = until.saturating_duration_since(now);
-                if wait > self.interactive_max_wait {
-                    return Err(rate_limited_after(wait));
-                }
-                tokio::time::sleep_until(until).await;
-                continue;
+            let next = match self.paused_until() {
+                Some(until) => until,
+                None => match self.try_grant(priority, now) {
+                    Ok(()) => return Ok(()),
+                    Err(next) => next,
+                },
+            };
+            if priority == Priority::Interactive && next > deadline {
+                return Err(rate_limited_after(next.saturating_duration_since(now)));
             }
-            match self.limiter.check() {
-                Ok(snapshot) => {
-                    self.note_remaining(snapshot.remaining_burst_capacity());
-                    return Ok(());
-                }
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(TokioInstant(now));
-                    if wait > self.interactive_max_wait {
-                        return Err(rate_limited_after(wait));
-                    }
-                    tokio::time::sleep(wait).await;
-                }
+            tokio::select! {
+                () = tokio::time::sleep_until(next) => {}
+                () = &mut changed => {}
             }
         }
     }
 
-    async fn acquire_background(&self) -> Result<()> {
-        loop {
-            // Registering before checking the count means a wake-up between the two is not lost.
-            let interactive_done = self.interactive_done.notified();
-            if self.interactive_waiting.load(Ordering::SeqCst) > 0 {
-                interactive_done.await;
-                continue;
-            }
-            if let Some(until) = self.paused_until() {
-                tokio::time::sleep_until(until).await;
-                continue;
-            }
-            match self.limiter.check() {
-                Ok(snapshot) => {
-                    self.note_remaining(snapshot.remaining_burst_capacity());
-                    return Ok(());
-                }
-                Err(not_until) => {
-                    tokio::time::sleep(not_until.wait_time_from(TokioInstant(Instant::now())))
-                        .await;
+    /// Grants one request now if the split allows it, else says when to look again.
+    fn try_grant(&self, priority: Priority, now: Instant) -> std::result::Result<(), Instant> {
+        let split = self.split;
+        let mut ledger = self.ledger();
+        ledger.lane.prune(now, split.window);
+        ledger.tracker_lane.prune(now, split.window);
+        let slot_open = split.slot_interval.is_some() && now >= ledger.next_slot;
+        let lane_open = ledger.lane.len() < split.lane;
+        let source = match priority {
+            Priority::Background => {
+                let may_borrow =
+                    ledger.commands_waiting == 0 && ledger.tracker_lane.len() < split.tracker_lane;
+                if slot_open {
+                    Some(Source::Slot)
+                } else if lane_open && may_borrow {
+                    Some(Source::Lane)
+                } else {
+                    None
                 }
             }
+            // The slot first: unused it is lost, while the lane keeps.
+            Priority::Interactive => {
+                if slot_open && ledger.tracker_waiting == 0 {
+                    Some(Source::Slot)
+                } else if lane_open {
+                    Some(Source::Lane)
+                } else {
+                    None
+                }
+            }
+        };
+        match source {
+            Some(Source::Slot) => {
+                let interval = split.slot_interval.unwrap_or_default();
+                ledger.next_slot = now + interval;
+            }
+            Some(Source::Lane) => {
+                ledger.lane.0.push_back(now);
+                if priority == Priority::Background {
+                    ledger.tracker_lane.0.push_back(now);
+                }
+            }
+            None => {}
         }
+        if source.is_some() {
+            let counter = match priority {
+                Priority::Background => &self.granted.tracker,
+                Priority::Interactive => &self.granted.command,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+
+        // When to look again: the earliest time a source could open for this caller.
+        let never = far_future(now);
+        let slot_at = match split.slot_interval {
+            None => never,
+            // A waiting tracker takes the next slot; the one after may be free.
+            Some(interval) if priority == Priority::Interactive && ledger.tracker_waiting > 0 => {
+                ledger.next_slot.max(now) + interval
+            }
+            Some(_) => ledger.next_slot,
+        };
+        let lane_at =
+            match priority {
+                Priority::Interactive => ledger.lane.free_at(split.lane, split.window, now),
+                // While commands wait the tracker never borrows; it looks again when they are done.
+                Priority::Background if ledger.commands_waiting > 0 => never,
+                Priority::Background => ledger.lane.free_at(split.lane, split.window, now).max(
+                    ledger
+                        .tracker_lane
+                        .free_at(split.tracker_lane, split.window, now),
+                ),
+            };
+        // Never `now` itself: a wait that cannot end at once must not spin.
+        Err(slot_at.min(lane_at).max(now + Duration::from_millis(1)))
     }
 
     fn paused_until(&self) -> Option<Instant> {
@@ -223,28 +384,18 @@ impl Budget {
         }
     }
 
-    fn note_remaining(&self, remaining: u32) {
-        *self
-            .last_remaining
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = (remaining, Instant::now());
-    }
-
-    /// Requests that could go out at once now (the burst capacity refilled since the last grant).
+    /// Requests that could go out at once now: the command lane's free room and the tracker's
+    /// slot if it is due.
     pub(crate) fn remaining(&self) -> u32 {
         if self.paused_until().is_some() {
             return 0;
         }
-        let (remaining, at) = *self
-            .last_remaining
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let interval = self.quota.replenish_interval().as_nanos().max(1);
-        let refilled = at.elapsed().as_nanos() / interval;
-        let burst = self.quota.burst_size().get();
-        u32::try_from(u128::from(remaining) + refilled)
-            .unwrap_or(burst)
-            .min(burst)
+        let now = Instant::now();
+        let mut ledger = self.ledger();
+        ledger.lane.prune(now, self.split.window);
+        let slot = u32::from(self.split.slot_interval.is_some() && now >= ledger.next_slot);
+        let lane = self.split.lane.saturating_sub(ledger.lane.len());
+        u32::try_from(lane).unwrap_or(u32::MAX).saturating_add(slot)
     }
 }
 
@@ -269,6 +420,13 @@ mod tests {
         }
     }
 
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Who {
+        Tracker,
+        Command,
+    }
+
+    /// The most grants in any window of length `window`, closed at both ends.
     fn max_in_any_window(grants: &[Duration], window: Duration) -> usize {
         grants
             .iter()
@@ -282,10 +440,243 @@ mod tests {
             .unwrap_or(0)
     }
 
+    /// The fewest of `grants` in any window of length `window` inside `[0, run]`: the count only
+    /// drops just after a grant leaves, so those starts (and 0) are the ones to look at.
+    fn min_in_any_window(grants: &[Duration], window: Duration, run: Duration) -> usize {
+        std::iter::once(Duration::ZERO)
+            .chain(grants.iter().map(|g| *g + Duration::from_nanos(1)))
+            .filter(|start| *start + window <= run)
+            .map(|start| {
+                grants
+                    .iter()
+                    .filter(|t| **t >= start && **t <= start + window)
+                    .count()
+            })
+            .min()
+            .expect("the run is longer than a window")
+    }
+
+    fn of(grants: &[(Duration, Who)], who: Who) -> Vec<Duration> {
+        grants
+            .iter()
+            .filter(|(_, w)| *w == who)
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    /// `trackers` tracker callers asking back to back (so one always waits) and `commands`
+    /// users firing commands (again a second after a refusal) for `run`: every grant, by whom.
+    async fn hammer(
+        budget: Arc<Budget>,
+        trackers: usize,
+        commands: usize,
+        run: Duration,
+    ) -> Vec<(Duration, Who)> {
+        let start = Instant::now();
+        let end = start + run;
+        let grants = Arc::new(Mutex::new(Vec::new()));
+        let mut callers = tokio::task::JoinSet::new();
+        let record = move |grants: &Arc<Mutex<Vec<(Duration, Who)>>>, who| {
+            let now = Instant::now();
+            if now <= end {
+                grants.lock().unwrap().push((now - start, who));
+            }
+        };
+        for _ in 0..trackers {
+            let (budget, grants) = (budget.clone(), grants.clone());
+            callers.spawn(async move {
+                loop {
+                    budget.acquire(Priority::Background).await.unwrap();
+                    record(&grants, Who::Tracker);
+                }
+            });
+        }
+        for _ in 0..commands {
+            let (budget, grants) = (budget.clone(), grants.clone());
+            callers.spawn(async move {
+                loop {
+                    match budget.acquire(Priority::Interactive).await {
+                        Ok(()) => record(&grants, Who::Command),
+                        Err(Error::RateLimited { .. }) => {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                        Err(other) => panic!("{other:?}"),
+                    }
+                }
+            });
+        }
+        tokio::time::sleep_until(end).await;
+        callers.abort_all();
+        while callers.join_next().await.is_some() {}
+        let grants = grants.lock().unwrap().clone();
+        grants
+    }
+
+    /// `⌊(1 − reserve) · requests⌋ − 1`, from integers: reserve is `percent`/100.
+    fn guaranteed(requests: u32, percent: u32) -> usize {
+        ((requests * (100 - percent)) / 100) as usize - 1
+    }
+
     #[tokio::test(start_paused = true)]
-    async fn background_callers_never_exceed_the_budget_in_any_window() {
+    async fn hammering_commands_never_take_the_trackers_share() {
+        for (requests, secs, percent) in [(300, 900, 30), (30, 60, 30), (100, 60, 50), (7, 60, 20)]
+        {
+            let window = Duration::from_secs(secs);
+            let budget = Arc::new(Budget::new(
+                limit(requests, secs),
+                f64::from(percent) / 100.0,
+                Duration::from_secs(5),
+            ));
+            let run = window * 3 + window / 2;
+            let grants = hammer(budget.clone(), 3, 20, run).await;
+            let all: Vec<Duration> = grants.iter().map(|(t, _)| *t).collect();
+            let tracker = of(&grants, Who::Tracker);
+            let commands = of(&grants, Who::Command);
+            let case = format!("{requests}/{secs}s, reserve {percent}%");
+
+            let fewest = min_in_any_window(&tracker, window, run);
+            assert!(
+                fewest >= guaranteed(requests, percent),
+                "{case}: the tracker got only {fewest} in one window"
+            );
+            let most = max_in_any_window(&all, window);
+            assert!(most <= requests as usize, "{case}: {most} in one window");
+            // Commands still get their lane: its whole size in each of the run's windows.
+            let lane = requests as usize - guaranteed(requests, percent) - 1;
+            assert!(
+                commands.len() >= lane * 3,
+                "{case}: commands got {}",
+                commands.len()
+            );
+            assert_eq!(
+                budget.granted.tracker.load(Ordering::Relaxed) as usize,
+                tracker.len(),
+                "{case}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_an_idle_tracker_commands_borrow_its_share() {
+        for (requests, secs, percent) in [(300, 900, 30), (30, 60, 30), (100, 60, 50)] {
+            let window = Duration::from_secs(secs);
+            let budget = Arc::new(Budget::new(
+                limit(requests, secs),
+                f64::from(percent) / 100.0,
+                Duration::from_secs(5),
+            ));
+            let run = window * 3;
+            let grants = hammer(budget.clone(), 0, 20, run).await;
+            let all: Vec<Duration> = grants.iter().map(|(t, _)| *t).collect();
+            let case = format!("{requests}/{secs}s, reserve {percent}%");
+            // Two fixed limiters would stop commands at the reserve, 3 · (L − S) here.
+            assert!(
+                all.len() + 3 >= requests as usize * 3,
+                "{case}: commands got only {} of {} in three windows",
+                all.len(),
+                requests * 3
+            );
+            let most = max_in_any_window(&all, window);
+            assert!(most <= requests as usize, "{case}: {most} in one window");
+            assert_eq!(
+                budget.granted.command.load(Ordering::Relaxed) as usize,
+                all.len()
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_lane_goes_first_on_its_own_source() {
+        // 10/60s at 30%: seven slots 8.6 s apart and a lane of three.
+        let budget = Budget::new(limit(10, 60), 0.3, Duration::from_secs(5));
+        for _ in 0..4 {
+            budget.acquire(Priority::Interactive).await.unwrap();
+        }
+        assert_eq!(budget.remaining(), 0, "the slot and the lane are spent");
+        tokio::time::advance(Duration::from_secs(9)).await;
+        let tracker = Waiting::new(&budget, Priority::Background);
+        assert!(
+            budget
+                .try_grant(Priority::Interactive, Instant::now())
+                .is_err(),
+            "a command never takes a slot a tracker request waits for"
+        );
+        assert!(budget
+            .try_grant(Priority::Background, Instant::now())
+            .is_ok());
+        drop(tracker);
+
+        // The lane is free again after a window; a waiting command keeps the tracker off it.
+        tokio::time::advance(Duration::from_secs(61)).await;
+        let tracker = Waiting::new(&budget, Priority::Background);
+        assert!(
+            budget
+                .try_grant(Priority::Background, Instant::now())
+                .is_ok(),
+            "its slot"
+        );
+        let command = Waiting::new(&budget, Priority::Interactive);
+        assert!(
+            budget
+                .try_grant(Priority::Background, Instant::now())
+                .is_err(),
+            "the tracker never borrows the lane while a command waits"
+        );
+        drop(command);
+        assert!(
+            budget
+                .try_grant(Priority::Background, Instant::now())
+                .is_ok(),
+            "the lane"
+        );
+        drop(tracker);
+        assert_eq!(budget.granted.tracker.load(Ordering::Relaxed), 3);
+        assert_eq!(budget.granted.command.load(Ordering::Relaxed), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_command_on_an_idle_budget_is_granted_at_once() {
+        let budget = Arc::new(Budget::new(limit(300, 900), 0.3, Duration::from_secs(5)));
+        let start = Instant::now();
+        budget.acquire(Priority::Interactive).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::ZERO);
+
+        // A busy tracker (its slots and all it may borrow of the lane) adds no wait either.
+        let busy = {
+            let budget = budget.clone();
+            tokio::spawn(async move {
+                loop {
+                    budget.acquire(Priority::Background).await.unwrap();
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        let granted_to_tracker = budget.granted.tracker.load(Ordering::Relaxed);
+        assert!(granted_to_tracker > 45, "{granted_to_tracker}");
+        for _ in 0..10 {
+            let asked = Instant::now();
+            budget.acquire(Priority::Interactive).await.unwrap();
+            assert_eq!(asked.elapsed(), Duration::ZERO);
+        }
+        busy.abort();
+    }
+
+    #[test]
+    fn the_split_adds_up_to_the_limit() {
+        for (requests, percent) in [(300, 30), (30, 30), (1, 30), (2, 0), (10, 100), (5, 70)] {
+            let split = Split::new(limit(requests, 60), f64::from(percent) / 100.0);
+            let slots = (requests * (100 - percent) / 100) as usize;
+            assert_eq!(split.slots(), slots, "{requests} at {percent}%");
+            assert_eq!(split.slots() + split.lane, requests as usize);
+        }
+        // Not a number is no reserve, not a panic.
+        assert_eq!(Split::new(limit(10, 60), f64::NAN).lane, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_tracker_alone_never_exceeds_the_budget_and_gets_its_share() {
         for (requests, secs) in [(10, 60), (300, 900), (5, 3600), (2, 10)] {
-            let budget = Budget::new(limit(requests, secs), Duration::from_secs(5));
+            let budget = Budget::new(limit(requests, secs), 0.3, Duration::from_secs(5));
             let start = Instant::now();
             let mut grants = Vec::new();
             for _ in 0..(requests * 3) {
@@ -297,32 +688,51 @@ mod tests {
                 most <= requests as usize,
                 "{requests}/{secs}s: {most} in one window"
             );
-            // The budget is not wasted either: the first window holds most of it.
-            assert!(
-                most * 10 >= requests as usize * 8,
-                "{requests}/{secs}s: only {most}"
-            );
+            let share = (requests * 7 / 10) as usize;
+            assert!(most >= share, "{requests}/{secs}s: only {most}");
         }
     }
 
     #[tokio::test(start_paused = true)]
-    async fn interactive_caller_gets_rate_limited_when_the_wait_is_long() {
-        let budget = Budget::new(limit(3, 60), Duration::from_secs(5));
+    async fn a_command_gets_rate_limited_when_the_wait_is_long() {
+        // 2/60s at 50%: one slot and a lane of one.
+        let budget = Budget::new(limit(2, 60), 0.5, Duration::from_secs(5));
+        budget.acquire(Priority::Interactive).await.unwrap();
         budget.acquire(Priority::Interactive).await.unwrap();
         let before = Utc::now();
         let err = budget.acquire(Priority::Interactive).await.unwrap_err();
         let Error::RateLimited { retry_at } = err else {
             panic!("expected RateLimited, got {err:?}");
         };
-        // 3/60s: burst 1, then one per 60 s: the next grant is a minute away.
         let wait = retry_at - before;
         assert!(wait > chrono::Duration::seconds(50), "{wait}");
-        assert!(wait <= chrono::Duration::seconds(61), "{wait}");
+        assert!(wait <= chrono::Duration::seconds(62), "{wait}");
+        // A refused command was never counted as waiting: the tracker may borrow at once.
+        assert_eq!(budget.ledger().commands_waiting, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_wait_is_no_longer_counted() {
+        let budget = Arc::new(Budget::new(limit(10, 60), 0.3, Duration::from_secs(3600)));
+        // The slot and the lane of three.
+        for _ in 0..4 {
+            budget.acquire(Priority::Interactive).await.unwrap();
+        }
+        assert_eq!(budget.remaining(), 0);
+        let waiting = {
+            let budget = budget.clone();
+            tokio::spawn(async move { budget.acquire(Priority::Interactive).await })
+        };
+        tokio::task::yield_now().await;
+        assert_eq!(budget.ledger().commands_waiting, 1);
+        waiting.abort();
+        let _ = waiting.await;
+        assert_eq!(budget.ledger().commands_waiting, 0);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_429_pause_holds_every_caller() {
-        let budget = Arc::new(Budget::new(limit(100, 60), Duration::from_secs(5)));
+        let budget = Arc::new(Budget::new(limit(100, 60), 0.3, Duration::from_secs(5)));
         budget.pause_for(Duration::from_secs(30));
         assert_eq!(budget.remaining(), 0);
         assert!(matches!(
@@ -337,7 +747,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_longer_than_time_itself_does_not_panic() {
-        let budget = Budget::new(limit(100, 60), Duration::from_secs(5));
+        let budget = Budget::new(limit(100, 60), 0.3, Duration::from_secs(5));
         budget.pause_for(Duration::MAX);
         budget.pause_for(Duration::from_secs(i64::MAX as u64));
         assert_eq!(budget.remaining(), 0);
@@ -345,33 +755,5 @@ mod tests {
             budget.acquire(Priority::Interactive).await,
             Err(Error::RateLimited { .. })
         ));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn interactive_callers_go_before_background_ones() {
-        let budget = Arc::new(Budget::new(limit(4, 40), Duration::from_secs(60)));
-        // Spend the burst so that everyone queues.
-        while budget.remaining() > 0 {
-            budget.acquire(Priority::Background).await.unwrap();
-        }
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let background = {
-            let (budget, order) = (budget.clone(), order.clone());
-            tokio::spawn(async move {
-                budget.acquire(Priority::Background).await.unwrap();
-                order.lock().unwrap().push("background");
-            })
-        };
-        tokio::task::yield_now().await;
-        let interactive = {
-            let (budget, order) = (budget.clone(), order.clone());
-            tokio::spawn(async move {
-                budget.acquire(Priority::Interactive).await.unwrap();
-                order.lock().unwrap().push("interactive");
-            })
-        };
-        background.await.unwrap();
-        interactive.await.unwrap();
-        assert_eq!(*order.lock().unwrap(), vec!["interactive", "background"]);
     }
 }

@@ -80,8 +80,8 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// One request in the making: the client's shared state, who is asking (commands go before
-/// the tracker), and in which language names are wanted.
+/// One request in the making: the client's shared state, who is asking (the tracker or a
+/// command: each has its share of the budget), and in which language names are wanted.
 pub(crate) struct Request<'a> {
     pub(crate) inner: &'a Inner,
     pub(crate) priority: Priority,
@@ -128,7 +128,11 @@ impl Client {
         let transport = Transport {
             http,
             auth,
-            budget: Budget::new(config.rate_limit, config.interactive_max_wait),
+            budget: Budget::new(
+                config.rate_limit,
+                config.command_reserve,
+                config.interactive_max_wait,
+            ),
             counters: counters.clone(),
             timeout: config.request_timeout,
             interactive_max_wait: config.interactive_max_wait,
@@ -156,8 +160,8 @@ impl Client {
         })
     }
 
-    /// The same client for background work: same budget and caches, but its requests yield to
-    /// interactive ones and wait for the budget instead of failing fast.
+    /// The same client for the tracker: same budget and caches, but its requests take the
+    /// tracker's share of the budget (see `budget.rs`) and wait for it instead of failing fast.
     pub fn background(&self) -> Client {
         Client {
             priority: Priority::Background,
@@ -601,12 +605,7 @@ impl Client {
 
     pub fn stats(&self) -> ClientStats {
         let budget = &self.inner.transport.budget;
-        self.inner.counters.snapshot(
-            budget
-                .rate_limited
-                .load(std::sync::atomic::Ordering::Relaxed),
-            budget.remaining(),
-        )
+        self.inner.counters.snapshot(budget)
     }
 }
 

@@ -73,6 +73,9 @@ pub struct Config {
     pub region: String,
     pub language: String,
     pub rate_limit: RateLimit,
+    /// The commands' part of `rate_limit`, 0.0 to 1.0: the tracker is guaranteed the rest (see
+    /// the budget's docs); commands borrow what the tracker leaves unused.
+    pub command_reserve: f64,
     /// An interactive caller that would wait longer than this for the budget gets
     /// `Error::RateLimited` instead.
     pub interactive_max_wait: Duration,
@@ -97,6 +100,7 @@ impl Config {
                 requests: 300,
                 per: Duration::from_secs(15 * 60),
             },
+            command_reserve: 0.3,
             interactive_max_wait: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             saved_refresh_token: None,

@@ -3,10 +3,18 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::budget::Budget;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientStats {
     /// HTTP requests actually sent (API, profile and sign-in), retries included.
     pub requests_sent: u64,
+    /// API requests the budget let out to the tracker (`Client::background`), retries included.
+    pub tracker_requests: u64,
+    /// API requests the budget let out to commands (every other clone), retries included.
+    pub command_requests: u64,
+    /// Sign-in requests (NPSSO exchange, token refresh): PSN does not count them in the budget.
+    pub sign_in_requests: u64,
     /// 429 answers seen.
     pub rate_limited: u64,
     /// Requests the budget would let out at once now.
@@ -19,6 +27,7 @@ pub struct ClientStats {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     requests_sent: AtomicU64,
+    sign_ins: AtomicU64,
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
 }
@@ -27,17 +36,24 @@ impl Counters {
     pub(crate) fn sent(&self) {
         self.requests_sent.fetch_add(1, Ordering::Relaxed);
     }
+    pub(crate) fn sent_sign_in(&self) {
+        self.sent();
+        self.sign_ins.fetch_add(1, Ordering::Relaxed);
+    }
     pub(crate) fn hit(&self) {
         self.cache_hits.fetch_add(1, Ordering::Relaxed);
     }
     pub(crate) fn miss(&self) {
         self.cache_misses.fetch_add(1, Ordering::Relaxed);
     }
-    pub(crate) fn snapshot(&self, rate_limited: u64, budget_remaining: u32) -> ClientStats {
+    pub(crate) fn snapshot(&self, budget: &Budget) -> ClientStats {
         ClientStats {
             requests_sent: self.requests_sent.load(Ordering::Relaxed),
-            rate_limited,
-            budget_remaining,
+            tracker_requests: budget.granted.tracker.load(Ordering::Relaxed),
+            command_requests: budget.granted.command.load(Ordering::Relaxed),
+            sign_in_requests: self.sign_ins.load(Ordering::Relaxed),
+            rate_limited: budget.rate_limited.load(Ordering::Relaxed),
+            budget_remaining: budget.remaining(),
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             cache_misses: self.cache_misses.load(Ordering::Relaxed),
         }

@@ -152,3 +152,141 @@ async fn absurd_429_waits_are_capped_at_fifteen_minutes_without_panicking() {
     }
     assert_eq!(client.stats().rate_limited, 2);
 }
+
+/// Closed windows of `window` inside `[0, run]`: the fewest of `times` any of them holds.
+fn fewest_in_any_window(times: &[Duration], window: Duration, run: Duration) -> usize {
+    std::iter::once(Duration::ZERO)
+        .chain(times.iter().map(|t| *t + Duration::from_nanos(1)))
+        .filter(|start| *start + window <= run)
+        .map(|start| {
+            times
+                .iter()
+                .filter(|t| **t >= start && **t <= start + window)
+                .count()
+        })
+        .min()
+        .expect("the run is longer than a window")
+}
+
+/// The simulator judges: its own sliding-window limit (the same as the bot's) answers 429 to
+/// any request over it, and its request log, on a clock kept at tokio's, shows the tracker's
+/// share in every window while commands hammer.
+#[tokio::test(start_paused = true)]
+async fn against_the_simulator_commands_never_take_the_trackers_share() {
+    let (requests, window) = (30, Duration::from_secs(60));
+    let sim = psn_sim::Sim::new(psn_sim::SimConfig {
+        rate_limit: requests,
+        rate_window: window,
+        ..psn_sim::SimConfig::default()
+    });
+    // The simulator's clock follows tokio's (paused) one: each request first brings it level.
+    let start = Instant::now();
+    let sim_start = sim.now();
+    let moved = Arc::new(Mutex::new(Duration::ZERO));
+    let router = sim.router().layer(axum::middleware::from_fn({
+        let (sim, moved) = (sim.clone(), moved.clone());
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let (sim, moved) = (sim.clone(), moved.clone());
+            async move {
+                {
+                    let mut moved = moved.lock().unwrap();
+                    let now = start.elapsed();
+                    sim.advance_clock(now.saturating_sub(*moved));
+                    *moved = now.max(*moved);
+                }
+                next.run(request).await
+            }
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let mut config = Config::new(
+        ApiKind::Modern,
+        Credential::Npsso(Secret::new(psn_sim::SIM_NPSSO)),
+    )
+    .with_base_url(&base_url);
+    config.rate_limit = RateLimit {
+        requests,
+        per: window,
+    };
+    config.command_reserve = 0.3;
+    config.request_timeout = Duration::from_secs(3600);
+    let client = Client::new(config).unwrap();
+    let resolve = |name: &str| {
+        let id = sim.account_id(name).unwrap();
+        Account {
+            account_id: id,
+            online_id: name.into(),
+        }
+    };
+    // The tracker asks about one player, commands about another: the log tells them apart.
+    let (tracked, asked) = (resolve("sim_hunter"), resolve("sim_casual"));
+
+    let run = window * 3 + window / 2;
+    let mut callers = tokio::task::JoinSet::new();
+    for _ in 0..3 {
+        let (tracker, account) = (client.background(), tracked.clone());
+        callers.spawn(async move {
+            loop {
+                tracker.trophy_summary(&account).await.unwrap();
+            }
+        });
+    }
+    for _ in 0..10 {
+        let (client, account) = (client.clone(), asked.clone());
+        callers.spawn(async move {
+            loop {
+                match client.trophy_summary(&account).await {
+                    Ok(_) => {}
+                    Err(Error::RateLimited { .. }) => {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Err(other) => panic!("{other:?}"),
+                }
+            }
+        });
+    }
+    tokio::time::sleep_until(start + run).await;
+    callers.abort_all();
+    while callers.join_next().await.is_some() {}
+
+    let log = sim.requests();
+    let api: Vec<_> = log.iter().filter(|r| r.path.contains("/trophy/")).collect();
+    assert!(
+        api.iter().all(|r| r.status == 200),
+        "the simulator refused some: {:?}",
+        api.iter().filter(|r| r.status != 200).collect::<Vec<_>>()
+    );
+    let at = |r: &psn_sim::RecordedRequest| (r.at - sim_start).to_std().unwrap_or_default();
+    let tracker: Vec<Duration> = api
+        .iter()
+        .filter(|r| r.path.contains(&tracked.account_id))
+        .map(|r| at(r))
+        .collect();
+    let commands = api
+        .iter()
+        .filter(|r| r.path.contains(&asked.account_id))
+        .count();
+    // ⌊0.7 · 30⌋ − 1.
+    let fewest = fewest_in_any_window(&tracker, window, run);
+    assert!(fewest >= 20, "the tracker got only {fewest} in one window");
+    assert!(commands >= 9 * 3, "commands got {commands}");
+    let all: Vec<Duration> = api.iter().map(|r| at(r)).collect();
+    let most = most_in_any_window_d(&all, window);
+    assert!(most <= requests as usize, "{most} in one window");
+}
+
+fn most_in_any_window_d(times: &[Duration], window: Duration) -> usize {
+    times
+        .iter()
+        .map(|start| {
+            times
+                .iter()
+                .filter(|t| **t >= *start && **t <= *start + window)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
