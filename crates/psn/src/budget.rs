@@ -7,7 +7,7 @@
 //! commands' part. The budget is made of two sources whose sum never exceeds `L` in any window:
 //!
 //! - **The tracker's slots**: `S = ⌊(1 − r) · L⌋` per window, one at a time, evenly spaced
-//!   (`(W + margin) / S` apart, a GCRA with a burst of one). A waiting tracker request always
+//!   (`(W + margin) / S` apart: governor's GCRA with a burst of one). A waiting tracker request always
 //!   takes the next slot, so in a window in which tracker requests wait throughout it gets every
 //!   slot that falls into it: at least `S − 1` (`⌊(1 − r) · L⌋ − 1`), whatever commands do. This
 //!   is the rate the scheduler plans on (`tracker_rate`).
@@ -31,6 +31,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use governor::clock::{Clock, Reference};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -115,6 +120,49 @@ impl Split {
     }
 }
 
+/// A point in tokio's (possibly paused) time, as governor needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct TokioInstant(Instant);
+
+impl std::ops::Add<Nanos> for TokioInstant {
+    type Output = TokioInstant;
+    fn add(self, other: Nanos) -> TokioInstant {
+        TokioInstant(self.0 + Duration::from(other))
+    }
+}
+
+impl Reference for TokioInstant {
+    fn duration_since(&self, earlier: Self) -> Nanos {
+        self.0.saturating_duration_since(earlier.0).into()
+    }
+    fn saturating_sub(&self, duration: Nanos) -> Self {
+        TokioInstant(
+            self.0
+                .checked_sub(Duration::from(duration))
+                .unwrap_or(self.0),
+        )
+    }
+}
+
+/// tokio's clock for governor, so `tokio::time::pause` drives the tracker's slots too.
+#[derive(Debug, Clone, Copy, Default)]
+struct TokioClock;
+
+impl Clock for TokioClock {
+    type Instant = TokioInstant;
+    fn now(&self) -> TokioInstant {
+        TokioInstant(Instant::now())
+    }
+}
+
+/// The tracker's slots: governor's GCRA with a burst of one, one slot every `slot_interval`.
+type SlotLimiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<TokioInstant>>;
+
+fn slot_limiter(interval: Duration) -> Option<SlotLimiter> {
+    let quota = Quota::with_period(interval)?.allow_burst(std::num::NonZeroU32::MIN);
+    Some(RateLimiter::direct_with_clock(quota, TokioClock))
+}
+
 /// Grants of one kind within the last window, oldest first.
 #[derive(Debug, Default)]
 struct Log(VecDeque<Instant>);
@@ -160,8 +208,9 @@ fn far_future(now: Instant) -> Instant {
 /// Who waits and what was granted: everything one lock guards.
 #[derive(Debug)]
 struct Ledger {
-    /// The earliest time the next tracker slot may be granted (a burst-of-one GCRA).
-    next_slot: Instant,
+    /// When the last tracker slot was granted (the slots themselves are governor's: this only
+    /// tells `remaining` and a command's wake-up when the next one is due).
+    last_slot: Option<Instant>,
     /// Every command-lane grant, whoever took it.
     lane: Log,
     /// The lane grants the tracker took.
@@ -186,6 +235,8 @@ pub(crate) struct LaneCounts {
 
 pub(crate) struct Budget {
     split: Split,
+    /// `None` when the reserve leaves the tracker no slots.
+    slots: Option<SlotLimiter>,
     interactive_max_wait: Duration,
     ledger: Mutex<Ledger>,
     /// Signalled whenever a caller stops waiting: what another may take can have changed.
@@ -232,11 +283,13 @@ impl Budget {
         command_reserve: f64,
         interactive_max_wait: Duration,
     ) -> Budget {
+        let split = Split::new(limit, command_reserve);
         Budget {
-            split: Split::new(limit, command_reserve),
+            split,
+            slots: split.slot_interval.and_then(slot_limiter),
             interactive_max_wait,
             ledger: Mutex::new(Ledger {
-                next_slot: Instant::now(),
+                last_slot: None,
                 lane: Log::default(),
                 tracker_lane: Log::default(),
                 tracker_waiting: 0,
@@ -287,36 +340,37 @@ impl Budget {
         let mut ledger = self.ledger();
         ledger.lane.prune(now, split.window);
         ledger.tracker_lane.prune(now, split.window);
-        let slot_open = split.slot_interval.is_some() && now >= ledger.next_slot;
+        let never = far_future(now);
+        // A waiting tracker request always gets the next slot: a command takes one only when
+        // none waits. Asking governor takes the slot when it is due.
+        let may_take_slot = match priority {
+            Priority::Background => true,
+            Priority::Interactive => ledger.tracker_waiting == 0,
+        };
+        let (slot_taken, slot_at) = match (&self.slots, split.slot_interval) {
+            (Some(slots), Some(_)) if may_take_slot => match slots.check() {
+                Ok(()) => (true, now),
+                Err(not_until) => (false, not_until.earliest_possible().0.max(now)),
+            },
+            // The waiting tracker takes the next slot; the one after may be free.
+            (Some(_), Some(interval)) => (false, self.next_slot_due(&ledger, now) + interval),
+            _ => (false, never),
+        };
         let lane_open = ledger.lane.len() < split.lane;
-        let source = match priority {
-            Priority::Background => {
-                let may_borrow =
-                    ledger.commands_waiting == 0 && ledger.tracker_lane.len() < split.tracker_lane;
-                if slot_open {
-                    Some(Source::Slot)
-                } else if lane_open && may_borrow {
-                    Some(Source::Lane)
-                } else {
-                    None
+        let source = if slot_taken {
+            Some(Source::Slot)
+        } else {
+            match priority {
+                Priority::Background => {
+                    let may_borrow = ledger.commands_waiting == 0
+                        && ledger.tracker_lane.len() < split.tracker_lane;
+                    (lane_open && may_borrow).then_some(Source::Lane)
                 }
-            }
-            // The slot first: unused it is lost, while the lane keeps.
-            Priority::Interactive => {
-                if slot_open && ledger.tracker_waiting == 0 {
-                    Some(Source::Slot)
-                } else if lane_open {
-                    Some(Source::Lane)
-                } else {
-                    None
-                }
+                Priority::Interactive => lane_open.then_some(Source::Lane),
             }
         };
         match source {
-            Some(Source::Slot) => {
-                let interval = split.slot_interval.unwrap_or_default();
-                ledger.next_slot = now + interval;
-            }
+            Some(Source::Slot) => ledger.last_slot = Some(now),
             Some(Source::Lane) => {
                 ledger.lane.0.push_back(now);
                 if priority == Priority::Background {
@@ -335,15 +389,6 @@ impl Budget {
         }
 
         // When to look again: the earliest time a source could open for this caller.
-        let never = far_future(now);
-        let slot_at = match split.slot_interval {
-            None => never,
-            // A waiting tracker takes the next slot; the one after may be free.
-            Some(interval) if priority == Priority::Interactive && ledger.tracker_waiting > 0 => {
-                ledger.next_slot.max(now) + interval
-            }
-            Some(_) => ledger.next_slot,
-        };
         let lane_at =
             match priority {
                 Priority::Interactive => ledger.lane.free_at(split.lane, split.window, now),
@@ -357,6 +402,15 @@ impl Budget {
             };
         // Never `now` itself: a wait that cannot end at once must not spin.
         Err(slot_at.min(lane_at).max(now + Duration::from_millis(1)))
+    }
+
+    /// When the next tracker slot is due, from the last one granted (governor decides; this is
+    /// for a wake-up time and `remaining`).
+    fn next_slot_due(&self, ledger: &Ledger, now: Instant) -> Instant {
+        match (ledger.last_slot, self.split.slot_interval) {
+            (Some(last), Some(interval)) => (last + interval).max(now),
+            _ => now,
+        }
     }
 
     fn paused_until(&self) -> Option<Instant> {
@@ -393,7 +447,7 @@ impl Budget {
         let now = Instant::now();
         let mut ledger = self.ledger();
         ledger.lane.prune(now, self.split.window);
-        let slot = u32::from(self.split.slot_interval.is_some() && now >= ledger.next_slot);
+        let slot = u32::from(self.slots.is_some() && now >= self.next_slot_due(&ledger, now));
         let lane = self.split.lane.saturating_sub(ledger.lane.len());
         u32::try_from(lane).unwrap_or(u32::MAX).saturating_add(slot)
     }
