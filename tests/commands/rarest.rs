@@ -141,3 +141,22 @@ async fn without_a_cap_every_recent_title_is_covered_at_once() {
     assert_eq!(sent, 0);
     assert_eq!(capped, reply);
 }
+
+/// The requests of each capped `/rarest` across sim_hunter's titles in one process, until it
+/// covers every recent title, for BENCHMARKS.md: `cargo test --test commands -- --ignored
+/// --nocapture rarest_cost_table`.
+#[tokio::test]
+#[ignore = "prints a table for BENCHMARKS.md"]
+async fn rarest_cost_table() {
+    let world = world().await;
+    for call in 1..=12 {
+        let (reply, sent, estimate) = world.rarest().await;
+        println!(
+            "call {call}: estimated {estimate}, sent {sent}, covers {} of {RECENT_TITLES}",
+            covered(&reply)
+        );
+        if covered(&reply) == RECENT_TITLES as usize && sent == 0 {
+            break;
+        }
+    }
+}
