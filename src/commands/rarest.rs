@@ -1,13 +1,16 @@
 //! `/rarest user [game] [count]`: ranks with the user-level earned state (one request per title
-//! with earned trophies) and fetches definitions only for the titles shown.
+//! with earned trophies) and fetches definitions only for the titles shown. Across titles it
+//! can be held to a cap of PSN requests: it then ranks the titles whose earned states are
+//! cached plus the most promising others that fit, and says how much it covered.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use psn::{Account, EarnedTrophy, NpService, OnlineId, Platform, TitleDefinition};
+use psn::{Account, EarnedTrophy, NpService, OnlineId, Platform, TitleDefinition, TitleProgress};
 use tokio::task::JoinSet;
 
 use super::game::resolve_game;
+use super::shares::cost;
 use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
 use crate::model::reply::Reply;
@@ -19,6 +22,10 @@ pub const DEFAULT_COUNT: u8 = 10;
 pub const MAX_COUNT: u8 = 25;
 /// Requests in flight at once when ranking across titles: quick, yet gentle on the budget.
 const CONCURRENT_TITLES: usize = 4;
+/// Held to a cap, how many titles' definitions a call keeps room for when it picks the titles
+/// to fetch earned states of: the rest of the cap goes to covering more titles, and a shown
+/// trophy whose title's definitions do not fit leaves that title for the next call.
+const RESERVED_DEFINITIONS: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RarestInput {
@@ -51,14 +58,21 @@ pub fn count(value: i64) -> Result<u8, CommandError> {
         })
 }
 
-pub async fn run(services: &Services, input: RarestInput) -> Result<Reply, CommandError> {
+pub async fn run(
+    services: &Services,
+    input: RarestInput,
+    cap: Option<u32>,
+) -> Result<Reply, CommandError> {
     let input = RarestInput {
         count: count(i64::from(input.count))?,
         ..input
     };
+    let lookup = lookup_cost(services, &input.user);
     let account = services.client.resolve_user(&input.user).await?;
     let mut definitions: HashMap<usize, TitleDefinition> = HashMap::new();
-    let (titles, candidates, scope) = match &input.game {
+    // What is left of the cap for the shown trophies' definitions (`None`: no cap).
+    let mut definitions_budget: Option<u32> = None;
+    let (titles, candidates, mut scope) = match &input.game {
         Some(game) => {
             let game = resolve_game(services, &account, game).await?;
             let definition = services
@@ -88,41 +102,78 @@ pub async fn run(services: &Services, input: RarestInput) -> Result<Reply, Comma
             (titles, candidates, scope)
         }
         None => {
+            let listing = listing_cost(services, &account);
             let recent = services
                 .client
                 .recent_titles(&account, RECENT_TITLES)
                 .await?;
+            let with_earned: Vec<&TitleProgress> =
+                recent.iter().filter(|t| t.earned.total() > 0).collect();
+            let covered = match cap {
+                Some(cap) => {
+                    let budget = cap.saturating_sub(lookup + listing);
+                    let covered = plan_titles(services, &account, &with_earned, budget);
+                    let earned_cost = earned_cost(services, &account, &with_earned, &covered);
+                    definitions_budget = Some(budget.saturating_sub(earned_cost));
+                    covered
+                }
+                None => (0..with_earned.len()).collect(),
+            };
             let scope = RarestScope::RecentTitles {
                 count: recent.len(),
+                covered: recent.len() - (with_earned.len() - covered.len()),
             };
-            let titles: Vec<TitleKey> = recent
+            let titles: Vec<TitleKey> = covered
                 .iter()
-                .filter(|t| t.earned.total() > 0)
-                .map(|t| TitleKey {
-                    np_communication_id: t.np_communication_id.clone(),
-                    service: t.service,
-                    platforms: t.platforms.clone(),
+                .map(|&i| TitleKey {
+                    np_communication_id: with_earned[i].np_communication_id.clone(),
+                    service: with_earned[i].service,
+                    platforms: with_earned[i].platforms.clone(),
                 })
                 .collect();
             let candidates = earned_across(services, &account, &titles).await?;
             (titles, candidates, scope)
         }
     };
-
     let mut earned: Vec<Candidate> = candidates.into_iter().filter(|c| c.trophy.earned).collect();
     earned.sort_by(rank);
-    earned.truncate(usize::from(input.count));
-
-    for candidate in &earned {
-        if definitions.contains_key(&candidate.title_index) {
-            continue;
+    // The shown trophies' definitions, within what is left of the cap: a title whose
+    // definitions no longer fit leaves the ranking (its earned state stays cached, so the next
+    // call ranks it at no cost), and the trophies behind it move up.
+    let mut dropped = HashSet::new();
+    loop {
+        let missing = earned
+            .iter()
+            .filter(|c| !dropped.contains(&c.title_index))
+            .take(usize::from(input.count))
+            .map(|c| c.title_index)
+            .find(|index| !definitions.contains_key(index));
+        let Some(index) = missing else {
+            break;
+        };
+        let key = &titles[index];
+        if let Some(left) = definitions_budget.as_mut() {
+            let price = if services.client.has_title_cached(&key.np_communication_id) {
+                0
+            } else {
+                cost::DEFINITIONS
+            };
+            if price > *left {
+                dropped.insert(index);
+                continue;
+            }
+            *left -= price;
         }
-        let key = &titles[candidate.title_index];
         let definition = services
             .client
             .title(&key.np_communication_id, key.service)
             .await?;
-        definitions.insert(candidate.title_index, definition);
+        definitions.insert(index, definition);
+    }
+    earned.retain(|c| !dropped.contains(&c.title_index));
+    earned.truncate(usize::from(input.count));
+    if let RarestScope::RecentTitles { covered, .. } = &mut scope {
+        *covered -= dropped.len();
     }
 
     let shown: Vec<RareTrophy> = earned
@@ -147,6 +198,141 @@ pub async fn run(services: &Services, input: RarestInput) -> Result<Reply, Comma
         })
         .collect();
     Ok(render::rarest(&account, &shown, &scope))
+}
+
+/// The worst-case PSN requests of `/rarest` as the caches stand now, never more than `cap`
+/// across titles (the command then holds itself to it): 0 when everything it needs is cached.
+pub fn estimate(services: &Services, input: &RarestInput, cap: u32) -> u32 {
+    let lookup = lookup_cost(services, &input.user);
+    let Some(account) = services.client.cached_user(&input.user) else {
+        return match input.game {
+            Some(_) => cost::RAREST_GAME,
+            None => cap,
+        };
+    };
+    match input.game {
+        // One game: as cold unless its definitions and the earned state are cached, which a
+        // game given by name cannot tell before it is resolved.
+        Some(_) => cost::RAREST_GAME,
+        None => {
+            let Some(recent) = services
+                .client
+                .cached_recent_titles(&account, RECENT_TITLES)
+            else {
+                return cap;
+            };
+            let with_earned: Vec<&TitleProgress> =
+                recent.iter().filter(|t| t.earned.total() > 0).collect();
+            (lookup + uncapped_cost(services, &account, &with_earned, input.count)).min(cap)
+        }
+    }
+}
+
+/// One request for the online-ID lookup unless the client has it.
+fn lookup_cost(services: &Services, user: &OnlineId) -> u32 {
+    match services.client.cached_user(user) {
+        Some(_) => 0,
+        None => cost::LOOKUP,
+    }
+}
+
+/// One request for the recent titles unless the client's page cache holds them.
+fn listing_cost(services: &Services, account: &Account) -> u32 {
+    match services.client.cached_recent_titles(account, RECENT_TITLES) {
+        Some(_) => 0,
+        None => cost::LISTING,
+    }
+}
+
+/// The titles (indexes into `titles`) to rank within `budget` requests: every title whose
+/// earned state is cached (free), then uncached ones while their earned states fit and leave
+/// [`RESERVED_DEFINITIONS`] titles' definitions for the trophies shown. Uncached titles go in
+/// order of the share of their trophies the player earned, most first: a player's rarest
+/// trophies are the late, hard ones (platinums, completion), found in the titles they took
+/// furthest rather than in those they merely started; the listing's recency breaks ties.
+fn plan_titles(
+    services: &Services,
+    account: &Account,
+    titles: &[&TitleProgress],
+    budget: u32,
+) -> Vec<usize> {
+    let (mut chosen, mut uncached): (Vec<usize>, Vec<usize>) = (0..titles.len()).partition(|&i| {
+        services
+            .client
+            .has_earned_cached(account, &titles[i].np_communication_id)
+    });
+    // Stable: equal progress keeps the listing's order, most recent first.
+    uncached.sort_by_key(|&i| std::cmp::Reverse(titles[i].progress));
+    let for_earned = budget.saturating_sub(RESERVED_DEFINITIONS * cost::DEFINITIONS);
+    let affordable = (for_earned / cost::EARNED) as usize;
+    chosen.extend(uncached.into_iter().take(affordable));
+    chosen.sort_unstable();
+    chosen
+}
+
+/// The requests for the earned states of `chosen` of `titles` that the client has not cached.
+fn earned_cost(
+    services: &Services,
+    account: &Account,
+    titles: &[&TitleProgress],
+    chosen: &[usize],
+) -> u32 {
+    let uncached = chosen
+        .iter()
+        .filter(|&&i| {
+            !services
+                .client
+                .has_earned_cached(account, &titles[i].np_communication_id)
+        })
+        .count();
+    uncached as u32 * cost::EARNED
+}
+
+/// What ranking all of `titles` costs at worst: the uncached earned states, and the
+/// definitions of as many uncached titles as trophies are shown, from among the uncached
+/// titles and those of the trophies the cached earned states rank highest (new titles can only
+/// push those down, never bring up others).
+fn uncapped_cost(
+    services: &Services,
+    account: &Account,
+    titles: &[&TitleProgress],
+    shown: u8,
+) -> u32 {
+    let client = &services.client;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for (title_index, title) in titles.iter().enumerate() {
+        match client.cached_earned(account, &title.np_communication_id) {
+            Some(earned) => {
+                known.extend(
+                    earned
+                        .into_iter()
+                        .filter(|t| t.earned)
+                        .map(|trophy| Candidate {
+                            title_index,
+                            trophy,
+                        }),
+                )
+            }
+            None => unknown.push(title_index),
+        }
+    }
+    known.sort_by(rank);
+    let earned = unknown.len() as u32 * cost::EARNED;
+    let mut may_show: Vec<usize> = known
+        .iter()
+        .take(usize::from(shown))
+        .map(|c| c.title_index)
+        .chain(unknown)
+        .collect();
+    may_show.sort_unstable();
+    may_show.dedup();
+    let undefined = may_show
+        .iter()
+        .filter(|&&i| !client.has_title_cached(&titles[i].np_communication_id))
+        .count()
+        .min(usize::from(shown));
+    earned + undefined as u32 * cost::DEFINITIONS
 }
 
 /// The earned state of every title in `titles`, a few requests at a time. A title PSN no

@@ -25,8 +25,9 @@ pub mod cost {
     pub const COMPARE: u32 = 6;
     /// `/compare` in one game: as above, with the game's definitions and both earned states.
     pub const COMPARE_GAME: u32 = 7;
-    /// `/rarest` across titles: lookup, listing, the earned state of each of the 50 recent
-    /// titles, and the definitions (2 each) of the 10 titles shown.
+    /// `/rarest` across titles without a cap (the console): lookup, listing, the earned state of
+    /// each of the 50 recent titles, and the definitions (2 each) of the 10 titles shown. The
+    /// bot holds it to [`CAP`] and estimates it from the cache (`commands::rarest::estimate`).
     pub const RAREST_ACROSS_TITLES: u32 = 72;
     /// `/rarest` in one game: as `/trophies` of one game.
     pub const RAREST_GAME: u32 = 5;
@@ -38,6 +39,16 @@ pub mod cost {
     pub const TRACK_ADD: u32 = 2;
     /// `/link`: lookup and the profile's "About me".
     pub const LINK: u32 = 2;
+    /// The most one command may spend where it can answer with less (`/rarest` across titles,
+    /// which then covers fewer titles and says so): 15, the goal for any command cold.
+    pub const CAP: u32 = 15;
+    /// The parts commands are estimated from, each as its worst case from a cold cache: the
+    /// online-ID lookup, a page of the recent titles, one title's earned state, one title's
+    /// definitions (trophies and groups).
+    pub const LOOKUP: u32 = 1;
+    pub const LISTING: u32 = 1;
+    pub const EARNED: u32 = 1;
+    pub const DEFINITIONS: u32 = 2;
     /// The dearest command: a user's share is never smaller by default, so every command can run.
     pub const MAX: u32 = RAREST_ACROSS_TITLES;
 }

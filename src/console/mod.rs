@@ -168,7 +168,11 @@ pub async fn execute(services: &Services, invocation: Invocation) -> Result<Repl
     match invocation {
         Invocation::Trophies(input) => trophies::run(services, input).await,
         Invocation::Compare(input) => compare::run(services, input).await,
-        Invocation::Rarest(input) => rarest::run(services, input).await,
+        Invocation::Rarest(input) => {
+            // The console is exempt from shares and answers only once: it covers every one of
+            // the recent titles before it answers.
+            rarest::run(services, input, None).await
+        }
         Invocation::Help => Ok(help::general()),
         Invocation::Refused(err) => Err(err),
     }

@@ -23,8 +23,15 @@ pub struct RareTrophy {
 /// Where `/rarest` looked, named in the footer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RarestScope {
-    Title { name: String },
-    RecentTitles { count: usize },
+    Title {
+        name: String,
+    },
+    /// The `count` most recent titles, of which `covered` took part in the ranking (a command
+    /// held to its cap leaves the rest for a later call, which the cache makes cheaper).
+    RecentTitles {
+        count: usize,
+        covered: usize,
+    },
 }
 
 /// `/rarest`: `trophies` already ranked, rarest first.
@@ -70,9 +77,14 @@ pub fn rarest(account: &Account, trophies: &[RareTrophy], scope: &RarestScope) -
     }
     let footer = match scope {
         RarestScope::Title { name } => format!("In {name}"),
-        RarestScope::RecentTitles { count: 0 } => "They have no titles yet".to_string(),
-        RarestScope::RecentTitles { count: 1 } => "In their most recent title".to_string(),
-        RarestScope::RecentTitles { count } => format!("Across their {count} most recent titles"),
+        RarestScope::RecentTitles { count: 0, .. } => "They have no titles yet".to_string(),
+        RarestScope::RecentTitles { count, covered } if covered < count => format!(
+            "Covers {covered} of their {count} most recent titles · ask again later to cover more"
+        ),
+        RarestScope::RecentTitles { count: 1, .. } => "In their most recent title".to_string(),
+        RarestScope::RecentTitles { count, .. } => {
+            format!("Across their {count} most recent titles")
+        }
     };
     Reply::embed(embed.footer(footer))
 }

@@ -192,6 +192,7 @@ fn user_and_game_options_of_trophies_compare_and_rarest() {
                             game: game.clone(),
                             count,
                         },
+                        Some(trophybot::commands::shares::cost::CAP),
                     )
                     .await
                 }

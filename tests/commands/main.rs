@@ -9,3 +9,4 @@ mod admin;
 mod fuzz;
 mod help;
 mod link;
+mod rarest;

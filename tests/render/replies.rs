@@ -321,7 +321,10 @@ fn same_name_titles_are_told_apart_in_comparisons_and_rarest() {
     let reply = render::rarest(
         &globetrotter,
         &rare,
-        &RarestScope::RecentTitles { count: 6 },
+        &RarestScope::RecentTitles {
+            count: 6,
+            covered: 6,
+        },
     );
     let text = reply_text(&reply);
     assert!(
@@ -444,12 +447,32 @@ fn rarest() {
             rarity: t.rarity,
         })
         .collect();
-    let reply = render::rarest(&hunter, &rare, &RarestScope::RecentTitles { count: 50 });
+    let reply = render::rarest(
+        &hunter,
+        &rare,
+        &RarestScope::RecentTitles {
+            count: 50,
+            covered: 50,
+        },
+    );
     assert_eq!(
         reply.embeds()[0].footer.as_ref().map(|f| f.text.as_str()),
         Some("Across their 50 most recent titles")
     );
     insta::assert_json_snapshot!(reply);
+    // A capped answer says how much of the library it covers, and that asking again covers more.
+    let partial = render::rarest(
+        &hunter,
+        &rare,
+        &RarestScope::RecentTitles {
+            count: 50,
+            covered: 12,
+        },
+    );
+    assert_eq!(
+        partial.embeds()[0].footer.as_ref().map(|f| f.text.as_str()),
+        Some("Covers 12 of their 50 most recent titles · ask again later to cover more")
+    );
     let in_title = render::rarest(
         &hunter,
         &rare[..1],

@@ -521,6 +521,71 @@ impl Client {
             .ok_or_else(|| Error::TitleNotFound(np_communication_id.to_string()))
     }
 
+    /// The account behind an online ID if it is known without asking PSN: from the cache, or
+    /// at once on the legacy API (which has no lookup). Spends nothing, counts nothing.
+    pub fn cached_user(&self, online_id: &OnlineId) -> Option<Account> {
+        match self.api() {
+            ApiKind::Legacy => Some(legacy::account(online_id)),
+            ApiKind::Modern => self.inner.users.get(&online_id.key()),
+        }
+    }
+
+    /// The user's `count` most recent titles if [`Client::recent_titles`] would serve them all
+    /// from the page cache; `None` if it would ask PSN. Spends nothing, counts nothing.
+    pub fn cached_recent_titles(
+        &self,
+        account: &Account,
+        count: u32,
+    ) -> Option<Vec<TitleProgress>> {
+        let count = count as usize;
+        let mut titles = Vec::new();
+        let mut offset = 0;
+        while titles.len() < count {
+            let page =
+                self.inner
+                    .pages
+                    .get(&self.page_key(account, offset, self.max_titles_page()))?;
+            titles.extend(page.titles);
+            match page.next_offset {
+                Some(next) if next > offset => offset = next,
+                _ => break,
+            }
+        }
+        titles.truncate(count);
+        Some(titles)
+    }
+
+    /// The user's earned state of a title if [`Client::earned_trophies`] would serve it from the
+    /// cache (the modern API, while the latest listing shows the cached update time); the legacy
+    /// API keeps no earned states. Spends nothing, counts nothing.
+    pub fn cached_earned(
+        &self,
+        account: &Account,
+        np_communication_id: &str,
+    ) -> Option<Vec<EarnedTrophy>> {
+        if self.api() == ApiKind::Legacy {
+            return None;
+        }
+        let key = (account.account_id.clone(), np_communication_id.to_string());
+        let listed = self.inner.listed_updates.get(&key)?;
+        let (seen, earned) = self.inner.earned.get(&key)?;
+        (listed == seen).then_some(earned)
+    }
+
+    /// Whether [`Client::cached_earned`] has the user's earned state of a title.
+    pub fn has_earned_cached(&self, account: &Account, np_communication_id: &str) -> bool {
+        self.cached_earned(account, np_communication_id).is_some()
+    }
+
+    /// Whether [`Client::title`] would serve a title's definitions in this client's language
+    /// from the cache. Spends nothing, counts nothing.
+    pub fn has_title_cached(&self, np_communication_id: &str) -> bool {
+        self.inner
+            .titles
+            .get(&self.title_key(np_communication_id))
+            .is_some()
+    }
+
     /// Presence of the given accounts, in batches of 100; hidden presences are left out. The
     /// legacy API has no presence (nor account IDs to ask it for): `Unsupported`.
     pub async fn presences(&self, account_ids: &[String]) -> Result<Vec<Presence>> {

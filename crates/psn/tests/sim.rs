@@ -662,6 +662,67 @@ async fn earned_state_is_reused_until_the_listing_shows_a_newer_update() {
     assert!(after.iter().any(|t| t.id == unearned && t.earned));
 }
 
+/// The cache peeks a command estimates its cost from say exactly what the calls would ask
+/// PSN for, and never ask PSN themselves.
+#[tokio::test]
+async fn cache_peeks_tell_what_a_call_would_ask_without_asking() {
+    let (sim, server) = start_sim().await;
+    let client = client(&server, ApiKind::Modern);
+    let online_id = psn::OnlineId::parse("sim_casual").unwrap();
+    sim.reset_requests();
+    assert_eq!(client.cached_user(&online_id), None);
+    let casual = client.resolve_user(&online_id).await.unwrap();
+    assert_eq!(client.cached_user(&online_id), Some(casual.clone()));
+
+    assert_eq!(client.cached_recent_titles(&casual, 50), None);
+    let recent = client.recent_titles(&casual, 50).await.unwrap();
+    assert_eq!(
+        client.cached_recent_titles(&casual, 50),
+        Some(recent.clone())
+    );
+    let title = recent
+        .iter()
+        .find(|t| t.earned.total() > 0 && t.earned.total() < t.defined.total())
+        .expect("a title with some trophies left to earn")
+        .clone();
+    let id = title.np_communication_id.as_str();
+
+    assert!(!client.has_earned_cached(&casual, id));
+    assert!(!client.has_title_cached(id));
+    let earned = client
+        .earned_trophies(&casual, id, title.service)
+        .await
+        .unwrap();
+    client.title(id, title.service).await.unwrap();
+    assert_eq!(client.cached_earned(&casual, id), Some(earned.clone()));
+    assert!(client.has_title_cached(id));
+    assert!(
+        !client.in_language("fr-FR").has_title_cached(id),
+        "names are per language"
+    );
+    sim.reset_requests();
+    client.cached_recent_titles(&casual, 50);
+    client.has_earned_cached(&casual, id);
+    assert!(api_requests(&sim).is_empty(), "peeks ask nothing");
+
+    // A newer update in a fresh listing: the earned state is no longer served from the cache.
+    let unearned = earned
+        .iter()
+        .find(|t| !t.earned)
+        .expect("an unearned trophy")
+        .id;
+    sim.earn_trophy("sim_casual", id, unearned).unwrap();
+    client.latest_titles(&casual, 0, 50).await.unwrap();
+    assert!(!client.has_earned_cached(&casual, id));
+    sim.reset_requests();
+    client
+        .earned_trophies(&casual, id, title.service)
+        .await
+        .unwrap();
+    assert_eq!(api_requests(&sim).len(), 1, "asked again, as the peek said");
+    assert!(client.has_earned_cached(&casual, id));
+}
+
 #[tokio::test]
 async fn latest_titles_always_asks_psn_and_refreshes_the_listing_caches() {
     let (sim, server) = start_sim().await;

@@ -24,13 +24,18 @@ pub async fn compare(
         Some(_) => cost::COMPARE_GAME,
         None => cost::COMPARE,
     };
-    answer_for_player(ctx, user, estimate, |services, user| async move {
-        let input = CompareInput {
-            user,
-            other: other.0,
-            game: game.map(|g| g.0),
-        };
-        compare::run(&services, input).await
-    })
+    answer_for_player(
+        ctx,
+        user,
+        |_, _| estimate,
+        |services, user| async move {
+            let input = CompareInput {
+                user,
+                other: other.0,
+                game: game.map(|g| g.0),
+            };
+            compare::run(&services, input).await
+        },
+    )
     .await
 }

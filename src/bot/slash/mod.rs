@@ -53,31 +53,36 @@ async fn player(ctx: Context<'_>, user: Option<PsnUser>) -> Result<OnlineId, Com
 
 /// Answers a command about a PSN player: the player is settled at once (a missing link is told
 /// only to the caller), and the command admitted within the caller's and the server's shares of
-/// the PSN budget at its worst-case cost `estimate` (past them, the caller alone is told when to
-/// retry); then the reply is deferred for everyone while `work` asks PSN with the services of
-/// the server's language, charged what they send.
-async fn answer_for_player<F, Fut>(
+/// the PSN budget at its worst-case cost as the caches stand (`estimate`, given the services of
+/// the server's language and the player; past the shares, the caller alone is told when to
+/// retry); then the reply is deferred for everyone while `work` asks PSN with those services,
+/// charged what they send.
+async fn answer_for_player<E, F, Fut>(
     ctx: Context<'_>,
     user: Option<PsnUser>,
-    estimate: u32,
+    estimate: E,
     work: F,
 ) -> Result<(), BotError>
 where
+    E: FnOnce(&Services, &OnlineId) -> u32,
     F: FnOnce(Services, OnlineId) -> Fut,
     Fut: Future<Output = Result<Reply, CommandError>>,
 {
     let responder = ctx.responder();
     let (data, guild) = (ctx.data(), ctx.guild_id());
     let admitted = match player(ctx, user).await {
-        Ok(player) => data
-            .admit(ctx.author().id, guild, estimate)
-            .map(|admission| (player, admission)),
+        Ok(player) => {
+            let services = data.services_in(guild).await;
+            let cost = estimate(&services, &player);
+            data.admit(ctx.author().id, guild, cost)
+                .map(|admission| (player, services, admission))
+        }
         Err(err) => Err(err),
     };
     match admitted {
-        Ok((player, admission)) => {
+        Ok((player, services, admission)) => {
             let work = async move {
-                let services = data.services_in(guild).await.metered(admission.meter());
+                let services = services.metered(admission.meter());
                 // The admission is settled (charged what was sent) once the work is done.
                 let reply = work(services, player).await;
                 drop(admission);

@@ -5,6 +5,8 @@ use super::{answer_for_player, autocomplete_game};
 use crate::bot::data::{BotError, Context};
 use crate::commands::rarest::{self, RarestInput, DEFAULT_COUNT};
 use crate::commands::shares::cost;
+use crate::commands::Services;
+use psn::OnlineId;
 
 /// The rarest trophies someone has earned.
 #[poise::command(slash_command)]
@@ -19,13 +21,25 @@ pub async fn rarest(
     #[description = "How many trophies to show (default 10)"] count: Option<TrophyCount>,
 ) -> Result<(), BotError> {
     let count = count.map_or(DEFAULT_COUNT, |c| c.0);
-    let estimate = match game {
-        Some(_) => cost::RAREST_GAME,
-        None => cost::RAREST_ACROSS_TITLES,
+    let game = game.map(|g| g.0);
+    let estimate_game = game.clone();
+    // Across titles the command is held to the cap and estimated from what the client has
+    // cached: a warm `/rarest` costs nothing and is never refused for what it would not spend.
+    let estimate = move |services: &Services, user: &OnlineId| {
+        let input = RarestInput {
+            user: user.clone(),
+            game: estimate_game,
+            count,
+        };
+        rarest::estimate(services, &input, cost::CAP)
     };
     answer_for_player(ctx, user, estimate, |services, user| async move {
-        let game = game.map(|g| g.0);
-        rarest::run(&services, RarestInput { user, game, count }).await
+        rarest::run(
+            &services,
+            RarestInput { user, game, count },
+            Some(cost::CAP),
+        )
+        .await
     })
     .await
 }

@@ -21,9 +21,14 @@ pub async fn trophies(
         Some(_) => cost::TROPHIES_GAME,
         None => cost::TROPHIES_PROFILE,
     };
-    answer_for_player(ctx, user, estimate, |services, user| async move {
-        let game = game.map(|g| g.0);
-        trophies::run(&services, TrophiesInput { user, game }).await
-    })
+    answer_for_player(
+        ctx,
+        user,
+        |_, _| estimate,
+        |services, user| async move {
+            let game = game.map(|g| g.0);
+            trophies::run(&services, TrophiesInput { user, game }).await
+        },
+    )
     .await
 }
