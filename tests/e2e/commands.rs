@@ -9,8 +9,8 @@ use psn_sim::{Fault, SIM_NPSSO};
 use serde_json::{json, Value};
 
 use crate::support::bot::{
-    is_ephemeral, opt, text_of, Harness, CALLBACK_AUTOCOMPLETE, CALLBACK_DEFERRED_UPDATE, CHANNEL,
-    EPHEMERAL, GUILD, MEMBER, OTHER_MEMBER,
+    is_ephemeral, next_page_button, opt, text_of, Harness, CALLBACK_AUTOCOMPLETE,
+    CALLBACK_DEFERRED_UPDATE, CHANNEL, EPHEMERAL, GUILD, MEMBER, OTHER_MEMBER,
 };
 
 #[tokio::test]
@@ -187,23 +187,8 @@ async fn pages_turn_for_the_invoker_only_and_autocomplete_offers_titles() {
         )
         .await;
     let page1 = h.deferred_reply(ix).await;
-    let next = page1["components"][0]["components"]
-        .as_array()
-        .and_then(|buttons| {
-            buttons.iter().find(|b| {
-                b["disabled"] != json!(true) && b["label"].as_str().unwrap_or("").contains("Next")
-            })
-        })
-        .and_then(|b| b["custom_id"].as_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("a Next button on page 1: {page1}"));
-    let message_id = h
-        .discord
-        .messages()
-        .into_iter()
-        .find(|m| m.interaction == Some(ix))
-        .expect("the reply message")
-        .message_id;
+    let next = next_page_button(&page1);
+    let message_id = h.reply_message_id(ix);
 
     // Someone else cannot turn the pages.
     let press = h

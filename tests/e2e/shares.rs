@@ -8,7 +8,7 @@ use discord_fake::InteractionEvent;
 use serde_json::{json, Value};
 
 use crate::support::bot::{
-    is_ephemeral, opt, text_of, Harness, CHANNEL, GUILD, MEMBER, OTHER_MEMBER,
+    is_ephemeral, next_page_button, opt, text_of, Harness, CHANNEL, GUILD, MEMBER, OTHER_MEMBER,
 };
 
 /// The share window (`PSN_RATE_LIMIT`'s): long enough that nothing leaves it during the test.
@@ -163,23 +163,8 @@ async fn a_page_button_past_the_share_is_refused_to_the_presser_alone_and_spends
         spent + 3 > USER_SHARE,
         "{spent} requests leave room for a page"
     );
-    let next = page1["components"][0]["components"]
-        .as_array()
-        .and_then(|buttons| {
-            buttons.iter().find(|b| {
-                b["disabled"] != json!(true) && b["label"].as_str().unwrap_or("").contains("Next")
-            })
-        })
-        .and_then(|b| b["custom_id"].as_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("a Next button on page 1: {page1}"));
-    let message_id = h
-        .discord
-        .messages()
-        .into_iter()
-        .find(|m| m.interaction == Some(ix))
-        .expect("the reply message")
-        .message_id;
+    let next = next_page_button(&page1);
+    let message_id = h.reply_message_id(ix);
 
     h.sim.reset_requests();
     let press = h

@@ -545,6 +545,16 @@ impl Harness {
         }
     }
 
+    /// The message a command's reply became (its ID, for pressing its buttons).
+    pub fn reply_message_id(&self, ix: InteractionId) -> u64 {
+        self.discord
+            .messages()
+            .into_iter()
+            .find(|m| m.interaction == Some(ix))
+            .expect("the reply message")
+            .message_id
+    }
+
     /// The reply however it came (at once, or after a deferral), and whether it is ephemeral.
     pub async fn any_reply(&self, ix: InteractionId) -> (bool, Value) {
         match self.discord.wait_for_response(ix).await.expect("answered") {
@@ -643,6 +653,20 @@ pub fn assert_no_mentions(body: &Value) {
         json!([]),
         "mentions must never be parsed: {body}"
     );
+}
+
+/// The `custom_id` of a reply's enabled "Next" page button.
+pub fn next_page_button(reply: &Value) -> String {
+    reply["components"][0]["components"]
+        .as_array()
+        .and_then(|buttons| {
+            buttons.iter().find(|b| {
+                b["disabled"] != json!(true) && b["label"].as_str().unwrap_or("").contains("Next")
+            })
+        })
+        .and_then(|b| b["custom_id"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("a Next button on the page: {reply}"))
 }
 
 pub fn is_ephemeral(body: &Value) -> bool {
