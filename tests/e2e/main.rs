@@ -8,6 +8,7 @@ mod support;
 
 mod admin;
 mod bad_input;
+mod budget;
 mod commands;
 mod discord_limits;
 mod faults;
