@@ -35,8 +35,6 @@ pub struct Config {
     /// A channel where the bot warns the operator (e.g. the PSN credential nearing its end).
     pub ops_alert_channel: Option<u64>,
     pub tracker_max_staleness: Duration,
-    /// Share of the PSN budget the tracker leaves for commands, 0.0 to 1.0.
-    pub tracker_command_reserve: f64,
     /// How many PSN accounts one server may track, so one server cannot take the whole budget.
     pub tracker_max_accounts_per_guild: usize,
     /// `COMMAND_SHARE_USER`, `COMMAND_SHARE_SERVER`: the PSN requests one Discord user and one
@@ -328,7 +326,8 @@ impl Config {
 
         let reserve =
             var("TRACKER_COMMAND_RESERVE").unwrap_or_else(|| DEFAULT_COMMAND_RESERVE.to_string());
-        let tracker_command_reserve = match parse_percentage(&reserve) {
+        // `TRACKER_COMMAND_RESERVE` lives in the PSN settings: the budget enforces it.
+        psn.command_reserve = match parse_percentage(&reserve) {
             Some(share) => share,
             None => {
                 problems.push(format!(
@@ -337,7 +336,6 @@ impl Config {
                 0.3
             }
         };
-        psn.command_reserve = tracker_command_reserve;
 
         let tracker_max_accounts_per_guild = match var("TRACKER_MAX_ACCOUNTS_PER_GUILD") {
             None => DEFAULT_MAX_ACCOUNTS_PER_GUILD,
@@ -354,7 +352,7 @@ impl Config {
         };
 
         let command_budget =
-            (f64::from(psn.rate_limit.requests) * tracker_command_reserve).floor() as u32;
+            (f64::from(psn.rate_limit.requests) * psn.command_reserve).floor() as u32;
         let mut command_shares =
             crate::commands::shares::ShareLimits::defaults(command_budget, psn.rate_limit.per);
         let requests = psn.rate_limit.requests;
@@ -459,7 +457,6 @@ impl Config {
             discord_dev_guild,
             ops_alert_channel,
             tracker_max_staleness,
-            tracker_command_reserve,
             tracker_max_accounts_per_guild,
             command_shares,
             outbox_retention,
@@ -556,7 +553,6 @@ mod tests {
         )
         .expect("valid");
         assert!((c.psn.command_reserve - 0.45).abs() < 1e-9);
-        assert!((c.tracker_command_reserve - 0.45).abs() < 1e-9);
     }
 
     #[test]
@@ -567,7 +563,7 @@ mod tests {
         assert_eq!(c.psn.api_url, "https://m.np.playstation.com");
         assert_eq!(c.psn.rate_limit.requests, 300);
         assert_eq!(c.tracker_max_staleness, Duration::from_secs(1800));
-        assert!((c.tracker_command_reserve - 0.3).abs() < 1e-9);
+        assert!((c.psn.command_reserve - 0.3).abs() < 1e-9);
         assert_eq!(c.tracker_max_accounts_per_guild, 25);
         assert_eq!(c.outbox_retention, Duration::from_secs(30 * 24 * 3600));
         assert_eq!(c.http_addr.to_string(), "0.0.0.0:8080");

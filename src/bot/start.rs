@@ -53,7 +53,7 @@ pub async fn run(
     let pruner_store = store.clone();
     let tracker_settings = crate::tracker::TrackerSettings {
         max_staleness: config.tracker_max_staleness,
-        command_reserve: config.tracker_command_reserve,
+        command_reserve: config.psn.command_reserve,
         rate_limit: config.psn.rate_limit,
         owner: config.instance.clone(),
         failpoint: config.failpoint,

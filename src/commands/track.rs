@@ -30,7 +30,7 @@ impl TrackingLimits {
             max_accounts_per_guild: config.tracker_max_accounts_per_guild,
             schedule: TrackerSettings::schedule_config(
                 &config.psn.rate_limit,
-                config.tracker_command_reserve,
+                config.psn.command_reserve,
                 config.tracker_max_staleness,
             ),
         }
