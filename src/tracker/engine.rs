@@ -358,7 +358,11 @@ fn reported(presence: &psn::Presence) -> ReportedPresence {
     match (presence.online, presence.playing.is_empty()) {
         (true, false) => ReportedPresence::OnlinePlaying,
         (true, true) => ReportedPresence::OnlineIdle,
-        (false, _) => ReportedPresence::Offline,
+        (false, _) => ReportedPresence::Offline {
+            last_online: presence
+                .last_online
+                .map(|at| at.timestamp_millis() as f64 / 1000.0),
+        },
     }
 }
 
@@ -393,7 +397,24 @@ mod tests {
             reported(&presence(true, false)),
             ReportedPresence::OnlineIdle
         );
-        assert_eq!(reported(&presence(false, true)), ReportedPresence::Offline);
+        assert_eq!(
+            reported(&presence(false, true)),
+            ReportedPresence::Offline { last_online: None }
+        );
+    }
+
+    #[test]
+    fn an_offline_players_last_online_time_reaches_the_scheduler_in_seconds() {
+        let mut offline = presence(false, false);
+        offline.last_online = chrono::DateTime::parse_from_rfc3339("2025-05-04T18:19:05.288Z")
+            .ok()
+            .map(|at| at.with_timezone(&chrono::Utc));
+        assert_eq!(
+            reported(&offline),
+            ReportedPresence::Offline {
+                last_online: Some(1_746_382_745.288)
+            }
+        );
     }
 
     #[tokio::test(start_paused = true)]

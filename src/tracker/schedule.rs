@@ -12,7 +12,8 @@
 //! r_poll))`), the square-root rule shares only what the floor leaves (water-filling, so the
 //! plan never asks for more polls than the budget gives), and an account about to pass the
 //! floor goes before any other. An account presence saw playing gets one more poll when it
-//! goes offline, for what the end of its session earned.
+//! goes offline, for what the end of its session earned; so does one whose `lastOnlineDate`
+//! moved since its last poll (a session shorter than the sweep period, never seen playing).
 
 use std::time::Duration;
 
@@ -48,9 +49,12 @@ pub struct PollOutcome {
 }
 
 /// Presence of one account as the `basicPresences` answer reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ReportedPresence {
-    Offline,
+    /// Offline, with PSN's `lastOnlineDate` (seconds since the epoch) when it gives one.
+    Offline {
+        last_online: Option<f64>,
+    },
     /// Online (any) without a game: may start one soon, treated like offline.
     OnlineIdle,
     OnlinePlaying,
@@ -334,9 +338,13 @@ pub struct AccountState {
     pub presence: PresenceState,
     /// Untracked: kept so keys stay stable, but never polled or asked about.
     pub removed: bool,
-    /// Presence showed the account playing since its last poll: trophies of that session may
-    /// be waiting even once it shows offline.
+    /// Presence showed the account playing, or its last-online time moved, since its last
+    /// poll: trophies of that session may be waiting even once it shows offline.
     pub played_since_check: bool,
+    /// The newest `lastOnlineDate` presence reported, and the one known when the account was
+    /// last polled: a change between them is a session the poll has not seen the end of.
+    pub last_online: Option<f64>,
+    pub last_online_at_check: Option<f64>,
 }
 
 impl AccountState {
@@ -349,6 +357,8 @@ impl AccountState {
             presence: PresenceState::Unknown,
             removed: false,
             played_since_check: false,
+            last_online: None,
+            last_online_at_check: None,
         }
     }
 }
@@ -489,6 +499,25 @@ impl AdaptiveScheduler {
             .effective_staleness_secs(self.active_count(), self.poll_rate())
     }
 
+    /// An account whose session ended since its last poll (seen playing, or its last-online
+    /// time moved), the longest unchecked first: its one poll goes before the plan's, since
+    /// it is the likeliest to hold an unseen trophy and costs one poll per session.
+    fn session_ended(&self) -> Option<usize> {
+        self.accounts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| {
+                !a.removed
+                    && a.played_since_check
+                    && matches!(a.presence, PresenceState::Offline { .. })
+            })
+            .min_by(|(_, a), (_, b)| {
+                let checked = |s: &AccountState| s.last_check.unwrap_or(f64::NEG_INFINITY);
+                checked(a).total_cmp(&checked(b))
+            })
+            .map(|(i, _)| i)
+    }
+
     /// Fills `scratch` with each account's target interval (seconds).
     fn compute_targets(&mut self, now: f64) {
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -597,7 +626,7 @@ impl PollScheduler for AdaptiveScheduler {
             _ => None,
         };
         self.last_poll_was_floor = floor_poll.is_some();
-        if let Some(i) = floor_poll {
+        if let Some(i) = floor_poll.or_else(|| self.session_ended()) {
             best = Some((f64::INFINITY, i));
         }
         match best {
@@ -631,6 +660,7 @@ impl PollScheduler for AdaptiveScheduler {
         a.belief_at = now;
         a.last_check = Some(now);
         a.played_since_check = false;
+        a.last_online_at_check = a.last_online;
     }
 
     fn record_presence(
@@ -651,9 +681,16 @@ impl PollScheduler for AdaptiveScheduler {
                         a.played_since_check = true;
                         PresenceState::Playing { seen_at: now }
                     }
-                    ReportedPresence::Offline | ReportedPresence::OnlineIdle => {
+                    ReportedPresence::Offline { last_online } => {
+                        if let Some(at) = *last_online {
+                            a.last_online = Some(a.last_online.map_or(at, |known| known.max(at)));
+                        }
+                        if went_online_since_check(a) {
+                            a.played_since_check = true;
+                        }
                         PresenceState::Offline { seen_at: now }
                     }
+                    ReportedPresence::OnlineIdle => PresenceState::Offline { seen_at: now },
                 };
             }
         }
@@ -674,6 +711,21 @@ impl PollScheduler for AdaptiveScheduler {
             .unwrap_or(f64::INFINITY);
         secs_to_duration(secs)
     }
+}
+
+/// PSN's clock and ours may differ a little: a last-online time this close before a poll may
+/// still have been after it.
+const CLOCK_SKEW_SECS: f64 = 60.0;
+
+/// The account's last-online time moved since its last poll and is not clearly older than that
+/// poll: it was online in between (not necessarily playing), so the poll may have missed what
+/// it earned. Comparing with the value known at the poll, not only with the poll's time, keeps
+/// clock differences from hiding a session.
+fn went_online_since_check(a: &AccountState) -> bool {
+    let (Some(last_online), Some(checked_at)) = (a.last_online, a.last_check) else {
+        return false;
+    };
+    a.last_online_at_check != Some(last_online) && last_online > checked_at - CLOCK_SKEW_SECS
 }
 
 fn secs_to_duration(secs: f64) -> Duration {
@@ -749,7 +801,7 @@ mod tests {
             |batch, _| {
                 batch
                     .iter()
-                    .map(|&k| (k, ReportedPresence::Offline))
+                    .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
                     .collect()
             },
         );
@@ -850,7 +902,7 @@ mod tests {
                             let p = if k == playing {
                                 ReportedPresence::OnlinePlaying
                             } else {
-                                ReportedPresence::Offline
+                                ReportedPresence::Offline { last_online: None }
                             };
                             (k, p)
                         })
@@ -952,7 +1004,7 @@ mod tests {
             &keys,
             &keys
                 .iter()
-                .map(|&k| (k, ReportedPresence::Offline))
+                .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
                 .collect::<Vec<_>>(),
         );
         let with_presence = sched.effective_staleness(keys.len());
@@ -1000,7 +1052,7 @@ mod tests {
                         let p = if players.contains(&k) {
                             ReportedPresence::OnlinePlaying
                         } else {
-                            ReportedPresence::Offline
+                            ReportedPresence::Offline { last_online: None }
                         };
                         (k, p)
                     })
@@ -1029,6 +1081,111 @@ mod tests {
         );
     }
 
+    /// The first poll of `short_player` after its session ended at `ended`, when presence
+    /// sweeps report every account offline and, with `report_last_online`, that player's
+    /// `lastOnlineDate` once the session is over.
+    fn first_poll_after_a_short_session(report_last_online: bool) -> (f64, f64) {
+        let mut sched = AdaptiveScheduler::new(config(600));
+        let keys: Vec<_> = (0..200).map(|_| sched.add_account()).collect();
+        let short_player = keys[7];
+        let floor = sched.effective_staleness(keys.len()).as_secs_f64();
+        // A session too short for any sweep to see it playing, well after the start.
+        let ended = 2.0 * floor + 10.0;
+        let (_, polls) = drive(
+            &mut sched,
+            ended + floor,
+            |_, _| PollOutcome::default(),
+            |batch, now| {
+                batch
+                    .iter()
+                    .map(|&k| {
+                        let last_online = (k == short_player && now >= ended && report_last_online)
+                            .then_some(ended);
+                        (k, ReportedPresence::Offline { last_online })
+                    })
+                    .collect()
+            },
+        );
+        let next = polls
+            .iter()
+            .find(|(t, k)| *k == short_player && *t >= ended)
+            .map_or(f64::INFINITY, |(t, _)| *t);
+        (ended, next)
+    }
+
+    #[test]
+    fn a_session_no_sweep_saw_is_polled_soon_after_its_last_online_time_moves() {
+        let (ended, next) = first_poll_after_a_short_session(true);
+        let mut sched = AdaptiveScheduler::new(config(600));
+        (0..200).for_each(|_| {
+            sched.add_account();
+        });
+        let sweep = sched.presence_period();
+        assert!(
+            next - ended <= 2.0 * sweep + 60.0,
+            "polled {:.0} s after the session (sweeps every {sweep:.0} s)",
+            next - ended
+        );
+        // Without the last-online time only the staleness floor finds it: much later.
+        let (ended, next_without) = first_poll_after_a_short_session(false);
+        assert!(
+            next_without - ended > 5.0 * sweep,
+            "without lastOnlineDate it was polled after {:.0} s",
+            next_without - ended
+        );
+    }
+
+    #[test]
+    fn a_last_online_time_already_seen_at_the_last_poll_asks_for_nothing_more() {
+        let mut sched = AdaptiveScheduler::new(config(600));
+        let key = sched.add_account();
+        sched.record_presence(
+            100.0,
+            &[key],
+            &[(
+                key,
+                ReportedPresence::Offline {
+                    last_online: Some(50.0),
+                },
+            )],
+        );
+        sched.record_poll(key, 200.0, PollOutcome::default());
+        sched.record_presence(
+            300.0,
+            &[key],
+            &[(
+                key,
+                ReportedPresence::Offline {
+                    last_online: Some(50.0),
+                },
+            )],
+        );
+        assert!(!sched.account(key).unwrap().played_since_check);
+        // Moved, but to before the poll (beyond clock skew): the poll already saw that session.
+        sched.record_presence(
+            400.0,
+            &[key],
+            &[(
+                key,
+                ReportedPresence::Offline {
+                    last_online: Some(120.0),
+                },
+            )],
+        );
+        assert!(!sched.account(key).unwrap().played_since_check);
+        sched.record_presence(
+            500.0,
+            &[key],
+            &[(
+                key,
+                ReportedPresence::Offline {
+                    last_online: Some(450.0),
+                },
+            )],
+        );
+        assert!(sched.account(key).unwrap().played_since_check);
+    }
+
     #[test]
     fn accounts_falling_due_together_do_not_starve_a_player() {
         // All 600 accounts start together, so after the first sweep (N / r, about 48 min)
@@ -1053,7 +1210,7 @@ mod tests {
                         let p = if k == player {
                             ReportedPresence::OnlinePlaying
                         } else {
-                            ReportedPresence::Offline
+                            ReportedPresence::Offline { last_online: None }
                         };
                         (k, p)
                     })
@@ -1093,7 +1250,7 @@ mod tests {
         }
         let everyone_offline: Vec<_> = keys
             .iter()
-            .map(|&k| (k, ReportedPresence::Offline))
+            .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
             .collect();
         // `ended` was seen playing, then offline before any poll caught its session's end.
         let mut playing = everyone_offline.clone();
@@ -1114,7 +1271,7 @@ mod tests {
                 Decision::PresenceBatch(batch) => {
                     let answer: Vec<_> = batch
                         .iter()
-                        .map(|&k| (k, ReportedPresence::Offline))
+                        .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
                         .collect();
                     sched.record_presence(now, &batch, &answer);
                 }
