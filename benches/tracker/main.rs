@@ -380,7 +380,7 @@ fn main() {
         for n in [100usize, 1000, 3000] {
             for (visibility, share) in visibilities {
                 let accounts = workload(n, share, seed ^ n as u64);
-                let mut row = |scheduler, outcome| Row {
+                let row = |scheduler, outcome| Row {
                     seed,
                     n,
                     visibility,
