@@ -350,34 +350,40 @@ fn svg_plot(rows: &[Row]) -> String {
 /// not a result.
 const SEEDS: [u64; 3] = [42, 7, 12345];
 
-fn seeds_from_args() -> Vec<u64> {
-    let mut seeds = Vec::new();
+/// The tracked-account counts every run covers (`-- --n N`, repeatable, picks others).
+const SIZES: [usize; 3] = [100, 1000, 3000];
+
+/// The values of every `--{name} V` argument, or `default` when there is none.
+fn args_or<T: std::str::FromStr + Copy>(name: &str, default: &[T]) -> Vec<T> {
+    let flag = format!("--{name}");
+    let mut values = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--seed" {
+        if arg == flag {
             match args.next().and_then(|value| value.parse().ok()) {
-                Some(seed) => seeds.push(seed),
+                Some(value) => values.push(value),
                 None => {
-                    eprintln!("--seed needs a number");
+                    eprintln!("{flag} needs a number");
                     std::process::exit(2);
                 }
             }
         }
     }
-    if seeds.is_empty() {
-        seeds.extend(SEEDS);
+    if values.is_empty() {
+        values.extend_from_slice(default);
     }
-    seeds
+    values
 }
 
 fn main() {
     let rate = RequestBudget::tracker_rate(300, Duration::from_secs(15 * 60), 0.3);
     let config = ScheduleConfig::new(rate, Duration::from_secs(30 * 60));
     let visibilities: [(&str, f64); 3] = [("none", 0.0), ("half", 0.5), ("all", 1.0)];
-    let seeds = seeds_from_args();
+    let seeds = args_or("seed", &SEEDS);
+    let sizes = args_or("n", &SIZES);
     let mut rows = Vec::new();
     for &seed in &seeds {
-        for n in [100usize, 1000, 3000] {
+        for &n in &sizes {
             for (visibility, share) in visibilities {
                 let accounts = workload(n, share, seed ^ n as u64);
                 let row = |scheduler, outcome| Row {
