@@ -7,7 +7,8 @@
 //! - `failures`: poise's `on_error`; `events`: gateway events; `buttons`: page buttons;
 //! - `members`: whether a user is a member of a server (asked of Discord, remembered);
 //! - `deliver`: the outbox deliverer; `payload` and `send`: serenity's builders and 429 retries;
-//! - `discord_gate`: the one gate of Discord REST calls (hold after long 429s, bound, timeout).
+//! - `discord_gate`: the one gate of Discord REST calls (hold after long 429s, bound, timeout);
+//! - `typing`: how often a member's autocomplete keystrokes may ask PSN.
 
 mod buttons;
 mod data;
@@ -21,6 +22,7 @@ mod respond;
 mod send;
 mod slash;
 mod start;
+mod typing;
 
 pub use data::{BotError, Data};
 pub use start::run_from_env;

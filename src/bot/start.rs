@@ -72,6 +72,7 @@ pub async fn run(
         members: super::members::Members::default(),
         discord: gate.clone(),
         shares: crate::commands::shares::Shares::new(config.command_shares),
+        typing: Default::default(),
     };
     let dev_guild = config.discord_dev_guild;
 

@@ -49,6 +49,8 @@ pub mod cost {
     pub const LISTING: u32 = 1;
     pub const EARNED: u32 = 1;
     pub const DEFINITIONS: u32 = 2;
+    /// A player's trophy summary (level and counts).
+    pub const SUMMARY: u32 = 1;
     /// The dearest command: a user's share is never smaller by default, so every command can run.
     pub const MAX: u32 = RAREST_ACROSS_TITLES;
 }
