@@ -6,8 +6,9 @@
 //!   channel's failure and its one report, the pending count, the retention prune, and a
 //!   removed guild's undelivered rows;
 //! - detected_trophies: `/leaderboard`'s period counts and an account's history;
-//! - user_titles and account_title_state: the poll's reads and its commit, `/rarest` and game
-//!   autocomplete's library, and the periodic state sync dropping untracked accounts.
+//! - user_titles and account_title_state: the poll's reads and its commit, `/rarest`'s
+//!   library, game autocomplete's bounded read of names, and the periodic state sync dropping
+//!   untracked accounts.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -176,6 +177,14 @@ async fn hot_queries_never_scan_a_big_table_whole() {
     assert_eq!(
         store.user_library("acc-7").await.unwrap().len(),
         TITLES_PER_ACCOUNT
+    );
+    assert_eq!(
+        store
+            .library_names_in_guild("acc-7", 7, 20)
+            .await
+            .unwrap()
+            .len(),
+        20
     );
     store.destinations("acc-7").await.unwrap();
     let claimed = store
