@@ -8,7 +8,8 @@
 //! - `members`: whether a user is a member of a server (asked of Discord, remembered);
 //! - `deliver`: the outbox deliverer; `payload` and `send`: serenity's builders and 429 retries;
 //! - `discord_gate`: the one gate of Discord REST calls (hold after long 429s, bound, timeout);
-//! - `typing`: how often a member's autocomplete keystrokes may ask PSN.
+//! - `typing`: how often a member's autocomplete keystrokes may ask PSN; `share_report`: the
+//!   command shares' use in the metrics and the log.
 
 mod buttons;
 mod data;
@@ -20,6 +21,7 @@ mod members;
 mod payload;
 mod respond;
 mod send;
+mod share_report;
 mod slash;
 mod start;
 mod typing;
