@@ -25,9 +25,10 @@ use crate::store::Store;
 /// count so the client's per-user cache serves autocomplete and the next command.
 pub const RECENT_TITLES: u32 = 50;
 
-/// The most title pages a command reads of one library beyond its recent titles (a game
-/// searched by name, `/compare`'s shared titles): with the command's other requests it stays
-/// within [`cost::CAP`]. 8,000 titles on the modern API; the rest is left out, and said so.
+/// The most title pages a command reads of one library (a game searched by name, `/compare`'s
+/// shared titles), the first being the cached listing of the recent titles: with the command's
+/// other requests it stays within [`cost::CAP`]. 7,200 titles on the modern API; the rest is
+/// left out (and `/compare` says so).
 pub const LIBRARY_PAGES: u32 = cost::CAP - cost::COMPARE;
 
 /// What every command works with: the PSN client, and the store where there is one.
