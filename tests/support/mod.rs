@@ -9,4 +9,6 @@ pub mod reliability;
 pub mod render;
 mod sim;
 
+// Each test binary uses only some of them, as of the modules above.
+#[allow(unused_imports)]
 pub use sim::{sim_client, sim_config, start_sim};
