@@ -31,6 +31,18 @@ pub const RECENT_TITLES: u32 = 50;
 /// left out (and `/compare` says so).
 pub const LIBRARY_PAGES: u32 = cost::CAP - cost::COMPARE;
 
+// The dearest path through a library search, `/compare` in a game named past the recent titles:
+// both lookups, the pages after the cached first one, the title's definitions and both players'
+// earned states, within the cap.
+const _: () = assert!(
+    2 * cost::LOOKUP
+        + (LIBRARY_PAGES - 1) * cost::LISTING
+        + cost::LISTING
+        + cost::DEFINITIONS
+        + 2 * cost::EARNED
+        <= cost::CAP
+);
+
 /// What every command works with: the PSN client, and the store where there is one.
 #[derive(Clone)]
 pub struct Services {

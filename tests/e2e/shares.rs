@@ -242,3 +242,51 @@ async fn a_page_button_past_the_share_is_refused_to_the_presser_alone_and_spends
     assert_eq!(message.message["components"], page2["components"]);
     assert_eq!(message.message["embeds"], page2["embeds"]);
 }
+
+/// Typing in `game` asks PSN once (the player's lookup and listing), then answers the following
+/// keystrokes and the command from what that fetched; another player's titles, not cached, are
+/// not fetched again within the member's interval (no choices, nothing spent), while another
+/// member's keystrokes have their own.
+#[tokio::test]
+async fn typing_in_game_asks_psn_once_per_member_per_interval() {
+    let h = Harness::builder()
+        .env("PSN_RATE_LIMIT", "600/10m")
+        .start()
+        .await;
+    h.sim.reset_requests();
+    let first = game_choices(&h, MEMBER, "sim_hunter").await;
+    assert!(!first.is_empty());
+    let fetched = psn_requests(&h);
+    assert!((1..=2).contains(&fetched), "{fetched} requests");
+
+    h.sim.reset_requests();
+    assert_eq!(game_choices(&h, MEMBER, "sim_hunter").await, first);
+    assert!(game_choices(&h, MEMBER, "sim_casual").await.is_empty());
+    assert_eq!(
+        psn_requests(&h),
+        0,
+        "keystrokes within the interval ask nothing"
+    );
+
+    // The command the choice was picked for needs no listing either: the title's definitions
+    // and the earned state (3) at most.
+    let picked = first[0]["value"]
+        .as_str()
+        .expect("a choice's value")
+        .to_string();
+    let ix = h
+        .slash(
+            MEMBER,
+            "trophies",
+            json!([opt("user", "sim_hunter"), opt("game", &picked)]),
+        )
+        .await;
+    h.deferred_reply(ix).await;
+    assert!(psn_requests(&h) <= 3, "{} requests", psn_requests(&h));
+
+    h.sim.reset_requests();
+    assert!(!game_choices(&h, OTHER_MEMBER, "sim_casual")
+        .await
+        .is_empty());
+    assert!(psn_requests(&h) > 0, "another member's first fetch");
+}
