@@ -9,8 +9,8 @@ use discord_fake::InteractionEvent;
 use serde_json::{json, Value};
 
 use crate::support::bot::{
-    is_ephemeral, next_page_button, opt, text_of, Harness, CALLBACK_DEFERRED_UPDATE, CHANNEL,
-    GUILD, MEMBER, OTHER_MEMBER,
+    is_ephemeral, next_page_button, opt, text_of, wait_until, Harness, CALLBACK_DEFERRED_UPDATE,
+    CHANNEL, GUILD, MEMBER, OTHER_MEMBER,
 };
 
 /// The share window (`PSN_RATE_LIMIT`'s): long enough that nothing leaves it during the test.
@@ -289,4 +289,34 @@ async fn typing_in_game_asks_psn_once_per_member_per_interval() {
         .await
         .is_empty());
     assert!(psn_requests(&h) > 0, "another member's first fetch");
+}
+
+/// A keystroke never waits on a slow PSN past Discord's 3 s: while the player's listing hangs
+/// it is answered without choices, and the fetch goes on, so a later keystroke has the titles
+/// without asking again.
+#[tokio::test]
+async fn a_keystroke_does_not_wait_for_a_hung_psn_and_the_fetch_lands_for_the_next() {
+    let h = Harness::builder()
+        .env("PSN_RATE_LIMIT", "600/10m")
+        .start()
+        .await;
+    h.sim.reset_requests();
+    // The first request (the lookup) never answers; the client times it out and asks again.
+    h.sim.inject(psn_sim::Fault::Timeout { count: 1 });
+    assert!(game_choices(&h, MEMBER, "sim_hunter").await.is_empty());
+    wait_until("the listing fetched in the background", || async {
+        h.sim
+            .requests()
+            .iter()
+            .any(|r| r.path.contains("/trophyTitles") && r.status == 200)
+            .then_some(())
+    })
+    .await;
+    let asked = psn_requests(&h);
+    // The bot caches the listing a moment after the simulator answered it.
+    wait_until("a keystroke with the fetched titles", || async {
+        (!game_choices(&h, MEMBER, "sim_hunter").await.is_empty()).then_some(())
+    })
+    .await;
+    assert_eq!(psn_requests(&h), asked, "later keystrokes ask nothing");
 }
