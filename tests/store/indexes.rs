@@ -218,4 +218,9 @@ async fn hot_queries_never_scan_a_big_table_whole() {
         let scan = format!("Seq Scan on {table} ");
         assert!(!text.contains(&scan), "{scan}in:\n{text}");
     }
+    // Game autocomplete reads names in order from the index alone, however long the library.
+    assert!(
+        text.contains("Index Only Scan using user_titles_recent"),
+        "autocomplete's read in:\n{text}"
+    );
 }
