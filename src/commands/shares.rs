@@ -15,7 +15,9 @@ use crate::errors::CommandError;
 pub use crate::errors::ShareKind;
 
 /// Worst-case PSN requests of each command, cold (see BENCHMARKS.md "PSN requests per command";
-/// the online-ID lookup included). Admission reserves this much; the actual count is charged.
+/// the online-ID lookup included), and the parts they are made of. Admission reserves a
+/// command's estimate from the caches (its `estimate`: at most this, 0 warm); the actual count
+/// is charged.
 pub mod cost {
     /// `/trophies` of a profile: lookup, listing, trophy summary.
     pub const TROPHIES_PROFILE: u32 = 3;
