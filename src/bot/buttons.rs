@@ -11,7 +11,7 @@ use poise::serenity_prelude as serenity;
 use super::data::{Background, BotError, Data};
 use super::payload;
 use super::respond::{Responder, Visibility};
-use crate::commands::{self, shares::cost};
+use crate::commands;
 use crate::errors::CommandError;
 use crate::render::PageRef;
 
@@ -38,7 +38,11 @@ pub async fn on_press(
         responder.now(Err(CommandError::NotYourButtons)).await?;
         return Ok(());
     }
-    let admission = match data.admit(press.user.id, press.guild_id, cost::PAGE) {
+    // Estimated from what is cached: a page whose trophies the command (or the last press)
+    // left in the cache costs nothing; one that is not still costs its requests.
+    let services = data.services_in(press.guild_id).await;
+    let estimate = commands::page::estimate(&services, &page);
+    let admission = match data.admit(press.user.id, press.guild_id, estimate) {
         Ok(admission) => admission,
         Err(err) => {
             responder.now(Err(err)).await?;
@@ -46,7 +50,6 @@ pub async fn on_press(
         }
     };
     let redraw = async {
-        let services = data.services_in(press.guild_id).await;
         let reply = commands::page::redraw(&services.metered(admission.meter()), page).await;
         drop(admission);
         reply

@@ -66,6 +66,8 @@ pub struct Data {
     pub discord: super::discord_gate::DiscordGate,
     /// Each member's and server's share of the command part of the PSN budget.
     pub shares: crate::commands::shares::Shares,
+    /// When each member's autocomplete last asked PSN (once per few minutes).
+    pub typing: super::typing::TypingFetches,
 }
 
 impl Data {

@@ -7,7 +7,9 @@
 //! - `failures`: poise's `on_error`; `events`: gateway events; `buttons`: page buttons;
 //! - `members`: whether a user is a member of a server (asked of Discord, remembered);
 //! - `deliver`: the outbox deliverer; `payload` and `send`: serenity's builders and 429 retries;
-//! - `discord_gate`: the one gate of Discord REST calls (hold after long 429s, bound, timeout).
+//! - `discord_gate`: the one gate of Discord REST calls (hold after long 429s, bound, timeout);
+//! - `typing`: how often a member's autocomplete keystrokes may ask PSN; `share_report`: the
+//!   command shares' use in the metrics and the log.
 
 mod buttons;
 mod data;
@@ -19,8 +21,10 @@ mod members;
 mod payload;
 mod respond;
 mod send;
+mod share_report;
 mod slash;
 mod start;
+mod typing;
 
 pub use data::{BotError, Data};
 pub use start::run_from_env;

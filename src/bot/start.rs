@@ -59,10 +59,18 @@ pub async fn run(
         failpoint: config.failpoint,
     };
     let deliverer_metrics = metrics.clone();
+    let shares = crate::commands::shares::Shares::new(config.command_shares);
+    let tracking = crate::commands::track::TrackingLimits::from_config(&config);
+    super::share_report::spawn_share_report(
+        shares.clone(),
+        metrics.clone(),
+        tracking.budget,
+        &background,
+    );
     let data = Data {
         store,
         signals: signals.clone(),
-        tracking: crate::commands::track::TrackingLimits::from_config(&config),
+        tracking,
         metrics,
         health: health.clone(),
         services: crate::commands::Services::new(client).with_library(tracker_store.clone()),
@@ -71,7 +79,8 @@ pub async fn run(
         shutting_down: shutting_down.clone(),
         members: super::members::Members::default(),
         discord: gate.clone(),
-        shares: crate::commands::shares::Shares::new(config.command_shares),
+        shares: shares.clone(),
+        typing: Default::default(),
     };
     let dev_guild = config.discord_dev_guild;
 

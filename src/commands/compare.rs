@@ -2,7 +2,8 @@
 
 use psn::{Account, OnlineId, UserTitleTrophies, UserTrophy};
 
-use super::game::resolve_game;
+use super::game::{resolve_game, resolved_from_cache, title_trophies_estimate};
+use super::shares::cost;
 use super::trophies::summary_if_available;
 use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
@@ -32,11 +33,18 @@ pub async fn run(services: &Services, input: CompareInput) -> Result<Reply, Comm
             let mut b = side(services, account_b).await?;
             // A short recent list is a whole library: its shared titles are found in the other
             // user's whole library, not only among their most recent titles.
+            // A library longer than the command's cap allows is searched as far as it allows,
+            // and the reply says so.
             let whole = |side: &CompareSide| side.recent.len() < RECENT_TITLES as usize;
-            if whole(&a) && !whole(&b) {
-                b.recent = services.client.all_titles(&b.account).await?;
-            } else if whole(&b) && !whole(&a) {
-                a.recent = services.client.all_titles(&a.account).await?;
+            let longer = match (whole(&a), whole(&b)) {
+                (true, false) => Some(&mut b),
+                (false, true) => Some(&mut a),
+                _ => None,
+            };
+            if let Some(side) = longer {
+                let (library, complete) = services.library_within_cap(&side.account).await?;
+                side.recent = library;
+                side.library_cut = !complete;
             }
             Ok(render::compare(&a, &b))
         }
@@ -62,6 +70,40 @@ pub async fn run(services: &Services, input: CompareInput) -> Result<Reply, Comm
     }
 }
 
+/// The worst-case PSN requests of `/compare` as the client's caches stand: 0 when everything it
+/// shows is cached ([`cost::COMPARE`] or [`cost::COMPARE_GAME`] cold; a library longer than one
+/// page, 800 titles, searched for shared titles adds its pages, up to the cap).
+pub fn estimate(services: &Services, input: &CompareInput) -> u32 {
+    let lookups = services.lookup_cost(&input.user) + services.lookup_cost(&input.other);
+    let a = services.client.cached_user(&input.user);
+    let b = services.client.cached_user(&input.other);
+    match &input.game {
+        None => {
+            let side = |account: Option<Account>| match account {
+                Some(account) => services.listing_cost(&account) + services.summary_cost(&account),
+                None => cost::LISTING + cost::SUMMARY,
+            };
+            lookups + side(a) + side(b)
+        }
+        Some(game) => {
+            let (first, other_earned) = match &a {
+                Some(a) => {
+                    let other_earned = match (resolved_from_cache(services, a, game), &b) {
+                        (Some(id), Some(b)) if services.client.has_earned_cached(b, &id) => 0,
+                        _ => cost::EARNED,
+                    };
+                    (title_trophies_estimate(services, a, game), other_earned)
+                }
+                None => (
+                    cost::LISTING + cost::DEFINITIONS + cost::EARNED,
+                    cost::EARNED,
+                ),
+            };
+            lookups + first + other_earned
+        }
+    }
+}
+
 async fn side(services: &Services, account: Account) -> Result<CompareSide, CommandError> {
     let recent = services
         .client
@@ -72,6 +114,7 @@ async fn side(services: &Services, account: Account) -> Result<CompareSide, Comm
         account,
         summary,
         recent,
+        library_cut: false,
     })
 }
 

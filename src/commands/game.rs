@@ -3,6 +3,7 @@
 
 use psn::{Account, NpService, OnlineId, TitleProgress};
 
+use super::shares::cost;
 use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
 use crate::render::{title_names, NameStyle, NamedTitle};
@@ -79,9 +80,10 @@ pub async fn resolve_game(
             return Ok(found.clone());
         }
     }
-    // The listing was complete already when it held fewer titles than asked for.
+    // The listing was complete already when it held fewer titles than asked for. A library
+    // longer than the command's cap allows is searched as far as it allows.
     if recent.len() >= RECENT_TITLES as usize {
-        let all = services.client.all_titles(account).await?;
+        let (all, _) = services.library_within_cap(account).await?;
         if let Some(found) = exact_match(&all, query) {
             return Ok(found);
         }
@@ -94,30 +96,140 @@ pub async fn resolve_game(
     recent_best.map(|(_, found)| found).ok_or_else(not_found)
 }
 
-/// Autocomplete for the `game` option from a tracked player's stored library, else the user's
-/// cached recent titles: the best matches of `partial` (the most recent titles when it is
-/// empty), names told apart by platform when two titles share one. Any failure gives no choices
-/// (autocomplete has no way to show an error).
+/// The npCommunicationId [`resolve_game`] picks for `query` without asking PSN, when the caches
+/// tell: an ID as it is, a name resolved as `resolve_game` resolves it among the cached recent
+/// titles and, where it would search the library, the cached library. Spends nothing.
+pub fn resolved_from_cache(services: &Services, account: &Account, query: &str) -> Option<String> {
+    let query = query.trim();
+    if is_np_communication_id(query) {
+        return Some(query.to_ascii_uppercase());
+    }
+    let recent = services
+        .client
+        .cached_recent_titles(account, RECENT_TITLES)?;
+    if let Some(found) = exact_match(&recent, query) {
+        return Some(found.np_communication_id);
+    }
+    let recent_best = best_match(&recent, query);
+    let found = match recent_best {
+        Some((score, found)) if score >= GOOD_MATCH => Some(found),
+        _ if recent.len() >= RECENT_TITLES as usize => {
+            let all = services.client.cached_recent_titles(account, u32::MAX)?;
+            exact_match(&all, query)
+                .or_else(|| match best_match(&all, query) {
+                    Some((score, found))
+                        if recent_best.as_ref().is_none_or(|(s, _)| score > *s) =>
+                    {
+                        Some(found)
+                    }
+                    _ => None,
+                })
+                .or(recent_best.map(|(_, found)| found))
+        }
+        _ => recent_best.map(|(_, found)| found),
+    };
+    found.map(|game| game.np_communication_id)
+}
+
+/// The worst-case PSN requests of resolving `query` for `account` and reading that title's
+/// trophies (definitions and earned state), as the client's caches stand: 0 when all of it is
+/// cached. A name the cached recent titles do not match well may need one more page of the
+/// library (a longer library is held to the cap by [`resolve_game`]).
+pub fn title_trophies_estimate(services: &Services, account: &Account, query: &str) -> u32 {
+    if let Some(id) = resolved_from_cache(services, account, query) {
+        return services.title_trophies_cost(account, &id);
+    }
+    let library = match services.client.cached_recent_titles(account, RECENT_TITLES) {
+        Some(recent)
+            if recent.len() < RECENT_TITLES as usize
+                || services
+                    .client
+                    .cached_recent_titles(account, u32::MAX)
+                    .is_some() =>
+        {
+            0
+        }
+        _ => cost::LISTING,
+    };
+    library + cost::DEFINITIONS + cost::EARNED
+}
+
+/// How many of a tracked player's stored titles, most recently updated first, autocomplete
+/// searches per keystroke: a bounded read however big the library (the oldest titles of a
+/// longer one are still found by typing the name in full, which `resolve_game` searches).
+pub const STORED_CHOICES_SCAN: u32 = 2_000;
+
+/// Autocomplete for the `game` option, asking PSN only when nothing is cached: see
+/// [`cached_choices`] and [`fetch_for_choices`]. Any failure gives no choices (autocomplete
+/// has no way to show an error).
 pub async fn autocomplete_game(
     services: &Services,
     user_online_id: &OnlineId,
     partial: &str,
 ) -> Vec<Choice> {
-    let Ok(account) = services.client.resolve_user(user_online_id).await else {
+    if let Some(choices) = cached_choices(services, user_online_id, partial).await {
+        return choices;
+    }
+    if fetch_for_choices(services, user_online_id).await.is_err() {
         return Vec::new();
-    };
-    if let Some(library) = services.stored_library(&account).await {
-        return choices(&library, partial);
     }
-    match services.client.recent_titles(&account, RECENT_TITLES).await {
-        Ok(titles) => choices(&titles, partial),
-        Err(_) => Vec::new(),
+    cached_choices(services, user_online_id, partial)
+        .await
+        .unwrap_or_default()
+}
+
+/// The `game` choices for `partial` without asking PSN: from a tracked player's stored library
+/// (a bounded read, see [`STORED_CHOICES_SCAN`]), else from the player's recent titles as
+/// listed within the last few minutes ([`psn::TYPED_TITLES_TTL`]): the best matches (the most
+/// recent titles when `partial` is empty), names told apart by platform when two titles share
+/// one. `None` when neither is at hand (or the player's account is not cached).
+pub async fn cached_choices(
+    services: &Services,
+    user_online_id: &OnlineId,
+    partial: &str,
+) -> Option<Vec<Choice>> {
+    let account = services.client.cached_user(user_online_id)?;
+    if let Some(names) = services.stored_names(&account, STORED_CHOICES_SCAN).await {
+        let titles: Vec<NamedTitle<'_>> = names
+            .iter()
+            .map(|n| NamedTitle {
+                name: &n.name,
+                platforms: &n.platforms,
+                np_communication_id: &n.np_communication_id,
+            })
+            .collect();
+        return Some(choices_among(&titles, partial));
     }
+    let titles = services.client.typed_titles(&account, RECENT_TITLES)?;
+    Some(choices(&titles, partial))
+}
+
+/// Asks PSN for what [`cached_choices`] needs: the player's lookup and recent titles (at most
+/// [`cost::AUTOCOMPLETE`] requests; they stay cached for the following keystrokes and the
+/// command).
+pub async fn fetch_for_choices(
+    services: &Services,
+    user_online_id: &OnlineId,
+) -> Result<(), CommandError> {
+    let account = services.client.resolve_user(user_online_id).await?;
+    if services.stored_library_is_shown(&account).await {
+        return Ok(());
+    }
+    services
+        .client
+        .recent_titles(&account, RECENT_TITLES)
+        .await?;
+    Ok(())
 }
 
 /// The autocomplete choices for `partial` among `titles` (pure, so it is tested directly).
 pub fn choices(titles: &[TitleProgress], partial: &str) -> Vec<Choice> {
-    let names = display_names(titles);
+    let titles: Vec<NamedTitle<'_>> = titles.iter().map(NamedTitle::from).collect();
+    choices_among(&titles, partial)
+}
+
+fn choices_among(titles: &[NamedTitle<'_>], partial: &str) -> Vec<Choice> {
+    let names = title_names(titles.iter().copied(), NameStyle::Choice);
     let partial = normalize(partial);
     let mut scored: Vec<(u32, usize)> = titles
         .iter()
@@ -127,7 +239,7 @@ pub fn choices(titles: &[TitleProgress], partial: &str) -> Vec<Choice> {
                 Some((0, i))
             } else {
                 score(&normalize(&names[i]), &partial)
-                    .or_else(|| score(&normalize(&t.name), &partial))
+                    .or_else(|| score(&normalize(t.name), &partial))
                     .map(|s| (s, i))
             }
         })
@@ -139,7 +251,7 @@ pub fn choices(titles: &[TitleProgress], partial: &str) -> Vec<Choice> {
         .take(MAX_CHOICES)
         .map(|(_, i)| Choice {
             name: names[i].clone(),
-            value: titles[i].np_communication_id.clone(),
+            value: titles[i].np_communication_id.to_string(),
         })
         .collect()
 }

@@ -15,13 +15,33 @@ pub mod trophies;
 
 pub use game::{autocomplete_game, Choice};
 
-use psn::{Account, Client, TitleProgress};
+use psn::{Account, Client, OnlineId, TitleProgress};
+
+use self::shares::cost;
 
 use crate::store::Store;
 
 /// How many recent titles commands ask for: one page of the modern API, and always the same
 /// count so the client's per-user cache serves autocomplete and the next command.
 pub const RECENT_TITLES: u32 = 50;
+
+/// The most title pages a command reads of one library (a game searched by name, `/compare`'s
+/// shared titles), the first being the cached listing of the recent titles: with the command's
+/// other requests it stays within [`cost::CAP`]. 7,200 titles on the modern API; the rest is
+/// left out (and `/compare` says so).
+pub const LIBRARY_PAGES: u32 = cost::CAP - cost::COMPARE;
+
+// The dearest path through a library search, `/compare` in a game named past the recent titles:
+// both lookups, the pages after the cached first one, the title's definitions and both players'
+// earned states, within the cap.
+const _: () = assert!(
+    2 * cost::LOOKUP
+        + (LIBRARY_PAGES - 1) * cost::LISTING
+        + cost::LISTING
+        + cost::DEFINITIONS
+        + 2 * cost::EARNED
+        <= cost::CAP
+);
 
 /// What every command works with: the PSN client, and the store where there is one.
 #[derive(Clone)]
@@ -97,5 +117,95 @@ impl Services {
                 None
             }
         }
+    }
+
+    /// The names game autocomplete offers from a tracked player's stored library (the `limit`
+    /// most recent titles; see [`Store::library_names_in_guild`]), under the same rule as
+    /// [`Services::stored_library`]; `None` where that rule says to ask PSN.
+    pub(crate) async fn stored_names(
+        &self,
+        account: &Account,
+        limit: u32,
+    ) -> Option<Vec<crate::store::LibraryName>> {
+        let store = self.library.as_ref()?;
+        let guild = self.guild?;
+        match store
+            .library_names_in_guild(&account.account_id, guild, limit)
+            .await
+        {
+            Ok(names) if !names.is_empty() => Some(names),
+            Ok(_) => None,
+            Err(err) => {
+                tracing::warn!(%err, "could not read a stored library; asking PSN");
+                None
+            }
+        }
+    }
+
+    /// Whether game autocomplete offers `account`'s titles from the stored library.
+    pub(crate) async fn stored_library_is_shown(&self, account: &Account) -> bool {
+        self.stored_names(account, 1).await.is_some()
+    }
+
+    /// The PSN requests a command's online-ID lookup costs: none once the client has it.
+    pub fn lookup_cost(&self, user: &OnlineId) -> u32 {
+        match self.client.cached_user(user) {
+            Some(_) => 0,
+            None => cost::LOOKUP,
+        }
+    }
+
+    /// The requests the recent titles cost: none while the client's page cache holds them.
+    pub fn listing_cost(&self, account: &Account) -> u32 {
+        match self.client.cached_recent_titles(account, RECENT_TITLES) {
+            Some(_) => 0,
+            None => cost::LISTING,
+        }
+    }
+
+    /// The requests the trophy summary a profile shows costs (see
+    /// [`psn::Client::recent_trophy_summary`]).
+    pub fn summary_cost(&self, account: &Account) -> u32 {
+        match self.client.has_summary_cached(account) {
+            true => 0,
+            false => cost::SUMMARY,
+        }
+    }
+
+    /// The requests one title's trophy list of `account` costs: its definitions and the
+    /// player's earned state, each unless cached.
+    pub fn title_trophies_cost(&self, account: &Account, np_communication_id: &str) -> u32 {
+        let definitions = match self.client.has_title_cached(np_communication_id) {
+            true => 0,
+            false => cost::DEFINITIONS,
+        };
+        let earned = match self.client.has_earned_cached(account, np_communication_id) {
+            true => 0,
+            false => cost::EARNED,
+        };
+        definitions + earned
+    }
+
+    /// The player's library, most recent first, read at most [`LIBRARY_PAGES`] pages deep
+    /// (pages in the client's cache cost nothing), and whether that is the whole library.
+    pub(crate) async fn library_within_cap(
+        &self,
+        account: &Account,
+    ) -> Result<(Vec<TitleProgress>, bool), psn::Error> {
+        let mut titles = Vec::new();
+        let mut offset = 0;
+        for _ in 0..LIBRARY_PAGES {
+            let page = self
+                .client
+                .titles(account, offset, self.client.max_titles_page())
+                .await?;
+            titles.extend(page.titles);
+            match page.next_offset {
+                // A next offset that does not move forward would loop forever.
+                Some(next) if next > offset => offset = next,
+                _ => return Ok((titles, true)),
+            }
+        }
+        Ok((titles, false))
     }
 }

@@ -7,6 +7,17 @@ use crate::errors::CommandError;
 use crate::model::reply::Reply;
 use crate::render::{self, PageRef};
 
+/// The worst-case PSN requests of redrawing `page` as the client's caches stand: the title's
+/// definitions and the player's earned state, each unless cached (0 while the command that
+/// showed the page, or the last press, left them in the cache).
+pub fn estimate(services: &Services, page: &PageRef) -> u32 {
+    let account = Account {
+        account_id: page.account_id.clone(),
+        online_id: page.online_id.clone(),
+    };
+    services.title_trophies_cost(&account, &page.np_communication_id)
+}
+
 /// The page a button asks for, redrawn. The caller (the bot) checks `PageRef::invoker` against
 /// the user who pressed it before calling this.
 pub async fn redraw(services: &Services, page: PageRef) -> Result<Reply, CommandError> {

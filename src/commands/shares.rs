@@ -15,7 +15,9 @@ use crate::errors::CommandError;
 pub use crate::errors::ShareKind;
 
 /// Worst-case PSN requests of each command, cold (see BENCHMARKS.md "PSN requests per command";
-/// the online-ID lookup included). Admission reserves this much; the actual count is charged.
+/// the online-ID lookup included), and the parts they are made of. Admission reserves a
+/// command's estimate from the caches (its `estimate`: at most this, 0 warm); the actual count
+/// is charged.
 pub mod cost {
     /// `/trophies` of a profile: lookup, listing, trophy summary.
     pub const TROPHIES_PROFILE: u32 = 3;
@@ -49,12 +51,14 @@ pub mod cost {
     pub const LISTING: u32 = 1;
     pub const EARNED: u32 = 1;
     pub const DEFINITIONS: u32 = 2;
+    /// A player's trophy summary (level and counts).
+    pub const SUMMARY: u32 = 1;
     /// The dearest command: a user's share is never smaller by default, so every command can run.
     pub const MAX: u32 = RAREST_ACROSS_TITLES;
 }
 
 /// How much one user and one server may spend within `window`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShareLimits {
     pub user: u32,
     pub server: u32,
@@ -99,6 +103,30 @@ impl From<Refusal> for CommandError {
     }
 }
 
+/// A user or server at this share of their limit or more is "near" it (`/track list`, metrics).
+pub const NEAR_LIMIT: f64 = 0.8;
+
+/// The shares as one server's `/track list` shows them (see [`Shares::standing`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub limits: ShareLimits,
+    /// Requests charged (and reserved) to every user's commands within the window.
+    pub commands_used: u32,
+    /// This server's, within the window.
+    pub server_used: u32,
+    /// Members who spent in this server and used [`NEAR_LIMIT`] of their share or more: Discord
+    /// user ID and requests used, most used first.
+    pub members_near_limit: Vec<(u64, u32)>,
+}
+
+/// All shares at a glance (see [`Shares::overview`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overview {
+    pub commands_used: u32,
+    pub users_near_limit: u32,
+    pub servers_near_limit: u32,
+}
+
 /// The ledger; cheap to clone, clones share it.
 #[derive(Clone)]
 pub struct Shares {
@@ -116,17 +144,18 @@ struct Ledger {
     swept: Option<Instant>,
 }
 
-/// One user's or server's requests within the window, oldest first, and the estimates of its
-/// commands still running (they count until the command's actual cost replaces them).
+/// One user's or server's requests within the window, oldest first (each with the server it was
+/// spent in, `None` in DMs), and the estimates of its commands still running (they count until
+/// the command's actual cost replaces them).
 #[derive(Default)]
 struct Spending {
-    charges: VecDeque<(Instant, u32)>,
+    charges: VecDeque<(Instant, u32, Option<u64>)>,
     reserved: u32,
 }
 
 impl Spending {
     fn forget_before(&mut self, start: Instant) {
-        while self.charges.front().is_some_and(|&(at, _)| at <= start) {
+        while self.charges.front().is_some_and(|&(at, _, _)| at <= start) {
             self.charges.pop_front();
         }
     }
@@ -134,7 +163,7 @@ impl Spending {
     fn used(&self) -> u32 {
         self.charges
             .iter()
-            .fold(self.reserved, |sum, &(_, n)| sum.saturating_add(n))
+            .fold(self.reserved, |sum, &(_, n, _)| sum.saturating_add(n))
     }
 
     /// How long until `needed` more fits under `limit`, as the oldest charges leave the window.
@@ -150,7 +179,7 @@ impl Spending {
         if used.saturating_add(needed) <= limit {
             return None;
         }
-        for &(at, n) in &self.charges {
+        for &(at, n, _) in &self.charges {
             used -= n;
             if used.saturating_add(needed) <= limit {
                 return Some((at + window).saturating_duration_since(now));
@@ -267,6 +296,69 @@ impl Shares {
         spending.used()
     }
 
+    /// How the shares stand now, as `/track list` in `server` shows them: what commands of
+    /// all users spent within the window, what `server` spent, and the members who spent there
+    /// and have used at least [`NEAR_LIMIT`] of their share (most used first).
+    pub fn standing(&self, server: u64) -> Standing {
+        let start = Instant::now().checked_sub(self.limits.window);
+        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let mut standing = Standing {
+            limits: self.limits,
+            ..Standing::default()
+        };
+        let near = |used: u32, limit: u32| f64::from(used) >= NEAR_LIMIT * f64::from(limit);
+        for (&user, spending) in ledger.users.iter_mut() {
+            if let Some(start) = start {
+                spending.forget_before(start);
+            }
+            let used = spending.used();
+            standing.commands_used = standing.commands_used.saturating_add(used);
+            let spent_here = spending.charges.iter().any(|c| c.2 == Some(server));
+            if spent_here && near(used, self.limits.user) {
+                standing.members_near_limit.push((user, used));
+            }
+        }
+        if let Some(spending) = ledger.servers.get_mut(&server) {
+            if let Some(start) = start {
+                spending.forget_before(start);
+            }
+            standing.server_used = spending.used();
+        }
+        standing
+            .members_near_limit
+            .sort_by_key(|&(user, used)| (std::cmp::Reverse(used), user));
+        standing
+    }
+
+    /// Every user's and server's use of the window now, for the operator's metrics and log:
+    /// what commands spent in all, and how many users and servers are near their shares.
+    pub fn overview(&self) -> Overview {
+        let start = Instant::now().checked_sub(self.limits.window);
+        let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let ledger = &mut *ledger;
+        let mut overview = Overview::default();
+        let near = |used: u32, limit: u32| f64::from(used) >= NEAR_LIMIT * f64::from(limit);
+        for (spendings, limit, is_user) in [
+            (&mut ledger.users, self.limits.user, true),
+            (&mut ledger.servers, self.limits.server, false),
+        ] {
+            for spending in spendings.values_mut() {
+                if let Some(start) = start {
+                    spending.forget_before(start);
+                }
+                let used = spending.used();
+                match (is_user, near(used, limit)) {
+                    (true, near) => {
+                        overview.commands_used = overview.commands_used.saturating_add(used);
+                        overview.users_near_limit += u32::from(near);
+                    }
+                    (false, near) => overview.servers_near_limit += u32::from(near),
+                }
+            }
+        }
+        overview
+    }
+
     /// Replaces an admission's reservation by what its meter counted, charged now.
     fn settle(&self, admission: &Admission) {
         let now = Instant::now();
@@ -280,7 +372,7 @@ impl Shares {
             let Some(spending) = spending else { return };
             spending.reserved = spending.reserved.saturating_sub(reserved);
             if spent > 0 {
-                spending.charges.push_back((now, spent));
+                spending.charges.push_back((now, spent, admission.server));
             }
         };
         charge(ledger.users.get_mut(&admission.user), admission.reserved.0);
@@ -478,6 +570,37 @@ mod tests {
         spend(shares.admit(u64::MAX, None, 1).unwrap(), 1);
         let ledger = shares.ledger.lock().unwrap();
         assert_eq!(ledger.users.len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_standing_names_this_servers_members_near_their_share_and_the_totals() {
+        let shares = shares(10, 100);
+        spend(shares.admit(1, Some(10), 9).unwrap(), 9);
+        spend(shares.admit(2, Some(10), 3).unwrap(), 3);
+        // Near the share, but from another server only: not this server's to see.
+        spend(shares.admit(3, Some(11), 8).unwrap(), 8);
+        spend(shares.admit(4, None, 8).unwrap(), 8);
+        let standing = shares.standing(10);
+        assert_eq!(standing.commands_used, 28);
+        assert_eq!(standing.server_used, 12);
+        assert_eq!(standing.members_near_limit, [(1, 9)]);
+        assert_eq!(shares.standing(11).members_near_limit, [(3, 8)]);
+        assert_eq!(
+            shares.overview(),
+            Overview {
+                commands_used: 28,
+                users_near_limit: 3,
+                servers_near_limit: 0,
+            }
+        );
+        tokio::time::advance(WINDOW).await;
+        assert_eq!(
+            shares.standing(10),
+            Standing {
+                limits: shares.limits(),
+                ..Standing::default()
+            }
+        );
     }
 
     #[test]

@@ -7,11 +7,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use psn::{Account, OnlineId};
 
+use super::shares::{Standing, NEAR_LIMIT};
 use super::{Choice, Services};
 use crate::errors::{ChannelProblem, CommandError};
 use crate::model::reply::Reply;
 use crate::model::TrackedAccount;
-use crate::render::{self, TrackAdded, TrackList, TrophyListVisibility};
+use crate::render::{self, BudgetView, TrackAdded, TrackList, TrophyListVisibility};
 use crate::store::{AddTracked, Store};
 use crate::tracker::schedule::{AdaptiveScheduler, PollScheduler, ScheduleConfig};
 use crate::tracker::TrackerSettings;
@@ -22,6 +23,30 @@ use crate::tracker::TrackerSettings;
 pub struct TrackingLimits {
     pub max_accounts_per_guild: usize,
     pub schedule: ScheduleConfig,
+    pub budget: BudgetSplit,
+}
+
+/// How `PSN_RATE_LIMIT` and `TRACKER_COMMAND_RESERVE` split the PSN budget (see `psn::budget`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BudgetSplit {
+    /// Requests per `window`.
+    pub requests: u32,
+    pub window: Duration,
+    /// The tracker's part of each window, ⌊(1 − reserve) · requests⌋, as the budget counts it.
+    pub tracker: u32,
+}
+
+impl BudgetSplit {
+    pub fn new(limit: &psn::RateLimit, command_reserve: f64) -> BudgetSplit {
+        let reserve = command_reserve.clamp(0.0, 1.0);
+        // The float product of an exact share (0.7 · 300) may land a hair under the integer.
+        let tracker = ((1.0 - reserve) * f64::from(limit.requests) + 1e-9).floor() as u32;
+        BudgetSplit {
+            requests: limit.requests,
+            window: limit.per,
+            tracker: tracker.min(limit.requests),
+        }
+    }
 }
 
 impl TrackingLimits {
@@ -33,6 +58,7 @@ impl TrackingLimits {
                 config.psn.command_reserve,
                 config.tracker_max_staleness,
             ),
+            budget: BudgetSplit::new(&config.psn.rate_limit, config.psn.command_reserve),
         }
     }
 
@@ -182,11 +208,13 @@ pub async fn remove(store: &Store, guild_id: u64, user: &str) -> Result<Reply, C
     }
 }
 
-/// `/track list`: the server's accounts with their channel, status and presence, and how often
-/// the tracker can check them given every account it tracks for all servers.
+/// `/track list`: the server's accounts with their channel, status and presence, how often
+/// the tracker can check them given every account it tracks for all servers, and the PSN
+/// budget as it stands (`standing`: the command shares seen from this server).
 pub async fn list(
     store: &Store,
     limits: &TrackingLimits,
+    standing: Standing,
     guild_id: u64,
 ) -> Result<Reply, CommandError> {
     let settings = store.guild_settings(guild_id).await?;
@@ -199,6 +227,17 @@ pub async fn list(
         all_tracked,
         max_staleness: limits.schedule.max_staleness,
         effective_staleness: limits.effective_staleness(all_tracked),
+        budget: BudgetView {
+            requests: limits.budget.requests,
+            window: limits.budget.window,
+            tracker: limits.budget.tracker,
+            commands_used: standing.commands_used,
+            server_used: standing.server_used,
+            server_share: standing.limits.server,
+            user_share: standing.limits.user,
+            members_near_limit: standing.members_near_limit,
+            near_limit: NEAR_LIMIT,
+        },
     }))
 }
 

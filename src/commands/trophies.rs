@@ -2,7 +2,8 @@
 
 use psn::{Account, OnlineId, TrophySummary};
 
-use super::game::resolve_game;
+use super::game::{resolve_game, title_trophies_estimate};
+use super::shares::cost;
 use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
 use crate::model::reply::Reply;
@@ -36,6 +37,22 @@ pub async fn run(services: &Services, input: TrophiesInput) -> Result<Reply, Com
     }
 }
 
+/// The worst-case PSN requests of `/trophies` as the client's caches stand: 0 when everything
+/// it shows is cached (at most [`cost::TROPHIES_GAME`] cold, a library longer than 800 titles
+/// searched by name aside, which the cap bounds).
+pub fn estimate(services: &Services, input: &TrophiesInput) -> u32 {
+    let Some(account) = services.client.cached_user(&input.user) else {
+        return match input.game {
+            Some(_) => cost::TROPHIES_GAME,
+            None => cost::TROPHIES_PROFILE,
+        };
+    };
+    match &input.game {
+        None => services.listing_cost(&account) + services.summary_cost(&account),
+        Some(game) => title_trophies_estimate(services, &account, game),
+    }
+}
+
 /// The trophy summary, or `None` when PSN gave none although the titles could be read: the
 /// profile then shows counts from the titles instead of failing. Failures that concern the
 /// user or the bot as a whole are still errors.
@@ -43,7 +60,7 @@ pub(crate) async fn summary_if_available(
     services: &Services,
     account: &Account,
 ) -> Result<Option<TrophySummary>, CommandError> {
-    match services.client.trophy_summary(account).await {
+    match services.client.recent_trophy_summary(account).await {
         Ok(summary) => Ok(Some(summary)),
         Err(
             err @ (psn::Error::Private(_)

@@ -60,6 +60,10 @@ struct Inner {
     discord_rate_limit_waits: AtomicU64,
     /// Commands, keystrokes and page presses refused past a share, by [`ShareKind`].
     share_refusals: [AtomicU64; 2],
+    /// The command shares' use of the window (see [`Metrics::set_command_shares`]).
+    command_shares_used: AtomicU64,
+    users_near_limit: AtomicU64,
+    servers_near_limit: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -98,6 +102,19 @@ impl Metrics {
         self.inner
             .latency_sum_micros
             .fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// The command shares as they stand: requests commands spent within the window, and how
+    /// many users and servers used most of their share.
+    pub fn set_command_shares(&self, overview: crate::commands::shares::Overview) {
+        let inner = &self.inner;
+        for (gauge, value) in [
+            (&inner.command_shares_used, overview.commands_used),
+            (&inner.users_near_limit, overview.users_near_limit),
+            (&inner.servers_near_limit, overview.servers_near_limit),
+        ] {
+            gauge.store(u64::from(value), Ordering::Relaxed);
+        }
     }
 
     /// Announcements waiting in the outbox to be posted.
@@ -241,6 +258,28 @@ impl Metrics {
                 inner.share_refusals[kind as usize].load(Ordering::Relaxed)
             );
         }
+
+        metric(
+            &mut out,
+            "trophybot_command_share_requests",
+            "gauge",
+            "PSN requests charged to commands (all users) within the budget's window.",
+            inner.command_shares_used.load(Ordering::Relaxed),
+        );
+        metric(
+            &mut out,
+            "trophybot_command_share_users_near_limit",
+            "gauge",
+            "Users who used 80 % or more of their share of the command budget within the window.",
+            inner.users_near_limit.load(Ordering::Relaxed),
+        );
+        metric(
+            &mut out,
+            "trophybot_command_share_servers_near_limit",
+            "gauge",
+            "Servers that used 80 % or more of their share of the command budget within the window.",
+            inner.servers_near_limit.load(Ordering::Relaxed),
+        );
 
         header(
             &mut out,
@@ -548,6 +587,24 @@ mod tests {
     }
 
     #[test]
+    fn the_command_shares_use_is_a_gauge() {
+        let metrics = Metrics::new();
+        metrics.set_command_shares(crate::commands::shares::Overview {
+            commands_used: 37,
+            users_near_limit: 2,
+            servers_near_limit: 1,
+        });
+        let text = metrics.render(&stats());
+        for (series, value) in [
+            ("trophybot_command_share_requests", "37"),
+            ("trophybot_command_share_users_near_limit", "2"),
+            ("trophybot_command_share_servers_near_limit", "1"),
+        ] {
+            assert_eq!(sample(&text, series).as_deref(), Some(value), "{series}");
+        }
+    }
+
+    #[test]
     fn every_metric_has_help_and_type() {
         let text = Metrics::new().render(&stats());
         for name in [
@@ -558,6 +615,9 @@ mod tests {
             "trophybot_psn_cache_misses_total",
             "trophybot_commands_total",
             "trophybot_command_refusals_total",
+            "trophybot_command_share_requests",
+            "trophybot_command_share_users_near_limit",
+            "trophybot_command_share_servers_near_limit",
             "trophybot_announcement_latency_seconds",
             "trophybot_outbox_depth",
             "trophybot_psn_refresh_token_expires_in_seconds",

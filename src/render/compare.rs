@@ -22,6 +22,9 @@ pub struct CompareSide {
     pub summary: Option<TrophySummary>,
     /// Most recent first.
     pub recent: Vec<TitleProgress>,
+    /// `recent` is the start of a library longer than the command's cap on PSN requests let it
+    /// read (searched for shared titles with a short list on the other side).
+    pub library_cut: bool,
 }
 
 impl CompareSide {
@@ -132,12 +135,15 @@ pub fn compare(a: &CompareSide, b: &CompareSide) -> Reply {
         );
     }
     // A whole library stands in for a short recent list: these can run into thousands.
-    let footer = format!(
+    let mut footer = format!(
         "{} shared among their {} and {} most recent titles",
         format_count(shared.len() as u64),
         format_count(a.recent.len() as u64),
         format_count(b.recent.len() as u64)
     );
+    if a.library_cut || b.library_cut {
+        footer.push_str(" · the rest of the library is past this command's PSN request cap");
+    }
     Reply::embed(embed.footer(footer))
 }
 

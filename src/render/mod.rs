@@ -25,8 +25,8 @@ pub use profile::profile;
 pub use rarest::{rarest, RareTrophy, RarestScope};
 pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
 pub use track::{
-    format_interval, settings, track_added, track_list, track_removed, TrackAdded, TrackList,
-    TrophyListVisibility,
+    format_interval, settings, track_added, track_list, track_removed, BudgetView, TrackAdded,
+    TrackList, TrophyListVisibility,
 };
 
 use chrono::{DateTime, Utc};

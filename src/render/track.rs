@@ -44,7 +44,34 @@ pub struct TrackList {
     pub max_staleness: Duration,
     /// What the PSN budget allows for `all_tracked` accounts (at least `max_staleness`).
     pub effective_staleness: Duration,
+    pub budget: BudgetView,
 }
+
+/// The PSN budget as it stands, for `/track list`: the tracker's part, what commands used, and
+/// this server's members near their share.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BudgetView {
+    /// `PSN_RATE_LIMIT`: requests per `window`.
+    pub requests: u32,
+    pub window: Duration,
+    /// Guaranteed to the tracker in every window (the rest is the commands').
+    pub tracker: u32,
+    /// Requests commands of every server spent within the last window.
+    pub commands_used: u32,
+    /// This server's, and its share.
+    pub server_used: u32,
+    pub server_share: u32,
+    /// One member's share.
+    pub user_share: u32,
+    /// Members of this server who used most of their share: Discord user ID and requests used,
+    /// most first.
+    pub members_near_limit: Vec<(u64, u32)>,
+    /// The part of a share from which a member counts as near it (0.8: 80 %).
+    pub near_limit: f64,
+}
+
+/// At most this many members near their share are named; the rest are counted.
+const NEAR_LIMIT_SHOWN: usize = 10;
 
 /// Room kept in the list's description for the "and N more" line.
 const MORE_LINE_ROOM: usize = 64;
@@ -217,6 +244,52 @@ fn checks_text(list: &TrackList) -> String {
     text
 }
 
+/// The "PSN budget" field: the split, the commands' use and who is near their share. Members
+/// are shown as mentions, which the bot's replies never ping (allowed_mentions is empty).
+fn budget_text(budget: &BudgetView) -> String {
+    let window = format_interval(budget.window);
+    let commands = budget.requests.saturating_sub(budget.tracker);
+    let mut text = format!(
+        "Tracker: **{}** of **{}** requests per {window}, guaranteed. Commands: the other **{}**, \
+         and what the tracker leaves unused.\n\
+         Used by commands in the last {window}: **{}** across all servers; this server **{}** of \
+         its **{}** (a member may use **{}**).",
+        format_count(u64::from(budget.tracker)),
+        format_count(u64::from(budget.requests)),
+        format_count(u64::from(commands)),
+        format_count(u64::from(budget.commands_used)),
+        format_count(u64::from(budget.server_used)),
+        format_count(u64::from(budget.server_share)),
+        format_count(u64::from(budget.user_share)),
+    );
+    let percent = (budget.near_limit * 100.0).round();
+    if budget.members_near_limit.is_empty() {
+        text.push_str(&format!(
+            "\nNo member is near their share ({percent} % or more)."
+        ));
+    } else {
+        let named: Vec<String> = budget
+            .members_near_limit
+            .iter()
+            .take(NEAR_LIMIT_SHOWN)
+            .map(|(user, used)| format!("<@{user}> {used}"))
+            .collect();
+        text.push_str(&format!(
+            "\nNear their share ({percent} % or more): {}",
+            named.join(", ")
+        ));
+        let more = budget
+            .members_near_limit
+            .len()
+            .saturating_sub(NEAR_LIMIT_SHOWN);
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
+        text.push('.');
+    }
+    text
+}
+
 pub fn track_list(list: &TrackList) -> Reply {
     let settings = &list.settings;
     let header = announcing_line(settings);
@@ -251,6 +324,7 @@ pub fn track_list(list: &TrackList) -> Reply {
     ephemeral(
         embed
             .field("How often", checks_text(list), false)
+            .field("PSN budget", budget_text(&list.budget), false)
             .footer("/track remove stops tracking an account · /settings changes the defaults"),
     )
 }

@@ -22,8 +22,8 @@ pub use guilds::{AddTracked, ForgottenGuild};
 pub use links::{about_me_holds_code, new_verify_code, LinkedAccount, VERIFY_CODE_PREFIX};
 pub use outbox::{AttemptStart, ChannelReport, OutboxRow};
 pub use tracking::{
-    AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, OutboxEntry,
-    PollCommit, TitleState, TrackerAccount,
+    AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, LibraryName,
+    OutboxEntry, PollCommit, TitleState, TrackerAccount,
 };
 
 /// sqlx migrations embedded in the binary, so `trophybot migrate` needs no files at run time.

@@ -13,6 +13,14 @@ use sqlx::Row;
 use super::{corrupt, interval_secs, snowflake_from_db, snowflake_to_db, Store, StoreError};
 use crate::model::AnnounceFilter;
 
+/// A title's name as game autocomplete shows it (see [`Store::library_names_in_guild`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryName {
+    pub np_communication_id: String,
+    pub name: String,
+    pub platforms: Vec<psn::Platform>,
+}
+
 /// One tracked account as the tracker's loop needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackerAccount {
@@ -353,6 +361,42 @@ impl Store {
         rows.into_iter()
             .map(|(json,)| serde_json::from_str(&json).map_err(corrupt("user title")))
             .collect()
+    }
+
+    /// The names game autocomplete offers from a tracked player's stored library, under the
+    /// privacy rule of [`Store::user_library_in_guild`]: the `limit` most recently updated
+    /// titles, without parsing the stored listings (an index-only read of
+    /// `user_titles_recent`, so a keystroke costs the same for a library of ten or ten thousand
+    /// titles). Empty where that rule says so.
+    pub async fn library_names_in_guild(
+        &self,
+        account_id: &str,
+        guild_id: u64,
+        limit: u32,
+    ) -> Result<Vec<LibraryName>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT u.np_communication_id, u.name, u.platform FROM user_titles u
+             WHERE u.account_id = $1
+               AND EXISTS (SELECT 1 FROM tracked_accounts t
+                           WHERE t.guild_id = $2 AND t.account_id = $1)
+               AND EXISTS (SELECT 1 FROM account_state s
+                           WHERE s.account_id = $1 AND s.status = 'ok')
+             ORDER BY u.last_updated DESC NULLS LAST, u.np_communication_id
+             LIMIT $3",
+        )
+        .bind(account_id)
+        .bind(snowflake_to_db(guild_id))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(np_communication_id, name, platform)| LibraryName {
+                np_communication_id,
+                name,
+                platforms: psn::Platform::parse_list(&platform),
+            })
+            .collect())
     }
 
     /// The guilds tracking an account, with each one's channel for it and its filter.

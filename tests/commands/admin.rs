@@ -154,6 +154,7 @@ fn staleness_grows_with_the_accounts_beyond_what_the_budget_sweeps() {
             RequestBudget::tracker_rate(300, Duration::from_secs(900), 0.3),
             Duration::from_secs(1800),
         ),
+        budget: Default::default(),
     };
     assert_eq!(limits.effective_staleness(10), Duration::from_secs(1800));
     assert!(limits.effective_staleness(3000) > Duration::from_secs(3600));

@@ -321,6 +321,7 @@ fn track_and_link_options_refused_change_nothing() {
     let limits = TrackingLimits {
         max_accounts_per_guild: 2,
         schedule: ScheduleConfig::new(0.3, std::time::Duration::from_secs(3600)),
+        budget: Default::default(),
     };
     run_cases(
         (option_text(), any::<bool>(), any::<bool>()),

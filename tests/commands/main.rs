@@ -6,6 +6,7 @@
 mod support;
 
 mod admin;
+mod costs;
 mod fuzz;
 mod help;
 mod link;

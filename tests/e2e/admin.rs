@@ -7,8 +7,8 @@ use trophybot::store::Store;
 
 use crate::support;
 use crate::support::bot::{
-    channel_opt, int_opt, is_ephemeral, number_opt, opt, subcommand, text_of, wait_until, Harness,
-    ADMIN, CHANNEL, GUILD, MEMBER,
+    assert_no_mentions, channel_opt, int_opt, is_ephemeral, number_opt, opt, subcommand, text_of,
+    wait_until, Harness, ADMIN, CHANNEL, GUILD, MEMBER,
 };
 
 const VOICE: u64 = 210;
@@ -697,4 +697,61 @@ async fn a_rare_percent_below_the_minimum_is_refused_in_words_and_changes_nothin
             "nothing saved"
         );
     }
+}
+
+/// `/track list` shows the PSN budget split as it stands: the tracker's guaranteed part, what
+/// commands used in the window, and this server's members near their share, as mentions that
+/// never ping; someone near their share in another server is not named here.
+#[tokio::test]
+async fn track_list_shows_the_budget_split_and_this_servers_members_near_their_share() {
+    let h = Harness::builder()
+        .guild(elsewhere())
+        .env("PSN_RATE_LIMIT", "600/10m")
+        .env("COMMAND_SHARE_USER", "6")
+        .start()
+        .await;
+    // Each a cold profile: a lookup, a listing and a summary.
+    for (guild, channel, user, player) in [
+        (GUILD, CHANNEL, MEMBER, "sim_hunter"),
+        (GUILD, CHANNEL, MEMBER, "sim_casual"),
+        (OTHER_GUILD, OTHER_CHANNEL, OTHER_ADMIN, "sim_owner"),
+        (OTHER_GUILD, OTHER_CHANNEL, OTHER_ADMIN, "sim_newname"),
+    ] {
+        let ix = h
+            .slash_in(
+                guild,
+                channel,
+                user,
+                "trophies",
+                json!([opt("user", player)]),
+            )
+            .await;
+        let (ephemeral, reply) = h.any_reply(ix).await;
+        assert!(!ephemeral && text_of(&reply).contains(player), "{reply}");
+    }
+
+    let reply = track_list(&h).await;
+    assert_no_mentions(&reply);
+    let budget = reply["embeds"][0]["fields"]
+        .as_array()
+        .and_then(|fields| fields.iter().find(|f| f["name"] == "PSN budget"))
+        .and_then(|f| f["value"].as_str())
+        .unwrap_or_else(|| panic!("a PSN budget field: {reply}"))
+        .to_string();
+    // 30 % kept for commands by default: 420 of 600 for the tracker.
+    assert!(
+        budget.contains("Tracker: **420** of **600** requests per 10 min"),
+        "{budget}"
+    );
+    assert!(
+        budget.contains(
+            "**12** across all servers; this server **6** of its **90** (a member may use **6**)"
+        ),
+        "{budget}"
+    );
+    assert!(
+        budget.contains(&format!("Near their share (80 % or more): <@{MEMBER}> 6.")),
+        "{budget}"
+    );
+    assert!(!budget.contains(&OTHER_ADMIN.to_string()), "{budget}");
 }

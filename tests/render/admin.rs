@@ -9,7 +9,7 @@ use trophybot::errors::{error_reply, ChannelProblem, CommandError};
 use trophybot::model::reply::limits;
 use trophybot::model::{AnnounceFilter, GuildSettings, TrackedAccount};
 use trophybot::model::{LeaderboardRow, TrackedAccountView, TrackingStatus};
-use trophybot::render::{self, TrackAdded, TrackList, TrophyListVisibility};
+use trophybot::render::{self, BudgetView, TrackAdded, TrackList, TrophyListVisibility};
 
 const GUILD: u64 = 100;
 
@@ -57,6 +57,17 @@ fn list(accounts: Vec<TrackedAccountView>, all_tracked: usize, effective: u64) -
         all_tracked,
         max_staleness: Duration::from_secs(1800),
         effective_staleness: Duration::from_secs(effective),
+        budget: BudgetView {
+            requests: 300,
+            window: Duration::from_secs(900),
+            tracker: 210,
+            commands_used: 37,
+            server_used: 12,
+            server_share: 72,
+            user_share: 72,
+            members_near_limit: Vec::new(),
+            near_limit: 0.8,
+        },
     }
 }
 
@@ -94,6 +105,44 @@ fn track_list_when_the_budget_cannot_keep_the_staleness() {
         8572,
     ));
     insta::assert_json_snapshot!(reply);
+}
+
+/// Members near their share are named as mentions (which never ping: allowed_mentions is
+/// empty), at most ten, the rest counted.
+#[test]
+fn track_list_names_the_members_near_their_share() {
+    let mut with_members = list(
+        vec![view("sim_hunter", None, TrackingStatus::Ok, Some(true))],
+        1,
+        1800,
+    );
+    with_members.budget.members_near_limit = (0..12).map(|i| (1_000 + i, 72 - i as u32)).collect();
+    let reply = render::track_list(&with_members);
+    let field = reply.embeds()[0]
+        .fields
+        .iter()
+        .find(|f| f.name == "PSN budget")
+        .expect("a PSN budget field")
+        .value
+        .clone();
+    assert!(
+        field.contains("Tracker: **210** of **300** requests per 15 min"),
+        "{field}"
+    );
+    assert!(
+        field.contains("**37** across all servers; this server **12** of its **72**"),
+        "{field}"
+    );
+    assert!(
+        field.contains("Near their share (80 % or more): <@1000> 72, <@1001> 71"),
+        "{field}"
+    );
+    assert!(
+        field.contains("<@1009> 63") && !field.contains("<@1010>"),
+        "{field}"
+    );
+    assert!(field.ends_with(" and 2 more."), "{field}");
+    assert!(field.chars().count() <= limits::FIELD_VALUE, "{field}");
 }
 
 #[test]

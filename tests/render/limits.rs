@@ -162,7 +162,7 @@ proptest! {
         };
         assert_within_limits(&render::profile(&user, Some(&summary), &titles));
         assert_within_limits(&render::profile(&user, None, &titles));
-        let side = CompareSide { account: user, summary: Some(summary), recent: titles };
+        let side = CompareSide { account: user, summary: Some(summary), recent: titles, library_cut: true };
         assert_within_limits(&render::compare(&side, &side));
     }
 

@@ -277,6 +277,7 @@ fn same_name_titles_are_told_apart_in_comparisons_and_rarest() {
         account: account.clone(),
         summary: Some(summary(account, 10, counts(0, 1, 2, 3))),
         recent,
+        library_cut: false,
     };
     let tourist_titles: Vec<TitleProgress> = twins_titles()
         .into_iter()
@@ -398,11 +399,13 @@ fn compare_profiles() {
             summary: Some(summary(&hunter, 409, counts(39, 428, 1364, 4761))),
             account: hunter,
             recent: hunter_titles(),
+            library_cut: false,
         },
         &CompareSide {
             summary: Some(summary(&casual, 8, counts(0, 1, 3, 18))),
             account: casual,
             recent: casual_titles,
+            library_cut: false,
         },
     );
     let text = reply_text(&reply);
@@ -411,6 +414,40 @@ fn compare_profiles() {
         "{text}"
     );
     insta::assert_json_snapshot!(reply);
+}
+
+/// A library cut at the command's cap says so; an uncut one does not.
+#[test]
+fn compare_says_when_a_library_was_cut_at_the_cap() {
+    let hunter = account("sim_hunter", "2847562911838457302");
+    let casual = account("sim_casual", "6949689936202467910");
+    let footer = |library_cut: bool| {
+        let reply = render::compare(
+            &CompareSide {
+                summary: None,
+                account: hunter.clone(),
+                recent: hunter_titles(),
+                library_cut,
+            },
+            &CompareSide {
+                summary: None,
+                account: casual.clone(),
+                recent: Vec::new(),
+                library_cut: false,
+            },
+        );
+        reply.embeds()[0]
+            .footer
+            .clone()
+            .map(|f| f.text)
+            .unwrap_or_default()
+    };
+    assert!(
+        footer(true).ends_with("past this command's PSN request cap"),
+        "{}",
+        footer(true)
+    );
+    assert!(!footer(false).contains("cap"), "{}", footer(false));
 }
 
 #[test]

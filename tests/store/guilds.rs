@@ -409,3 +409,82 @@ async fn the_leaderboard_ranks_points_then_platinums_then_this_month_and_unpolle
     assert_eq!(board[5].earned, None);
     assert_eq!(board[5].points(), None);
 }
+
+/// Game autocomplete's read of a stored library: the most recently updated titles first, at
+/// most `limit` of them, names and platforms as stored; and only where `user_library_in_guild`
+/// would show the library (a guild tracking the player, while their list is public).
+#[tokio::test]
+async fn library_names_are_bounded_most_recent_first_and_private_where_the_library_is() {
+    let (_db, store) = TestDb::migrated().await;
+    let pool = store.pool();
+    sqlx::query(
+        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
+         VALUES ($1, 'acc-1', 'player_1', 42)",
+    )
+    .bind(GUILD as i64)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO account_state (account_id, online_id) VALUES ('acc-1', 'player_1')")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO user_titles (account_id, np_communication_id, name, platform, last_updated, title)
+         SELECT 'acc-1', 'NPWR' || lpad(t::text, 5, '0') || '_00', 'Game ' || t, 'PS4,PS5',
+                CASE WHEN t < 30 THEN now() - make_interval(days => t) END, '{}'::jsonb
+         FROM generate_series(1, 40) t",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let names = store
+        .library_names_in_guild("acc-1", GUILD, 5)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = names
+        .iter()
+        .map(|n| n.np_communication_id.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "NPWR00001_00",
+            "NPWR00002_00",
+            "NPWR00003_00",
+            "NPWR00004_00",
+            "NPWR00005_00"
+        ]
+    );
+    assert_eq!(names[0].name, "Game 1");
+    assert_eq!(names[0].platforms, [psn::Platform::Ps4, psn::Platform::Ps5]);
+    // Titles never updated come last.
+    let all = store
+        .library_names_in_guild("acc-1", GUILD, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 40);
+    assert_eq!(all[29].np_communication_id, "NPWR00030_00");
+
+    assert!(
+        store
+            .library_names_in_guild("acc-1", OTHER_GUILD, 5)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a guild not tracking the player"
+    );
+    sqlx::query("UPDATE account_state SET status = 'private' WHERE account_id = 'acc-1'")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .library_names_in_guild("acc-1", GUILD, 5)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a player whose list turned private"
+    );
+}

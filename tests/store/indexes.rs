@@ -6,8 +6,9 @@
 //!   channel's failure and its one report, the pending count, the retention prune, and a
 //!   removed guild's undelivered rows;
 //! - detected_trophies: `/leaderboard`'s period counts and an account's history;
-//! - user_titles and account_title_state: the poll's reads and its commit, `/rarest` and game
-//!   autocomplete's library, and the periodic state sync dropping untracked accounts.
+//! - user_titles and account_title_state: the poll's reads and its commit, `/rarest`'s
+//!   library, game autocomplete's bounded read of names, and the periodic state sync dropping
+//!   untracked accounts.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -177,6 +178,14 @@ async fn hot_queries_never_scan_a_big_table_whole() {
         store.user_library("acc-7").await.unwrap().len(),
         TITLES_PER_ACCOUNT
     );
+    assert_eq!(
+        store
+            .library_names_in_guild("acc-7", 7, 20)
+            .await
+            .unwrap()
+            .len(),
+        20
+    );
     store.destinations("acc-7").await.unwrap();
     let claimed = store
         .claim_account("acc-7", "tracker", lease)
@@ -209,4 +218,9 @@ async fn hot_queries_never_scan_a_big_table_whole() {
         let scan = format!("Seq Scan on {table} ");
         assert!(!text.contains(&scan), "{scan}in:\n{text}");
     }
+    // Game autocomplete reads names in order from the index alone, however long the library.
+    assert!(
+        text.contains("Index Only Scan using user_titles_recent"),
+        "autocomplete's read in:\n{text}"
+    );
 }

@@ -24,9 +24,15 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     }
 
     pub(crate) fn get(&self, key: &K) -> Option<V> {
+        self.get_within(key, self.ttl)
+    }
+
+    /// The entry if it was put in less than `max_age` ago (at most the time to live).
+    pub(crate) fn get_within(&self, key: &K, max_age: Duration) -> Option<V> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         match entries.get(key) {
-            Some((value, at)) if at.elapsed() < self.ttl => Some(value.clone()),
+            Some((value, at)) if at.elapsed() < max_age.min(self.ttl) => Some(value.clone()),
+            Some((_, at)) if at.elapsed() < self.ttl => None,
             Some(_) => {
                 entries.remove(key);
                 None

@@ -25,6 +25,12 @@ const USER_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const USER_CAPACITY: usize = 10_000;
 /// A user's title pages: long enough for autocomplete and the command that follows it.
 const PAGE_TTL: Duration = Duration::from_secs(60);
+/// How long a title page stays for [`Client::typed_titles`] (autocomplete), past the minute
+/// commands reuse it for.
+pub const TYPED_TITLES_TTL: Duration = Duration::from_secs(5 * 60);
+/// A trophy summary is shown with the title listing: reused as long.
+const SUMMARY_TTL: Duration = PAGE_TTL;
+const SUMMARY_CAPACITY: usize = PAGE_CAPACITY;
 const PAGE_CAPACITY: usize = 1_000;
 const SERVICE_CAPACITY: usize = 100_000;
 /// A user's earned state of a title is reused while the title listing shows the same
@@ -47,6 +53,9 @@ pub(crate) struct Inner {
     pub(crate) users: TtlCache<String, Account>,
     /// By (language, account ID, offset, limit): listings hold title names.
     pub(crate) pages: TtlCache<(String, String, u32, u32), TitlePage>,
+    /// By account ID: the summaries `/trophies` and `/compare` show (see
+    /// [`Client::recent_trophy_summary`]).
+    pub(crate) summaries: TtlCache<String, TrophySummary>,
     /// By (account ID, npCommunicationId): the last-update time the freshest listing showed.
     pub(crate) listed_updates: TtlCache<(String, String), DateTime<Utc>>,
     /// By (account ID, npCommunicationId): earned state with the last-update time it reflects.
@@ -147,7 +156,8 @@ impl Client {
                 titles: TtlCache::new(TITLE_TTL, TITLE_CAPACITY),
                 services: TtlCache::new(TITLE_TTL, SERVICE_CAPACITY),
                 users: TtlCache::new(USER_TTL, USER_CAPACITY),
-                pages: TtlCache::new(PAGE_TTL, PAGE_CAPACITY),
+                pages: TtlCache::new(TYPED_TITLES_TTL, PAGE_CAPACITY),
+                summaries: TtlCache::new(SUMMARY_TTL, SUMMARY_CAPACITY),
                 listed_updates: TtlCache::new(PAGE_TTL, EARNED_CAPACITY),
                 earned: TtlCache::new(EARNED_TTL, EARNED_CAPACITY),
                 legacy_own_id: Mutex::new(None),
@@ -261,11 +271,31 @@ impl Client {
         }
     }
 
+    /// The trophy summary as [`Client::trophy_summary`] gives it, reused for a minute as the
+    /// title listing it is shown with (commands showing a profile; a check that must see PSN now,
+    /// such as a trophy list's visibility, asks `trophy_summary`).
+    pub async fn recent_trophy_summary(&self, account: &Account) -> Result<TrophySummary> {
+        if let Some(summary) = self.inner.summaries.get(&account.account_id) {
+            self.inner.counters.hit();
+            return Ok(summary);
+        }
+        let summary = self.trophy_summary(account).await?;
+        self.inner
+            .summaries
+            .insert(account.account_id.clone(), summary.clone());
+        Ok(summary)
+    }
+
+    /// Whether [`Client::recent_trophy_summary`] would answer from the cache. Spends nothing.
+    pub fn has_summary_cached(&self, account: &Account) -> bool {
+        self.inner.summaries.get(&account.account_id).is_some()
+    }
+
     /// One page of the user's titles, most recently updated first. Cached for a minute.
     pub async fn titles(&self, account: &Account, offset: u32, limit: u32) -> Result<TitlePage> {
         let limit = limit.clamp(1, self.max_titles_page());
         let key = self.page_key(account, offset, limit);
-        if let Some(page) = self.inner.pages.get(&key) {
+        if let Some(page) = self.inner.pages.get_within(&key, PAGE_TTL) {
             self.inner.counters.hit();
             return Ok(page);
         }
@@ -451,7 +481,15 @@ impl Client {
         let (earned, last_updated) =
             modern::earned_trophies(&self.request(), account, np_communication_id, service).await?;
         if let Some(updated) = last_updated {
-            self.inner.earned.insert(key, (updated, earned.clone()));
+            self.inner
+                .earned
+                .insert(key.clone(), (updated, earned.clone()));
+            // The answer tells the title's last-update time as freshly as a listing would: a
+            // page button or a repeat shortly after is served without asking again.
+            let listed = self.inner.listed_updates.get(&key);
+            if listed.is_none_or(|listed| listed < updated) {
+                self.inner.listed_updates.insert(key, updated);
+            }
         }
         Ok((earned, last_updated))
     }
@@ -537,14 +575,28 @@ impl Client {
         account: &Account,
         count: u32,
     ) -> Option<Vec<TitleProgress>> {
+        self.titles_listed_within(account, count, PAGE_TTL)
+    }
+
+    /// The user's `count` most recent titles as listed within [`TYPED_TITLES_TTL`] (by any
+    /// command or keystroke), for autocomplete: a few minutes of typing cost one listing. `None`
+    /// if no such listing is cached. Spends nothing, counts nothing.
+    pub fn typed_titles(&self, account: &Account, count: u32) -> Option<Vec<TitleProgress>> {
+        self.titles_listed_within(account, count, TYPED_TITLES_TTL)
+    }
+
+    fn titles_listed_within(
+        &self,
+        account: &Account,
+        count: u32,
+        max_age: Duration,
+    ) -> Option<Vec<TitleProgress>> {
         let count = count as usize;
         let mut titles = Vec::new();
         let mut offset = 0;
         while titles.len() < count {
-            let page =
-                self.inner
-                    .pages
-                    .get(&self.page_key(account, offset, self.max_titles_page()))?;
+            let key = self.page_key(account, offset, self.max_titles_page());
+            let page = self.inner.pages.get_within(&key, max_age)?;
             titles.extend(page.titles);
             match page.next_offset {
                 Some(next) if next > offset => offset = next,

@@ -24,7 +24,7 @@ mod wire;
 #[cfg(test)]
 mod fixtures;
 
-pub use client::Client;
+pub use client::{Client, TYPED_TITLES_TTL};
 pub use config::{ApiKind, Config, Credential, RateLimit, RateLimitParseError};
 pub use error::{Error, Result};
 pub use language::{language, language_label, LANGUAGES};

@@ -4,7 +4,8 @@ use super::options::{GameOption, PsnUser};
 use super::{answer_for_player, autocomplete_game};
 use crate::bot::data::{BotError, Context};
 use crate::commands::compare::{self, CompareInput};
-use crate::commands::shares::cost;
+use crate::commands::Services;
+use psn::OnlineId;
 
 /// Two PSN accounts side by side, or trophy by trophy in one game.
 #[poise::command(slash_command)]
@@ -20,22 +21,25 @@ pub async fn compare(
     #[autocomplete = "autocomplete_game"]
     game: Option<GameOption>,
 ) -> Result<(), BotError> {
-    let estimate = match game {
-        Some(_) => cost::COMPARE_GAME,
-        None => cost::COMPARE,
+    let game = game.map(|g| g.0);
+    let estimate_game = game.clone();
+    let estimate_other = other.0.clone();
+    // Estimated from what the client has cached: a warm `/compare` costs nothing.
+    let estimate = move |services: &Services, user: &OnlineId| {
+        let input = CompareInput {
+            user: user.clone(),
+            other: estimate_other,
+            game: estimate_game,
+        };
+        compare::estimate(services, &input)
     };
-    answer_for_player(
-        ctx,
-        user,
-        |_, _| estimate,
-        |services, user| async move {
-            let input = CompareInput {
-                user,
-                other: other.0,
-                game: game.map(|g| g.0),
-            };
-            compare::run(&services, input).await
-        },
-    )
+    answer_for_player(ctx, user, estimate, |services, user| async move {
+        let input = CompareInput {
+            user,
+            other: other.0,
+            game,
+        };
+        compare::run(&services, input).await
+    })
     .await
 }

@@ -96,10 +96,15 @@ where
 }
 
 /// `game` choices: the titles of the `user` typed so far (or the caller's linked account), from
-/// the stored library or the client's cache where it can. Names are in the bot's default
+/// the stored library or the client's caches where it can. Names are in the bot's default
 /// language, as the tracker stores libraries (a server's language would cost a PSN request
 /// within Discord's 3 s); a picked choice carries the npCommunicationId, so the command that
 /// follows finds it and answers in the server's language.
+///
+/// Only when nothing is cached does a keystroke ask PSN (the lookup and the recent titles, in
+/// the member's share), and only once per member within [`super::typing::FETCH_INTERVAL`]; the
+/// fetch goes on in the background if it outlasts the keystroke's answer, so the next keystroke
+/// finds the titles.
 async fn autocomplete_game(
     ctx: Context<'_>,
     partial: &str,
@@ -115,22 +120,42 @@ async fn autocomplete_game(
             .map(OnlineId::parse),
         poise::Context::Prefix(_) => None,
     };
+    let data = ctx.data();
     let choices = tokio::time::timeout(AUTOCOMPLETE_BUDGET, async {
         // A malformed `user` has no titles to offer.
         let user = typed_user.transpose().ok()?.map(PsnUser);
         let player = player(ctx, user).await.ok()?;
+        // The server's own tracked players only: never another server's stored libraries.
+        let services = data.services.in_guild(ctx.guild_id().map(|g| g.get()));
+        if let Some(choices) = commands::game::cached_choices(&services, &player, partial).await {
+            return Some(choices);
+        }
+        if !data.typing.try_fetch(ctx.author().id.get()) {
+            return None;
+        }
         // Keystrokes spend the typing member's share too; past it, no choices and no requests.
-        let admission = ctx
-            .data()
+        let admission = data
             .admit(ctx.author().id, ctx.guild_id(), cost::AUTOCOMPLETE)
             .ok()?;
-        // The server's own tracked players only: never another server's stored libraries.
-        let services = ctx
-            .data()
-            .services
-            .in_guild(ctx.guild_id().map(|g| g.get()))
-            .metered(admission.meter());
-        Some(commands::autocomplete_game(&services, &player, partial).await)
+        let fetch = {
+            let services = services.metered(admission.meter());
+            let player = player.clone();
+            let cancel = data.background.cancel.clone();
+            data.background.tasks.spawn(async move {
+                tokio::select! {
+                    _ = cancel.cancelled() => {}
+                    fetched = commands::game::fetch_for_choices(&services, &player) => {
+                        if let Err(err) = fetched {
+                            tracing::debug!(%err, "autocomplete could not list the player's titles");
+                        }
+                    }
+                }
+                // Charged what it sent, once done.
+                drop(admission);
+            })
+        };
+        fetch.await.ok()?;
+        commands::game::cached_choices(&services, &player, partial).await
     })
     .await
     .ok()

@@ -130,7 +130,8 @@ pub async fn track_list(ctx: Context<'_>) -> Result<(), BotError> {
         return Ok(());
     };
     let data = ctx.data();
-    let work = track::list(&data.store, &data.tracking, guild_id.get());
+    let standing = data.shares.standing(guild_id.get());
+    let work = track::list(&data.store, &data.tracking, standing, guild_id.get());
     ctx.responder().after(Visibility::OnlyCaller, work).await?;
     Ok(())
 }

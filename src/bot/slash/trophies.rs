@@ -3,8 +3,9 @@
 use super::options::{GameOption, PsnUser};
 use super::{answer_for_player, autocomplete_game};
 use crate::bot::data::{BotError, Context};
-use crate::commands::shares::cost;
 use crate::commands::trophies::{self, TrophiesInput};
+use crate::commands::Services;
+use psn::OnlineId;
 
 /// A PSN profile, or one game's trophy list.
 #[poise::command(slash_command)]
@@ -17,18 +18,18 @@ pub async fn trophies(
     #[autocomplete = "autocomplete_game"]
     game: Option<GameOption>,
 ) -> Result<(), BotError> {
-    let estimate = match game {
-        Some(_) => cost::TROPHIES_GAME,
-        None => cost::TROPHIES_PROFILE,
+    let game = game.map(|g| g.0);
+    let estimate_game = game.clone();
+    // Estimated from what the client has cached: a warm `/trophies` costs nothing.
+    let estimate = move |services: &Services, user: &OnlineId| {
+        let input = TrophiesInput {
+            user: user.clone(),
+            game: estimate_game,
+        };
+        trophies::estimate(services, &input)
     };
-    answer_for_player(
-        ctx,
-        user,
-        |_, _| estimate,
-        |services, user| async move {
-            let game = game.map(|g| g.0);
-            trophies::run(&services, TrophiesInput { user, game }).await
-        },
-    )
+    answer_for_player(ctx, user, estimate, |services, user| async move {
+        trophies::run(&services, TrophiesInput { user, game }).await
+    })
     .await
 }
