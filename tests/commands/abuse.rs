@@ -24,6 +24,7 @@ fn scenario(tracked: usize) -> Scenario {
         max_staleness: Duration::from_secs(60),
         earn_every: None,
         earn_from: Duration::ZERO,
+        earn_until: Duration::ZERO,
     }
 }
 

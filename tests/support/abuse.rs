@@ -57,10 +57,11 @@ pub struct Scenario {
     pub run: Duration,
     /// `TRACKER_MAX_STALENESS`.
     pub max_staleness: Duration,
-    /// From `earn_from` on, every `earn_every` one tracked player (in turn) earns a trophy;
-    /// [`Outcome::detections`] says how long the tracker took to find each.
+    /// From `earn_from` until `earn_until`, every `earn_every` one tracked player (in turn)
+    /// earns a trophy; [`Outcome::detections`] says how long the tracker took to find each.
     pub earn_every: Option<Duration>,
     pub earn_from: Duration,
+    pub earn_until: Duration,
 }
 
 /// Who a request was for.
@@ -258,15 +259,25 @@ pub async fn run(scenario: &Scenario) -> Outcome {
             }
         });
     }
+    // Trophies earned and not yet found, by account ID: when each was earned.
+    let pending: Pending = Arc::default();
     let earner = scenario.earn_every.map(|every| {
-        let (sim, tracked) = (sim.clone(), scenario.tracked);
-        let first = start + scenario.earn_from;
+        let (sim, tracked, pending) = (sim.clone(), scenario.tracked, pending.clone());
+        let (first, last) = (start + scenario.earn_from, start + scenario.earn_until);
         tokio::spawn(async move {
             let mut earned = 0;
             let mut next = first;
-            while next < end {
+            while next < last.min(end) {
                 tokio::time::sleep_until(next).await;
-                if earn_one(&sim, &online_id(earned % tracked)) {
+                let player = online_id(earned % tracked);
+                if earn_one(&sim, &player) {
+                    let account = sim.account_id(&player).expect("a crowd player");
+                    pending
+                        .lock()
+                        .unwrap()
+                        .entry(account)
+                        .or_default()
+                        .push(Instant::now());
                     earned += 1;
                 }
                 next += every;
@@ -275,7 +286,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
         })
     });
     let detector = {
-        let (store, sim, signals) = (store.clone(), sim.clone(), signals.clone());
+        let (store, signals, pending) = (store.clone(), signals.clone(), pending.clone());
         tokio::spawn(async move {
             let mut detections = Vec::new();
             loop {
@@ -283,7 +294,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
                     () = signals.outbox_ready.notified() => {}
                     () = tokio::time::sleep_until(end) => break,
                 }
-                detections.extend(take_outbox(&store, &sim).await);
+                detections.extend(take_outbox(&store, &pending).await);
             }
             detections
         })
@@ -418,20 +429,22 @@ fn earn_one(sim: &Sim, online_id: &str) -> bool {
     false
 }
 
+/// When trophies were earned that the tracker has not found yet, by account ID.
+type Pending = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
+
 /// Takes what the tracker wrote to the outbox (as the deliverer would, then marking it
-/// posted): how long after its trophy was earned each announcement became ready to post.
-async fn take_outbox(store: &Store, sim: &Sim) -> Vec<Duration> {
+/// posted): how long after its trophies were earned each announcement became ready to post.
+/// One announcement carries all of an account's new trophies.
+async fn take_outbox(store: &Store, pending: &Pending) -> Vec<Duration> {
     const OWNER: &str = "abuse-detector";
     let rows = store
         .claim_outbox(OWNER, Duration::from_secs(3600), 100)
         .await
         .expect("the outbox");
-    let now = sim.now();
     let mut found = Vec::new();
     for row in rows {
-        if let Some(earned_at) = row.earned_at {
-            found.push(since(earned_at, now));
-        }
+        let earned = pending.lock().unwrap().remove(&row.account_id);
+        found.extend(earned.into_iter().flatten().map(|at| at.elapsed()));
         store
             .mark_outbox_sent(row.id, OWNER, 1)
             .await
