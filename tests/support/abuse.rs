@@ -6,11 +6,12 @@
 //!
 //! The path is production's: settings from `Config::from_vars` with the defaults (300 requests
 //! per 15 minutes, 30 % for commands, the default shares), one PSN client whose background
-//! clone the tracker uses, and each command admitted against the shares, estimated and capped
-//! as the bot's `/rarest` handler does (`bot/slash/rarest.rs`, `Data::admit`). Swapped: the
-//! addresses (the simulator, a test database), the clock (tokio's, paused; the simulator's
-//! follows it, see `SimClock::Tokio`), and Discord (the replies are kept as the bot would send
-//! them, through `error_reply` for refusals).
+//! clone the tracker uses, each command admitted against the shares, estimated and capped as
+//! the bot's `/rarest` handler does (`bot/slash/rarest.rs`, `Data::admit`), and the real
+//! deliverer posting the tracker's announcements to the fake Discord. Swapped: the addresses
+//! (the simulator, a test database, the fake Discord), the clock (tokio's, paused; the
+//! simulator's follows it, see `SimClock::Tokio`), and the interactions (the replies are kept
+//! as the bot would send them, through `error_reply` for refusals).
 //!
 //! The database sits behind [`HeldClockDb`], so a query takes no virtual time and the run is
 //! the same every time. Every request is told apart by whom it is about: each player in the
@@ -22,10 +23,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use discord_fake::{FakeConfig, FakeDiscord, FakeGuild, RouteLimit};
 use psn_sim::{RecordedRequest, Sim, SimClock, SimConfig};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use trophybot::bot::deliver::{spawn_deliverer, Deliverer};
 use trophybot::commands::rarest::{self, RarestInput, DEFAULT_COUNT};
 use trophybot::commands::shares::{cost, ShareLimits, Shares};
 use trophybot::commands::Services;
@@ -42,8 +45,8 @@ use super::held_clock::HeldClockDb;
 const THINK: Duration = Duration::from_secs(2);
 /// And this long after a refusal: hammering, not waiting for the time the reply names.
 const AFTER_REFUSAL: Duration = Duration::from_secs(5);
-/// Where the servers' announcements go; nothing posts them here (see `Outcome::detections`).
-const CHANNEL: u64 = 500;
+/// Server `n`'s announcement channel is `CHANNELS + n`.
+const CHANNELS: u64 = 500;
 
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -58,7 +61,7 @@ pub struct Scenario {
     /// `TRACKER_MAX_STALENESS`.
     pub max_staleness: Duration,
     /// From `earn_from` until `earn_until`, every `earn_every` one tracked player (in turn)
-    /// earns a trophy; [`Outcome::detections`] says how long the tracker took to find each.
+    /// earns a trophy; [`Outcome::posted`] says how long each took to reach Discord.
     pub earn_every: Option<Duration>,
     pub earn_from: Duration,
     pub earn_until: Duration,
@@ -95,10 +98,10 @@ pub struct Outcome {
     pub answers: Vec<Answer>,
     /// User tasks that panicked.
     pub panics: usize,
-    /// Earn → in the outbox (ready to post), per earned trophy found.
-    pub detections: Vec<Duration>,
-    /// Trophies earned but not found by the end.
-    pub undetected: usize,
+    /// Earn → announced in the server's channel, per earned trophy posted.
+    pub posted: Vec<Duration>,
+    /// Trophies earned but not posted by the end.
+    pub unposted: usize,
     pub limit: psn::RateLimit,
     pub command_reserve: f64,
     pub shares: ShareLimits,
@@ -208,7 +211,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
             guild_id: guild(n % scenario.servers),
             account_id: sim.account_id(&id).expect("a crowd player"),
             online_id: id,
-            channel_id: Some(CHANNEL),
+            channel_id: Some(CHANNELS + (n % scenario.servers) as u64),
             added_by: 1,
             added_at: sim.now(),
         };
@@ -226,6 +229,37 @@ pub async fn run(scenario: &Scenario) -> Outcome {
     let start = Instant::now();
     let sim_start = sim.now();
     let end = start + scenario.run;
+    let discord = FakeDiscord::start(FakeConfig {
+        guilds: (0..scenario.servers)
+            .map(|n| {
+                FakeGuild::new(guild(n), &format!("Server {n}"))
+                    .channel(CHANNELS + n as u64, "trophies")
+            })
+            .collect(),
+        // The fake counts Discord's per-channel limit on the wall clock, which a paused run
+        // outpaces; posting is not what this scenario measures (as in tests/tracker/deliver.rs).
+        message_create_limit: RouteLimit::new(1000, Duration::from_secs(5)),
+        ..FakeConfig::default()
+    })
+    .await
+    .expect("the fake Discord starts");
+    let http = Arc::new(
+        serenity::http::HttpBuilder::new(&discord.config().token)
+            .proxy(discord.origin())
+            // serenity's own limiter fails its requests on tokio's paused clock.
+            .ratelimiter_disabled(true)
+            .build(),
+    );
+    let deliverer = spawn_deliverer(
+        Deliverer::new(
+            store.clone(),
+            http,
+            trophybot::ops::Metrics::new(),
+            "abuse-deliverer",
+        ),
+        signals.clone(),
+        cancel.clone(),
+    );
     let tracker = spawn_tracker(
         store.clone(),
         client.background(),
@@ -259,7 +293,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
             }
         });
     }
-    // Trophies earned and not yet found, by account ID: when each was earned.
+    // Trophies earned and not yet announced, by account ID: when each was earned.
     let pending: Pending = Arc::default();
     let earner = scenario.earn_every.map(|every| {
         let (sim, tracked, pending) = (sim.clone(), scenario.tracked, pending.clone());
@@ -285,19 +319,12 @@ pub async fn run(scenario: &Scenario) -> Outcome {
             earned
         })
     });
-    let detector = {
-        let (store, signals, pending) = (store.clone(), signals.clone(), pending.clone());
-        tokio::spawn(async move {
-            let mut detections = Vec::new();
-            loop {
-                tokio::select! {
-                    () = signals.outbox_ready.notified() => {}
-                    () = tokio::time::sleep_until(end) => break,
-                }
-                detections.extend(take_outbox(&store, &pending).await);
-            }
-            detections
-        })
+    let watcher = {
+        let pending = pending.clone();
+        let online_ids: Vec<(String, String)> = (0..scenario.tracked)
+            .map(|n| (online_id(n), sim.account_id(&online_id(n)).expect("a player")))
+            .collect();
+        tokio::spawn(async move { watch_posts(&discord, &online_ids, &pending, end).await })
     };
 
     let mut panics = 0;
@@ -307,13 +334,14 @@ pub async fn run(scenario: &Scenario) -> Outcome {
         }
     }
     tokio::time::sleep_until(end).await;
-    let detections = detector.await.expect("the detector ran");
+    let posted = watcher.await.expect("the watcher ran");
     let earned = match earner {
         Some(earner) => earner.await.expect("the earner ran"),
         None => 0,
     };
     cancel.cancel();
     tracker.await.expect("the tracker stopped cleanly");
+    deliverer.await.expect("the deliverer stopped cleanly");
 
     let mut outcome = Outcome {
         requests: Vec::new(),
@@ -321,8 +349,8 @@ pub async fn run(scenario: &Scenario) -> Outcome {
         unattributed: Vec::new(),
         answers: std::mem::take(&mut *answers.lock().unwrap()),
         panics,
-        undetected: earned.saturating_sub(detections.len()),
-        detections,
+        unposted: earned.saturating_sub(posted.len()),
+        posted,
         limit: config.psn.rate_limit,
         command_reserve: config.psn.command_reserve,
         shares: config.command_shares,
@@ -429,28 +457,48 @@ fn earn_one(sim: &Sim, online_id: &str) -> bool {
     false
 }
 
-/// When trophies were earned that the tracker has not found yet, by account ID.
+/// When trophies were earned that are not announced yet, by account ID.
 type Pending = Arc<Mutex<HashMap<String, Vec<Instant>>>>;
 
-/// Takes what the tracker wrote to the outbox (as the deliverer would, then marking it
-/// posted): how long after its trophies were earned each announcement became ready to post.
-/// One announcement carries all of an account's new trophies.
-async fn take_outbox(store: &Store, pending: &Pending) -> Vec<Duration> {
-    const OWNER: &str = "abuse-detector";
-    let rows = store
-        .claim_outbox(OWNER, Duration::from_secs(3600), 100)
-        .await
-        .expect("the outbox");
-    let mut found = Vec::new();
-    for row in rows {
-        let earned = pending.lock().unwrap().remove(&row.account_id);
-        found.extend(earned.into_iter().flatten().map(|at| at.elapsed()));
-        store
-            .mark_outbox_sent(row.id, OWNER, 1)
-            .await
-            .expect("marked posted");
+/// Watches the fake Discord until `end`: how long after its trophies were earned each
+/// announcement was posted (one announcement carries all of an account's new trophies; it
+/// names the player).
+async fn watch_posts(
+    discord: &FakeDiscord,
+    players: &[(String, String)],
+    pending: &Pending,
+    end: Instant,
+) -> Vec<Duration> {
+    let mut posted = Vec::new();
+    let mut seen = 0;
+    loop {
+        let waited = tokio::time::timeout_at(
+            end,
+            discord.wait_for("an announcement", |d| {
+                let messages = d.messages();
+                (messages.len() > seen).then_some(messages)
+            }),
+        )
+        .await;
+        let messages = match waited {
+            Err(_) => break,
+            // Nothing within the fake's own wait: look again.
+            Ok(Err(_)) => continue,
+            Ok(Ok(messages)) => messages,
+        };
+        for message in &messages[seen..] {
+            // Names are markdown-escaped (`sim\_crowd\_000`).
+            let text = message.message.to_string().replace('\\', "");
+            for (online_id, account_id) in players {
+                if text.contains(online_id.as_str()) {
+                    let earned = pending.lock().unwrap().remove(account_id);
+                    posted.extend(earned.into_iter().flatten().map(|at| at.elapsed()));
+                }
+            }
+        }
+        seen = messages.len();
     }
-    found
+    posted
 }
 
 fn since(start: DateTime<Utc>, at: DateTime<Utc>) -> Duration {
