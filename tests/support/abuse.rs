@@ -232,7 +232,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
     let discord = FakeDiscord::start(FakeConfig {
         guilds: (0..scenario.servers)
             .map(|n| {
-                FakeGuild::new(guild(n), &format!("Server {n}"))
+                FakeGuild::new(guild(n), format!("Server {n}"))
                     .channel(CHANNELS + n as u64, "trophies")
             })
             .collect(),
@@ -322,7 +322,12 @@ pub async fn run(scenario: &Scenario) -> Outcome {
     let watcher = {
         let pending = pending.clone();
         let online_ids: Vec<(String, String)> = (0..scenario.tracked)
-            .map(|n| (online_id(n), sim.account_id(&online_id(n)).expect("a player")))
+            .map(|n| {
+                (
+                    online_id(n),
+                    sim.account_id(&online_id(n)).expect("a player"),
+                )
+            })
             .collect();
         tokio::spawn(async move { watch_posts(&discord, &online_ids, &pending, end).await })
     };

@@ -6,7 +6,9 @@
 //! until its `ReadyForQuery`, so a query takes no virtual time and a run is the same every time.
 //!
 //! It holds the clock the one way tokio offers: a `spawn_blocking` task, which the paused clock
-//! waits for. Only the plain PostgreSQL protocol is followed (the URL it hands out turns TLS off).
+//! of a current-thread runtime (`#[tokio::test]`'s) waits for. Only the plain PostgreSQL
+//! protocol is followed (the URL it hands out turns TLS off). Without it, the store's pool
+//! times out connecting (`PoolTimedOut`) as soon as other timers are pending.
 
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc, Mutex};

@@ -327,7 +327,7 @@ impl Sim {
             .find(|user| user.answers_to(online_id))
             .ok_or_else(|| SimError::UnknownUser(online_id.to_string()))?;
         let mut played: Vec<_> = user.library.iter().collect();
-        played.sort_by(|a, b| b.last_updated.cmp(&a.last_updated));
+        played.sort_by_key(|p| std::cmp::Reverse(p.last_updated));
         Ok(played
             .into_iter()
             .map(|p| state.world.titles[p.title].np_communication_id.clone())
