@@ -1,7 +1,8 @@
 //! Issue 11's abuse scenario in virtual time (`support::abuse`): 20 Discord users in 3 servers
 //! hammer `/rarest` across titles for three 15-minute windows of the default `300/15m` budget
-//! while the real tracker follows 50 players, and the simulator's request log judges. The
-//! second test leaves the tracker idle: commands then borrow its share.
+//! while the real tracker (`spawn_tracker`, its background client, PostgreSQL) follows 50
+//! players who keep earning trophies, and the simulator's request log judges. The second test
+//! leaves the tracker idle: commands then borrow its share.
 
 use std::time::Duration;
 
@@ -22,9 +23,11 @@ fn scenario(tracked: usize) -> Scenario {
         // Lower than 50 players allow at the tracker's share (210 requests per window), so a
         // tracker request is always waiting: the condition of its guarantee.
         max_staleness: Duration::from_secs(60),
-        earn_every: None,
-        earn_from: Duration::ZERO,
-        earn_until: Duration::ZERO,
+        // Tracked players earn trophies meanwhile (one every 15 s from minute 10 to 36), so
+        // the tracker also fetches and announces what it finds.
+        earn_every: (tracked > 0).then_some(Duration::from_secs(15)),
+        earn_from: Duration::from_secs(10 * 60),
+        earn_until: Duration::from_secs(36 * 60),
     }
 }
 
@@ -104,6 +107,9 @@ async fn hammering_users_never_take_the_trackers_share_or_more_than_their_own() 
         fewest >= guaranteed,
         "the tracker got only {fewest} requests in one window (guaranteed {guaranteed})"
     );
+    // And what it found reached Discord, every trophy.
+    assert_eq!(outcome.unposted, 0, "trophies earned but never announced");
+    assert_eq!(outcome.posted.len(), 104);
     // Both guards were reached: the shares (nothing spent) and the budget (too long a wait).
     let refused = outcome.answers.iter().filter(|a| a.refused).count();
     let by_share = outcome
