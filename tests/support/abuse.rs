@@ -108,7 +108,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The times of the requests in `lane` (any command with `None`).
+    /// The times of the requests whose lane `pick` accepts.
     pub fn times(&self, pick: impl Fn(Lane) -> bool) -> Vec<Duration> {
         self.requests
             .iter()
