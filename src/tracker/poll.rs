@@ -305,11 +305,10 @@ async fn current_online_id(client: &psn::Client, account: &Account, requests: &m
     let Ok(online_id) = psn::OnlineId::parse(&account.online_id) else {
         return account.online_id.clone();
     };
-    let before = client.stats().requests_sent;
-    let resolved = client.resolve_user(&online_id).await;
-    if client.stats().requests_sent > before {
-        *requests += 1;
-    }
+    // Counted with a meter of its own: the client's totals include every command's requests.
+    let meter = psn::Meter::new();
+    let resolved = client.metered(meter.clone()).resolve_user(&online_id).await;
+    *requests += u32::try_from(meter.count()).unwrap_or(u32::MAX);
     match resolved {
         Ok(found) if found.account_id == account.account_id => {
             if found.online_id != account.online_id {
@@ -462,11 +461,12 @@ async fn detect(
 
     let new_trophies: usize = batch.titles.iter().map(|t| t.trophies.len()).sum();
     if new_trophies > 0 {
-        let before = client.stats().requests_sent;
-        commit.outbox = outbox_entries(store, client, &batch).await?;
-        // Definitions in a server's language, when not cached yet.
-        let asked = client.stats().requests_sent.saturating_sub(before);
-        requests += u32::try_from(asked).unwrap_or(u32::MAX);
+        // Definitions in a server's language, when not cached yet, counted with a meter of
+        // their own: the client's totals include every command's requests meanwhile, which
+        // the scheduler would charge to the tracker and pause for.
+        let meter = psn::Meter::new();
+        commit.outbox = outbox_entries(store, &client.metered(meter.clone()), &batch).await?;
+        requests += u32::try_from(meter.count()).unwrap_or(u32::MAX);
     }
     Ok(PreparedPoll {
         commit,

@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod abuse;
 mod admin;
 mod costs;
 mod fuzz;

@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests. Each test binary uses only some of them.
 #![allow(dead_code)]
 
+pub mod abuse;
 pub mod bot;
 pub mod costs;
 pub mod db;
+pub mod held_clock;
 pub mod proxy;
 pub mod reliability;
 pub mod render;

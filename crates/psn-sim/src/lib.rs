@@ -21,6 +21,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::auth::Tokens;
+pub use crate::world::crowd_online_id;
 use crate::world::World;
 
 /// The NPSSO cookie value the simulator accepts.
@@ -49,6 +50,23 @@ pub struct SimConfig {
     /// test can tell its tokens apart from any other text (canary secrets).
     pub access_token_prefix: String,
     pub refresh_token_prefix: String,
+    /// Extra players `sim_crowd_000`, `sim_crowd_001`, … (see [`crowd_online_id`]), each with
+    /// 60 titles of their own; the documented world stays the same. Default 0.
+    pub crowd: usize,
+    /// What moves the virtual clock besides [`Sim::advance_clock`].
+    pub clock: SimClock,
+}
+
+/// The source of the simulator's virtual time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimClock {
+    /// Only [`Sim::advance_clock`] (and `/_sim/clock/advance`) move it.
+    #[default]
+    Manual,
+    /// It also follows tokio's clock from [`Sim::new`] on, so a test with a paused tokio clock
+    /// (`tokio::time::pause`, `start_paused`) drives PSN's time, rate limit included, and the
+    /// client's budget with one clock, and request times are comparable with tokio instants.
+    Tokio,
 }
 
 impl Default for SimConfig {
@@ -67,6 +85,8 @@ impl Default for SimConfig {
             npsso: SIM_NPSSO.to_string(),
             access_token_prefix: "sim-at-".to_string(),
             refresh_token_prefix: "sim-rt-".to_string(),
+            crowd: 0,
+            clock: SimClock::Manual,
         }
     }
 }
@@ -130,7 +150,10 @@ struct Inner {
 
 pub(crate) struct State {
     pub config: SimConfig,
+    /// How far the clock was advanced by hand.
     pub elapsed: Duration,
+    /// tokio's time at the start, for [`SimClock::Tokio`].
+    pub started: tokio::time::Instant,
     pub world: World,
     pub tokens: Tokens,
     pub faults: Faults,
@@ -161,7 +184,14 @@ pub(crate) fn after(at: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
 
 impl State {
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        after(self.config.start_time, self.elapsed)
+        let followed = match self.config.clock {
+            SimClock::Manual => Duration::ZERO,
+            SimClock::Tokio => self.started.elapsed(),
+        };
+        after(
+            self.config.start_time,
+            self.elapsed.saturating_add(followed),
+        )
     }
 
     pub(crate) fn next_reference_id(&mut self) -> String {
@@ -178,11 +208,12 @@ impl State {
 
 impl Sim {
     pub fn new(config: SimConfig) -> Sim {
-        let world = world::generate(config.seed, config.start_time);
+        let world = world::generate(config.seed, config.start_time, config.crowd);
         let tokens = Tokens::new(config.seed);
         let state = State {
             config,
             elapsed: Duration::ZERO,
+            started: tokio::time::Instant::now(),
             world,
             tokens,
             faults: Faults::default(),
@@ -283,6 +314,24 @@ impl Sim {
             .iter()
             .find(|user| user.answers_to(online_id))
             .map(|user| user.account_id.clone())
+    }
+
+    /// The npCommunicationIds of a user's titles, most recently updated first (as their title
+    /// listing orders them), so a test can earn something in them.
+    pub fn titles_of(&self, online_id: &str) -> Result<Vec<String>, SimError> {
+        let state = self.state();
+        let user = state
+            .world
+            .users
+            .iter()
+            .find(|user| user.answers_to(online_id))
+            .ok_or_else(|| SimError::UnknownUser(online_id.to_string()))?;
+        let mut played: Vec<_> = user.library.iter().collect();
+        played.sort_by_key(|p| std::cmp::Reverse(p.last_updated));
+        Ok(played
+            .into_iter()
+            .map(|p| state.world.titles[p.title].np_communication_id.clone())
+            .collect())
     }
 
     pub fn inject(&self, fault: Fault) {

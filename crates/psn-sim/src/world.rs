@@ -299,7 +299,15 @@ struct TitleSpec {
     platform: &'static str,
 }
 
-pub(crate) fn generate(seed: u64, now: DateTime<Utc>) -> World {
+/// Titles of each crowd player's own: more than the 50 recent titles commands read.
+pub(crate) const CROWD_TITLES: usize = 60;
+
+/// The online ID of crowd player `n` (`sim_crowd_000`, `sim_crowd_001`, …).
+pub fn crowd_online_id(n: usize) -> String {
+    format!("sim_crowd_{n:03}")
+}
+
+pub(crate) fn generate(seed: u64, now: DateTime<Utc>, crowd: usize) -> World {
     let mut rng = SplitMix64::new(seed);
     let mut ids = IdAllocator::new(&mut rng);
 
@@ -420,7 +428,52 @@ pub(crate) fn generate(seed: u64, now: DateTime<Utc>) -> World {
     let empty = new_user(&mut rng, "sim_empty");
 
     users.extend([hunter, casual, owner, private, renamed, markdown, empty]);
-    World { titles, users }
+    let mut world = World { titles, users };
+    add_crowd(&mut world, &mut rng, &mut ids, crowd, now);
+    world
+}
+
+/// `count` more players, each with [`CROWD_TITLES`] titles nobody else plays, generated after
+/// the documented world (which stays the same whatever `count` is), so a test can tell every
+/// request, title-level ones included, apart by the player it is about.
+fn add_crowd(
+    world: &mut World,
+    rng: &mut SplitMix64,
+    ids: &mut IdAllocator,
+    count: usize,
+    now: DateTime<Utc>,
+) {
+    let names = unique_names(rng, ADJECTIVES.len() * NOUNS.len());
+    for n in 0..count {
+        let first = world.titles.len();
+        for t in 0..CROWD_TITLES {
+            let (service, platform) = random_platform(rng);
+            let name = &names[(n * CROWD_TITLES + t) % names.len()];
+            let spec = TitleSpec {
+                name: format!("{name} {}", n + 2),
+                service,
+                platform,
+            };
+            world.titles.push(build_title(rng, ids, spec, false));
+        }
+        let picks: Vec<usize> = (first..world.titles.len()).collect();
+        let library = play_all(rng, &world.titles, &picks, Skill::Hunter, now);
+        world.users.push(User {
+            account_id: (1_000_000_000_000_000_000 + rng.below(8_000_000_000_000_000_000))
+                .to_string(),
+            online_id: crowd_online_id(n),
+            former_online_id: None,
+            private: false,
+            about_me: String::new(),
+            library,
+            presence: Presence {
+                visible: true,
+                online_until: None,
+                last_online: now - Duration::hours(rng.range(2, 24 * 30) as i64),
+                playing: None,
+            },
+        });
+    }
 }
 
 /// Title names from adjective × noun pairs taken without repetition, in a seeded order.
@@ -899,7 +952,7 @@ mod tests {
     fn generation_is_deterministic_per_seed() {
         let now = DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000);
         let names = |seed| {
-            generate(seed, now)
+            generate(seed, now, 0)
                 .titles
                 .iter()
                 .map(|t| format!("{} {} {}", t.np_communication_id, t.name, t.trophies.len()))
@@ -907,5 +960,36 @@ mod tests {
         };
         assert_eq!(names(1), names(1));
         assert_ne!(names(1), names(2));
+    }
+
+    #[test]
+    fn a_crowd_leaves_the_documented_world_as_it_is() {
+        let now = DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000);
+        let plain = generate(7, now, 0);
+        let crowded = generate(7, now, 3);
+        assert_eq!(crowded.users.len(), plain.users.len() + 3);
+        for (a, b) in plain.users.iter().zip(&crowded.users) {
+            assert_eq!((&a.account_id, &a.online_id), (&b.account_id, &b.online_id));
+        }
+        let ids = |w: &World| {
+            w.titles
+                .iter()
+                .map(|t| t.np_communication_id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&plain)[..], ids(&crowded)[..plain.titles.len()]);
+        // Every crowd title is one player's own, and ids stay unique.
+        let all = ids(&crowded);
+        let unique: std::collections::HashSet<_> = all.iter().collect();
+        assert_eq!(unique.len(), all.len());
+        for (n, user) in crowded.users[plain.users.len()..].iter().enumerate() {
+            assert_eq!(user.online_id, crowd_online_id(n));
+            assert_eq!(user.library.len(), CROWD_TITLES);
+            for other in &crowded.users {
+                if other.online_id != user.online_id {
+                    assert!(user.library.iter().all(|p| other.played(p.title).is_none()));
+                }
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::{str_of, Harness};
-use psn_sim::{Fault, SimConfig, SimError, SIM_LEGACY_TOKEN, SIM_NPSSO};
+use psn_sim::{Fault, Sim, SimClock, SimConfig, SimError, SIM_LEGACY_TOKEN, SIM_NPSSO};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -986,5 +986,40 @@ async fn names_come_in_the_language_asked_for_on_both_apis() {
     assert!(
         english.iter().zip(&french).all(|(e, f)| e != f),
         "{english:?} → {french:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tokio_clock_follows_tokios_paused_time_and_a_manual_one_does_not() {
+    let tokio_clock = Sim::new(SimConfig {
+        clock: SimClock::Tokio,
+        ..SimConfig::default()
+    });
+    let manual = Sim::new(SimConfig::default());
+    let start = tokio_clock.now();
+    assert_eq!(start, manual.now());
+    tokio::time::advance(Duration::from_secs(90)).await;
+    assert_eq!(tokio_clock.now() - start, chrono::Duration::seconds(90));
+    assert_eq!(manual.now(), start);
+    // Advancing by hand adds to either.
+    tokio_clock.advance_clock(Duration::from_secs(10));
+    assert_eq!(tokio_clock.now() - start, chrono::Duration::seconds(100));
+}
+
+#[test]
+fn crowd_players_answer_with_titles_of_their_own() {
+    let sim = Sim::new(SimConfig {
+        crowd: 2,
+        ..SimConfig::default()
+    });
+    let first = sim.titles_of(&psn_sim::crowd_online_id(0)).unwrap();
+    let second = sim.titles_of(&psn_sim::crowd_online_id(1)).unwrap();
+    assert_eq!((first.len(), second.len()), (60, 60));
+    assert!(first.iter().all(|title| !second.contains(title)));
+    assert!(sim.account_id("sim_crowd_001").is_some());
+    assert!(sim.account_id("sim_crowd_002").is_none());
+    assert_eq!(
+        sim.titles_of("sim_nobody"),
+        Err(SimError::UnknownUser("sim_nobody".into()))
     );
 }

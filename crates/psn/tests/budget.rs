@@ -174,30 +174,16 @@ fn fewest_in_any_window(times: &[Duration], window: Duration, run: Duration) -> 
 #[tokio::test(start_paused = true)]
 async fn against_the_simulator_commands_never_take_the_trackers_share() {
     let (requests, window) = (30, Duration::from_secs(60));
+    // The simulator's clock follows tokio's (paused) one.
     let sim = psn_sim::Sim::new(psn_sim::SimConfig {
         rate_limit: requests,
         rate_window: window,
+        clock: psn_sim::SimClock::Tokio,
         ..psn_sim::SimConfig::default()
     });
-    // The simulator's clock follows tokio's (paused) one: each request first brings it level.
     let start = Instant::now();
     let sim_start = sim.now();
-    let moved = Arc::new(Mutex::new(Duration::ZERO));
-    let router = sim.router().layer(axum::middleware::from_fn({
-        let (sim, moved) = (sim.clone(), moved.clone());
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            let (sim, moved) = (sim.clone(), moved.clone());
-            async move {
-                {
-                    let mut moved = moved.lock().unwrap();
-                    let now = start.elapsed();
-                    sim.advance_clock(now.saturating_sub(*moved));
-                    *moved = now.max(*moved);
-                }
-                next.run(request).await
-            }
-        }
-    }));
+    let router = sim.router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
