@@ -169,6 +169,15 @@ impl Client {
         }
     }
 
+    /// The same client for work nobody waits for (a `/rarest` fill-in): its requests take only
+    /// command capacity left idle (see `budget.rs`) and wait for it as long as it takes.
+    pub fn idle(&self) -> Client {
+        Client {
+            priority: Priority::Idle,
+            ..self.clone()
+        }
+    }
+
     /// The same client asking for names in `language` (a code of [`crate::LANGUAGES`]): same
     /// budget, sign-in and caches; what holds names is cached per language, the rest is shared.
     pub fn in_language(&self, language: &str) -> Client {
