@@ -66,6 +66,8 @@ pub struct Data {
     pub discord: super::discord_gate::DiscordGate,
     /// Each member's and server's share of the command part of the PSN budget.
     pub shares: crate::commands::shares::Shares,
+    /// `/rarest` fill-ins running in the background, charged to those shares.
+    pub fill_ins: crate::commands::fill_in::FillIns,
 }
 
 impl Data {

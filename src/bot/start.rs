@@ -59,6 +59,7 @@ pub async fn run(
         failpoint: config.failpoint,
     };
     let deliverer_metrics = metrics.clone();
+    let shares = crate::commands::shares::Shares::new(config.command_shares);
     let data = Data {
         store,
         signals: signals.clone(),
@@ -71,7 +72,12 @@ pub async fn run(
         shutting_down: shutting_down.clone(),
         members: super::members::Members::default(),
         discord: gate.clone(),
-        shares: crate::commands::shares::Shares::new(config.command_shares),
+        shares: shares.clone(),
+        fill_ins: crate::commands::fill_in::FillIns::new(
+            shares,
+            background.tasks.clone(),
+            background.cancel.clone(),
+        ),
     };
     let dev_guild = config.discord_dev_guild;
 
@@ -163,6 +169,7 @@ pub async fn run(
     .await
     .map_err(BotError::Ops)?;
     let stop_ops = background.cancel.clone();
+    let background_tasks = background.tasks.clone();
 
     let requested = crate::shutdown::requested();
     let stop = async move {
@@ -194,6 +201,14 @@ pub async fn run(
         if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
             tracing::warn!(task = name, "did not stop within {DRAIN_TIMEOUT:?}");
         }
+    }
+    // Fill-ins and button expiries, cancelled with the rest: let them finish their last write.
+    background_tasks.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, background_tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks did not stop within {DRAIN_TIMEOUT:?}");
     }
     tracing::info!("stopped");
     Ok(())

@@ -120,7 +120,7 @@ impl AccountStatus {
     }
 }
 
-fn trophy_kind_from_db(kind: &str) -> TrophyType {
+pub(super) fn trophy_kind_from_db(kind: &str) -> TrophyType {
     match kind {
         "platinum" => TrophyType::Platinum,
         "gold" => TrophyType::Gold,

@@ -33,13 +33,20 @@ pub async fn rarest(
         };
         rarest::estimate(services, &input, cost::CAP)
     };
-    answer_for_player(ctx, user, estimate, |services, user| async move {
-        rarest::run(
+    let fill_ins = ctx.data().fill_ins.clone();
+    let (author, guild) = (ctx.author().id.get(), ctx.guild_id().map(|g| g.get()));
+    answer_for_player(ctx, user, estimate, move |services, user| async move {
+        let progress = rarest::run_progressive(
             &services,
             RarestInput { user, game, count },
             Some(cost::CAP),
         )
-        .await
+        .await?;
+        // What the cap left is fetched on idle capacity, charged to the asker, for next time.
+        if let Some(rest) = progress.rest {
+            fill_ins.start(&services, rest, author, guild);
+        }
+        Ok(progress.reply)
     })
     .await
 }
