@@ -11,3 +11,8 @@ CREATE TABLE title_trophy_rates (
     updated_at           timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (np_communication_id, trophy_id)
 );
+
+-- When each earned trophy of account_title_state.earned was earned ({"id": timestamp}; trophies
+-- earned offline without a date are absent), so /rarest ranks and dates them from the database.
+-- Null for rows written before this column.
+ALTER TABLE account_title_state ADD COLUMN earned_at jsonb;

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::rarest::{rank_trophies, Library, Rest};
+use super::rarest::{rank_trophies, title_state, Library, Rest};
 use super::shares::{cost, Admission, Shares};
 use super::Services;
 
@@ -158,12 +158,8 @@ impl FillIn {
             };
             report.earned_states += 1;
             if rest.library == Library::Stored {
-                if let Some(updated) = updated {
-                    let ids = earned.iter().filter(|t| t.earned).map(|t| t.id).collect();
-                    self.services
-                        .keep_earned_ids(&account, &[(id.clone(), updated, ids)])
-                        .await;
-                }
+                let state = title_state(id, updated, &earned);
+                self.services.keep_earned_ids(&account, &[state]).await;
             }
             ranked.extend(
                 earned

@@ -107,7 +107,7 @@ impl Services {
     pub(crate) async fn keep_earned_ids(
         &self,
         account: &Account,
-        titles: &[(String, chrono::DateTime<chrono::Utc>, Vec<u32>)],
+        titles: &[crate::store::TitleState],
     ) {
         let Some(store) = self.library.as_ref() else {
             return;

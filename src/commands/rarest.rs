@@ -21,7 +21,7 @@ use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
 use crate::model::reply::Reply;
 use crate::render::{self, RareTrophy, RarestScope};
-use crate::store::RarestTitle;
+use crate::store::{RarestTitle, TitleState};
 
 /// How many trophies `/rarest` shows when `count` is left out, and at most (Discord shows the
 /// range from the option's definition).
@@ -239,11 +239,10 @@ pub async fn run_progressive(
             }
             let fetched = earned_across(services, &account, &titles, &to_fetch).await?;
             if library == Library::Stored {
-                let states: Vec<(String, DateTime<Utc>, Vec<u32>)> = fetched
+                let states: Vec<TitleState> = fetched
                     .iter()
-                    .filter_map(|(index, earned, updated)| {
-                        let ids = earned.iter().filter(|t| t.earned).map(|t| t.id).collect();
-                        Some((titles[*index].np_communication_id.clone(), (*updated)?, ids))
+                    .map(|(index, earned, updated)| {
+                        title_state(&titles[*index].np_communication_id, *updated, earned)
                     })
                     .collect();
                 services.keep_earned_ids(&account, &states).await;
@@ -365,7 +364,7 @@ fn recent_titles(
 
 /// A tracked player's stored titles with earned trophies, each with its earned state if the
 /// client's cache holds it as of the stored listing, or the store holds its earned ids and
-/// every one's rate (earned dates are not stored: those trophies show no date).
+/// every one's rate.
 fn stored_titles(
     services: &Services,
     account: &Account,
@@ -390,6 +389,21 @@ fn stored_titles(
         .collect()
 }
 
+/// A fetched earned state as the tracker stores it.
+pub(crate) fn title_state(
+    np_communication_id: &str,
+    last_updated: Option<DateTime<Utc>>,
+    earned: &[EarnedTrophy],
+) -> TitleState {
+    let earned = earned.iter().filter(|t| t.earned);
+    TitleState {
+        np_communication_id: np_communication_id.to_string(),
+        last_updated,
+        earned: earned.clone().map(|t| t.id).collect(),
+        earned_at: earned.filter_map(|t| Some((t.id, t.earned_at?))).collect(),
+    }
+}
+
 /// A stored title's earned trophies, if its earned ids and all their rates are stored.
 fn from_store(title: &RarestTitle) -> Option<Vec<EarnedTrophy>> {
     let ids = title.earned.as_ref().filter(|ids| !ids.is_empty())?;
@@ -402,7 +416,7 @@ fn from_store(title: &RarestTitle) -> Option<Vec<EarnedTrophy>> {
                 kind: rate.kind,
                 hidden: false,
                 earned: true,
-                earned_at: None,
+                earned_at: title.earned_at.get(id).copied(),
                 earned_rate: rate.earned_rate,
                 rarity: rate.rarity,
             })

@@ -3,13 +3,13 @@
 //! (`account_title_state`, the tracker's, which a command may fill in for titles the tracker has
 //! not read yet).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use psn::{Rarity, TitleProgress, TitleRates, TrophyRate};
 
-use super::tracking::trophy_kind_from_db;
-use super::{corrupt, snowflake_to_db, Store, StoreError};
+use super::tracking::{earned_dates, trophy_kind_from_db};
+use super::{corrupt, snowflake_to_db, Store, StoreError, TitleState};
 
 /// One title of a tracked player's stored library, for `/rarest`.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +18,8 @@ pub struct RarestTitle {
     pub title: TitleProgress,
     /// The earned trophy ids stored for it, when they reflect that listing (`None`: not known).
     pub earned: Option<Vec<u32>>,
+    /// When those were earned, where stored.
+    pub earned_at: BTreeMap<u32, DateTime<Utc>>,
     /// The stored rates of those earned trophies (a trophy without one is missing).
     pub rates: Vec<TrophyRate>,
 }
@@ -76,8 +78,8 @@ impl Store {
         account_id: &str,
         guild_id: u64,
     ) -> Result<Vec<RarestTitle>, StoreError> {
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT u.title::text, s.earned::text FROM user_titles u
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT u.title::text, s.earned::text, s.earned_at::text FROM user_titles u
              LEFT JOIN account_title_state s
                     ON s.account_id = u.account_id
                    AND s.np_communication_id = u.np_communication_id
@@ -117,7 +119,7 @@ impl Store {
             });
         }
         rows.into_iter()
-            .map(|(title, earned)| {
+            .map(|(title, earned, earned_at)| {
                 let title: TitleProgress =
                     serde_json::from_str(&title).map_err(corrupt("user title"))?;
                 let earned: Option<Vec<u32>> = earned
@@ -131,6 +133,7 @@ impl Store {
                 Ok(RarestTitle {
                     title,
                     earned,
+                    earned_at: earned_dates(earned_at.as_deref())?,
                     rates,
                 })
             })
@@ -145,21 +148,28 @@ impl Store {
     pub async fn fill_in_earned_ids(
         &self,
         account_id: &str,
-        titles: &[(String, DateTime<Utc>, Vec<u32>)],
+        titles: &[TitleState],
     ) -> Result<u64, StoreError> {
         let mut ids = Vec::with_capacity(titles.len());
         let mut updated = Vec::with_capacity(titles.len());
         let mut earned = Vec::with_capacity(titles.len());
-        for (id, last_updated, trophies) in titles {
-            ids.push(id.clone());
-            updated.push(*last_updated);
-            earned.push(serde_json::to_string(trophies).map_err(corrupt("earned trophy ids"))?);
+        let mut earned_at = Vec::with_capacity(titles.len());
+        // A state without a last-update time cannot be matched with the listing.
+        for state in titles.iter().filter(|s| s.last_updated.is_some()) {
+            ids.push(state.np_communication_id.clone());
+            updated.push(state.last_updated);
+            earned
+                .push(serde_json::to_string(&state.earned).map_err(corrupt("earned trophy ids"))?);
+            earned_at.push(
+                serde_json::to_string(&state.earned_at).map_err(corrupt("earned trophy dates"))?,
+            );
         }
         let written = sqlx::query(
             "INSERT INTO account_title_state
-                 (account_id, np_communication_id, last_updated, earned)
-             SELECT $1, t.id, t.updated, t.earned::jsonb
-             FROM UNNEST($2::text[], $3::timestamptz[], $4::text[]) AS t(id, updated, earned)
+                 (account_id, np_communication_id, last_updated, earned, earned_at)
+             SELECT $1, t.id, t.updated, t.earned::jsonb, t.earned_at::jsonb
+             FROM UNNEST($2::text[], $3::timestamptz[], $4::text[], $5::text[])
+                  AS t(id, updated, earned, earned_at)
              JOIN user_titles u
                ON u.account_id = $1 AND u.np_communication_id = t.id
               AND u.last_updated = t.updated
@@ -170,6 +180,7 @@ impl Store {
         .bind(ids)
         .bind(updated)
         .bind(earned)
+        .bind(earned_at)
         .execute(&self.pool)
         .await?;
         Ok(written.rows_affected())
