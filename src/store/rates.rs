@@ -24,6 +24,9 @@ pub struct RarestTitle {
     pub rates: Vec<TrophyRate>,
 }
 
+/// A `title_trophy_rates` row: title, trophy, kind, earned rate, rarity code.
+type RateRow = (String, i32, String, Option<f64>, Option<i16>);
+
 impl Store {
     /// Upserts titles' earned rates in one statement; a title's rates are replaced trophy by
     /// trophy (PSN's rates drift as players earn them).
@@ -98,7 +101,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let rate_rows: Vec<(String, i32, String, Option<f64>, Option<i16>)> = sqlx::query_as(
+        let rate_rows: Vec<RateRow> = sqlx::query_as(
             "SELECT r.np_communication_id, r.trophy_id, r.kind, r.earned_rate, r.rarity
              FROM account_title_state s
              JOIN title_trophy_rates r

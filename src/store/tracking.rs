@@ -123,6 +123,9 @@ impl AccountStatus {
     }
 }
 
+/// An `account_title_state` row: title, last update, earned ids and dates (JSON).
+type TitleStateRow = (String, Option<DateTime<Utc>>, String, Option<String>);
+
 /// The stored `earned_at` object (null for rows from before it: no dates).
 pub(super) fn earned_dates(json: Option<&str>) -> Result<BTreeMap<u32, DateTime<Utc>>, StoreError> {
     json.map_or(Ok(BTreeMap::new()), |json| {
@@ -277,7 +280,7 @@ impl Store {
         account_id: &str,
         np_communication_ids: &[String],
     ) -> Result<HashMap<String, TitleState>, StoreError> {
-        let rows: Vec<(String, Option<DateTime<Utc>>, String, Option<String>)> = sqlx::query_as(
+        let rows: Vec<TitleStateRow> = sqlx::query_as(
             "SELECT np_communication_id, last_updated, earned::text, earned_at::text
              FROM account_title_state
              WHERE account_id = $1 AND np_communication_id = ANY($2)",
