@@ -432,9 +432,10 @@ fn key_of(title: TitleProgress) -> TitleKey {
     }
 }
 
-/// The worst-case PSN requests of `/rarest` as the caches stand now, never more than `cap`
-/// across titles (the command then holds itself to it): 0 when everything it needs is cached.
-pub fn estimate(services: &Services, input: &RarestInput, cap: u32) -> u32 {
+/// The worst-case PSN requests of `/rarest` as the caches (and, for a tracked player, the
+/// store) stand now, never more than `cap` across titles (the command then holds itself to
+/// it): 0 when everything it needs is known.
+pub async fn estimate(services: &Services, input: &RarestInput, cap: u32) -> u32 {
     let lookup = lookup_cost(services, &input.user);
     let Some(account) = services.client.cached_user(&input.user) else {
         return match input.game {
@@ -447,15 +448,17 @@ pub fn estimate(services: &Services, input: &RarestInput, cap: u32) -> u32 {
         // game given by name cannot tell before it is resolved.
         Some(_) => cost::RAREST_GAME,
         None => {
-            let Some(recent) = services
-                .client
-                .cached_recent_titles(&account, RECENT_TITLES)
-            else {
-                return cap;
+            let titles = match services.rarest_library(&account).await {
+                Some(stored) => stored_titles(services, &account, stored),
+                None => match services
+                    .client
+                    .cached_recent_titles(&account, RECENT_TITLES)
+                {
+                    Some(recent) => recent_titles(services, &account, recent),
+                    None => return cap,
+                },
             };
-            let with_earned: Vec<&TitleProgress> =
-                recent.iter().filter(|t| t.earned.total() > 0).collect();
-            (lookup + uncapped_cost(services, &account, &with_earned, input.count)).min(cap)
+            (lookup + uncapped_cost(services, &titles, input.count)).min(cap)
         }
     }
 }
@@ -516,31 +519,20 @@ fn plan_titles(titles: &[LibraryTitle], budget: u32) -> Plan {
     }
 }
 
-/// What ranking all of `titles` costs at worst: the uncached earned states, and the
-/// definitions of as many uncached titles as trophies are shown, from among the uncached
-/// titles and those of the trophies the cached earned states rank highest (new titles can only
-/// push those down, never bring up others).
-fn uncapped_cost(
-    services: &Services,
-    account: &Account,
-    titles: &[&TitleProgress],
-    shown: u8,
-) -> u32 {
-    let client = &services.client;
+/// What ranking all of `titles` costs at worst: the unknown earned states, and the
+/// definitions of as many uncached titles as trophies are shown, from among the unknown titles
+/// and those of the trophies the known earned states rank highest (new titles can only push
+/// those down, never bring up others).
+fn uncapped_cost(services: &Services, titles: &[LibraryTitle], shown: u8) -> u32 {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for (title_index, title) in titles.iter().enumerate() {
-        match client.cached_earned(account, &title.np_communication_id) {
+        match &title.known {
             Some(earned) => {
-                known.extend(
-                    earned
-                        .into_iter()
-                        .filter(|t| t.earned)
-                        .map(|trophy| Candidate {
-                            title_index,
-                            trophy,
-                        }),
-                )
+                known.extend(earned.iter().filter(|t| t.earned).map(|trophy| Candidate {
+                    title_index,
+                    trophy: trophy.clone(),
+                }))
             }
             None => unknown.push(title_index),
         }
@@ -557,7 +549,11 @@ fn uncapped_cost(
     may_show.dedup();
     let undefined = may_show
         .iter()
-        .filter(|&&i| !client.has_title_cached(&titles[i].np_communication_id))
+        .filter(|&&i| {
+            !services
+                .client
+                .has_title_cached(&titles[i].key.np_communication_id)
+        })
         .count()
         .min(usize::from(shown));
     earned + undefined as u32 * cost::DEFINITIONS

@@ -101,7 +101,7 @@ impl World {
 /// One capped `/rarest` across the hunter's titles with `services`: the answer and what it left,
 /// the requests it sent, and what it was estimated at before.
 async fn capped(services: &commands::Services) -> (rarest::Progress, u64, u32) {
-    let estimate = rarest::estimate(services, &hunter(), cost::CAP);
+    let estimate = rarest::estimate(services, &hunter(), cost::CAP).await;
     let meter = psn::Meter::new();
     let progress =
         rarest::run_progressive(&services.metered(meter.clone()), hunter(), Some(cost::CAP))
@@ -335,7 +335,8 @@ async fn a_tracked_players_whole_library_is_ranked_from_the_database() {
 
     // Warm: the whole library, and the simulator sees no request.
     let before = api_requests(&world.sim);
-    let (warm, sent, _) = capped(&tracked).await;
+    let (warm, sent, estimate) = capped(&tracked).await;
+    assert_eq!(estimate, 0, "estimated from the database too");
     assert_eq!(
         footer(&warm.reply),
         format!("Across all their {library} titles")

@@ -27,7 +27,7 @@ pub async fn compare(
     answer_for_player(
         ctx,
         user,
-        |_, _| estimate,
+        |_, _| std::future::ready(estimate),
         |services, user| async move {
             let input = CompareInput {
                 user,

@@ -24,14 +24,15 @@ pub async fn rarest(
     let game = game.map(|g| g.0);
     let estimate_game = game.clone();
     // Across titles the command is held to the cap and estimated from what the client has
-    // cached: a warm `/rarest` costs nothing and is never refused for what it would not spend.
-    let estimate = move |services: &Services, user: &OnlineId| {
+    // cached and the store holds: a warm `/rarest` costs nothing and is never refused for what
+    // it would not spend.
+    let estimate = move |services: Services, user: OnlineId| async move {
         let input = RarestInput {
-            user: user.clone(),
+            user,
             game: estimate_game,
             count,
         };
-        rarest::estimate(services, &input, cost::CAP)
+        rarest::estimate(&services, &input, cost::CAP).await
     };
     let fill_ins = ctx.data().fill_ins.clone();
     let (author, guild) = (ctx.author().id.get(), ctx.guild_id().map(|g| g.get()));

@@ -24,7 +24,7 @@ pub async fn trophies(
     answer_for_player(
         ctx,
         user,
-        |_, _| estimate,
+        |_, _| std::future::ready(estimate),
         |services, user| async move {
             let game = game.map(|g| g.0);
             trophies::run(&services, TrophiesInput { user, game }).await
