@@ -394,3 +394,58 @@ async fn rarest_cost_table() {
         }
     }
 }
+
+/// What a fill-in costs and what it buys, for BENCHMARKS.md: sim_hunter's 50 recent titles
+/// (untracked) and their whole tracked library of 400, each a cold capped call, its fill-in,
+/// then the next call: `cargo test --test commands -- --ignored --nocapture rarest_fill_in_table`.
+#[tokio::test]
+#[ignore = "prints a table for BENCHMARKS.md"]
+async fn rarest_fill_in_table() {
+    let world = roomy_world().await;
+    let (_db, store) = TestDb::migrated().await;
+    let client = roomy_client(&world.server.base_url);
+    let account_id = world.sim.account_id("sim_hunter").expect("the hunter");
+    sqlx::query(
+        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
+         VALUES ($1, $2, 'sim_hunter', 1)",
+    )
+    .bind(GUILD as i64)
+    .bind(&account_id)
+    .execute(store.pool())
+    .await
+    .expect("track");
+    store.sync_account_state().await.expect("sync");
+    trophybot::tracker::poll_once(&store, &client.background(), &account_id, "t")
+        .await
+        .expect("the baseline");
+    let untracked = commands::Services::new(roomy_client(&world.server.base_url));
+    let tracked = commands::Services::new(client.clone())
+        .with_library(store.clone())
+        .in_guild(Some(GUILD));
+    for (name, services) in [("recent titles", untracked), ("tracked library", tracked)] {
+        let (first, sent, estimate) = capped(&services).await;
+        println!(
+            "{name}: call 1 estimated {estimate}, sent {sent}: {}",
+            footer(&first.reply)
+        );
+        let before = api_requests(&world.sim);
+        let report = fill_ins(&default_shares(10_000))
+            .start(&services, first.rest.expect("a rest"), ASKER, Some(GUILD))
+            .expect("started")
+            .await
+            .expect("ran");
+        println!(
+            "{name}: fill-in sent {} ({} earned states, {} definitions), {:?}",
+            api_requests(&world.sim) - before,
+            report.earned_states,
+            report.definitions,
+            report.ended
+        );
+        trophybot::tracker::titles::save_fetched(&store, &client).await;
+        let (next, sent, estimate) = capped(&services).await;
+        println!(
+            "{name}: call 2 estimated {estimate}, sent {sent}: {}",
+            footer(&next.reply)
+        );
+    }
+}
