@@ -220,11 +220,12 @@ pub async fn run_progressive(
                     covered: listed - plan.left.len(),
                 },
             };
+            let left: HashSet<usize> = plan.left.iter().copied().collect();
             let mut titles = Vec::with_capacity(covered_count);
             let mut candidates = Vec::new();
             let mut to_fetch = Vec::new();
             for (index, title) in with_earned.into_iter().enumerate() {
-                if plan.left.contains(&index) {
+                if left.contains(&index) {
                     continue;
                 }
                 let title_index = titles.len();
