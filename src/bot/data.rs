@@ -68,6 +68,8 @@ pub struct Data {
     pub shares: crate::commands::shares::Shares,
     /// When each member's autocomplete last asked PSN (once per few minutes).
     pub typing: super::typing::TypingFetches,
+    /// `/rarest` fill-ins running in the background, charged to those shares.
+    pub fill_ins: crate::commands::fill_in::FillIns,
 }
 
 impl Data {

@@ -81,6 +81,11 @@ pub async fn run(
         discord: gate.clone(),
         shares: shares.clone(),
         typing: Default::default(),
+        fill_ins: crate::commands::fill_in::FillIns::new(
+            shares,
+            background.tasks.clone(),
+            background.cancel.clone(),
+        ),
     };
     let dev_guild = config.discord_dev_guild;
 
@@ -172,6 +177,7 @@ pub async fn run(
     .await
     .map_err(BotError::Ops)?;
     let stop_ops = background.cancel.clone();
+    let background_tasks = background.tasks.clone();
 
     let requested = crate::shutdown::requested();
     let stop = async move {
@@ -203,6 +209,14 @@ pub async fn run(
         if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
             tracing::warn!(task = name, "did not stop within {DRAIN_TIMEOUT:?}");
         }
+    }
+    // Fill-ins and button expiries, cancelled with the rest: let them finish their last write.
+    background_tasks.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, background_tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks did not stop within {DRAIN_TIMEOUT:?}");
     }
     tracing::info!("stopped");
     Ok(())

@@ -2,6 +2,7 @@
 //! PSN client, hand model values to `render`. No formatting here.
 
 pub mod compare;
+pub mod fill_in;
 pub mod game;
 pub mod help;
 pub mod leaderboard;
@@ -96,6 +97,46 @@ impl Services {
         Services {
             client: self.client.metered(meter),
             ..self.clone()
+        }
+    }
+
+    /// A tracked player's whole library for `/rarest`, with the stored earned ids and rates,
+    /// under the rule of [`Services::stored_library`].
+    pub(crate) async fn rarest_library(
+        &self,
+        account: &Account,
+    ) -> Option<Vec<crate::store::RarestTitle>> {
+        let store = self.library.as_ref()?;
+        let guild = self.guild?;
+        match store
+            .rarest_library_in_guild(&account.account_id, guild)
+            .await
+        {
+            Ok(titles) if !titles.is_empty() => Some(titles),
+            Ok(_) => None,
+            Err(err) => {
+                tracing::warn!(%err, "could not read a stored library; asking PSN");
+                None
+            }
+        }
+    }
+
+    /// Stores the earned ids a command fetched of a tracked player's titles (see
+    /// [`Store::fill_in_earned_ids`]), so the next `/rarest` needs no request for them. A
+    /// failure is logged: the next call fetches them again.
+    pub(crate) async fn keep_earned_ids(
+        &self,
+        account: &Account,
+        titles: &[crate::store::TitleState],
+    ) {
+        let Some(store) = self.library.as_ref() else {
+            return;
+        };
+        if titles.is_empty() {
+            return;
+        }
+        if let Err(err) = store.fill_in_earned_ids(&account.account_id, titles).await {
+            tracing::warn!(%err, "could not store fetched earned ids");
         }
     }
 

@@ -1,12 +1,18 @@
 //! `/rarest user [game] [count]`: ranks with the user-level earned state (one request per title
 //! with earned trophies) and fetches definitions only for the titles shown. Across titles it
-//! can be held to a cap of PSN requests: it then ranks the titles whose earned states are
-//! cached plus the most promising others that fit, and says how much it covered.
+//! ranks a tracked player's whole stored library (earned ids and rates from the database), else
+//! their most recent titles. It can be held to a cap of PSN requests: it then ranks the titles
+//! whose earned states are known plus the most promising others that fit, says how much it
+//! covered, and leaves the rest for a fill-in ([`super::fill_in`]).
 
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use psn::{Account, EarnedTrophy, NpService, OnlineId, Platform, TitleDefinition, TitleProgress};
+use chrono::{DateTime, Utc};
+use psn::{
+    Account, EarnedTrophy, NpService, OnlineId, Platform, TitleDefinition, TitleProgress,
+    TrophyRate,
+};
 use tokio::task::JoinSet;
 
 use super::game::resolve_game;
@@ -15,6 +21,7 @@ use super::{Services, RECENT_TITLES};
 use crate::errors::CommandError;
 use crate::model::reply::Reply;
 use crate::render::{self, RareTrophy, RarestScope};
+use crate::store::{RarestTitle, TitleState};
 
 /// How many trophies `/rarest` shows when `count` is left out, and at most (Discord shows the
 /// range from the option's definition).
@@ -42,10 +49,60 @@ struct Candidate {
 }
 
 /// A title taking part in the ranking.
-struct TitleKey {
-    np_communication_id: String,
-    service: Option<NpService>,
-    platforms: Vec<Platform>,
+#[derive(Debug, Clone)]
+pub(crate) struct TitleKey {
+    pub(crate) np_communication_id: String,
+    pub(crate) service: Option<NpService>,
+    pub(crate) platforms: Vec<Platform>,
+}
+
+/// Where `/rarest` across titles looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Library {
+    /// The player's most recent titles, as PSN lists them.
+    Recent,
+    /// A tracked player's whole library, as the tracker stored it (see
+    /// [`Services::rarest_library`]).
+    Stored,
+}
+
+/// A title of the library with earned trophies, and its earned state if known without a
+/// request (the client's cache, or the store).
+struct LibraryTitle {
+    key: TitleKey,
+    progress: u32,
+    known: Option<Vec<EarnedTrophy>>,
+}
+
+/// What a capped `/rarest` across titles left uncovered, for a fill-in to fetch while the
+/// budget is idle (see [`super::fill_in::FillIns`]), so that the next call covers more.
+pub struct Rest {
+    pub(crate) account: Account,
+    pub(crate) library: Library,
+    pub(crate) count: u8,
+    /// The titles whose earned states were not fetched, most promising first.
+    pub(crate) titles: Vec<TitleKey>,
+    /// The trophies shown and those of titles left out for want of definitions: ranked with
+    /// what the fill-in fetches, they tell whose definitions the next call shows.
+    pub(crate) ranked: Vec<(TitleKey, EarnedTrophy)>,
+}
+
+impl Rest {
+    /// The player the rest belongs to.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    /// How many titles are left to fetch.
+    pub fn titles_left(&self) -> usize {
+        self.titles.len()
+    }
+}
+
+/// A `/rarest` answer, and what it left for a fill-in (a capped call across titles only).
+pub struct Progress {
+    pub reply: Reply,
+    pub rest: Option<Rest>,
 }
 
 /// The `count` option checked: 1 to [`MAX_COUNT`].
@@ -58,11 +115,25 @@ pub fn count(value: i64) -> Result<u8, CommandError> {
         })
 }
 
+/// `/rarest`, answered (see [`run_progressive`]); what a cap left uncovered is left for later
+/// calls.
 pub async fn run(
     services: &Services,
     input: RarestInput,
     cap: Option<u32>,
 ) -> Result<Reply, CommandError> {
+    Ok(run_progressive(services, input, cap).await?.reply)
+}
+
+/// `/rarest`. Across titles it ranks a tracked player's whole stored library (in a server that
+/// tracks them, while their list was last seen public), else their most recent titles; held to
+/// `cap` PSN requests it covers what is known without asking plus the most promising others
+/// that fit, and returns the rest for a fill-in.
+pub async fn run_progressive(
+    services: &Services,
+    input: RarestInput,
+    cap: Option<u32>,
+) -> Result<Progress, CommandError> {
     let input = RarestInput {
         count: count(i64::from(input.count))?,
         ..input
@@ -72,6 +143,8 @@ pub async fn run(
     let mut definitions: HashMap<usize, TitleDefinition> = HashMap::new();
     // What is left of the cap for the shown trophies' definitions (`None`: no cap).
     let mut definitions_budget: Option<u32> = None;
+    let mut uncovered: Vec<TitleKey> = Vec::new();
+    let mut library_kind = None;
     let (titles, candidates, mut scope) = match &input.game {
         Some(game) => {
             let game = resolve_game(services, &account, game).await?;
@@ -102,36 +175,85 @@ pub async fn run(
             (titles, candidates, scope)
         }
         None => {
-            let listing = listing_cost(services, &account);
-            let recent = services
-                .client
-                .recent_titles(&account, RECENT_TITLES)
-                .await?;
-            let with_earned: Vec<&TitleProgress> =
-                recent.iter().filter(|t| t.earned.total() > 0).collect();
-            let covered = match cap {
+            let (library, listed, with_earned, listing) =
+                match services.rarest_library(&account).await {
+                    Some(stored) => {
+                        let listed = stored.len();
+                        let titles = stored_titles(services, &account, stored);
+                        (Library::Stored, listed, titles, 0)
+                    }
+                    None => {
+                        let listing = listing_cost(services, &account);
+                        let recent = services
+                            .client
+                            .recent_titles(&account, RECENT_TITLES)
+                            .await?;
+                        let listed = recent.len();
+                        let titles = recent_titles(services, &account, recent);
+                        (Library::Recent, listed, titles, listing)
+                    }
+                };
+            library_kind = Some(library);
+            let plan = match cap {
                 Some(cap) => {
                     let budget = cap.saturating_sub(lookup + listing);
-                    let covered = plan_titles(services, &account, &with_earned, budget);
-                    let earned_cost = earned_cost(services, &account, &with_earned, &covered);
+                    let plan = plan_titles(&with_earned, budget);
+                    let earned_cost = plan.fetch.len() as u32 * cost::EARNED;
                     definitions_budget = Some(budget.saturating_sub(earned_cost));
-                    covered
+                    plan
                 }
-                None => (0..with_earned.len()).collect(),
+                None => Plan::everything(&with_earned),
             };
-            let scope = RarestScope::RecentTitles {
-                count: recent.len(),
-                covered: recent.len() - (with_earned.len() - covered.len()),
-            };
-            let titles: Vec<TitleKey> = covered
+            uncovered = plan
+                .left
                 .iter()
-                .map(|&i| TitleKey {
-                    np_communication_id: with_earned[i].np_communication_id.clone(),
-                    service: with_earned[i].service,
-                    platforms: with_earned[i].platforms.clone(),
-                })
+                .map(|&i| with_earned[i].key.clone())
                 .collect();
-            let candidates = earned_across(services, &account, &titles).await?;
+            let covered_count = with_earned.len() - plan.left.len();
+            let scope = match library {
+                Library::Recent => RarestScope::RecentTitles {
+                    count: listed,
+                    covered: listed - plan.left.len(),
+                },
+                Library::Stored => RarestScope::Library {
+                    count: listed,
+                    covered: listed - plan.left.len(),
+                },
+            };
+            let left: HashSet<usize> = plan.left.iter().copied().collect();
+            let mut titles = Vec::with_capacity(covered_count);
+            let mut candidates = Vec::new();
+            let mut to_fetch = Vec::new();
+            for (index, title) in with_earned.into_iter().enumerate() {
+                if left.contains(&index) {
+                    continue;
+                }
+                let title_index = titles.len();
+                match title.known {
+                    Some(known) => candidates.extend(known.into_iter().map(|trophy| Candidate {
+                        title_index,
+                        trophy,
+                    })),
+                    None => to_fetch.push(title_index),
+                }
+                titles.push(title.key);
+            }
+            let fetched = earned_across(services, &account, &titles, &to_fetch).await?;
+            if library == Library::Stored {
+                let states: Vec<TitleState> = fetched
+                    .iter()
+                    .map(|(index, earned, updated)| {
+                        title_state(&titles[*index].np_communication_id, *updated, earned)
+                    })
+                    .collect();
+                services.keep_earned_ids(&account, &states).await;
+            }
+            candidates.extend(fetched.into_iter().flat_map(|(title_index, earned, _)| {
+                earned.into_iter().map(move |trophy| Candidate {
+                    title_index,
+                    trophy,
+                })
+            }));
             (titles, candidates, scope)
         }
     };
@@ -170,11 +292,30 @@ pub async fn run(
             .await?;
         definitions.insert(index, definition);
     }
-    earned.retain(|c| !dropped.contains(&c.title_index));
+    let (left_out, mut earned): (Vec<Candidate>, Vec<Candidate>) = earned
+        .into_iter()
+        .partition(|c| dropped.contains(&c.title_index));
     earned.truncate(usize::from(input.count));
-    if let RarestScope::RecentTitles { covered, .. } = &mut scope {
-        *covered -= dropped.len();
+    match &mut scope {
+        RarestScope::RecentTitles { covered, .. } | RarestScope::Library { covered, .. } => {
+            *covered -= dropped.len();
+        }
+        RarestScope::Title { .. } => {}
     }
+    let rest = match (library_kind, cap) {
+        (Some(library), Some(_)) if !uncovered.is_empty() || !dropped.is_empty() => Some(Rest {
+            account: account.clone(),
+            library,
+            count: input.count,
+            titles: uncovered,
+            ranked: earned
+                .iter()
+                .chain(&left_out)
+                .map(|c| (titles[c.title_index].clone(), c.trophy.clone()))
+                .collect(),
+        }),
+        _ => None,
+    };
 
     let shown: Vec<RareTrophy> = earned
         .into_iter()
@@ -197,12 +338,105 @@ pub async fn run(
             })
         })
         .collect();
-    Ok(render::rarest(&account, &shown, &scope))
+    Ok(Progress {
+        reply: render::rarest(&account, &shown, &scope),
+        rest,
+    })
 }
 
-/// The worst-case PSN requests of `/rarest` as the caches stand now, never more than `cap`
-/// across titles (the command then holds itself to it): 0 when everything it needs is cached.
-pub fn estimate(services: &Services, input: &RarestInput, cap: u32) -> u32 {
+/// The recent titles with earned trophies, each with its earned state if the client has it.
+fn recent_titles(
+    services: &Services,
+    account: &Account,
+    recent: Vec<TitleProgress>,
+) -> Vec<LibraryTitle> {
+    recent
+        .into_iter()
+        .filter(|t| t.earned.total() > 0)
+        .map(|t| LibraryTitle {
+            known: services
+                .client
+                .cached_earned(account, &t.np_communication_id),
+            progress: t.progress,
+            key: key_of(t),
+        })
+        .collect()
+}
+
+/// A tracked player's stored titles with earned trophies, each with its earned state if the
+/// client's cache holds it as of the stored listing, or the store holds its earned ids and
+/// every one's rate.
+fn stored_titles(
+    services: &Services,
+    account: &Account,
+    stored: Vec<RarestTitle>,
+) -> Vec<LibraryTitle> {
+    stored
+        .into_iter()
+        .filter(|t| t.title.earned.total() > 0)
+        .map(|t| {
+            let cached = t.title.last_updated.and_then(|updated| {
+                services
+                    .client
+                    .cached_earned_as_of(account, &t.title.np_communication_id, updated)
+            });
+            let known = cached.or_else(|| from_store(&t));
+            LibraryTitle {
+                known,
+                progress: t.title.progress,
+                key: key_of(t.title),
+            }
+        })
+        .collect()
+}
+
+/// A fetched earned state as the tracker stores it.
+pub(crate) fn title_state(
+    np_communication_id: &str,
+    last_updated: Option<DateTime<Utc>>,
+    earned: &[EarnedTrophy],
+) -> TitleState {
+    let earned = earned.iter().filter(|t| t.earned);
+    TitleState {
+        np_communication_id: np_communication_id.to_string(),
+        last_updated,
+        earned: earned.clone().map(|t| t.id).collect(),
+        earned_at: earned.filter_map(|t| Some((t.id, t.earned_at?))).collect(),
+    }
+}
+
+/// A stored title's earned trophies, if its earned ids and all their rates are stored.
+fn from_store(title: &RarestTitle) -> Option<Vec<EarnedTrophy>> {
+    let ids = title.earned.as_ref().filter(|ids| !ids.is_empty())?;
+    let rates: HashMap<u32, &TrophyRate> = title.rates.iter().map(|r| (r.id, r)).collect();
+    ids.iter()
+        .map(|id| {
+            let rate = rates.get(id)?;
+            Some(EarnedTrophy {
+                id: *id,
+                kind: rate.kind,
+                hidden: false,
+                earned: true,
+                earned_at: title.earned_at.get(id).copied(),
+                earned_rate: rate.earned_rate,
+                rarity: rate.rarity,
+            })
+        })
+        .collect()
+}
+
+fn key_of(title: TitleProgress) -> TitleKey {
+    TitleKey {
+        np_communication_id: title.np_communication_id,
+        service: title.service,
+        platforms: title.platforms,
+    }
+}
+
+/// The worst-case PSN requests of `/rarest` as the caches (and, for a tracked player, the
+/// store) stand now, never more than `cap` across titles (the command then holds itself to
+/// it): 0 when everything it needs is known.
+pub async fn estimate(services: &Services, input: &RarestInput, cap: u32) -> u32 {
     let lookup = lookup_cost(services, &input.user);
     let Some(account) = services.client.cached_user(&input.user) else {
         return match input.game {
@@ -215,15 +449,17 @@ pub fn estimate(services: &Services, input: &RarestInput, cap: u32) -> u32 {
         // game given by name cannot tell before it is resolved.
         Some(_) => cost::RAREST_GAME,
         None => {
-            let Some(recent) = services
-                .client
-                .cached_recent_titles(&account, RECENT_TITLES)
-            else {
-                return cap;
+            let titles = match services.rarest_library(&account).await {
+                Some(stored) => stored_titles(services, &account, stored),
+                None => match services
+                    .client
+                    .cached_recent_titles(&account, RECENT_TITLES)
+                {
+                    Some(recent) => recent_titles(services, &account, recent),
+                    None => return cap,
+                },
             };
-            let with_earned: Vec<&TitleProgress> =
-                recent.iter().filter(|t| t.earned.total() > 0).collect();
-            (lookup + uncapped_cost(services, &account, &with_earned, input.count)).min(cap)
+            (lookup + uncapped_cost(services, &titles, input.count)).min(cap)
         }
     }
 }
@@ -244,75 +480,60 @@ fn listing_cost(services: &Services, account: &Account) -> u32 {
     }
 }
 
-/// The titles (indexes into `titles`) to rank within `budget` requests: every title whose
-/// earned state is cached (free), then uncached ones while their earned states fit and leave
-/// [`RESERVED_DEFINITIONS`] titles' definitions for the trophies shown. Uncached titles go in
-/// order of the share of their trophies the player earned, most first: a player's rarest
-/// trophies are the late, hard ones (platinums, completion), found in the titles they took
-/// furthest rather than in those they merely started; the listing's recency breaks ties.
-fn plan_titles(
-    services: &Services,
-    account: &Account,
-    titles: &[&TitleProgress],
-    budget: u32,
-) -> Vec<usize> {
-    let (mut chosen, mut uncached): (Vec<usize>, Vec<usize>) = (0..titles.len()).partition(|&i| {
-        services
-            .client
-            .has_earned_cached(account, &titles[i].np_communication_id)
-    });
-    // Stable: equal progress keeps the listing's order, most recent first.
-    uncached.sort_by_key(|&i| std::cmp::Reverse(titles[i].progress));
+/// Which titles (indexes into the library's titles with earned trophies) a call fetches the
+/// earned states of, and which it leaves for later.
+struct Plan {
+    fetch: Vec<usize>,
+    /// Most promising first.
+    left: Vec<usize>,
+}
+
+impl Plan {
+    fn everything(titles: &[LibraryTitle]) -> Plan {
+        Plan {
+            fetch: (0..titles.len())
+                .filter(|&i| titles[i].known.is_none())
+                .collect(),
+            left: Vec::new(),
+        }
+    }
+}
+
+/// The titles to rank within `budget` requests: every title whose earned state is known
+/// (free), then unknown ones while their earned states fit and leave [`RESERVED_DEFINITIONS`]
+/// titles' definitions for the trophies shown. Unknown titles go in order of the share of
+/// their trophies the player earned, most first: a player's rarest trophies are the late, hard
+/// ones (platinums, completion), found in the titles they took furthest rather than in those
+/// they merely started; the library's recency breaks ties.
+fn plan_titles(titles: &[LibraryTitle], budget: u32) -> Plan {
+    let mut unknown: Vec<usize> = (0..titles.len())
+        .filter(|&i| titles[i].known.is_none())
+        .collect();
+    // Stable: equal progress keeps the library's order, most recent first.
+    unknown.sort_by_key(|&i| std::cmp::Reverse(titles[i].progress));
     let for_earned = budget.saturating_sub(RESERVED_DEFINITIONS * cost::DEFINITIONS);
-    let affordable = (for_earned / cost::EARNED) as usize;
-    chosen.extend(uncached.into_iter().take(affordable));
-    chosen.sort_unstable();
-    chosen
+    let affordable = ((for_earned / cost::EARNED) as usize).min(unknown.len());
+    let left = unknown.split_off(affordable);
+    Plan {
+        fetch: unknown,
+        left,
+    }
 }
 
-/// The requests for the earned states of `chosen` of `titles` that the client has not cached.
-fn earned_cost(
-    services: &Services,
-    account: &Account,
-    titles: &[&TitleProgress],
-    chosen: &[usize],
-) -> u32 {
-    let uncached = chosen
-        .iter()
-        .filter(|&&i| {
-            !services
-                .client
-                .has_earned_cached(account, &titles[i].np_communication_id)
-        })
-        .count();
-    uncached as u32 * cost::EARNED
-}
-
-/// What ranking all of `titles` costs at worst: the uncached earned states, and the
-/// definitions of as many uncached titles as trophies are shown, from among the uncached
-/// titles and those of the trophies the cached earned states rank highest (new titles can only
-/// push those down, never bring up others).
-fn uncapped_cost(
-    services: &Services,
-    account: &Account,
-    titles: &[&TitleProgress],
-    shown: u8,
-) -> u32 {
-    let client = &services.client;
+/// What ranking all of `titles` costs at worst: the unknown earned states, and the
+/// definitions of as many uncached titles as trophies are shown, from among the unknown titles
+/// and those of the trophies the known earned states rank highest (new titles can only push
+/// those down, never bring up others).
+fn uncapped_cost(services: &Services, titles: &[LibraryTitle], shown: u8) -> u32 {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for (title_index, title) in titles.iter().enumerate() {
-        match client.cached_earned(account, &title.np_communication_id) {
+        match &title.known {
             Some(earned) => {
-                known.extend(
-                    earned
-                        .into_iter()
-                        .filter(|t| t.earned)
-                        .map(|trophy| Candidate {
-                            title_index,
-                            trophy,
-                        }),
-                )
+                known.extend(earned.iter().filter(|t| t.earned).map(|trophy| Candidate {
+                    title_index,
+                    trophy: trophy.clone(),
+                }))
             }
             None => unknown.push(title_index),
         }
@@ -329,21 +550,27 @@ fn uncapped_cost(
     may_show.dedup();
     let undefined = may_show
         .iter()
-        .filter(|&&i| !client.has_title_cached(&titles[i].np_communication_id))
+        .filter(|&&i| {
+            !services
+                .client
+                .has_title_cached(&titles[i].key.np_communication_id)
+        })
         .count()
         .min(usize::from(shown));
     earned + undefined as u32 * cost::DEFINITIONS
 }
 
-/// The earned state of every title in `titles`, a few requests at a time. A title PSN no
-/// longer knows is left out rather than failing the whole ranking.
+/// The earned state (and the last-update time it reflects) of each of `titles` at the indexes
+/// `wanted`, a few requests at a time. A title PSN no longer knows is left out rather than
+/// failing the whole ranking.
 async fn earned_across(
     services: &Services,
     account: &Account,
     titles: &[TitleKey],
-) -> Result<Vec<Candidate>, CommandError> {
-    let mut candidates = Vec::new();
-    let mut pending = titles.iter().enumerate();
+    wanted: &[usize],
+) -> Result<Vec<(usize, Vec<EarnedTrophy>, Option<DateTime<Utc>>)>, CommandError> {
+    let mut fetched = Vec::new();
+    let mut pending = wanted.iter().map(|&i| (i, &titles[i]));
     let mut in_flight = JoinSet::new();
     loop {
         while in_flight.len() < CONCURRENT_TITLES {
@@ -355,7 +582,7 @@ async fn earned_across(
             let id = key.np_communication_id.clone();
             let service = key.service;
             in_flight.spawn(async move {
-                let earned = client.earned_trophies(&account, &id, service).await;
+                let earned = client.earned_state(&account, &id, service).await;
                 (title_index, earned)
             });
         }
@@ -368,33 +595,37 @@ async fn earned_across(
             )))
         })?;
         match earned {
-            Ok(trophies) => candidates.extend(trophies.into_iter().map(|trophy| Candidate {
-                title_index,
-                trophy,
-            })),
+            Ok((trophies, updated)) => fetched.push((title_index, trophies, updated)),
             Err(psn::Error::TitleNotFound(_)) => {}
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(candidates)
+    // In the titles' order, whichever answered first.
+    fetched.sort_by_key(|(index, _, _)| *index);
+    Ok(fetched)
 }
 
 /// Rarest first (lowest earned rate; unknown rates last), then platinum before gold before
 /// silver before bronze, then the earliest earned (unknown dates last); the title's recency and
 /// the trophy ID make the order total.
 fn rank(a: &Candidate, b: &Candidate) -> Ordering {
-    let rate = |c: &Candidate| c.trophy.earned_rate.unwrap_or(f64::INFINITY);
+    rank_trophies(&a.trophy, &b.trophy)
+        .then(a.title_index.cmp(&b.title_index))
+        .then(a.trophy.id.cmp(&b.trophy.id))
+}
+
+/// [`rank`] without the tie-breaks that need the title.
+pub(crate) fn rank_trophies(a: &EarnedTrophy, b: &EarnedTrophy) -> Ordering {
+    let rate = |t: &EarnedTrophy| t.earned_rate.unwrap_or(f64::INFINITY);
     rate(a)
         .total_cmp(&rate(b))
-        .then(a.trophy.kind.cmp(&b.trophy.kind))
-        .then_with(|| match (a.trophy.earned_at, b.trophy.earned_at) {
+        .then(a.kind.cmp(&b.kind))
+        .then_with(|| match (a.earned_at, b.earned_at) {
             (Some(x), Some(y)) => x.cmp(&y),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
         })
-        .then(a.title_index.cmp(&b.title_index))
-        .then(a.trophy.id.cmp(&b.trophy.id))
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Fair shares of the command part of the PSN budget: one Discord user, and one server, may
 //! cause at most so many PSN requests within a sliding window (`PSN_RATE_LIMIT`'s). A command is
 //! admitted only if its worst-case cost ([`cost`]) fits what is left of both shares; once it ran,
-//! what it really sent (its [`psn::Meter`]) is charged instead. Process-local.
+//! what it really sent (its [`psn::Meter`]) is charged instead. Work nobody waits for (a
+//! `/rarest` fill-in) is charged the same way, request by request, but only from what the
+//! shares have to spare ([`Shares::admit_spare`]). Process-local.
 //!
 //! The console (no Discord user, one command per run) never comes here.
 
@@ -127,6 +129,15 @@ pub struct Overview {
     pub servers_near_limit: u32,
 }
 
+/// What an admission reserves of each share, and what it must leave free besides.
+#[derive(Default, Clone, Copy)]
+struct Needs {
+    user: u32,
+    server: u32,
+    user_keeps: u32,
+    server_keeps: u32,
+}
+
 /// The ledger; cheap to clone, clones share it.
 #[derive(Clone)]
 pub struct Shares {
@@ -220,15 +231,50 @@ impl Shares {
         server: Option<u64>,
         estimate: u32,
     ) -> Result<Admission, Refusal> {
+        let needs = Needs {
+            user: estimate.min(self.limits.user),
+            server: estimate.min(self.limits.server),
+            ..Needs::default()
+        };
+        self.admit_needing(user, server, needs)
+    }
+
+    /// Admits work nobody waits for (a `/rarest` fill-in) that `user` caused in `server`,
+    /// costing up to `estimate`, only from what the shares have to spare: it must leave the user
+    /// one command's cap ([`cost::CAP`]) and the server half its share (at least a cap) for what
+    /// they and its other members ask next. `None` when it does not fit: the work stops, and
+    /// nobody is told or counted as refused.
+    pub fn admit_spare(&self, user: u64, server: Option<u64>, estimate: u32) -> Option<Admission> {
+        let needs = Needs {
+            user: estimate,
+            server: estimate,
+            user_keeps: cost::CAP,
+            server_keeps: (self.limits.server / 2).max(cost::CAP),
+        };
+        self.admit_needing(user, server, needs).ok()
+    }
+
+    fn admit_needing(
+        &self,
+        user: u64,
+        server: Option<u64>,
+        needs: Needs,
+    ) -> Result<Admission, Refusal> {
         let now = Instant::now();
         let start = now.checked_sub(self.limits.window);
         let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         ledger.sweep(now, self.limits.window);
-        let user_needs = estimate.min(self.limits.user);
-        let server_needs = estimate.min(self.limits.server);
         let mut refusal: Option<Refusal> = None;
-        let mut check = |spending: Option<&mut Spending>, needed, limit, kind| {
-            let Some(spending) = spending else { return };
+        let mut check = |spending: Option<&mut Spending>, needed: u32, limit, kind| {
+            let Some(spending) = spending else {
+                if needed > limit {
+                    refusal = Some(Refusal {
+                        kind,
+                        retry_after: self.limits.window,
+                    });
+                }
+                return;
+            };
             if let Some(start) = start {
                 spending.forget_before(start);
             }
@@ -244,14 +290,14 @@ impl Shares {
         };
         check(
             ledger.users.get_mut(&user),
-            user_needs,
+            needs.user.saturating_add(needs.user_keeps),
             self.limits.user,
             ShareKind::User,
         );
         if let Some(server) = server {
             check(
                 ledger.servers.get_mut(&server),
-                server_needs,
+                needs.server.saturating_add(needs.server_keeps),
                 self.limits.server,
                 ShareKind::Server,
             );
@@ -259,15 +305,15 @@ impl Shares {
         if let Some(refusal) = refusal {
             return Err(refusal);
         }
-        ledger.users.entry(user).or_default().reserved += user_needs;
+        ledger.users.entry(user).or_default().reserved += needs.user;
         if let Some(server) = server {
-            ledger.servers.entry(server).or_default().reserved += server_needs;
+            ledger.servers.entry(server).or_default().reserved += needs.server;
         }
         Ok(Admission {
             shares: self.clone(),
             user,
             server,
-            reserved: (user_needs, server_needs),
+            reserved: (needs.user, needs.server),
             meter: psn::Meter::new(),
             #[cfg(test)]
             sent_in_test: 0,
@@ -558,6 +604,33 @@ mod tests {
         assert_eq!(refusal.retry_after, WINDOW);
         tokio::time::advance(WINDOW).await;
         assert!(shares.admit(1, Some(10), cost::MAX).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn spare_work_counts_but_leaves_a_cap_to_the_user_and_half_to_the_server() {
+        let shares = shares(40, 60);
+        // The user may spend 40 - 15 on fill-ins, the server 60 - 30.
+        let mut spent = 0;
+        while let Some(admission) = shares.admit_spare(1, Some(10), 1) {
+            spend(admission, 1);
+            spent += 1;
+        }
+        assert_eq!(spent, 25);
+        assert_eq!((shares.user_used(1), shares.server_used(10)), (25, 25));
+        // What it left is the user's own: a command of a whole cap still runs.
+        spend(
+            shares.admit(1, Some(10), cost::CAP).unwrap(),
+            cost::CAP.into(),
+        );
+        // Another member's fill-in stops at the server's half.
+        let mut other = 0;
+        while let Some(admission) = shares.admit_spare(2, Some(10), 1) {
+            spend(admission, 1);
+            other += 1;
+        }
+        assert_eq!(other, 0, "the server has {} used", shares.server_used(10));
+        // ...while the member's own commands still fit the server's rest.
+        assert!(shares.admit(2, Some(10), 5).is_ok());
     }
 
     #[tokio::test(start_paused = true)]

@@ -32,6 +32,12 @@ pub enum RarestScope {
         count: usize,
         covered: usize,
     },
+    /// A tracked player's whole stored library of `count` titles, of which `covered` took part
+    /// (the rest is being filled in).
+    Library {
+        count: usize,
+        covered: usize,
+    },
 }
 
 /// `/rarest`: `trophies` already ranked, rarest first.
@@ -85,6 +91,11 @@ pub fn rarest(account: &Account, trophies: &[RareTrophy], scope: &RarestScope) -
         RarestScope::RecentTitles { count, .. } => {
             format!("Across their {count} most recent titles")
         }
+        RarestScope::Library { count, covered } if covered < count => {
+            format!("Covers {covered} of their {count} titles · ask again later to cover more")
+        }
+        RarestScope::Library { count: 1, .. } => "In their only title".to_string(),
+        RarestScope::Library { count, .. } => format!("Across all their {count} titles"),
     };
     Reply::embed(embed.footer(footer))
 }

@@ -3,7 +3,7 @@
 //! outbox. A poll's results are written in one transaction ([`Store::commit_poll`]), so the
 //! new state and its announcements exist together or not at all.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -46,6 +46,9 @@ pub struct TitleState {
     /// The title's last-update time the ids reflect.
     pub last_updated: Option<DateTime<Utc>>,
     pub earned: Vec<u32>,
+    /// When the earned trophies were earned, those PSN dates (for `/rarest`; the tracker
+    /// compares ids only).
+    pub earned_at: BTreeMap<u32, DateTime<Utc>>,
 }
 
 /// Where one guild wants an account's announcements, and which.
@@ -128,7 +131,17 @@ impl AccountStatus {
     }
 }
 
-fn trophy_kind_from_db(kind: &str) -> TrophyType {
+/// An `account_title_state` row: title, last update, earned ids and dates (JSON).
+type TitleStateRow = (String, Option<DateTime<Utc>>, String, Option<String>);
+
+/// The stored `earned_at` object (null for rows from before it: no dates).
+pub(super) fn earned_dates(json: Option<&str>) -> Result<BTreeMap<u32, DateTime<Utc>>, StoreError> {
+    json.map_or(Ok(BTreeMap::new()), |json| {
+        serde_json::from_str(json).map_err(corrupt("earned trophy dates"))
+    })
+}
+
+pub(super) fn trophy_kind_from_db(kind: &str) -> TrophyType {
     match kind {
         "platinum" => TrophyType::Platinum,
         "gold" => TrophyType::Gold,
@@ -275,8 +288,9 @@ impl Store {
         account_id: &str,
         np_communication_ids: &[String],
     ) -> Result<HashMap<String, TitleState>, StoreError> {
-        let rows: Vec<(String, Option<DateTime<Utc>>, String)> = sqlx::query_as(
-            "SELECT np_communication_id, last_updated, earned::text FROM account_title_state
+        let rows: Vec<TitleStateRow> = sqlx::query_as(
+            "SELECT np_communication_id, last_updated, earned::text, earned_at::text
+             FROM account_title_state
              WHERE account_id = $1 AND np_communication_id = ANY($2)",
         )
         .bind(account_id)
@@ -284,7 +298,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(np_communication_id, last_updated, earned)| {
+            .map(|(np_communication_id, last_updated, earned, earned_at)| {
                 let earned: Vec<u32> =
                     serde_json::from_str(&earned).map_err(corrupt("earned trophy ids"))?;
                 Ok((
@@ -293,6 +307,7 @@ impl Store {
                         np_communication_id,
                         last_updated,
                         earned,
+                        earned_at: earned_dates(earned_at.as_deref())?,
                     },
                 ))
             })
@@ -452,25 +467,33 @@ impl Store {
             let mut ids = Vec::new();
             let mut updated = Vec::new();
             let mut earned = Vec::new();
+            let mut earned_at = Vec::new();
             for state in &commit.title_states {
                 ids.push(state.np_communication_id.clone());
                 updated.push(state.last_updated);
                 earned.push(
                     serde_json::to_string(&state.earned).map_err(corrupt("earned trophy ids"))?,
                 );
+                earned_at.push(
+                    serde_json::to_string(&state.earned_at)
+                        .map_err(corrupt("earned trophy dates"))?,
+                );
             }
             sqlx::query(
                 "INSERT INTO account_title_state
-                     (account_id, np_communication_id, last_updated, earned)
-                 SELECT $1, id, updated, earned::jsonb
-                 FROM UNNEST($2::text[], $3::timestamptz[], $4::text[]) AS t(id, updated, earned)
+                     (account_id, np_communication_id, last_updated, earned, earned_at)
+                 SELECT $1, id, updated, earned::jsonb, earned_at::jsonb
+                 FROM UNNEST($2::text[], $3::timestamptz[], $4::text[], $5::text[])
+                      AS t(id, updated, earned, earned_at)
                  ON CONFLICT (account_id, np_communication_id) DO UPDATE
-                 SET last_updated = EXCLUDED.last_updated, earned = EXCLUDED.earned",
+                 SET last_updated = EXCLUDED.last_updated, earned = EXCLUDED.earned,
+                     earned_at = EXCLUDED.earned_at",
             )
             .bind(&commit.account_id)
             .bind(ids)
             .bind(updated)
             .bind(earned)
+            .bind(earned_at)
             .execute(&mut *tx)
             .await?;
         }

@@ -422,6 +422,12 @@ async fn detect(
                 .filter(|t| t.earned)
                 .map(|t| t.definition.id)
                 .collect(),
+            earned_at: trophies
+                .trophies
+                .iter()
+                .filter(|t| t.earned)
+                .filter_map(|t| Some((t.definition.id, t.earned_at?)))
+                .collect(),
         });
         if !new.is_empty() {
             commit
@@ -727,6 +733,7 @@ mod tests {
             np_communication_id: "NPWR00001_00".into(),
             last_updated: None,
             earned: vec![1],
+            earned_at: Default::default(),
         };
         let new = new_trophies(&trophies, Some(&state), None, None);
         assert_eq!(ids(&new), vec![4, 2, 3]);

@@ -1,5 +1,7 @@
 //! The PSN client's title definitions in the database: loaded at start, saved as PSN answers
 //! them (so a crash keeps what was fetched), and the whole cache once more at a clean stop.
+//! Titles' earned rates are saved the same way, as earned states come in (`/rarest` ranks a
+//! tracked player's stored library with them).
 
 use std::collections::BTreeMap;
 
@@ -34,8 +36,9 @@ pub async fn save_cached_title_definitions(store: &Store, client: &psn::Client) 
     save_by_language(store, client.cached_titles()).await;
 }
 
-/// Saves title definitions as the client fetches them, until `cancel`: each wake-up saves
-/// everything fetched since the last one, in one statement per language.
+/// Saves title definitions and earned rates as the client fetches them, until `cancel`: each
+/// wake-up saves everything fetched since the last one, in one statement per language (and one
+/// for the rates).
 pub fn spawn_title_saver(
     store: Store,
     client: psn::Client,
@@ -43,13 +46,29 @@ pub fn spawn_title_saver(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            tokio::select! {
-                _ = cancel.cancelled() => break,
-                () = client.titles_fetched() => {}
+            let stop = tokio::select! {
+                _ = cancel.cancelled() => true,
+                () = client.fetched() => false,
+            };
+            // At the stop too: rates are not in the cache the clean stop saves.
+            save_fetched(&store, &client).await;
+            if stop {
+                break;
             }
-            save_by_language(&store, client.take_fetched_titles()).await;
         }
     })
+}
+
+/// Saves what the client fetched since the last save (one step of the saver). A failed save of
+/// rates is logged; the next earned state of the title brings them again.
+pub async fn save_fetched(store: &Store, client: &psn::Client) {
+    let fetched = client.take_fetched();
+    save_by_language(store, fetched.titles).await;
+    if !fetched.rates.is_empty() {
+        if let Err(err) = store.save_trophy_rates(&fetched.rates).await {
+            tracing::warn!(%err, titles = fetched.rates.len(), "could not save earned rates");
+        }
+    }
 }
 
 /// A failed save is logged: the definitions stay in the client's cache, and the save at a

@@ -147,6 +147,7 @@ async fn migrations_apply_and_are_idempotent() {
             "outbox",
             "psn_credential",
             "title_definitions",
+            "title_trophy_rates",
             "tracked_accounts",
             "user_titles",
         ]

@@ -8,7 +8,9 @@
 //! - detected_trophies: `/leaderboard`'s period counts and an account's history;
 //! - user_titles and account_title_state: the poll's reads and its commit, `/rarest`'s
 //!   library, game autocomplete's bounded read of names, and the periodic state sync dropping
-//!   untracked accounts.
+//!   untracked accounts;
+//! - title_trophy_rates: `/rarest`'s stored library with its rates, and saving rates and
+//!   filled-in earned ids.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,17 +21,21 @@ use trophybot::store::{PollCommit, Store};
 use crate::support::db::TestDb;
 
 /// The tables whose size grows with history or libraries, not with the number of servers.
-const BIG_TABLES: [&str; 4] = [
+const BIG_TABLES: [&str; 5] = [
     "outbox",
     "detected_trophies",
     "user_titles",
     "account_title_state",
+    "title_trophy_rates",
 ];
 const ACCOUNTS: usize = 200;
 const GUILDS: i64 = 50;
 const CHANNELS: i64 = 500;
 const TITLES_PER_ACCOUNT: usize = 50;
 const OUTBOX_ROWS: i64 = 20_000;
+/// Titles with stored rates (every player's titles among them), and trophies each.
+const RATED_TITLES: usize = 2_000;
+const TROPHIES_PER_TITLE: usize = 10;
 
 /// Collects the plans the server sends as notices.
 #[derive(Clone, Default)]
@@ -77,6 +83,11 @@ async fn fill(store: &Store) {
          SELECT account_id, np_communication_id, last_updated, '[1, 2, 3]'::jsonb
          FROM user_titles"
             .to_string(),
+        format!(
+            "INSERT INTO title_trophy_rates (np_communication_id, trophy_id, kind, earned_rate)
+             SELECT 'NPWR' || lpad(t::text, 5, '0') || '_00', n, 'bronze', n * 3.5
+             FROM generate_series(1, {RATED_TITLES}) t, generate_series(1, {TROPHIES_PER_TITLE}) n"
+        ),
         "INSERT INTO detected_trophies
              (account_id, np_communication_id, trophy_id, kind, earned_at, detected_at)
          SELECT account_id, np_communication_id, 1, 'bronze', last_updated, last_updated
@@ -186,6 +197,37 @@ async fn hot_queries_never_scan_a_big_table_whole() {
             .len(),
         20
     );
+    let rarest = store.rarest_library_in_guild("acc-7", 7).await.unwrap();
+    assert_eq!(rarest.len(), TITLES_PER_ACCOUNT);
+    assert_eq!(
+        rarest[0].rates.len(),
+        3,
+        "the rates of the three earned trophies"
+    );
+    store
+        .save_trophy_rates(&[psn::TitleRates {
+            np_communication_id: ids[0].clone(),
+            trophies: vec![psn::TrophyRate {
+                id: 1,
+                kind: psn::TrophyType::Bronze,
+                earned_rate: Some(2.0),
+                rarity: None,
+            }],
+        }])
+        .await
+        .unwrap();
+    store
+        .fill_in_earned_ids(
+            "acc-8",
+            &[trophybot::store::TitleState {
+                np_communication_id: ids[0].clone(),
+                last_updated: Some(Utc::now()),
+                earned: vec![1],
+                earned_at: Default::default(),
+            }],
+        )
+        .await
+        .unwrap();
     store.destinations("acc-7").await.unwrap();
     let claimed = store
         .claim_account("acc-7", "tracker", lease)

@@ -10,3 +10,4 @@ mod guilds;
 mod health;
 mod indexes;
 mod links;
+mod rates;

@@ -28,7 +28,9 @@ use psn_sim::{RecordedRequest, Sim, SimClock, SimConfig};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use trophybot::bot::deliver::{spawn_deliverer, Deliverer};
+use trophybot::commands::fill_in::FillIns;
 use trophybot::commands::rarest::{self, RarestInput, DEFAULT_COUNT};
 use trophybot::commands::shares::{cost, ShareLimits, Shares};
 use trophybot::commands::Services;
@@ -226,6 +228,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
     let shares = Shares::new(config.command_shares);
     let signals = Signals::default();
     let cancel = CancellationToken::new();
+    let fill_ins = FillIns::new(shares.clone(), TaskTracker::new(), cancel.clone());
     let start = Instant::now();
     let sim_start = sim.now();
     let end = start + scenario.run;
@@ -279,14 +282,14 @@ pub async fn run(scenario: &Scenario) -> Outcome {
     for user in 0..scenario.users {
         let players: Vec<String> = asked(user).map(online_id).collect();
         let services = services.in_guild(Some(guild(user % scenario.servers)));
-        let (shares, answers) = (shares.clone(), answers.clone());
+        let (shares, answers, fill_ins) = (shares.clone(), answers.clone(), fill_ins.clone());
         let server = guild(user % scenario.servers);
         users.spawn(async move {
             for player in players.iter().cycle() {
                 if Instant::now() >= end {
                     break;
                 }
-                let answer = ask_rarest(&services, &shares, user, server, player).await;
+                let answer = ask_rarest(&services, &shares, &fill_ins, user, server, player).await;
                 let pause = if answer.refused { AFTER_REFUSAL } else { THINK };
                 answers.lock().unwrap().push(answer);
                 tokio::time::sleep(pause).await;
@@ -405,10 +408,12 @@ fn production_config(sim_url: &str, database_url: &str, max_staleness: Duration)
 
 /// One `/rarest` across titles about `player`, as the bot's handler runs it: estimated from the
 /// caches, admitted against the user's and the server's shares, run held to the cap with a
-/// client that charges what it sends to the admission.
+/// client that charges what it sends to the admission, and what the cap left filled in on idle
+/// capacity, charged to the same shares.
 async fn ask_rarest(
     services: &Services,
     shares: &Shares,
+    fill_ins: &FillIns,
     user: usize,
     server: u64,
     player: &str,
@@ -418,14 +423,19 @@ async fn ask_rarest(
         game: None,
         count: DEFAULT_COUNT,
     };
-    let estimate = rarest::estimate(services, &input, cost::CAP);
+    let estimate = rarest::estimate(services, &input, cost::CAP).await;
     let discord_user = 10_000 + user as u64;
     let replied = match shares.admit(discord_user, Some(server), estimate) {
         Ok(admission) => {
-            let replied =
-                rarest::run(&services.metered(admission.meter()), input, Some(cost::CAP)).await;
+            let metered = services.metered(admission.meter());
+            let progress = rarest::run_progressive(&metered, input, Some(cost::CAP)).await;
             drop(admission);
-            replied
+            progress.map(|progress| {
+                if let Some(rest) = progress.rest {
+                    fill_ins.start(&metered, rest, discord_user, Some(server));
+                }
+                progress.reply
+            })
         }
         Err(refusal) => Err(CommandError::from(refusal)),
     };

@@ -181,7 +181,7 @@ async fn estimate(services: &Services, command: &Command) -> u32 {
     match command {
         Command::Trophies(input) => trophies::estimate(services, input),
         Command::Compare(input) => compare::estimate(services, input),
-        Command::Rarest(input) => rarest::estimate(services, input, cost::CAP),
+        Command::Rarest(input) => rarest::estimate(services, input, cost::CAP).await,
         Command::Page(page_ref) => page::estimate(services, page_ref),
         Command::Autocomplete(player) => {
             match game::cached_choices(services, player, "fro").await {

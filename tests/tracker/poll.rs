@@ -309,6 +309,19 @@ async fn an_earned_trophy_is_announced_once_in_each_guild_whose_filter_passes() 
         ),
         (id.as_str(), open[0])
     );
+    // The title's earned ids are stored with their dates (`/rarest` ranks and dates from them).
+    let states = env
+        .store
+        .title_states(&casual.account_id, std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    let state = &states[&id];
+    assert!(state.earned.contains(&open[0]));
+    let dated = state.earned_at.get(&open[0]).copied();
+    assert!(
+        dated.is_some() && dated == detected[0].earned_at,
+        "{state:?}"
+    );
 
     // Polling again finds nothing new and writes nothing.
     let report = env.poll(&casual).await;

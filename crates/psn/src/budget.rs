@@ -21,6 +21,11 @@
 //! tracker in turn may use the lane while no command waits, but at most half of it in any window,
 //! so that a command arriving later still finds the lane open.
 //!
+//! **Idle work** (a `/rarest` fill-in) comes last: it takes only the command lane, never a
+//! slot, and only while no command and no tracker request waits and the lane holds fewer than
+//! half its grants, so the commands after it find at least half the lane open. On a busy budget
+//! it simply waits.
+//!
 //! Both sources count a window as closed at both ends and `margin` longer than `W` (a
 //! half the average spacing `W / 2L`, at most a second), so that requests that reach PSN a little
 //! late or early never put `L + 1` into one of PSN's windows.
@@ -62,11 +67,13 @@ pub(crate) fn cap_psn_wait(what: &str, asked_secs: u64) -> Duration {
     asked
 }
 
-/// Who is asking: a command a user waits for, or the tracker.
+/// Who is asking: a command a user waits for, the tracker, or work nobody waits for (it uses
+/// only command capacity left idle, see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Priority {
     Interactive,
     Background,
+    Idle,
 }
 
 /// The split's sizes, fixed at start (see the module docs).
@@ -80,6 +87,8 @@ pub(crate) struct Split {
     lane: usize,
     /// The most lane grants the tracker may hold in any window.
     tracker_lane: usize,
+    /// Idle work is granted only while the lane holds fewer grants than this (of anyone).
+    idle_lane: usize,
 }
 
 impl Split {
@@ -108,6 +117,7 @@ impl Split {
             slot_interval,
             lane,
             tracker_lane,
+            idle_lane: lane / 2,
         }
     }
 
@@ -259,6 +269,8 @@ impl<'a> Waiting<'a> {
         match priority {
             Priority::Interactive => ledger.commands_waiting += 1,
             Priority::Background => ledger.tracker_waiting += 1,
+            // Nobody yields to idle work: it is not counted.
+            Priority::Idle => {}
         }
         Waiting { budget, priority }
     }
@@ -271,6 +283,7 @@ impl Drop for Waiting<'_> {
             match self.priority {
                 Priority::Interactive => ledger.commands_waiting -= 1,
                 Priority::Background => ledger.tracker_waiting -= 1,
+                Priority::Idle => {}
             }
         }
         self.budget.changed.notify_waiters();
@@ -307,8 +320,8 @@ impl Budget {
     }
 
     /// Waits for one request's turn. Commands (interactive) fail fast with `RateLimited` when
-    /// their turn is further than `interactive_max_wait` away; the tracker (background) waits as
-    /// long as it takes.
+    /// their turn is further than `interactive_max_wait` away; the tracker (background) and idle
+    /// work wait as long as it takes (idle work is stopped by dropping the future).
     pub(crate) async fn acquire(&self, priority: Priority) -> Result<()> {
         let _waiting = Waiting::new(self, priority);
         let deadline = Instant::now() + self.interactive_max_wait;
@@ -346,6 +359,7 @@ impl Budget {
         let may_take_slot = match priority {
             Priority::Background => true,
             Priority::Interactive => ledger.tracker_waiting == 0,
+            Priority::Idle => false,
         };
         let (slot_taken, slot_at) = match (&self.slots, split.slot_interval) {
             (Some(slots), Some(_)) if may_take_slot => match slots.check() {
@@ -353,7 +367,9 @@ impl Budget {
                 Err(not_until) => (false, not_until.earliest_possible().0.max(now)),
             },
             // The waiting tracker takes the next slot; the one after may be free.
-            (Some(_), Some(interval)) => (false, self.next_slot_due(&ledger, now) + interval),
+            (Some(_), Some(interval)) if priority != Priority::Idle => {
+                (false, self.next_slot_due(&ledger, now) + interval)
+            }
             _ => (false, never),
         };
         let lane_open = ledger.lane.len() < split.lane;
@@ -367,6 +383,12 @@ impl Budget {
                     (lane_open && may_borrow).then_some(Source::Lane)
                 }
                 Priority::Interactive => lane_open.then_some(Source::Lane),
+                Priority::Idle => {
+                    let idle = ledger.commands_waiting == 0
+                        && ledger.tracker_waiting == 0
+                        && ledger.lane.len() < split.idle_lane;
+                    idle.then_some(Source::Lane)
+                }
             }
         };
         match source {
@@ -380,9 +402,10 @@ impl Budget {
             None => {}
         }
         if source.is_some() {
+            // Idle work is command work: it is counted in the command lane.
             let counter = match priority {
                 Priority::Background => &self.granted.tracker,
-                Priority::Interactive => &self.granted.command,
+                Priority::Interactive | Priority::Idle => &self.granted.command,
             };
             counter.fetch_add(1, Ordering::Relaxed);
             return Ok(());
@@ -399,6 +422,9 @@ impl Budget {
                         .tracker_lane
                         .free_at(split.tracker_lane, split.window, now),
                 ),
+                // Waiters of the other kinds wake it when they stop waiting (`changed`).
+                Priority::Idle if ledger.commands_waiting + ledger.tracker_waiting > 0 => never,
+                Priority::Idle => ledger.lane.free_at(split.idle_lane, split.window, now),
             };
         // Never `now` itself: a wait that cannot end at once must not spin.
         Err(slot_at.min(lane_at).max(now + Duration::from_millis(1)))
@@ -478,6 +504,7 @@ mod tests {
     enum Who {
         Tracker,
         Command,
+        Idle,
     }
 
     /// The most grants in any window of length `window`, closed at both ends.
@@ -518,12 +545,14 @@ mod tests {
             .collect()
     }
 
-    /// `trackers` tracker callers asking back to back (so one always waits) and `commands`
-    /// users firing commands (again a second after a refusal) for `run`: every grant, by whom.
+    /// `trackers` tracker callers asking back to back (so one always waits), `commands` users
+    /// firing commands (again a second after a refusal) and `idle` fill-ins asking back to back,
+    /// for `run`: every grant, by whom.
     async fn hammer(
         budget: Arc<Budget>,
         trackers: usize,
         commands: usize,
+        idle: usize,
         run: Duration,
     ) -> Vec<(Duration, Who)> {
         let start = Instant::now();
@@ -542,6 +571,15 @@ mod tests {
                 loop {
                     budget.acquire(Priority::Background).await.unwrap();
                     record(&grants, Who::Tracker);
+                }
+            });
+        }
+        for _ in 0..idle {
+            let (budget, grants) = (budget.clone(), grants.clone());
+            callers.spawn(async move {
+                loop {
+                    budget.acquire(Priority::Idle).await.unwrap();
+                    record(&grants, Who::Idle);
                 }
             });
         }
@@ -582,7 +620,7 @@ mod tests {
                 Duration::from_secs(5),
             ));
             let run = window * 3 + window / 2;
-            let grants = hammer(budget.clone(), 3, 20, run).await;
+            let grants = hammer(budget.clone(), 3, 20, 0, run).await;
             let all: Vec<Duration> = grants.iter().map(|(t, _)| *t).collect();
             let tracker = of(&grants, Who::Tracker);
             let commands = of(&grants, Who::Command);
@@ -620,7 +658,7 @@ mod tests {
                 Duration::from_secs(5),
             ));
             let run = window * 3;
-            let grants = hammer(budget.clone(), 0, 20, run).await;
+            let grants = hammer(budget.clone(), 0, 20, 0, run).await;
             let all: Vec<Duration> = grants.iter().map(|(t, _)| *t).collect();
             let case = format!("{requests}/{secs}s, reserve {percent}%");
             // Two fixed limiters would stop commands at the reserve, 3 · (L − S) here.
@@ -637,6 +675,96 @@ mod tests {
                 all.len()
             );
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_work_takes_only_the_free_half_of_the_lane_and_never_a_slot() {
+        for (requests, secs, percent) in [(30, 60, 30), (300, 900, 30), (100, 60, 50)] {
+            let window = Duration::from_secs(secs);
+            let budget = Arc::new(Budget::new(
+                limit(requests, secs),
+                f64::from(percent) / 100.0,
+                Duration::from_secs(5),
+            ));
+            let case = format!("{requests}/{secs}s, reserve {percent}%");
+            let lane = requests as usize - guaranteed(requests, percent) - 1;
+            // Alone on the budget, idle work gets half the lane per window and nothing more:
+            // the tracker's slots stay unused.
+            let run = window * 3;
+            let grants = hammer(budget.clone(), 0, 0, 2, run).await;
+            let idle = of(&grants, Who::Idle);
+            assert_eq!(max_in_any_window(&idle, window), lane / 2, "{case}");
+            assert!(idle.len() >= lane / 2 * 3, "{case}: only {}", idle.len());
+            assert_eq!(budget.granted.tracker.load(Ordering::Relaxed), 0, "{case}");
+
+            // Right after it, a command still finds the other half of the lane open at once.
+            let asked = Instant::now();
+            for _ in 0..(lane - lane / 2) {
+                budget.acquire(Priority::Interactive).await.unwrap();
+            }
+            assert_eq!(asked.elapsed(), Duration::ZERO, "{case}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_work_takes_nothing_from_a_hammered_budget() {
+        for (requests, secs, percent) in [(300, 900, 30), (30, 60, 30)] {
+            let window = Duration::from_secs(secs);
+            let budget = Arc::new(Budget::new(
+                limit(requests, secs),
+                f64::from(percent) / 100.0,
+                Duration::from_secs(5),
+            ));
+            let run = window * 3 + window / 2;
+            let grants = hammer(budget.clone(), 3, 20, 3, run).await;
+            let case = format!("{requests}/{secs}s, reserve {percent}%");
+            let tracker = of(&grants, Who::Tracker);
+            let commands = of(&grants, Who::Command);
+            let idle = of(&grants, Who::Idle);
+            let fewest = min_in_any_window(&tracker, window, run);
+            assert!(
+                fewest >= guaranteed(requests, percent),
+                "{case}: the tracker got only {fewest} in one window"
+            );
+            let lane = requests as usize - guaranteed(requests, percent) - 1;
+            assert!(
+                commands.len() >= lane * 3,
+                "{case}: commands got {}",
+                commands.len()
+            );
+            let all: Vec<Duration> = grants.iter().map(|(t, _)| *t).collect();
+            assert!(
+                max_in_any_window(&all, window) <= requests as usize,
+                "{case}"
+            );
+            // Commands and the tracker keep the lane busy: nothing is idle.
+            assert!(
+                idle.len() <= lane / 2,
+                "{case}: idle work got {}",
+                idle.len()
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_work_waits_while_a_command_or_the_tracker_waits() {
+        // 10/60s at 30%: seven slots and a lane of three, of which idle work may fill one.
+        let budget = Budget::new(limit(10, 60), 0.3, Duration::from_secs(5));
+        for waiting in [Priority::Interactive, Priority::Background] {
+            let someone = Waiting::new(&budget, waiting);
+            assert!(
+                budget.try_grant(Priority::Idle, Instant::now()).is_err(),
+                "{waiting:?} waits"
+            );
+            drop(someone);
+        }
+        assert!(budget.try_grant(Priority::Idle, Instant::now()).is_ok());
+        assert!(
+            budget.try_grant(Priority::Idle, Instant::now()).is_err(),
+            "half the lane (one of three) is all idle work may hold"
+        );
+        assert_eq!(budget.granted.command.load(Ordering::Relaxed), 1);
+        assert_eq!(budget.granted.tracker.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test(start_paused = true)]

@@ -37,8 +37,9 @@ const SERVICE_CAPACITY: usize = 100_000;
 /// last-update time (PSN bumps it whenever a trophy is earned).
 const EARNED_TTL: Duration = Duration::from_secs(24 * 3600);
 const EARNED_CAPACITY: usize = 20_000;
-/// Fetched definitions waiting for [`Client::take_fetched_titles`]; past this the oldest are
-/// dropped from the queue (they stay in the cache, so a save of the whole cache still has them).
+/// Fetched definitions (and titles' earned rates) waiting for [`Client::take_fetched`]; past
+/// this the oldest are dropped from the queue (definitions stay in the cache, so a save of the
+/// whole cache still has them; rates come again with the next earned state).
 const FETCHED_QUEUE_CAPACITY: usize = TITLE_CAPACITY;
 
 pub(crate) struct Inner {
@@ -63,9 +64,24 @@ pub(crate) struct Inner {
     /// The legacy API's own user (learned from `fromUser`): asked without `comparedUser`.
     pub(crate) legacy_own_id: Mutex<Option<String>>,
     /// Definitions fetched from PSN (not primed) since the last take, with their language, and
-    /// the signal that some are waiting: a store saves them as they come, not only at shutdown.
-    pub(crate) fetched_titles: Mutex<std::collections::VecDeque<(String, TitleDefinition)>>,
-    pub(crate) titles_fetched: tokio::sync::Notify,
+    /// the earned rates that came with earned states; and the signal that some are waiting: a
+    /// store saves them as they come, not only at shutdown.
+    pub(crate) fetched: Mutex<FetchedQueue>,
+    pub(crate) something_fetched: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+pub(crate) struct FetchedQueue {
+    titles: std::collections::VecDeque<(String, TitleDefinition)>,
+    rates: std::collections::VecDeque<TitleRates>,
+}
+
+/// Adds `item` to a bounded queue, dropping the oldest past [`FETCHED_QUEUE_CAPACITY`].
+fn push_bounded<T>(queue: &mut std::collections::VecDeque<T>, item: T) {
+    if queue.len() >= FETCHED_QUEUE_CAPACITY {
+        queue.pop_front();
+    }
+    queue.push_back(item);
 }
 
 /// Cheap to clone; clones share the budget, the caches and the tokens.
@@ -161,8 +177,8 @@ impl Client {
                 listed_updates: TtlCache::new(PAGE_TTL, EARNED_CAPACITY),
                 earned: TtlCache::new(EARNED_TTL, EARNED_CAPACITY),
                 legacy_own_id: Mutex::new(None),
-                fetched_titles: Mutex::new(std::collections::VecDeque::new()),
-                titles_fetched: tokio::sync::Notify::new(),
+                fetched: Mutex::new(FetchedQueue::default()),
+                something_fetched: tokio::sync::Notify::new(),
             }),
             priority: Priority::Interactive,
             language,
@@ -175,6 +191,15 @@ impl Client {
     pub fn background(&self) -> Client {
         Client {
             priority: Priority::Background,
+            ..self.clone()
+        }
+    }
+
+    /// The same client for work nobody waits for (a `/rarest` fill-in): its requests take only
+    /// command capacity left idle (see `budget.rs`) and wait for it as long as it takes.
+    pub fn idle(&self) -> Client {
+        Client {
+            priority: Priority::Idle,
             ..self.clone()
         }
     }
@@ -444,17 +469,30 @@ impl Client {
         np_communication_id: &str,
         service: Option<NpService>,
     ) -> Result<Vec<EarnedTrophy>> {
+        let (earned, _) = self
+            .earned_state(account, np_communication_id, service)
+            .await?;
+        Ok(earned)
+    }
+
+    /// [`Client::earned_trophies`] with the title's last-update time the state reflects (when
+    /// PSN gave one), so a store can tell whether it matches a listing.
+    pub async fn earned_state(
+        &self,
+        account: &Account,
+        np_communication_id: &str,
+        service: Option<NpService>,
+    ) -> Result<(Vec<EarnedTrophy>, Option<DateTime<Utc>>)> {
         match self.api() {
             ApiKind::Modern => {
                 let service = self.service_of(np_communication_id, service).await?;
-                let (earned, _) = self
-                    .modern_earned(account, np_communication_id, service)
-                    .await?;
-                Ok(earned)
+                self.modern_earned(account, np_communication_id, service)
+                    .await
             }
             ApiKind::Legacy => {
-                let user = self.legacy_user_title(account, np_communication_id).await?;
-                Ok(user.1)
+                let (_, earned, last_updated) =
+                    self.legacy_user_title(account, np_communication_id).await?;
+                Ok((earned, last_updated))
             }
         }
     }
@@ -480,6 +518,7 @@ impl Client {
         self.inner.counters.miss();
         let (earned, last_updated) =
             modern::earned_trophies(&self.request(), account, np_communication_id, service).await?;
+        self.remember_fetched_rates(np_communication_id, &earned);
         if let Some(updated) = last_updated {
             self.inner
                 .earned
@@ -529,6 +568,7 @@ impl Client {
         }
         let (title, earned, last_updated) =
             legacy::user_title(&self.request(), account, np_communication_id, cached).await?;
+        self.remember_fetched_rates(np_communication_id, &earned);
         if was_cached {
             self.prime_title(title.clone());
         } else {
@@ -624,6 +664,19 @@ impl Client {
         (listed == seen).then_some(earned)
     }
 
+    /// The user's earned state of a title if the cache holds it as of `last_updated` (a stored
+    /// listing's time, where no fresh listing is at hand). Spends nothing, counts nothing.
+    pub fn cached_earned_as_of(
+        &self,
+        account: &Account,
+        np_communication_id: &str,
+        last_updated: DateTime<Utc>,
+    ) -> Option<Vec<EarnedTrophy>> {
+        let key = (account.account_id.clone(), np_communication_id.to_string());
+        let (seen, earned) = self.inner.earned.get(&key)?;
+        (seen == last_updated).then_some(earned)
+    }
+
     /// Whether [`Client::cached_earned`] has the user's earned state of a title.
     pub fn has_earned_cached(&self, account: &Account, np_communication_id: &str) -> bool {
         self.cached_earned(account, np_communication_id).is_some()
@@ -669,37 +722,52 @@ impl Client {
         self.inner.titles.insert(key, title);
     }
 
-    /// Caches a definition fresh from PSN and queues it for [`Client::take_fetched_titles`].
+    /// Caches a definition fresh from PSN and queues it for [`Client::take_fetched`].
     fn remember_fetched_title(&self, title: TitleDefinition) {
         self.prime_title(title.clone());
+        self.queue_fetched(|queue| {
+            push_bounded(&mut queue.titles, (self.language.to_string(), title));
+        });
+    }
+
+    /// Queues the earned rates an earned state fresh from PSN carries for
+    /// [`Client::take_fetched`].
+    fn remember_fetched_rates(&self, np_communication_id: &str, earned: &[EarnedTrophy]) {
+        if earned.iter().all(|t| t.earned_rate.is_none()) {
+            return;
+        }
+        let rates = TitleRates::of(np_communication_id, earned);
+        self.queue_fetched(|queue| push_bounded(&mut queue.rates, rates));
+    }
+
+    fn queue_fetched(&self, add: impl FnOnce(&mut FetchedQueue)) {
+        add(&mut self
+            .inner
+            .fetched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner));
+        self.inner.something_fetched.notify_one();
+    }
+
+    /// What was fetched from PSN since the last take, oldest first: definitions each with its
+    /// language (those put in with [`Client::prime_title`] are not among them), and earned
+    /// rates.
+    pub fn take_fetched(&self) -> Fetched {
         let mut queue = self
             .inner
-            .fetched_titles
+            .fetched
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if queue.len() >= FETCHED_QUEUE_CAPACITY {
-            queue.pop_front();
+        Fetched {
+            titles: queue.titles.drain(..).collect(),
+            rates: queue.rates.drain(..).collect(),
         }
-        queue.push_back((self.language.to_string(), title));
-        drop(queue);
-        self.inner.titles_fetched.notify_one();
     }
 
-    /// The definitions fetched from PSN since the last take, each with its language, oldest
-    /// first (definitions put in with [`Client::prime_title`] are not among them).
-    pub fn take_fetched_titles(&self) -> Vec<(String, TitleDefinition)> {
-        self.inner
-            .fetched_titles
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .drain(..)
-            .collect()
-    }
-
-    /// Waits until a definition was fetched that [`Client::take_fetched_titles`] has not
-    /// returned yet (at once if one was fetched while no one waited).
-    pub async fn titles_fetched(&self) {
-        self.inner.titles_fetched.notified().await;
+    /// Waits until something was fetched that [`Client::take_fetched`] has not returned yet
+    /// (at once if it was fetched while no one waited).
+    pub async fn fetched(&self) {
+        self.inner.something_fetched.notified().await;
     }
 
     /// Watches whether PSN rejects the credential: `Some(reason)` (never a secret) from the first

@@ -106,6 +106,16 @@ pub enum Rarity {
 }
 
 impl Rarity {
+    /// PSN's numeric `trophyRare` for the tier (the inverse of [`Rarity::from_code`]).
+    pub fn code(self) -> i16 {
+        match self {
+            Rarity::UltraRare => 0,
+            Rarity::VeryRare => 1,
+            Rarity::Rare => 2,
+            Rarity::Common => 3,
+        }
+    }
+
     /// The tier for PSN's numeric `trophyRare`; unknown values give `None`, never an error.
     pub fn from_code(code: i64) -> Option<Rarity> {
         match code {
@@ -317,6 +327,56 @@ pub struct EarnedTrophy {
     /// Per cent of players who earned it.
     pub earned_rate: Option<f64>,
     pub rarity: Option<Rarity>,
+}
+
+/// How many players earned each trophy of a title, as PSN last told it with someone's earned
+/// state (the same for every player: a store keeps it so rankings need no request).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TitleRates {
+    pub np_communication_id: String,
+    pub trophies: Vec<TrophyRate>,
+}
+
+/// One trophy's grade and earned rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrophyRate {
+    pub id: u32,
+    pub kind: TrophyType,
+    /// Per cent of players who earned it.
+    pub earned_rate: Option<f64>,
+    pub rarity: Option<Rarity>,
+}
+
+impl TitleRates {
+    /// The rates an earned state carries.
+    pub fn of(np_communication_id: &str, earned: &[EarnedTrophy]) -> TitleRates {
+        TitleRates {
+            np_communication_id: np_communication_id.to_string(),
+            trophies: earned
+                .iter()
+                .map(|t| TrophyRate {
+                    id: t.id,
+                    kind: t.kind,
+                    earned_rate: t.earned_rate,
+                    rarity: t.rarity,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What the client fetched from PSN that a store keeps, since the last
+/// [`crate::Client::take_fetched`]: title definitions with their language, and earned rates.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fetched {
+    pub titles: Vec<(String, TitleDefinition)>,
+    pub rates: Vec<TitleRates>,
+}
+
+impl Fetched {
+    pub fn is_empty(&self) -> bool {
+        self.titles.is_empty() && self.rates.is_empty()
+    }
 }
 
 /// A title's trophies with one user's earned state, definitions joined in.

@@ -33,13 +33,18 @@ pub async fn compare(
         };
         compare::estimate(services, &input)
     };
-    answer_for_player(ctx, user, estimate, |services, user| async move {
-        let input = CompareInput {
-            user,
-            other: other.0,
-            game,
-        };
-        compare::run(&services, input).await
-    })
+    answer_for_player(
+        ctx,
+        user,
+        move |services, user| std::future::ready(estimate(&services, &user)),
+        |services, user| async move {
+            let input = CompareInput {
+                user,
+                other: other.0,
+                game,
+            };
+            compare::run(&services, input).await
+        },
+    )
     .await
 }

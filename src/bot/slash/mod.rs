@@ -57,14 +57,15 @@ async fn player(ctx: Context<'_>, user: Option<PsnUser>) -> Result<OnlineId, Com
 /// the server's language and the player; past the shares, the caller alone is told when to
 /// retry); then the reply is deferred for everyone while `work` asks PSN with those services,
 /// charged what they send.
-async fn answer_for_player<E, F, Fut>(
+async fn answer_for_player<E, EFut, F, Fut>(
     ctx: Context<'_>,
     user: Option<PsnUser>,
     estimate: E,
     work: F,
 ) -> Result<(), BotError>
 where
-    E: FnOnce(&Services, &OnlineId) -> u32,
+    E: FnOnce(Services, OnlineId) -> EFut,
+    EFut: Future<Output = u32>,
     F: FnOnce(Services, OnlineId) -> Fut,
     Fut: Future<Output = Result<Reply, CommandError>>,
 {
@@ -73,7 +74,7 @@ where
     let admitted = match player(ctx, user).await {
         Ok(player) => {
             let services = data.services_in(guild).await;
-            let cost = estimate(&services, &player);
+            let cost = estimate(services.clone(), player.clone()).await;
             data.admit(ctx.author().id, guild, cost)
                 .map(|admission| (player, services, admission))
         }

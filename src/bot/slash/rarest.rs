@@ -24,22 +24,30 @@ pub async fn rarest(
     let game = game.map(|g| g.0);
     let estimate_game = game.clone();
     // Across titles the command is held to the cap and estimated from what the client has
-    // cached: a warm `/rarest` costs nothing and is never refused for what it would not spend.
-    let estimate = move |services: &Services, user: &OnlineId| {
+    // cached and the store holds: a warm `/rarest` costs nothing and is never refused for what
+    // it would not spend.
+    let estimate = move |services: Services, user: OnlineId| async move {
         let input = RarestInput {
-            user: user.clone(),
+            user,
             game: estimate_game,
             count,
         };
-        rarest::estimate(services, &input, cost::CAP)
+        rarest::estimate(&services, &input, cost::CAP).await
     };
-    answer_for_player(ctx, user, estimate, |services, user| async move {
-        rarest::run(
+    let fill_ins = ctx.data().fill_ins.clone();
+    let (author, guild) = (ctx.author().id.get(), ctx.guild_id().map(|g| g.get()));
+    answer_for_player(ctx, user, estimate, move |services, user| async move {
+        let progress = rarest::run_progressive(
             &services,
             RarestInput { user, game, count },
             Some(cost::CAP),
         )
-        .await
+        .await?;
+        // What the cap left is fetched on idle capacity, charged to the asker, for next time.
+        if let Some(rest) = progress.rest {
+            fill_ins.start(&services, rest, author, guild);
+        }
+        Ok(progress.reply)
     })
     .await
 }

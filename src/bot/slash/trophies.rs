@@ -28,8 +28,13 @@ pub async fn trophies(
         };
         trophies::estimate(services, &input)
     };
-    answer_for_player(ctx, user, estimate, |services, user| async move {
-        trophies::run(&services, TrophiesInput { user, game }).await
-    })
+    answer_for_player(
+        ctx,
+        user,
+        move |services, user| std::future::ready(estimate(&services, &user)),
+        |services, user| async move {
+            trophies::run(&services, TrophiesInput { user, game }).await
+        },
+    )
     .await
 }
