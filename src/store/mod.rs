@@ -21,7 +21,7 @@ pub use credential::SealedCredential;
 pub use database_url::{is_database_url, redact_database_url};
 pub use guilds::{AddTracked, ForgottenGuild};
 pub use links::{about_me_holds_code, new_verify_code, LinkedAccount, VERIFY_CODE_PREFIX};
-pub use outbox::{AttemptStart, ChannelReport, OutboxRow};
+pub use outbox::{AttemptStart, ChannelReport, EventPost, OutboxRow};
 pub use rates::RarestTitle;
 pub use tracking::{
     AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, LibraryName,

@@ -9,6 +9,21 @@ use sqlx::Row;
 
 use super::{interval_secs, snowflake_from_db, snowflake_to_db, Store, StoreError};
 
+/// A post that exists at most once per server, whatever queues it (see [`Store::enqueue_event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPost {
+    pub guild_id: u64,
+    pub channel_id: u64,
+    /// The player it is about; empty for a post about the whole server (a recap).
+    pub account_id: String,
+    /// The serialized `crate::model::reply::Reply`.
+    pub payload: String,
+    /// Discord's message nonce (at most 25 characters).
+    pub nonce: String,
+    /// What it is about, unique per server (e.g. `recap:2026-W48`).
+    pub event_key: String,
+}
+
 /// One announcement a deliverer claimed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRow {
@@ -358,7 +373,8 @@ impl Store {
     }
 
     /// Deletes up to `batch` rows delivered, and up to `batch` given up on, more than
-    /// `retention` ago, oldest first; returns how many. Pending rows are never touched.
+    /// `retention` ago, oldest first; returns how many. Pending rows are never touched, nor
+    /// rows with an event key (they keep a milestone or recap from being posted twice).
     pub async fn prune_outbox(&self, retention: Duration, batch: u32) -> Result<u64, StoreError> {
         let pruned = sqlx::query(
             // An array of ids (not `IN (subquery)`) deletes through the primary key, never
@@ -366,11 +382,13 @@ impl Store {
             "DELETE FROM outbox WHERE id = ANY(ARRAY(
                  (SELECT id FROM outbox
                   WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => $1)
+                    AND event_key IS NULL
                   ORDER BY sent_at LIMIT $2)
                  UNION ALL
                  (SELECT id FROM outbox
                   WHERE failed_reason IS NOT NULL
                     AND created_at < now() - make_interval(secs => $1)
+                    AND event_key IS NULL
                   ORDER BY created_at LIMIT $2)))",
         )
         .bind(interval_secs(retention))
@@ -379,6 +397,27 @@ impl Store {
         .await?
         .rows_affected();
         Ok(pruned)
+    }
+
+    /// Queues a post that must exist at most once per server (a milestone, a weekly recap),
+    /// whichever process queues it and however often. True when queued, false when this
+    /// server has it already.
+    pub async fn enqueue_event(&self, post: &EventPost) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO outbox (guild_id, channel_id, account_id, payload, nonce, event_key)
+             VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(snowflake_to_db(post.guild_id))
+        .bind(snowflake_to_db(post.channel_id))
+        .bind(&post.account_id)
+        .bind(&post.payload)
+        .bind(&post.nonce)
+        .bind(&post.event_key)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
     }
 
     /// Announcements neither sent nor given up on: the outbox depth metric.

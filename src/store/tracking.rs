@@ -81,6 +81,9 @@ pub struct OutboxEntry {
     pub payload: String,
     /// Discord's message nonce (at most 25 characters), unique per announcement.
     pub nonce: String,
+    /// For a post that must exist at most once per server (a milestone): what it is about,
+    /// unique per guild. `None` for a trophy announcement (its nonce is enough).
+    pub event_key: Option<String>,
 }
 
 /// Everything one poll of one account writes.
@@ -581,26 +584,30 @@ impl Store {
             let mut channels = Vec::new();
             let mut payloads = Vec::new();
             let mut nonces = Vec::new();
+            let mut event_keys = Vec::new();
             for entry in &commit.outbox {
                 guilds.push(snowflake_to_db(entry.guild_id));
                 channels.push(snowflake_to_db(entry.channel_id));
                 payloads.push(entry.payload.clone());
                 nonces.push(entry.nonce.clone());
+                event_keys.push(entry.event_key.clone());
             }
-            // WITH ORDINALITY keeps the messages of one batch in order of their ids.
+            // WITH ORDINALITY keeps the messages of one batch in order of their ids. A row
+            // whose nonce or event key exists already is left out (no conflict target: either).
             outbox_inserted = sqlx::query(
-                "INSERT INTO outbox (guild_id, channel_id, account_id, payload, nonce)
-                 SELECT guild, channel, $1, payload::jsonb, nonce
-                 FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[])
-                      WITH ORDINALITY AS t(guild, channel, payload, nonce, n)
+                "INSERT INTO outbox (guild_id, channel_id, account_id, payload, nonce, event_key)
+                 SELECT guild, channel, $1, payload::jsonb, nonce, event_key
+                 FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+                      WITH ORDINALITY AS t(guild, channel, payload, nonce, event_key, n)
                  ORDER BY n
-                 ON CONFLICT (nonce) DO NOTHING",
+                 ON CONFLICT DO NOTHING",
             )
             .bind(&commit.account_id)
             .bind(guilds)
             .bind(channels)
             .bind(payloads)
             .bind(nonces)
+            .bind(event_keys)
             .execute(&mut *tx)
             .await?
             .rows_affected();

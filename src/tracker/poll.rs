@@ -590,6 +590,7 @@ async fn outbox_entries(
                 channel_id,
                 payload: serde_json::to_string(reply)?,
                 nonce: announcement_nonce(destination.guild_id, &batch.account_id, &passing, index),
+                event_key: None,
             });
         }
     }

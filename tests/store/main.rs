@@ -6,6 +6,7 @@ mod support;
 
 mod basics;
 mod credential;
+mod events;
 mod guilds;
 mod health;
 mod indexes;
