@@ -664,12 +664,12 @@ mod tests {
             all.extend_from_slice(vars);
             config(Mode::Console, &all)
         };
-        // 30 % of 300/15m is 90: a quarter is less than the dearest command, which a user may
-        // always run; a server gets half of it, and never less than one user.
+        // 30 % of 300/15m is 90: a user gets a quarter (more than the dearest command, which a
+        // user may always run), a server half, and never less than one user.
         let shares = with(&[]).expect("valid").command_shares;
         assert_eq!(
             (shares.user, shares.server, shares.window),
-            (72, 72, Duration::from_secs(900))
+            (22, 45, Duration::from_secs(900))
         );
         let shares = with(&[
             ("PSN_RATE_LIMIT", "1000/1h"),

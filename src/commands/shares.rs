@@ -55,8 +55,9 @@ pub mod cost {
     pub const DEFINITIONS: u32 = 2;
     /// A player's trophy summary (level and counts).
     pub const SUMMARY: u32 = 1;
-    /// The dearest command: a user's share is never smaller by default, so every command can run.
-    pub const MAX: u32 = RAREST_ACROSS_TITLES;
+    /// The dearest command the bot runs (every one is held to [`CAP`]): a user's share is never
+    /// smaller by default, so every command can run. The console, uncapped, is exempt.
+    pub const MAX: u32 = CAP;
 }
 
 /// How much one user and one server may spend within `window`.
@@ -500,7 +501,9 @@ mod tests {
     #[test]
     fn defaults_give_a_user_a_quarter_and_a_server_half_but_never_less_than_a_command() {
         let defaults = ShareLimits::defaults(90, WINDOW);
-        assert_eq!((defaults.user, defaults.server), (cost::MAX, cost::MAX));
+        assert_eq!((defaults.user, defaults.server), (22, 45));
+        let small = ShareLimits::defaults(40, WINDOW);
+        assert_eq!((small.user, small.server), (cost::MAX, 20));
         let big = ShareLimits::defaults(1_000, WINDOW);
         assert_eq!((big.user, big.server), (250, 500));
     }

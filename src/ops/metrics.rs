@@ -393,6 +393,7 @@ mod tests {
         ClientStats {
             requests_sent: 12,
             tracker_requests: 7,
+            tracker_borrowed: 2,
             command_requests: 4,
             sign_in_requests: 1,
             rate_limited: 1,

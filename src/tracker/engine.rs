@@ -161,11 +161,15 @@ impl Tracker {
                 Some(at) => at,
                 None => match self.scheduler.next_decision(self.clock.now()) {
                     Decision::Poll(key) => {
+                        let borrowed = self.client.stats().tracker_borrowed;
                         self.poll(key).await;
+                        self.refund_borrowed_since(borrowed);
                         continue;
                     }
                     Decision::PresenceBatch(keys) => {
+                        let borrowed = self.client.stats().tracker_borrowed;
                         self.presence(&keys).await;
+                        self.refund_borrowed_since(borrowed);
                         continue;
                     }
                     Decision::WaitUntil(at) => self.clock.instant_at(at),
@@ -186,6 +190,18 @@ impl Tracker {
             tracing::warn!(%err, "tracker could not release its leases");
         }
         tracing::info!("tracker stopped");
+    }
+
+    /// Requests borrowed from the commands' part since `before` (the client's count) were not
+    /// the tracker's share: the scheduler gets them back, so that it keeps asking for every
+    /// slot of its share (only a tracker that waits throughout is guaranteed them; one that
+    /// paused to pay back borrowed requests would leave slots for commands to take).
+    fn refund_borrowed_since(&mut self, before: u64) {
+        let borrowed = self.client.stats().tracker_borrowed.saturating_sub(before);
+        if borrowed > 0 {
+            let borrowed = u32::try_from(borrowed).unwrap_or(u32::MAX);
+            self.scheduler.refund_borrowed(self.clock.now(), borrowed);
+        }
     }
 
     /// Brings the scheduler's accounts in line with the database.

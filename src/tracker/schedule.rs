@@ -153,6 +153,13 @@ impl RequestBudget {
 
     /// Spends a poll's follow-up requests after the fact ([`PollOutcome::changed_titles`])
     /// and counts them into the recent follow-ups per poll that [`Self::poll_rate`] uses.
+    /// Gives back `requests` spent beyond the share this bucket plans (borrowed from the
+    /// commands' part): they must not hold back the requests the share still allows.
+    pub fn refund(&mut self, now: f64, requests: u32) {
+        self.refill(now);
+        self.tokens = (self.tokens + f64::from(requests)).min(self.capacity);
+    }
+
     pub fn charge_follow_ups(&mut self, now: f64, requests: u32) {
         let extra = f64::from(requests);
         self.spend(now, extra);
@@ -392,6 +399,12 @@ impl AdaptiveScheduler {
             scratch: Vec::new(),
             last_poll_was_floor: false,
         }
+    }
+
+    /// `requests` of the last poll or presence batch were borrowed beyond the tracker's share
+    /// (see [`RequestBudget::refund`]).
+    pub fn refund_borrowed(&mut self, now: f64, requests: u32) {
+        self.budget.refund(now, requests);
     }
 
     pub fn account(&self, account: AccountKey) -> Option<&AccountState> {
@@ -1184,6 +1197,36 @@ mod tests {
             )],
         );
         assert!(sched.account(key).unwrap().played_since_check);
+    }
+
+    #[test]
+    fn requests_borrowed_beyond_the_share_do_not_hold_back_the_next_one() {
+        let mut sched = AdaptiveScheduler::new(config(600));
+        let key = sched.add_account();
+        // Spend the whole burst; the follow-ups of the last poll were borrowed.
+        let mut now = 0.0;
+        while let Decision::Poll(_) | Decision::PresenceBatch(_) = sched.next_decision(now) {
+            now += 0.001;
+        }
+        sched.record_poll(
+            key,
+            now,
+            PollOutcome {
+                new_trophies: 0,
+                changed_titles: 3,
+            },
+        );
+        let Decision::WaitUntil(charged) = sched.next_decision(now) else {
+            panic!("the burst is spent");
+        };
+        sched.refund_borrowed(now, 3);
+        let Decision::WaitUntil(refunded) = sched.next_decision(now) else {
+            panic!("the refund only pays back the follow-ups: the burst is still spent");
+        };
+        assert!(
+            refunded < charged,
+            "the refund brings the next request forward: {refunded} vs {charged}"
+        );
     }
 
     #[test]

@@ -241,6 +241,8 @@ enum Source {
 pub(crate) struct LaneCounts {
     pub(crate) tracker: AtomicU64,
     pub(crate) command: AtomicU64,
+    /// Of `tracker`, the grants borrowed from the command lane.
+    pub(crate) tracker_borrowed: AtomicU64,
 }
 
 pub(crate) struct Budget {
@@ -408,6 +410,11 @@ impl Budget {
                 Priority::Interactive | Priority::Idle => &self.granted.command,
             };
             counter.fetch_add(1, Ordering::Relaxed);
+            if priority == Priority::Background && source == Some(Source::Lane) {
+                self.granted
+                    .tracker_borrowed
+                    .fetch_add(1, Ordering::Relaxed);
+            }
             return Ok(());
         }
 

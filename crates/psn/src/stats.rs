@@ -11,6 +11,9 @@ pub struct ClientStats {
     pub requests_sent: u64,
     /// API requests the budget let out to the tracker (`Client::background`), retries included.
     pub tracker_requests: u64,
+    /// Of `tracker_requests`, those borrowed from the commands' part while no command waited:
+    /// beyond the tracker's share, so its scheduler does not count them against its plan.
+    pub tracker_borrowed: u64,
     /// API requests the budget let out to commands (every other clone), retries included.
     pub command_requests: u64,
     /// Sign-in requests (NPSSO exchange, token refresh): PSN does not count them in the budget.
@@ -50,6 +53,7 @@ impl Counters {
         ClientStats {
             requests_sent: self.requests_sent.load(Ordering::Relaxed),
             tracker_requests: budget.granted.tracker.load(Ordering::Relaxed),
+            tracker_borrowed: budget.granted.tracker_borrowed.load(Ordering::Relaxed),
             command_requests: budget.granted.command.load(Ordering::Relaxed),
             sign_in_requests: self.sign_ins.load(Ordering::Relaxed),
             rate_limited: budget.rate_limited.load(Ordering::Relaxed),
