@@ -444,10 +444,9 @@ pub async fn estimate(services: &Services, input: &RarestInput, cap: u32) -> u32
             None => cap,
         };
     };
-    match input.game {
-        // One game: as cold unless its definitions and the earned state are cached, which a
-        // game given by name cannot tell before it is resolved.
-        Some(_) => cost::RAREST_GAME,
+    match &input.game {
+        // One game: as `/trophies` of that game, from what is cached.
+        Some(game) => super::game::title_trophies_estimate(services, &account, game),
         None => {
             let titles = match services.rarest_library(&account).await {
                 Some(stored) => stored_titles(services, &account, stored),

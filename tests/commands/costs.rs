@@ -29,11 +29,7 @@ async fn every_command_stays_within_its_cap_cold_and_costs_nothing_warm() {
             "{command}: warm after {} runs",
             row.warm_run
         );
-        // `/rarest` in one game is still estimated as cold (`rarest::estimate`), though warm it
-        // sends nothing and is charged nothing.
-        if !command.starts_with("/rarest user:sim_hunter game:") {
-            assert_eq!(row.warm.estimate, 0, "{command}: estimated warm");
-        }
+        assert_eq!(row.warm.estimate, 0, "{command}: estimated warm");
         if !command.starts_with("/rarest user:sim_hunter") || command.contains("game:") {
             assert_eq!(row.warm_run, 2, "{command}: warm at once");
         }
