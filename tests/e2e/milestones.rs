@@ -142,7 +142,10 @@ async fn a_first_platinum_is_posted_once_where_wanted_and_never_again_after_a_re
     );
 
     // After a restart the tracker goes on; a new trophy is announced, the milestones are not
-    // posted again.
+    // posted again. (A clean stop: a killed process's poll lease would hold the player for
+    // its five minutes.)
+    let status = h.terminate().await;
+    assert!(status.success(), "a clean exit: {status:?}");
     h.restart().await;
     let before = h
         .discord
