@@ -1,10 +1,11 @@
-//! `/settings [channel] [filter] [rare_percent] [language]`: the server's announcement defaults
-//! and the language of names. Without options it shows them.
+//! `/settings [channel] [filter] [rare_percent] [language] [platinum_milestones]
+//! [level_milestones] [completion_milestones]`: the server's announcement defaults, the language
+//! of names and which milestone posts it wants. Without options it shows them.
 
 use super::track::{check_channel, ChannelFacts};
 use crate::errors::CommandError;
 use crate::model::reply::Reply;
-use crate::model::{AnnounceFilter, FilterKind};
+use crate::model::{AnnounceFilter, FilterKind, MilestoneSettings};
 use crate::render;
 use crate::store::Store;
 
@@ -16,6 +17,27 @@ pub struct SettingsInput {
     pub rare_percent: Option<f64>,
     /// A language code; only those of `psn::LANGUAGES` are accepted.
     pub language: Option<String>,
+    pub milestones: MilestoneChoices,
+}
+
+/// The milestone switches an admin set; `None` leaves one as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MilestoneChoices {
+    pub platinum: Option<bool>,
+    pub level: Option<bool>,
+    pub completion: Option<bool>,
+}
+
+impl MilestoneChoices {
+    fn any(&self) -> bool {
+        self.platinum.is_some() || self.level.is_some() || self.completion.is_some()
+    }
+
+    fn apply(&self, settings: &mut MilestoneSettings) {
+        settings.platinum = self.platinum.unwrap_or(settings.platinum);
+        settings.level = self.level.unwrap_or(settings.level);
+        settings.completion = self.completion.unwrap_or(settings.completion);
+    }
 }
 
 /// The language the option asks for, spelled as listed; `None` when it is left unchanged.
@@ -83,7 +105,8 @@ pub async fn run(
         check_channel(channel)?;
     }
     let mut settings = store.guild_settings(input.guild_id).await?;
-    if input.channel.is_none() && filter.is_none() && language.is_none() {
+    if input.channel.is_none() && filter.is_none() && language.is_none() && !input.milestones.any()
+    {
         return Ok((render::settings(&settings, false, default_language), false));
     }
     if let Some(channel) = input.channel {
@@ -95,6 +118,7 @@ pub async fn run(
     if let Some(language) = language {
         settings.language = Some(language.to_string());
     }
+    input.milestones.apply(&mut settings.milestones);
     store.set_guild_settings(&settings).await?;
     Ok((render::settings(&settings, true, default_language), true))
 }

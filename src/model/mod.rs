@@ -6,6 +6,7 @@ pub mod tracking;
 
 pub use reply::Reply;
 pub use tracking::{
-    AnnounceFilter, FilterKind, GuildSettings, LeaderboardRow, PlayerBatch, TitleEarnings,
-    TrackedAccount, TrackedAccountView, TrackingStatus,
+    AnnounceFilter, FilterKind, GuildSettings, LeaderboardRow, Milestone, MilestoneGame,
+    MilestoneKind, MilestoneSettings, PlayerBatch, TitleEarnings, TrackedAccount,
+    TrackedAccountView, TrackingStatus,
 };

@@ -113,6 +113,7 @@ pub struct GuildSettings {
     /// The language of trophy and game names (a code of `psn::LANGUAGES`); `None` is the
     /// bot's default (`PSN_LANGUAGE`).
     pub language: Option<String>,
+    pub milestones: MilestoneSettings,
 }
 
 impl GuildSettings {
@@ -122,6 +123,90 @@ impl GuildSettings {
             announce_channel_id: None,
             filter: AnnounceFilter::All,
             language: None,
+            milestones: MilestoneSettings::default(),
+        }
+    }
+}
+
+/// Which milestone posts a guild wants (`/settings`); all on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MilestoneSettings {
+    /// A player's 1st, 10th, 25th, 50th, 100th, 200th… platinum.
+    pub platinum: bool,
+    /// A new PSN trophy level tier.
+    pub level: bool,
+    /// A game completed to 100 %, DLC included.
+    pub completion: bool,
+}
+
+impl Default for MilestoneSettings {
+    fn default() -> MilestoneSettings {
+        MilestoneSettings {
+            platinum: true,
+            level: true,
+            completion: true,
+        }
+    }
+}
+
+impl MilestoneSettings {
+    pub fn wants(&self, milestone: &MilestoneKind) -> bool {
+        match milestone {
+            MilestoneKind::Platinum { .. } => self.platinum,
+            MilestoneKind::Level { .. } => self.level,
+            MilestoneKind::Completion { .. } => self.completion,
+        }
+    }
+}
+
+/// A milestone a player reached, found by the tracker by comparing a poll with the one before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Milestone {
+    pub account_id: String,
+    pub online_id: String,
+    pub kind: MilestoneKind,
+    /// When PSN says the trophy that made it was earned, if known.
+    pub reached_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MilestoneKind {
+    /// The player's `count`th platinum, with its game when one platinum made it.
+    Platinum {
+        count: u32,
+        game: Option<MilestoneGame>,
+    },
+    /// A new trophy level tier (PSN's 1–10), reached at `level`.
+    Level { level: u32, tier: u32 },
+    /// Every trophy of a game, DLC included: `trophies` is how many it has.
+    Completion {
+        game: MilestoneGame,
+        trophies: TrophyCounts,
+    },
+}
+
+/// The game a milestone is about, as its listing names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MilestoneGame {
+    pub np_communication_id: String,
+    pub name: String,
+    pub icon_url: Option<String>,
+    pub platforms: Vec<Platform>,
+}
+
+impl Milestone {
+    /// What the milestone is about, unique per account: the outbox's event key within a guild,
+    /// so it is posted once whichever process finds it and however often.
+    pub fn event_key(&self) -> String {
+        let account = &self.account_id;
+        match &self.kind {
+            MilestoneKind::Platinum { count, .. } => {
+                format!("milestone:{account}:platinum:{count}")
+            }
+            MilestoneKind::Level { tier, .. } => format!("milestone:{account}:tier:{tier}"),
+            MilestoneKind::Completion { game, .. } => {
+                format!("milestone:{account}:complete:{}", game.np_communication_id)
+            }
         }
     }
 }

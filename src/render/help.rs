@@ -85,8 +85,9 @@ pub const HELP_COMMANDS: &[CommandHelp] = &[
         name: "settings",
         subcommands: &[],
         access: Access::ManageServer,
-        what: "The server's announce channel, and which trophies are announced: all, gold and \
-               up, platinum only, or rarer than a percentage.",
+        what: "The server's announce channel, which trophies are announced (all, gold and \
+               up, platinum only, or rarer than a percentage), the language of names, and which \
+               milestones are posted (Nth platinum, new trophy level tier, game completed).",
         example: "/settings filter:gold and up",
     },
     CommandHelp {

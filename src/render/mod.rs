@@ -6,6 +6,7 @@ mod help;
 mod leaderboard;
 mod link;
 pub mod markdown;
+mod milestone;
 mod names;
 mod profile;
 mod rarest;
@@ -20,6 +21,7 @@ pub use help::{
 };
 pub use leaderboard::{leaderboard, LEADERBOARD_ROWS};
 pub use link::{link, unlink, LinkOutcome};
+pub use milestone::{milestone, ordinal};
 pub use names::{title_name, title_names, NameStyle, NamedTitle};
 pub use profile::profile;
 pub use rarest::{rarest, RareTrophy, RarestScope};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{format_count, COLOR_INFO, COLOR_PLATINUM};
 use crate::model::reply::{limits, Embed, Reply};
-use crate::model::{GuildSettings, TrackedAccount};
+use crate::model::{GuildSettings, MilestoneSettings, TrackedAccount};
 use crate::model::{TrackedAccountView, TrackingStatus};
 use crate::render::markdown::escape_markdown;
 
@@ -352,10 +352,27 @@ pub fn settings(settings: &GuildSettings, changed: bool, default_language: &str)
             .field("Announcement channel", channel, false)
             .field("Announced trophies", settings.filter.describe(), false)
             .field("Language of names", language, false)
+            .field(
+                "Milestone posts",
+                milestones_line(&settings.milestones),
+                false,
+            )
             .footer(
                 "Change them with /settings channel, filter (all, gold and up, platinum only, \
-                 rarer than), rare_percent and language",
+                 rarer than), rare_percent, language, platinum_milestones, level_milestones and \
+                 completion_milestones",
             ),
+    )
+}
+
+/// `🏆 Nth platinum: on · ⭐ New level tier: on · 💯 Game completed: off`
+fn milestones_line(milestones: &MilestoneSettings) -> String {
+    let state = |on: bool| if on { "on" } else { "off" };
+    format!(
+        "🏆 Nth platinum: {} · ⭐ New level tier: {} · 💯 Game completed: {}",
+        state(milestones.platinum),
+        state(milestones.level),
+        state(milestones.completion)
     )
 }
 

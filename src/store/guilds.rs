@@ -11,8 +11,8 @@ use sqlx::Row;
 
 use super::{snowflake_from_db, snowflake_to_db, Store, StoreError};
 use crate::model::{
-    AnnounceFilter, GuildSettings, LeaderboardRow, TrackedAccount, TrackedAccountView,
-    TrackingStatus,
+    AnnounceFilter, GuildSettings, LeaderboardRow, MilestoneSettings, TrackedAccount,
+    TrackedAccountView, TrackingStatus,
 };
 
 /// The stored `account_state.status`; a state a newer version wrote reads as `Ok`.
@@ -60,12 +60,28 @@ fn tracked_from_row(row: &sqlx::postgres::PgRow) -> Result<TrackedAccount, sqlx:
     })
 }
 
+/// A guild's milestone switches from a row with `milestone_*` columns (NULL, from an outer
+/// join of a guild without settings, means on).
+pub(super) fn milestones_from_row(
+    row: &sqlx::postgres::PgRow,
+) -> Result<MilestoneSettings, sqlx::Error> {
+    let on = |column: &str| -> Result<bool, sqlx::Error> {
+        Ok(row.try_get::<Option<bool>, _>(column)?.unwrap_or(true))
+    };
+    Ok(MilestoneSettings {
+        platinum: on("milestone_platinum")?,
+        level: on("milestone_level")?,
+        completion: on("milestone_completion")?,
+    })
+}
+
 impl Store {
     /// The guild's settings, or the defaults when it never changed them.
     pub async fn guild_settings(&self, guild_id: u64) -> Result<GuildSettings, StoreError> {
         let row = sqlx::query(
-            "SELECT announce_channel_id, filter_kind, rare_threshold, language FROM guild_settings
-             WHERE guild_id = $1",
+            "SELECT announce_channel_id, filter_kind, rare_threshold, language,
+                    milestone_platinum, milestone_level, milestone_completion
+             FROM guild_settings WHERE guild_id = $1",
         )
         .bind(snowflake_to_db(guild_id))
         .fetch_optional(&self.pool)
@@ -81,6 +97,7 @@ impl Store {
                 .map(snowflake_from_db),
             filter: AnnounceFilter::from_db(&kind, row.try_get("rare_threshold")?),
             language: row.try_get("language")?,
+            milestones: milestones_from_row(&row)?,
         })
     }
 
@@ -89,13 +106,17 @@ impl Store {
         let (kind, threshold) = settings.filter.to_db();
         sqlx::query(
             "INSERT INTO guild_settings
-                 (guild_id, announce_channel_id, filter_kind, rare_threshold, language)
-             VALUES ($1, $2, $3, $4, $5)
+                 (guild_id, announce_channel_id, filter_kind, rare_threshold, language,
+                  milestone_platinum, milestone_level, milestone_completion)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (guild_id) DO UPDATE
              SET announce_channel_id = EXCLUDED.announce_channel_id,
                  filter_kind = EXCLUDED.filter_kind,
                  rare_threshold = EXCLUDED.rare_threshold,
                  language = EXCLUDED.language,
+                 milestone_platinum = EXCLUDED.milestone_platinum,
+                 milestone_level = EXCLUDED.milestone_level,
+                 milestone_completion = EXCLUDED.milestone_completion,
                  updated_at = now()",
         )
         .bind(snowflake_to_db(settings.guild_id))
@@ -103,6 +124,9 @@ impl Store {
         .bind(kind)
         .bind(threshold)
         .bind(&settings.language)
+        .bind(settings.milestones.platinum)
+        .bind(settings.milestones.level)
+        .bind(settings.milestones.completion)
         .execute(&self.pool)
         .await?;
         Ok(())

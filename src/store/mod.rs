@@ -25,7 +25,7 @@ pub use outbox::{AttemptStart, ChannelReport, EventPost, OutboxRow};
 pub use rates::RarestTitle;
 pub use tracking::{
     AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, LibraryName,
-    OutboxEntry, PollCommit, TitleState, TrackerAccount,
+    OutboxEntry, PollCommit, TitleState, TrackerAccount, TrophyLevelRead,
 };
 
 /// sqlx migrations embedded in the binary, so `trophybot migrate` needs no files at run time.

@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use psn::{TitleProgress, TrophyCounts, TrophyType};
 use sqlx::Row;
 
+use super::guilds::milestones_from_row;
 use super::{corrupt, interval_secs, snowflake_from_db, snowflake_to_db, Store, StoreError};
-use crate::model::AnnounceFilter;
+use crate::model::{AnnounceFilter, MilestoneSettings};
 
 /// A title's name as game autocomplete shows it (see [`Store::library_names_in_guild`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,18 @@ pub struct Destination {
     pub filter: AnnounceFilter,
     /// The guild's language for names; `None` is the bot's default.
     pub language: Option<String>,
+    pub milestones: MilestoneSettings,
+}
+
+/// A player's trophy level as PSN's trophy summary told it, with the points their stored title
+/// listings added up to at that moment (so the points earned since can be told).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrophyLevelRead {
+    pub level: u32,
+    pub tier: u32,
+    /// Per cent of the way to the next level.
+    pub progress: Option<u32>,
+    pub points: u64,
 }
 
 /// A trophy the tracker found newly earned.
@@ -100,6 +113,8 @@ pub struct PollCommit {
     pub user_titles: Vec<TitleProgress>,
     pub detected: Vec<DetectedTrophy>,
     pub outbox: Vec<OutboxEntry>,
+    /// The trophy level, when this poll read it.
+    pub trophy_level: Option<TrophyLevelRead>,
 }
 
 /// What [`Store::commit_poll`] did.
@@ -136,6 +151,9 @@ impl AccountStatus {
 
 /// An `account_title_state` row: title, last update, earned ids and dates (JSON).
 type TitleStateRow = (String, Option<DateTime<Utc>>, String, Option<String>);
+
+/// `account_state`'s trophy level columns: level, tier, progress, points.
+type TrophyLevelRow = (Option<i32>, Option<i32>, Option<i32>, Option<i64>);
 
 /// The stored `earned_at` object (null for rows from before it: no dates).
 pub(super) fn earned_dates(json: Option<&str>) -> Result<BTreeMap<u32, DateTime<Utc>>, StoreError> {
@@ -421,7 +439,8 @@ impl Store {
     pub async fn destinations(&self, account_id: &str) -> Result<Vec<Destination>, StoreError> {
         let rows = sqlx::query(
             "SELECT t.guild_id, COALESCE(t.channel_id, g.announce_channel_id) AS channel_id,
-                    COALESCE(g.filter_kind, 'all') AS filter_kind, g.rare_threshold, g.language
+                    COALESCE(g.filter_kind, 'all') AS filter_kind, g.rare_threshold, g.language,
+                    g.milestone_platinum, g.milestone_level, g.milestone_completion
              FROM tracked_accounts t
              LEFT JOIN guild_settings g ON g.guild_id = t.guild_id
              WHERE t.account_id = $1
@@ -440,6 +459,7 @@ impl Store {
                         .map(snowflake_from_db),
                     filter: AnnounceFilter::from_db(&kind, row.try_get("rare_threshold")?),
                     language: row.try_get("language")?,
+                    milestones: milestones_from_row(row)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -655,6 +675,20 @@ impl Store {
         .bind(i64::try_from(detected_inserted).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await?;
+        if let Some(read) = commit.trophy_level {
+            sqlx::query(
+                "UPDATE account_state
+                 SET trophy_level = $2, trophy_tier = $3, level_progress = $4, level_points = $5
+                 WHERE account_id = $1",
+            )
+            .bind(&commit.account_id)
+            .bind(i32::try_from(read.level).unwrap_or(i32::MAX))
+            .bind(i32::try_from(read.tier).unwrap_or(i32::MAX))
+            .bind(read.progress.map(|p| i32::try_from(p).unwrap_or(i32::MAX)))
+            .bind(i64::try_from(read.points).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(CommitOutcome::Committed {
             outbox_inserted,
@@ -747,6 +781,29 @@ impl Store {
         row.and_then(|(json,)| json)
             .map(|json| serde_json::from_str(&json).map_err(corrupt("earned counts")))
             .transpose()
+    }
+
+    /// The player's trophy level as last read (`None` before the first read).
+    pub async fn trophy_level(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<TrophyLevelRead>, StoreError> {
+        let row: Option<TrophyLevelRow> = sqlx::query_as(
+            "SELECT trophy_level, trophy_tier, level_progress, level_points FROM account_state
+             WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some((Some(level), Some(tier), progress, Some(points))) => Some(TrophyLevelRead {
+                level: u32::try_from(level).unwrap_or(0),
+                tier: u32::try_from(tier).unwrap_or(0),
+                progress: progress.and_then(|p| u32::try_from(p).ok()),
+                points: u64::try_from(points).unwrap_or(0),
+            }),
+            _ => None,
+        })
     }
 
     /// Trophies the tracker detected for an account, oldest detection first (for checks and

@@ -3,6 +3,7 @@
 //! the tracker's share of the rate budget.
 
 pub mod engine;
+pub mod milestones;
 pub mod poll;
 pub mod retention;
 pub mod schedule;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use psn::{Account, TitleProgress, UserTrophy};
 
+use super::milestones;
 use crate::failpoint::{stop_if_armed, Failpoint};
 use crate::model::{PlayerBatch, TitleEarnings};
 use crate::store::{
@@ -273,6 +274,12 @@ async fn baseline(
         .div_ceil(client.max_titles_page() as usize)
         .max(1);
     requests += u32::try_from(pages).unwrap_or(u32::MAX);
+    // Where the player's level stands now, so that only a tier reached later is news.
+    let meter = psn::Meter::new();
+    let points = milestones::level_points(&titles.iter().map(|t| t.earned).sum());
+    let trophy_level =
+        milestones::read_level(&client.metered(meter.clone()), account, points).await;
+    requests += u32::try_from(meter.count()).unwrap_or(u32::MAX);
     let commit = PollCommit {
         account_id: account.account_id.clone(),
         online_id: online_id.clone(),
@@ -282,6 +289,7 @@ async fn baseline(
         user_titles: titles,
         detected: Vec::new(),
         outbox: Vec::new(),
+        trophy_level,
     };
     Ok(PreparedPoll {
         commit,
@@ -474,6 +482,19 @@ async fn detect(
         commit.outbox = outbox_entries(store, &client.metered(meter.clone()), &batch).await?;
         requests += u32::try_from(meter.count()).unwrap_or(u32::MAX);
     }
+    // Milestones come from the same before/after comparison and are committed with the poll.
+    let meter = psn::Meter::new();
+    let found = milestones::detect(
+        store,
+        &client.metered(meter.clone()),
+        account,
+        &commit,
+        &batch,
+    )
+    .await?;
+    requests += u32::try_from(meter.count()).unwrap_or(u32::MAX);
+    commit.outbox.extend(found.outbox);
+    commit.trophy_level = found.trophy_level;
     Ok(PreparedPoll {
         commit,
         report: PollReport {

@@ -10,7 +10,7 @@ use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner}
 use psn::OnlineId;
 use trophybot::commands::compare::{self, CompareInput};
 use trophybot::commands::rarest::{self, RarestInput};
-use trophybot::commands::settings::{self, SettingsInput};
+use trophybot::commands::settings::{self, MilestoneChoices, SettingsInput};
 use trophybot::commands::track::{self, ChannelFacts, TrackAddInput, TrackingLimits};
 use trophybot::commands::trophies::{self, TrophiesInput};
 use trophybot::commands::{self, link, page};
@@ -271,9 +271,16 @@ fn settings_options_change_only_what_they_should() {
         option_text(),
         prop::sample::select(psn::LANGUAGES.to_vec()).prop_map(|(code, _)| code.to_string()),
     ]);
+    let switch = || proptest::option::of(any::<bool>());
+    let milestones =
+        (switch(), switch(), switch()).prop_map(|(platinum, level, completion)| MilestoneChoices {
+            platinum,
+            level,
+            completion,
+        });
     run_cases(
-        (filter, percent, language),
-        |(filter, rare_percent, language)| {
+        (filter, percent, language, milestones),
+        |(filter, rare_percent, language, milestones)| {
             world.runtime.block_on(async {
                 let before = world.store.guild_settings(GUILD).await.expect("settings");
                 let outcome = settings::run(
@@ -284,6 +291,7 @@ fn settings_options_change_only_what_they_should() {
                         filter,
                         rare_percent,
                         language: language.clone(),
+                        milestones,
                     },
                     "en-GB",
                 )
@@ -292,9 +300,31 @@ fn settings_options_change_only_what_they_should() {
                 match outcome {
                     Ok((reply, changed)) => {
                         assert_within_limits(&reply);
+                        let switched = milestones.platinum.is_some()
+                            || milestones.level.is_some()
+                            || milestones.completion.is_some();
                         prop_assert_eq!(
                             changed,
-                            filter.is_some() || rare_percent.is_some() || language.is_some()
+                            filter.is_some()
+                                || rare_percent.is_some()
+                                || language.is_some()
+                                || switched
+                        );
+                        // Each switch given is stored; one left out keeps its value.
+                        let stored = after.milestones;
+                        prop_assert_eq!(
+                            stored.platinum,
+                            milestones.platinum.unwrap_or(before.milestones.platinum)
+                        );
+                        prop_assert_eq!(
+                            stored.level,
+                            milestones.level.unwrap_or(before.milestones.level)
+                        );
+                        prop_assert_eq!(
+                            stored.completion,
+                            milestones
+                                .completion
+                                .unwrap_or(before.milestones.completion)
                         );
                         if let Some(percent) = rare_percent {
                             prop_assert!(percent.is_finite() && percent > 0.0 && percent <= 100.0);

@@ -45,6 +45,7 @@ async fn help_tells_this_servers_tracking_and_the_callers_link() {
             announce_channel_id: Some(200),
             filter: AnnounceFilter::PlatinumOnly,
             language: None,
+            milestones: Default::default(),
         })
         .await
         .expect("settings");

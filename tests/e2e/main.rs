@@ -13,6 +13,7 @@ mod commands;
 mod discord_limits;
 mod faults;
 mod link;
+mod milestones;
 mod rarest;
 mod secrets;
 mod shares;

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support;
 use crate::support::bot::{
-    int_opt, opt, text_of, wait_until, Harness, HarnessBuilder, ADMIN, CHANNEL, GUILD,
+    bool_opt, int_opt, opt, text_of, wait_until, Harness, HarnessBuilder, ADMIN, CHANNEL, GUILD,
 };
 
 /// A second server that only wants platinums.
@@ -166,18 +166,37 @@ async fn a_tracked_players_trophies_are_announced_once_per_server_with_filters_h
         .start()
         .await;
 
-    // The platinum server announces platinums only (filter choice 2: "platinum only").
+    // The platinum server announces platinums only (filter choice 2: "platinum only"). Both
+    // servers leave milestone posts out: they are tests/e2e/milestones.rs's.
+    let no_milestones = || {
+        [
+            "platinum_milestones",
+            "level_milestones",
+            "completion_milestones",
+        ]
+        .map(|name| bool_opt(name, false))
+    };
+    let mut options = vec![int_opt("filter", 2)];
+    options.extend(no_milestones());
     let ix = h
         .slash_in(
             PLATINUM_GUILD,
             PLATINUM_CHANNEL,
             PLATINUM_ADMIN,
             "settings",
-            json!([int_opt("filter", 2)]),
+            json!(options),
         )
         .await;
     let (_, settings) = h.any_reply(ix).await;
     assert!(text_of(&settings).contains("platinum"), "{settings}");
+    let ix = h
+        .slash_in(GUILD, CHANNEL, ADMIN, "settings", json!(no_milestones()))
+        .await;
+    let (_, settings) = h.any_reply(ix).await;
+    assert!(
+        text_of(&settings).contains("game completed: off"),
+        "{settings}"
+    );
 
     track(&h, GUILD, CHANNEL, ADMIN).await;
     track(&h, PLATINUM_GUILD, PLATINUM_CHANNEL, PLATINUM_ADMIN).await;

@@ -46,6 +46,7 @@ fn settings(filter: AnnounceFilter) -> GuildSettings {
         announce_channel_id: Some(200),
         filter,
         language: None,
+        milestones: Default::default(),
     }
 }
 

@@ -34,6 +34,7 @@ fn server(accounts: Vec<TrackedAccount>) -> ServerTracking {
             announce_channel_id: Some(200),
             filter: AnnounceFilter::GoldAndUp,
             language: None,
+            milestones: Default::default(),
         },
         accounts,
     }

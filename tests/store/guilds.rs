@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use trophybot::commands::settings::{chosen_filter, MIN_RARE_PERCENT};
 use trophybot::model::TrackingStatus;
-use trophybot::model::{AnnounceFilter, GuildSettings, TrackedAccount};
+use trophybot::model::{AnnounceFilter, GuildSettings, MilestoneSettings, TrackedAccount};
 use trophybot::store::{AddTracked, Store};
 
 use crate::support::db::TestDb;
@@ -56,12 +56,18 @@ async fn settings_default_then_round_trip() {
         announce_channel_id: Some(BIG_CHANNEL),
         filter: AnnounceFilter::RarerThan(2.5),
         language: Some("fr-FR".to_string()),
+        milestones: MilestoneSettings {
+            platinum: false,
+            level: true,
+            completion: false,
+        },
     };
     store.set_guild_settings(&settings).await.unwrap();
     assert_eq!(store.guild_settings(GUILD).await.unwrap(), settings);
     let changed = GuildSettings {
         filter: AnnounceFilter::GoldAndUp,
         language: None,
+        milestones: MilestoneSettings::default(),
         ..settings
     };
     store.set_guild_settings(&changed).await.unwrap();
@@ -283,6 +289,7 @@ async fn forgetting_a_guild_removes_only_that_guild() {
                 announce_channel_id: Some(7),
                 filter: AnnounceFilter::PlatinumOnly,
                 language: None,
+                milestones: Default::default(),
             })
             .await
             .unwrap();

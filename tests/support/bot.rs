@@ -688,6 +688,11 @@ pub fn int_opt(name: &str, value: i64) -> Value {
     json!({"name": name, "type": 4, "value": value})
 }
 
+/// A boolean option.
+pub fn bool_opt(name: &str, value: bool) -> Value {
+    json!({"name": name, "type": 5, "value": value})
+}
+
 /// A number option.
 pub fn number_opt(name: &str, value: f64) -> Value {
     json!({"name": name, "type": 10, "value": value})

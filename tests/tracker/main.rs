@@ -8,5 +8,6 @@ mod support;
 mod baseline;
 mod credential;
 mod deliver;
+mod milestones;
 mod poll;
 mod retention;

@@ -131,10 +131,12 @@ impl Env {
         self.store.sync_account_state().await.expect("sync");
     }
 
-    /// (guild, channel, payload, nonce) of every outbox row, in insertion order.
+    /// (guild, channel, payload, nonce) of every trophy announcement in the outbox, in insertion
+    /// order (milestone posts, which have an event key, are tests/tracker/milestones.rs's).
     async fn outbox(&self) -> Vec<(u64, u64, String, String)> {
         let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
-            "SELECT guild_id, channel_id, payload::text, nonce FROM outbox ORDER BY id",
+            "SELECT guild_id, channel_id, payload::text, nonce FROM outbox
+             WHERE event_key IS NULL ORDER BY id",
         )
         .fetch_all(self.store.pool())
         .await

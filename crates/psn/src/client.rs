@@ -245,6 +245,12 @@ impl Client {
         self.inner.config.api
     }
 
+    /// Whether [`Client::trophy_summary`] tells the trophy level in one request (the modern
+    /// API); the legacy one knows no level and sums the whole library instead.
+    pub fn tells_trophy_level(&self) -> bool {
+        self.api() == ApiKind::Modern
+    }
+
     /// The account behind an online ID (cached); a renamed user resolves to the current ID.
     /// The legacy API has no lookup (it names users by online ID, see [`Account`]): nothing is
     /// asked, and an unknown user is `UserNotFound` on the first request for them.

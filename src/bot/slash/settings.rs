@@ -1,4 +1,5 @@
-//! `/settings`: the server's announcement defaults and language (Manage Server; see `admin`).
+//! `/settings`: the server's announcement defaults, language and milestone posts (Manage
+//! Server; see `admin`).
 
 use poise::serenity_prelude as serenity;
 
@@ -6,11 +7,13 @@ use super::admin::{admin_guild, channel_facts};
 use super::options::PsnLanguage;
 use crate::bot::data::{BotError, Context};
 use crate::bot::respond::ReplyExt;
-use crate::commands::settings::{self, SettingsInput};
+use crate::commands::settings::{self, MilestoneChoices, SettingsInput};
 use crate::model::FilterKind;
 
-/// This server's announcement defaults and language of names; without options, shows them.
+/// This server's announcement defaults, language and milestone posts; without options, shows them.
 #[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
+// Each parameter is one of Discord's options for the command.
+#[allow(clippy::too_many_arguments)]
 pub async fn settings(
     ctx: Context<'_>,
     #[description = "The default channel for announcements"]
@@ -23,6 +26,13 @@ pub async fn settings(
     rare_percent: Option<f64>,
     #[description = "The language of trophy and game names in this server"] language: Option<
         PsnLanguage,
+    >,
+    #[description = "Post a player's 1st, 10th, 25th, 50th, 100th, 200th… platinum"]
+    platinum_milestones: Option<bool>,
+    #[description = "Post a player's new PSN trophy level tier (level 100, 200…)"]
+    level_milestones: Option<bool>,
+    #[description = "Post a game completed to 100 %, DLC included"] completion_milestones: Option<
+        bool,
     >,
 ) -> Result<(), BotError> {
     let Some(guild_id) = admin_guild(ctx).await? else {
@@ -38,6 +48,11 @@ pub async fn settings(
         filter,
         rare_percent,
         language: language.map(|l| l.0.to_string()),
+        milestones: MilestoneChoices {
+            platinum: platinum_milestones,
+            level: level_milestones,
+            completion: completion_milestones,
+        },
     };
     let default_language = ctx.data().services.client.language();
     let result = settings::run(&ctx.data().store, input, default_language).await;

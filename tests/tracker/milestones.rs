@@ -1,0 +1,313 @@
+//! Milestones against the PSN simulator and a real PostgreSQL: queued with the poll that crossed
+//! them, once per guild that wants them, never at the baseline, and never twice, even when the
+//! same crossing is found again.
+
+use std::time::Duration;
+
+use psn::{Account, TrophyType};
+use psn_sim::Sim;
+use trophybot::store::Store;
+use trophybot::tracker::poll_once;
+
+use crate::support;
+use crate::support::db::TestDb;
+
+const OWNER: &str = "milestone-owner";
+const GUILD: u64 = 1_000_000_000_000_000_001;
+const CHANNEL: u64 = 100;
+/// A guild that turned platinum and completion milestones off.
+const GUILD_QUIET: u64 = 2;
+const CHANNEL_QUIET: u64 = 200;
+
+struct Env {
+    _db: TestDb,
+    store: Store,
+    sim: Sim,
+    _server: psn_sim::SimServer,
+    client: psn::Client,
+}
+
+async fn env() -> Env {
+    let (db, store) = TestDb::migrated().await;
+    let (sim, server) = support::start_sim().await;
+    let client = support::sim_client(&server.base_url);
+    Env {
+        _db: db,
+        store,
+        sim,
+        _server: server,
+        client,
+    }
+}
+
+impl Env {
+    fn account(&self, online_id: &str) -> Account {
+        Account {
+            account_id: self.sim.account_id(online_id).expect("a simulated user"),
+            online_id: online_id.to_string(),
+        }
+    }
+
+    /// Test-only SQL: `guild` tracks `account` in `channel`, with the milestone switches given.
+    async fn track(&self, guild: u64, channel: u64, account: &Account, platinum: bool, done: bool) {
+        sqlx::query(
+            "INSERT INTO guild_settings (guild_id, announce_channel_id, milestone_platinum,
+                                         milestone_completion)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(guild as i64)
+        .bind(channel as i64)
+        .bind(platinum)
+        .bind(done)
+        .execute(self.store.pool())
+        .await
+        .expect("settings");
+        sqlx::query(
+            "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
+             VALUES ($1, $2, $3, 1)",
+        )
+        .bind(guild as i64)
+        .bind(&account.account_id)
+        .bind(&account.online_id)
+        .execute(self.store.pool())
+        .await
+        .expect("track");
+        self.store.sync_account_state().await.expect("sync");
+    }
+
+    async fn poll(&self, account: &Account) -> trophybot::tracker::PollReport {
+        poll_once(&self.store, &self.client, &account.account_id, OWNER)
+            .await
+            .expect("poll")
+    }
+
+    /// (guild, event key, payload) of every milestone post queued, in order.
+    async fn milestones(&self) -> Vec<(u64, String, String)> {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT guild_id, event_key, payload::text FROM outbox
+             WHERE event_key IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(self.store.pool())
+        .await
+        .expect("outbox");
+        rows.into_iter().map(|(g, k, p)| (g as u64, k, p)).collect()
+    }
+
+    /// `count` of sim_hunter's games with a platinum and (as asked) with or without DLC: their
+    /// ids and every trophy but the platinum (which PSN adds after the last base-game one).
+    async fn full_games(&self, count: usize, dlc: bool) -> Vec<(String, Vec<u32>)> {
+        let hunter = self.account("sim_hunter");
+        let mut games = Vec::new();
+        for title in self.client.all_titles(&hunter).await.expect("titles") {
+            if title.has_groups != dlc || title.defined.platinum == 0 || title.service.is_none() {
+                continue;
+            }
+            let trophies = self
+                .client
+                .user_trophies(&hunter, &title.np_communication_id)
+                .await
+                .expect("trophies");
+            let ids = trophies
+                .trophies
+                .iter()
+                .filter(|t| t.definition.kind != TrophyType::Platinum)
+                .map(|t| t.definition.id)
+                .collect();
+            games.push((title.np_communication_id, ids));
+            if games.len() == count {
+                return games;
+            }
+        }
+        panic!("sim_hunter has fewer than {count} such games");
+    }
+
+    fn earn_all(&self, online_id: &str, games: &[(String, Vec<u32>)]) {
+        self.sim.advance_clock(Duration::from_secs(60));
+        for (game, trophies) in games {
+            for trophy in trophies {
+                self.sim
+                    .earn_trophy(online_id, game, *trophy)
+                    .expect("earn");
+                self.sim.advance_clock(Duration::from_secs(10));
+            }
+        }
+    }
+
+    /// Trophy-summary requests the simulator answered.
+    fn summary_requests(&self) -> usize {
+        self.sim
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/trophySummary"))
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn a_first_platinum_and_a_completed_game_are_queued_once_where_wanted() {
+    let env = env().await;
+    let player = env.account("sim_empty");
+    env.track(GUILD, CHANNEL, &player, true, true).await;
+    env.track(GUILD_QUIET, CHANNEL_QUIET, &player, false, false)
+        .await;
+    env.poll(&player).await;
+    assert!(env.milestones().await.is_empty(), "nothing at the baseline");
+
+    let games = env.full_games(1, true).await;
+    let game = &games[0].0;
+    env.earn_all("sim_empty", &games);
+    env.poll(&player).await;
+
+    let account = &player.account_id;
+    let queued = env.milestones().await;
+    let keys: Vec<(u64, &str)> = queued.iter().map(|(g, k, _)| (*g, k.as_str())).collect();
+    let platinum_key = format!("milestone:{account}:platinum:1");
+    let complete_key = format!("milestone:{account}:complete:{game}");
+    assert_eq!(
+        keys,
+        vec![
+            (GUILD, platinum_key.as_str()),
+            (GUILD, complete_key.as_str())
+        ],
+        "the guild that turned them off gets neither"
+    );
+    assert!(queued[0].2.contains("1st platinum"), "{}", queued[0].2);
+    assert!(queued[1].2.contains("DLC included"), "{}", queued[1].2);
+    let (nonces,): (Vec<String>,) = sqlx::query_as(
+        "SELECT array_agg(nonce ORDER BY id) FROM outbox WHERE event_key IS NOT NULL",
+    )
+    .fetch_one(env.store.pool())
+    .await
+    .unwrap();
+    assert!(nonces.iter().all(|n| n.len() <= 25 && n.starts_with('m')));
+
+    // A quiet poll finds nothing; the same crossing found again (the stored state rewound, as
+    // when a player hides a game and shows it again) queues nothing either.
+    let report = env.poll(&player).await;
+    assert_eq!(report.outbox_inserted, 0);
+    for sql in [
+        "DELETE FROM user_titles WHERE account_id = $1",
+        "DELETE FROM account_title_state WHERE account_id = $1",
+        "UPDATE account_state SET last_title_update = NULL, earned_counts =
+             '{\"bronze\": 0, \"silver\": 0, \"gold\": 0, \"platinum\": 0}'::jsonb
+         WHERE account_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(account)
+            .execute(env.store.pool())
+            .await
+            .unwrap();
+    }
+    let report = env.poll(&player).await;
+    assert!(report.new_trophies > 0, "found again: {report:?}");
+    assert_eq!(report.outbox_inserted, 0, "{report:?}");
+    assert_eq!(env.milestones().await.len(), 2, "still once each");
+}
+
+#[tokio::test]
+async fn a_base_game_platinum_is_not_a_completion_until_the_dlc_is_done() {
+    let env = env().await;
+    let player = env.account("sim_empty");
+    env.track(GUILD, CHANNEL, &player, true, true).await;
+    env.poll(&player).await;
+    let games = env.full_games(1, true).await;
+    let (game, all) = &games[0];
+    let hunter = env.account("sim_hunter");
+    let definitions = env
+        .client
+        .user_trophies(&hunter, game)
+        .await
+        .expect("trophies");
+    let (base, dlc): (Vec<u32>, Vec<u32>) = all.iter().partition(|id| {
+        definitions
+            .trophies
+            .iter()
+            .any(|t| t.definition.id == **id && t.definition.group_id == "default")
+    });
+    assert!(!dlc.is_empty(), "a game with DLC trophies");
+
+    env.earn_all("sim_empty", &[(game.clone(), base)]);
+    env.poll(&player).await;
+    let keys: Vec<String> = env.milestones().await.into_iter().map(|m| m.1).collect();
+    assert_eq!(
+        keys,
+        vec![format!("milestone:{}:platinum:1", player.account_id)]
+    );
+
+    env.earn_all("sim_empty", &[(game.clone(), dlc)]);
+    env.poll(&player).await;
+    let keys: Vec<String> = env.milestones().await.into_iter().map(|m| m.1).collect();
+    assert_eq!(
+        keys[1..],
+        [format!("milestone:{}:complete:{game}", player.account_id)]
+    );
+}
+
+#[tokio::test]
+async fn a_new_level_tier_is_queued_once_and_psn_is_asked_only_near_it() {
+    let env = env().await;
+    let player = env.account("sim_empty");
+    env.track(GUILD, CHANNEL, &player, true, true).await;
+    env.sim.reset_requests();
+    env.poll(&player).await;
+    assert_eq!(
+        env.summary_requests(),
+        1,
+        "the level is read at the baseline"
+    );
+    let read = env
+        .store
+        .trophy_level(&player.account_id)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!((read.level, read.tier), (1, 1));
+
+    // One game is far from level 100: PSN is not asked for the level.
+    let games = env.full_games(12, false).await;
+    env.earn_all("sim_empty", &games[..1]);
+    env.sim.reset_requests();
+    env.poll(&player).await;
+    assert_eq!(env.summary_requests(), 0, "far from the next tier");
+
+    // Enough games for level 100 (PSN's tier 2).
+    let mut earned = 1;
+    loop {
+        let summary = env.client.trophy_summary(&player).await.unwrap();
+        if summary.tier > Some(1) {
+            break;
+        }
+        env.earn_all("sim_empty", &games[earned..=earned]);
+        earned += 1;
+    }
+    env.sim.reset_requests();
+    env.poll(&player).await;
+    assert_eq!(env.summary_requests(), 1);
+    let tier_key = format!("milestone:{}:tier:2", player.account_id);
+    let tiers: Vec<(u64, String, String)> = env
+        .milestones()
+        .await
+        .into_iter()
+        .filter(|m| m.1.contains(":tier:"))
+        .collect();
+    assert_eq!(tiers.len(), 1, "{tiers:?}");
+    assert_eq!(tiers[0].1, tier_key);
+    assert!(tiers[0].2.contains("Trophy level 1"), "{}", tiers[0].2);
+    let read = env
+        .store
+        .trophy_level(&player.account_id)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(read.tier, 2);
+
+    // The next poll knows the new tier: nothing more.
+    env.poll(&player).await;
+    let tiers = env
+        .milestones()
+        .await
+        .into_iter()
+        .filter(|m| m.1.contains(":tier:"))
+        .count();
+    assert_eq!(tiers, 1);
+}
