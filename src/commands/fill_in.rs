@@ -5,13 +5,16 @@
 //!
 //! It runs on idle command capacity only (the client's idle priority: never a tracker slot,
 //! never while a command or the tracker waits) and is charged request by request to the asking
-//! user's and server's shares, from what they have to spare ([`Shares::admit_spare`]). It stops
-//! when that runs out, when it is done, or at shutdown. At most one runs per player.
+//! user's and server's shares, from what they have to spare ([`Shares::admit_spare`]). When
+//! that runs out it waits for the shares' window to free some (a member's share is only a few
+//! requests beyond the `/rarest` that started it), for at most [`PATIENCE_WINDOWS`] windows in
+//! all; it stops then, when it is done, or at shutdown. At most one runs per player.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -19,12 +22,16 @@ use super::rarest::{rank_trophies, title_state, Library, Rest};
 use super::shares::{cost, Admission, Shares};
 use super::Services;
 
+/// How many share windows a fill-in waits, in all, for its user's and server's shares to have
+/// room again before it gives up (the next `/rarest` starts a new one).
+pub const PATIENCE_WINDOWS: u32 = 8;
+
 /// How a fill-in ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
     /// Everything left was fetched.
     Done,
-    /// The user's or the server's share had nothing more to spare.
+    /// The user's or the server's share had nothing to spare for [`PATIENCE_WINDOWS`] windows.
     ShareUsed,
     /// The bot is shutting down.
     Cancelled,
@@ -100,12 +107,14 @@ impl FillIns {
             running: self.running.clone(),
             account_id,
         };
+        let patience = self.shares.limits().window * PATIENCE_WINDOWS;
         let work = FillIn {
             services: services.clone(),
             shares: self.shares.clone(),
             user,
             server,
             cancel: self.cancel.clone(),
+            give_up_at: Instant::now() + patience,
         };
         Some(self.tasks.spawn(async move {
             let report = work.run(rest).await;
@@ -123,6 +132,8 @@ struct FillIn {
     user: u64,
     server: Option<u64>,
     cancel: CancellationToken,
+    /// No more waiting for the shares after this.
+    give_up_at: Instant,
 }
 
 /// Why a step could not run.
@@ -200,10 +211,23 @@ impl FillIn {
         if self.cancel.is_cancelled() {
             return Err(Stop::Cancelled);
         }
-        let admission: Admission = self
-            .shares
-            .admit_spare(self.user, self.server, estimate)
-            .ok_or(Stop::Share)?;
+        let admission: Admission = loop {
+            match self.shares.admit_spare(self.user, self.server, estimate) {
+                Ok(admission) => break admission,
+                Err(refusal) => {
+                    // At least a second: a refusal never asks for a busy loop.
+                    let retry_at =
+                        Instant::now() + refusal.retry_after.max(std::time::Duration::from_secs(1));
+                    if retry_at > self.give_up_at {
+                        return Err(Stop::Share);
+                    }
+                    tokio::select! {
+                        () = self.cancel.cancelled() => return Err(Stop::Cancelled),
+                        () = tokio::time::sleep_until(retry_at) => {}
+                    }
+                }
+            }
+        };
         let client = self.services.client.idle().metered(admission.meter());
         let result = tokio::select! {
             () = self.cancel.cancelled() => return Err(Stop::Cancelled),

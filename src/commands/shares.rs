@@ -243,16 +243,21 @@ impl Shares {
     /// Admits work nobody waits for (a `/rarest` fill-in) that `user` caused in `server`,
     /// costing up to `estimate`, only from what the shares have to spare: it must leave the user
     /// one command's cap ([`cost::CAP`]) and the server half its share (at least a cap) for what
-    /// they and its other members ask next. `None` when it does not fit: the work stops, and
-    /// nobody is told or counted as refused.
-    pub fn admit_spare(&self, user: u64, server: Option<u64>, estimate: u32) -> Option<Admission> {
+    /// they and its other members ask next. When it does not fit, the refusal says when it may
+    /// (the work waits or stops; nobody is told or counted as refused).
+    pub fn admit_spare(
+        &self,
+        user: u64,
+        server: Option<u64>,
+        estimate: u32,
+    ) -> Result<Admission, Refusal> {
         let needs = Needs {
             user: estimate,
             server: estimate,
             user_keeps: cost::CAP,
             server_keeps: (self.limits.server / 2).max(cost::CAP),
         };
-        self.admit_needing(user, server, needs).ok()
+        self.admit_needing(user, server, needs)
     }
 
     fn admit_needing(
@@ -614,7 +619,7 @@ mod tests {
         let shares = shares(40, 60);
         // The user may spend 40 - 15 on fill-ins, the server 60 - 30.
         let mut spent = 0;
-        while let Some(admission) = shares.admit_spare(1, Some(10), 1) {
+        while let Ok(admission) = shares.admit_spare(1, Some(10), 1) {
             spend(admission, 1);
             spent += 1;
         }
@@ -627,7 +632,7 @@ mod tests {
         );
         // Another member's fill-in stops at the server's half.
         let mut other = 0;
-        while let Some(admission) = shares.admit_spare(2, Some(10), 1) {
+        while let Ok(admission) = shares.admit_spare(2, Some(10), 1) {
             spend(admission, 1);
             other += 1;
         }

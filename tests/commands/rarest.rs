@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use trophybot::commands::fill_in::{Ended, FillIns};
+use trophybot::commands::fill_in::{Ended, FillIns, PATIENCE_WINDOWS};
 use trophybot::commands::rarest::{self, RarestInput, DEFAULT_COUNT};
 use trophybot::commands::shares::{cost, ShareLimits, Shares};
 use trophybot::commands::{self, RECENT_TITLES};
@@ -244,30 +244,65 @@ async fn a_fill_in_covers_what_the_cap_left_and_the_next_call_costs_nothing() {
     assert_eq!(next.reply, uncapped);
 }
 
-#[tokio::test]
-async fn a_fill_in_stops_where_the_share_has_nothing_to_spare_and_at_shutdown() {
+#[tokio::test(start_paused = true)]
+async fn a_fill_in_waits_for_the_shares_to_free_room_and_gives_up_after_its_patience() {
     let world = world().await;
     let services = commands::Services::new(roomy_client(&world.server.base_url));
-    // The smallest default share: a user 72, a server as much; a fill-in leaves the user 15
-    // and the server half.
+    // The default shares on `300/15m`: a member 22, a server 45. The fill-in leaves the member
+    // one command (15) and the server half, so it gets a few requests per window at most.
+    let shares = default_shares(90);
+    let limits = shares.limits();
+    let (first, _, _) = capped(&services).await;
+    let before = api_requests(&world.sim);
+    let started = tokio::time::Instant::now();
+    let report = fill_ins(&shares)
+        .start(&services, first.rest.expect("a rest"), ASKER, Some(GUILD))
+        .expect("started")
+        .await
+        .expect("ran");
+    // Waiting for the window to free room, it went on past what one window spares.
+    let sent = api_requests(&world.sim) - before;
+    let one_window = (limits.user - cost::CAP) as usize;
+    assert!(
+        sent > one_window,
+        "sent {sent}, what one window spares: {one_window}"
+    );
+    assert!(
+        started.elapsed() > limits.window,
+        "it waited for the window: {:?}",
+        started.elapsed()
+    );
+    match report.ended {
+        Ended::Done => {}
+        Ended::ShareUsed => assert!(started.elapsed() >= limits.window * PATIENCE_WINDOWS),
+        other => panic!("ended {other:?}"),
+    }
+    // What it left is the asker's own: a command of a whole cap still fits.
+    assert!(shares.user_used(ASKER) <= limits.user - cost::CAP);
+    assert!(shares.admit(ASKER, Some(GUILD), cost::CAP).is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fill_in_with_no_room_ever_gives_up_after_its_patience_and_at_shutdown() {
+    let world = world().await;
+    let services = commands::Services::new(roomy_client(&world.server.base_url));
+    // The smallest shares: a member 15 and a server 15, all of which a fill-in must leave.
     let shares = default_shares(0);
     let (first, _, _) = capped(&services).await;
     let before = api_requests(&world.sim);
+    let started = tokio::time::Instant::now();
     let report = fill_ins(&shares)
         .start(&services, first.rest.expect("a rest"), ASKER, Some(GUILD))
         .expect("started")
         .await
         .expect("ran");
     assert_eq!(report.ended, Ended::ShareUsed, "{report:?}");
-    let limits = shares.limits();
-    assert!(shares.server_used(GUILD) <= limits.server / 2);
-    assert!(shares.user_used(ASKER) <= limits.user - cost::CAP);
     assert_eq!(
-        api_requests(&world.sim) - before,
-        shares.server_used(GUILD) as usize
+        api_requests(&world.sim),
+        before,
+        "nothing to spare, nothing sent"
     );
-    // What it left is the asker's own: a command of a whole cap still fits.
-    assert!(shares.admit(ASKER, Some(GUILD), cost::CAP).is_ok());
+    assert!(started.elapsed() <= shares.limits().window * PATIENCE_WINDOWS);
 
     // Cancelled (the bot shutting down): nothing more is sent.
     let (second, _, _) = capped(&services).await;
