@@ -77,9 +77,8 @@ pub fn latest_recap(schedule: &RecapSchedule, now: DateTime<Utc>) -> RecapWeek {
     let zone = schedule.time_zone;
     let hour = u32::from(schedule.hour.min(23));
     let today = now.with_timezone(&zone).date_naive();
-    let back = (7 + today.weekday().num_days_from_monday()
-        - schedule.weekday.num_days_from_monday())
-        % 7;
+    let back =
+        (7 + today.weekday().num_days_from_monday() - schedule.weekday.num_days_from_monday()) % 7;
     let mut due_date = today - Days::new(u64::from(back));
     if local_instant(zone, due_date, hour) > now {
         due_date = due_date - Days::new(7);
@@ -180,7 +179,9 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn schedule(weekday: Weekday, hour: u8, zone: &str) -> RecapSchedule {
@@ -229,7 +230,11 @@ mod tests {
         // Sunday 20:00 in Los Angeles is already Monday 04:00 UTC.
         let la = schedule(Weekday::Sun, 20, "America/Los_Angeles");
         let due = latest_recap(&la, at("2026-11-30T03:59:00Z"));
-        assert_eq!(due.end, at("2026-11-23T04:00:00Z"), "not yet Sunday 20:00 there");
+        assert_eq!(
+            due.end,
+            at("2026-11-23T04:00:00Z"),
+            "not yet Sunday 20:00 there"
+        );
         let due = latest_recap(&la, at("2026-11-30T04:00:00Z"));
         assert_eq!(due.end, at("2026-11-30T04:00:00Z"));
         assert_eq!(due.event_key, "recap:2026-W48", "the local date's week");
@@ -246,7 +251,11 @@ mod tests {
         let gap = schedule(Weekday::Sun, 2, "Europe/Berlin");
         let due = latest_recap(&gap, at("2026-03-29T12:00:00Z"));
         assert_eq!(due.end, at("2026-03-29T01:00:00Z"));
-        assert_eq!(due.start, at("2026-03-22T01:00:00Z"), "02:00 CET the week before");
+        assert_eq!(
+            due.start,
+            at("2026-03-22T01:00:00Z"),
+            "02:00 CET the week before"
+        );
         // Autumn: 02:00 happens twice on Sunday 2026-10-25; the first one counts.
         let twice = schedule(Weekday::Sun, 2, "Europe/Berlin");
         let due = latest_recap(&twice, at("2026-10-25T12:00:00Z"));

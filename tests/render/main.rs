@@ -10,4 +10,5 @@ mod announce;
 mod help;
 mod limits;
 mod link;
+mod recap;
 mod replies;
