@@ -116,8 +116,9 @@ pub fn weekly_recap(recap: &WeeklyRecap) -> Reply {
         .map(|player| player.earned.points())
         .sum::<u32>();
     let summary = format!(
-        "{} trophies · {} points · {} {} · {} {}",
+        "{} {} · {} points · {} {} · {} {}",
         format_count(total),
+        if total == 1 { "trophy" } else { "trophies" },
         format_count(points),
         format_count(recap.players.len() as u64),
         if recap.players.len() == 1 {

@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod poll;
+pub mod recap;
 pub mod retention;
 pub mod schedule;
 pub mod titles;
