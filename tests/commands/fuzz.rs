@@ -284,6 +284,7 @@ fn settings_options_change_only_what_they_should() {
                         filter,
                         rare_percent,
                         language: language.clone(),
+                        recap: Default::default(),
                     },
                     "en-GB",
                 )

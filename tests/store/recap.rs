@@ -7,7 +7,11 @@ use chrono::{DateTime, Utc, Weekday};
 use chrono_tz::Tz;
 use psn::TrophyType;
 use tokio_util::sync::CancellationToken;
+use trophybot::commands::leaderboard;
+use trophybot::commands::settings::{self, RecapOptions, SettingsInput};
+use trophybot::errors::CommandError;
 use trophybot::model::recap::{latest_recap, RecapSchedule};
+use trophybot::model::LeaderboardPeriod;
 use trophybot::model::TrackedAccount;
 use trophybot::store::Store;
 use trophybot::tracker::recap::{queue_due_recaps, spawn_recap_scheduler, RecapRound};
@@ -438,4 +442,141 @@ async fn two_scheduler_tasks_post_the_week_once() {
     let queued = recaps_in_outbox(&store).await;
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].1, week.event_key);
+}
+
+fn settings_input(recap: RecapOptions, language: Option<&str>) -> SettingsInput {
+    SettingsInput {
+        guild_id: GUILD,
+        channel: None,
+        filter: None,
+        rare_percent: None,
+        language: language.map(str::to_string),
+        recap,
+    }
+}
+
+/// `/settings` saves the recap options, and a bad one changes nothing, not even the options
+/// given beside it.
+#[tokio::test]
+async fn settings_save_the_recap_and_a_bad_time_zone_changes_nothing() {
+    let (_db, store) = TestDb::migrated().await;
+    let options = RecapOptions {
+        enabled: Some(true),
+        weekday: Some(Weekday::Sun),
+        hour: Some(20),
+        time_zone: Some("Europe/Berlin".into()),
+    };
+    let (reply, changed) = settings::run(&store, settings_input(options, None), "en-GB")
+        .await
+        .unwrap();
+    assert!(changed);
+    let shown = serde_json::to_string(&reply).unwrap();
+    assert!(
+        shown.contains("On: Sundays at 20:00 (Europe/Berlin)"),
+        "{shown}"
+    );
+    let saved = store.recap_schedule(GUILD).await.unwrap();
+    assert_eq!(
+        (saved.weekday, saved.hour, saved.time_zone),
+        (Weekday::Sun, 20, Tz::Europe__Berlin)
+    );
+
+    let bad = RecapOptions {
+        enabled: Some(false),
+        time_zone: Some("Europe/Atlantis".into()),
+        ..RecapOptions::default()
+    };
+    let refused = settings::run(&store, settings_input(bad, Some("fr-FR")), "en-GB").await;
+    assert!(
+        matches!(refused, Err(CommandError::BadOption(_))),
+        "{refused:?}"
+    );
+    assert_eq!(store.recap_schedule(GUILD).await.unwrap(), saved);
+    assert_eq!(store.guild_settings(GUILD).await.unwrap().language, None);
+}
+
+/// `/leaderboard period: this week` ranks by the points earned since Monday 00:00 in the
+/// server's time zone; all time keeps PSN's totals first.
+#[tokio::test]
+async fn the_leaderboard_ranks_the_week_in_the_server_s_time_zone() {
+    let (_db, store) = TestDb::migrated().await;
+    seed_week(&store).await;
+    // Alice has far more points in all; bob earns a gold early on Monday in Berlin (Sunday
+    // 23:30 UTC), which only Berlin's week counts.
+    for (id, counts) in [
+        ("1", r#"{"bronze":100,"silver":10,"gold":5,"platinum":3}"#),
+        ("2", r#"{"bronze":10,"silver":0,"gold":1,"platinum":0}"#),
+    ] {
+        sqlx::query("INSERT INTO account_state (account_id, online_id, earned_counts) VALUES ($1, 'x', $2::jsonb)")
+            .bind(id)
+            .bind(counts)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    detected(
+        &store,
+        "2",
+        "NPWR00002_00",
+        20,
+        "gold",
+        Some("2026-12-06T23:30:00Z"),
+        "2026-12-06T23:35:00Z",
+    )
+    .await;
+    let now = at("2026-12-07T10:00:00Z");
+    let order = |reply: trophybot::model::Reply| {
+        let description = reply.embeds()[0].description.clone().unwrap_or_default();
+        let alice = description.find("alice").expect("alice listed");
+        let bob = description.find("bob").expect("bob listed");
+        (alice < bob, description)
+    };
+    let all_time = leaderboard::run(&store, GUILD, LeaderboardPeriod::AllTime, now, |_| async {
+        true
+    })
+    .await
+    .unwrap();
+    assert!(order(all_time).0, "alice leads all time");
+    // In UTC the gold was earned last week: nobody earned anything this week.
+    let utc_week = leaderboard::run(&store, GUILD, LeaderboardPeriod::ThisWeek, now, |_| async {
+        true
+    })
+    .await
+    .unwrap();
+    let (alice_first, description) = order(utc_week);
+    assert!(
+        alice_first && description.contains("0 pts this week"),
+        "{description}"
+    );
+    let berlin = RecapSchedule {
+        time_zone: Tz::Europe__Berlin,
+        ..RecapSchedule::default()
+    };
+    store.set_recap_schedule(GUILD, &berlin).await.unwrap();
+    let berlin_week =
+        leaderboard::run(&store, GUILD, LeaderboardPeriod::ThisWeek, now, |_| async {
+            true
+        })
+        .await
+        .unwrap();
+    let (alice_first, description) = order(berlin_week);
+    assert!(
+        !alice_first,
+        "bob's Monday gold leads Berlin's week: {description}"
+    );
+    assert!(description.contains("90 pts this week"), "{description}");
+    let footer = serde_json::to_string(&berlin_week_footer(&store, now).await).unwrap();
+    assert!(
+        footer.contains("since 2026-12-07 00:00, Europe/Berlin"),
+        "{footer}"
+    );
+}
+
+async fn berlin_week_footer(store: &Store, now: DateTime<Utc>) -> serde_json::Value {
+    let reply = leaderboard::run(store, GUILD, LeaderboardPeriod::ThisWeek, now, |_| async {
+        true
+    })
+    .await
+    .unwrap();
+    serde_json::to_value(reply.embeds()[0].footer.clone()).unwrap()
 }

@@ -1,15 +1,24 @@
-//! `/settings`: the server's announcement defaults and language (Manage Server; see `admin`).
+//! `/settings`: the server's announcement defaults, language and weekly recap (Manage Server;
+//! see `admin`).
 
 use poise::serenity_prelude as serenity;
 
 use super::admin::{admin_guild, channel_facts};
-use super::options::PsnLanguage;
+use super::options::{PsnLanguage, RecapDay};
 use crate::bot::data::{BotError, Context};
 use crate::bot::respond::ReplyExt;
-use crate::commands::settings::{self, SettingsInput};
+use crate::commands::settings::{self, RecapOptions, SettingsInput};
 use crate::model::FilterKind;
 
-/// This server's announcement defaults and language of names; without options, shows them.
+/// Time zones matching what was typed.
+async fn autocomplete_time_zone(
+    _ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    super::choices_response(settings::time_zone_choices(partial, super::MAX_CHOICES))
+}
+
+/// This server's announcements, language of names and weekly recap; without options, shows them.
 #[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
 pub async fn settings(
     ctx: Context<'_>,
@@ -24,6 +33,17 @@ pub async fn settings(
     #[description = "The language of trophy and game names in this server"] language: Option<
         PsnLanguage,
     >,
+    #[description = "Post a weekly recap of the server's trophies (on by default)"] recap: Option<
+        bool,
+    >,
+    #[description = "The day the weekly recap is posted"] recap_day: Option<RecapDay>,
+    #[description = "The hour (0-23) the weekly recap is posted, in time_zone"]
+    #[min = 0]
+    #[max = 23]
+    recap_hour: Option<i64>,
+    #[description = "The server's time zone, e.g. Europe/Berlin (recap and leaderboard weeks)"]
+    #[autocomplete = "autocomplete_time_zone"]
+    time_zone: Option<String>,
 ) -> Result<(), BotError> {
     let Some(guild_id) = admin_guild(ctx).await? else {
         return Ok(());
@@ -38,6 +58,12 @@ pub async fn settings(
         filter,
         rare_percent,
         language: language.map(|l| l.0.to_string()),
+        recap: RecapOptions {
+            enabled: recap,
+            weekday: recap_day.map(Into::into),
+            hour: recap_hour,
+            time_zone,
+        },
     };
     let default_language = ctx.data().services.client.language();
     let result = settings::run(&ctx.data().store, input, default_language).await;
