@@ -14,6 +14,7 @@ mod discord_limits;
 mod faults;
 mod link;
 mod rarest;
+mod recap;
 mod secrets;
 mod shares;
 mod tracking;
