@@ -3,7 +3,7 @@
 //! `detected_trophies` inside the recap week that is already due (the seven days up to the
 //! latest chosen day and hour, computed with the bot's own rule) and starts the bot, whose
 //! scheduler looks for due recaps at start. The recap is posted once, and not again after
-//! restarts.
+//! restarts. `/leaderboard period` answers in the server's time zone.
 
 use chrono::Utc;
 use discord_fake::{FakeGuild, FakeUser, MessageRecord};
@@ -11,13 +11,15 @@ use serde_json::json;
 use trophybot::model::recap::{latest_recap, parse_time_zone, RecapSchedule};
 
 use crate::support::bot::{
-    assert_no_mentions, int_opt, opt, text_of, wait_until, Harness, ADMIN, CHANNEL, GUILD,
+    assert_no_mentions, int_opt, opt, text_of, wait_until, Harness, ADMIN, CHANNEL, GUILD, MEMBER,
 };
 
 const OTHER_GUILD: u64 = 101;
 const OTHER_CHANNEL: u64 = 201;
 /// `recap_day`'s choice index (Monday is 0).
 const SUNDAY: i64 = 6;
+/// `/leaderboard period`'s choice index (all time, this month, this week).
+const THIS_WEEK: i64 = 2;
 const RECAP_TITLE: &str = "📅 Weekly trophy recap";
 
 fn recaps(h: &Harness, channel: u64) -> Vec<MessageRecord> {
@@ -177,4 +179,14 @@ async fn the_weekly_recap_is_posted_once_per_server_and_week() {
     assert_eq!(sent, 2);
     assert_eq!(recaps(&h, CHANNEL).len(), 1, "once per server and week");
     assert_eq!(recaps(&h, OTHER_CHANNEL).len(), 1);
+
+    // `/leaderboard period: this week` dates its week in the server's zone.
+    let ix = h
+        .slash(MEMBER, "leaderboard", json!([int_opt("period", THIS_WEEK)]))
+        .await;
+    let (ephemeral, board) = h.any_reply(ix).await;
+    assert!(!ephemeral);
+    let board = text_of(&board);
+    assert!(board.contains("trophy leaderboard: this week"), "{board}");
+    assert!(board.contains("europe/berlin"), "{board}");
 }
