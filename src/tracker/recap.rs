@@ -66,7 +66,12 @@ pub async fn queue_due_recaps(
             account_id: String::new(),
             payload,
             // The key is not an account id (those are digits): no announcement shares it.
-            nonce: announcement_nonce(guild.guild_id, "recap", &[week.event_key.clone()], 0),
+            nonce: announcement_nonce(
+                guild.guild_id,
+                "recap",
+                std::slice::from_ref(&week.event_key),
+                0,
+            ),
             event_key: week.event_key.clone(),
         };
         if store.enqueue_event(&post).await? {

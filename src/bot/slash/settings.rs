@@ -19,6 +19,10 @@ async fn autocomplete_time_zone(
 }
 
 /// This server's announcements, language of names and weekly recap; without options, shows them.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each slash option is an argument of the poise command"
+)]
 #[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
 pub async fn settings(
     ctx: Context<'_>,
