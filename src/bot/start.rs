@@ -51,6 +51,8 @@ pub async fn run(
     let tracker_client = client.background();
     let tracker_store = store.clone();
     let pruner_store = store.clone();
+    let recap_store = store.clone();
+    let recap_language = client.language().to_string();
     let tracker_settings = crate::tracker::TrackerSettings {
         max_staleness: config.tracker_max_staleness,
         command_reserve: config.psn.command_reserve,
@@ -145,11 +147,18 @@ pub async fn run(
     .with_gate(gate.clone())
     .with_failpoint(config.failpoint);
     let deliverer = deliver::spawn_deliverer(deliverer, signals.clone(), background.cancel.clone());
+    let recap_signals = signals.clone();
     let tracker = crate::tracker::spawn_tracker(
         tracker_store,
         tracker_client,
         tracker_settings,
         signals,
+        background.cancel.clone(),
+    );
+    let recaps = crate::tracker::recap::spawn_recap_scheduler(
+        recap_store,
+        recap_language,
+        recap_signals,
         background.cancel.clone(),
     );
     let pruner = crate::tracker::retention::spawn_outbox_pruner(
@@ -161,6 +170,7 @@ pub async fn run(
     let deliverer = watched.watch_task("deliverer", deliverer, background.cancel.clone());
     let tracker = watched.watch_task("tracker", tracker, background.cancel.clone());
     let pruner = watched.watch_task("pruner", pruner, background.cancel.clone());
+    let recaps = watched.watch_task("recaps", recaps, background.cancel.clone());
     let alert = config.ops_alert_channel.map(|channel| {
         ops_alert(
             client.http.clone(),
@@ -205,6 +215,7 @@ pub async fn run(
         ("tracker", tracker),
         ("deliverer", deliverer),
         ("pruner", pruner),
+        ("recaps", recaps),
     ] {
         if tokio::time::timeout(DRAIN_TIMEOUT, task).await.is_err() {
             tracing::warn!(task = name, "did not stop within {DRAIN_TIMEOUT:?}");

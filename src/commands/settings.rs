@@ -1,9 +1,11 @@
 //! `/settings [channel] [filter] [rare_percent] [language] [platinum_milestones]
-//! [level_milestones] [completion_milestones]`: the server's announcement defaults, the language
-//! of names and which milestone posts it wants. Without options it shows them.
+//! [level_milestones] [completion_milestones] [recap] [recap_day] [recap_hour] [time_zone]`: the
+//! server's announcement defaults, the language of names, which milestone posts it wants and the
+//! weekly recap. Without options it shows them.
 
 use super::track::{check_channel, ChannelFacts};
 use crate::errors::CommandError;
+use crate::model::recap::{parse_time_zone, RecapSchedule};
 use crate::model::reply::Reply;
 use crate::model::{AnnounceFilter, FilterKind, MilestoneSettings};
 use crate::render;
@@ -18,6 +20,7 @@ pub struct SettingsInput {
     /// A language code; only those of `psn::LANGUAGES` are accepted.
     pub language: Option<String>,
     pub milestones: MilestoneChoices,
+    pub recap: RecapOptions,
 }
 
 /// The milestone switches an admin set; `None` leaves one as it is.
@@ -38,6 +41,79 @@ impl MilestoneChoices {
         settings.level = self.level.unwrap_or(settings.level);
         settings.completion = self.completion.unwrap_or(settings.completion);
     }
+}
+
+/// The weekly recap's options, each left unchanged when `None`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecapOptions {
+    pub enabled: Option<bool>,
+    pub weekday: Option<chrono::Weekday>,
+    /// 0–23; anything else is refused.
+    pub hour: Option<i64>,
+    /// An IANA name; anything else is refused.
+    pub time_zone: Option<String>,
+}
+
+impl RecapOptions {
+    fn is_empty(&self) -> bool {
+        *self == RecapOptions::default()
+    }
+}
+
+/// `current` with the recap options applied, or why they cannot be.
+pub fn chosen_recap(
+    current: RecapSchedule,
+    options: &RecapOptions,
+) -> Result<RecapSchedule, CommandError> {
+    let mut schedule = current;
+    if let Some(hour) = options.hour {
+        schedule.hour = u8::try_from(hour)
+            .ok()
+            .filter(|hour| *hour < 24)
+            .ok_or_else(|| {
+                CommandError::BadOption(
+                    "`recap_hour` is an hour of the day from 0 to 23, e.g. `18` for 6 pm."
+                        .to_string(),
+                )
+            })?;
+    }
+    if let Some(name) = &options.time_zone {
+        schedule.time_zone = parse_time_zone(name).ok_or_else(|| {
+            // Shown back in code style: no backticks of its own, and not too long.
+            let shown: String = name.chars().filter(|c| *c != '`').take(40).collect();
+            CommandError::BadOption(format!(
+                "`{shown}` is not a time zone name I know: use an IANA name such as \
+                 `Europe/Berlin`, `America/New_York` or `UTC` (the list offers them as you type)."
+            ))
+        })?;
+    }
+    if let Some(enabled) = options.enabled {
+        schedule.enabled = enabled;
+    }
+    if let Some(weekday) = options.weekday {
+        schedule.weekday = weekday;
+    }
+    Ok(schedule)
+}
+
+/// Time zone names containing what was typed (any case), at most `limit`, shortest first
+/// (`Europe/Berlin` before `Europe/Busingen` for "ber").
+pub fn time_zone_choices(partial: &str, limit: usize) -> Vec<super::game::Choice> {
+    let partial = partial.trim().to_lowercase();
+    let mut names: Vec<&'static str> = chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|zone| zone.name())
+        .filter(|name| name.to_lowercase().contains(&partial))
+        .collect();
+    names.sort_by_key(|name| (name.len(), *name));
+    names
+        .into_iter()
+        .take(limit)
+        .map(|name| super::game::Choice {
+            name: name.to_string(),
+            value: name.to_string(),
+        })
+        .collect()
 }
 
 /// The language the option asks for, spelled as listed; `None` when it is left unchanged.
@@ -105,9 +181,19 @@ pub async fn run(
         check_channel(channel)?;
     }
     let mut settings = store.guild_settings(input.guild_id).await?;
-    if input.channel.is_none() && filter.is_none() && language.is_none() && !input.milestones.any()
+    let current = store.recap_schedule(input.guild_id).await?;
+    // Checked before anything is saved: a bad option changes nothing.
+    let recap = chosen_recap(current, &input.recap)?;
+    if input.channel.is_none()
+        && filter.is_none()
+        && language.is_none()
+        && !input.milestones.any()
+        && input.recap.is_empty()
     {
-        return Ok((render::settings(&settings, false, default_language), false));
+        return Ok((
+            render::settings(&settings, &recap, false, default_language),
+            false,
+        ));
     }
     if let Some(channel) = input.channel {
         settings.announce_channel_id = Some(channel.channel_id);
@@ -120,5 +206,11 @@ pub async fn run(
     }
     input.milestones.apply(&mut settings.milestones);
     store.set_guild_settings(&settings).await?;
-    Ok((render::settings(&settings, true, default_language), true))
+    if recap != current {
+        store.set_recap_schedule(input.guild_id, &recap).await?;
+    }
+    Ok((
+        render::settings(&settings, &recap, true, default_language),
+        true,
+    ))
 }

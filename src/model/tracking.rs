@@ -266,8 +266,9 @@ pub struct LeaderboardRow {
     pub online_id: String,
     /// The player's totals as of the tracker's last poll; `None` before the first one.
     pub earned: Option<TrophyCounts>,
-    /// Trophies the tracker detected since the start of the month asked for.
-    pub this_month: u32,
+    /// The trophies the tracker detected as earned since the start of the period asked for
+    /// (the month for all-time rankings), by grade.
+    pub period: TrophyCounts,
     /// The Discord user who linked and verified this account, if any.
     pub verified_discord_user: Option<u64>,
 }
@@ -276,4 +277,12 @@ impl LeaderboardRow {
     pub fn points(&self) -> Option<u32> {
         self.earned.map(|e| e.points())
     }
+}
+
+/// Ranks `rows` by what they earned in the period: points, then platinums, then trophies; rows
+/// that tie keep their order (the all-time ranking).
+pub fn rank_by_period(rows: &mut [LeaderboardRow]) {
+    rows.sort_by_key(|row| {
+        std::cmp::Reverse((row.period.points(), row.period.platinum, row.period.total()))
+    });
 }

@@ -86,17 +86,18 @@ pub const HELP_COMMANDS: &[CommandHelp] = &[
         subcommands: &[],
         access: Access::ManageServer,
         what: "The server's announce channel, which trophies are announced (all, gold and \
-               up, platinum only, or rarer than a percentage), the language of names, and which \
-               milestones are posted (Nth platinum, new trophy level tier, game completed).",
+               up, platinum only, or rarer than a percentage), the language of names, which \
+               milestones are posted (Nth platinum, new trophy level tier, game completed), and \
+               the weekly recap's day, hour and time zone.",
         example: "/settings filter:gold and up",
     },
     CommandHelp {
         name: "leaderboard",
         subcommands: &[],
         access: Access::InServers,
-        what: "The server's tracked players ranked by trophy points, platinums, then this \
-               month's trophies.",
-        example: "/leaderboard",
+        what: "The server's tracked players ranked by trophy points: all time, or earned this \
+               month or this week (`period`).",
+        example: "/leaderboard period:this week",
     },
     CommandHelp {
         name: "link",

@@ -1,10 +1,12 @@
-//! `/leaderboard`: the server's tracked accounts, already ranked by the store.
+//! `/leaderboard`: the server's tracked accounts, already ranked (by the store, or by the
+//! period's points).
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
-use super::{format_count, format_date, trophy_emoji, COLOR_PLATINUM};
+use super::{format_count, trophy_emoji, COLOR_PLATINUM};
 use crate::model::reply::{limits, Embed, Reply};
-use crate::model::LeaderboardRow;
+use crate::model::{LeaderboardPeriod, LeaderboardRow};
 use crate::render::markdown::escape_markdown;
 use psn::TrophyType;
 
@@ -25,7 +27,15 @@ fn medal(rank: usize) -> String {
     }
 }
 
-fn row_line(rank: usize, row: &LeaderboardRow) -> String {
+/// `this week`, `this month`.
+fn period_name(period: LeaderboardPeriod) -> &'static str {
+    match period {
+        LeaderboardPeriod::ThisWeek => "this week",
+        LeaderboardPeriod::AllTime | LeaderboardPeriod::ThisMonth => "this month",
+    }
+}
+
+fn row_line(rank: usize, row: &LeaderboardRow, period: LeaderboardPeriod) -> String {
     let name = escape_markdown(&row.online_id);
     let linked = row
         .verified_discord_user
@@ -41,25 +51,55 @@ fn row_line(rank: usize, row: &LeaderboardRow) -> String {
         ),
         None => "not checked yet".to_string(),
     };
+    if period == LeaderboardPeriod::AllTime {
+        return format!(
+            "{} **{name}**{linked}\n{totals} · {} this month",
+            medal(rank),
+            format_count(row.period.total())
+        );
+    }
+    let all_time = row
+        .points()
+        .map(|points| format!(" · {} pts in all", format_count(points)))
+        .unwrap_or_default();
     format!(
-        "{} **{name}**{linked}\n{totals} · {} this month",
+        "{} **{name}**{linked}\n{} pts {} · {} {} · {} {}{all_time}",
         medal(rank),
-        format_count(row.this_month)
+        format_count(row.period.points()),
+        period_name(period),
+        trophy_emoji(TrophyType::Platinum),
+        format_count(row.period.platinum),
+        format_count(row.period.total()),
+        if row.period.total() == 1 {
+            "trophy"
+        } else {
+            "trophies"
+        },
     )
 }
 
-/// `rows` are ranked (points, platinums, this month's trophies); `month_start` names the month.
-pub fn leaderboard(rows: &[LeaderboardRow], month_start: DateTime<Utc>) -> Reply {
-    let mut embed = Embed::new()
-        .title("🏆 Trophy leaderboard")
-        .color(COLOR_PLATINUM);
+/// `rows` are ranked: by all-time points (then platinums, then the month's trophies), or by the
+/// period's points (then its platinums and trophies). `since` is where the period (the month
+/// for all time) starts, in `time_zone`.
+pub fn leaderboard(
+    rows: &[LeaderboardRow],
+    period: LeaderboardPeriod,
+    since: DateTime<Utc>,
+    time_zone: Tz,
+) -> Reply {
+    let title = match period {
+        LeaderboardPeriod::AllTime => "🏆 Trophy leaderboard",
+        LeaderboardPeriod::ThisMonth => "🏆 Trophy leaderboard: this month",
+        LeaderboardPeriod::ThisWeek => "🏆 Trophy leaderboard: this week",
+    };
+    let mut embed = Embed::new().title(title).color(COLOR_PLATINUM);
     if rows.is_empty() {
         embed = embed.description(NOBODY_TRACKED);
     } else {
         let mut description = String::new();
         let budget = limits::DESCRIPTION - MORE_LINE_ROOM;
         for (index, row) in rows.iter().enumerate() {
-            let line = row_line(index + 1, row);
+            let line = row_line(index + 1, row, period);
             if index == LEADERBOARD_ROWS || description.len() + 2 + line.len() > budget {
                 description.push_str(&format!(
                     "\n\n…and {} more.",
@@ -74,9 +114,22 @@ pub fn leaderboard(rows: &[LeaderboardRow], month_start: DateTime<Utc>) -> Reply
         }
         embed = embed.description(description);
     }
+    let since = format!(
+        "since {} 00:00, {}",
+        since.with_timezone(&time_zone).format("%Y-%m-%d"),
+        time_zone.name()
+    );
+    let ranking = match period {
+        LeaderboardPeriod::AllTime => format!(
+            "Ranked by trophy points, then platinums, then trophies earned this month ({since})."
+        ),
+        LeaderboardPeriod::ThisMonth | LeaderboardPeriod::ThisWeek => format!(
+            "Ranked by trophy points earned {} ({since}; bronze 15, silver 30, gold 90, \
+             platinum 300), then platinums, then trophies.",
+            period_name(period)
+        ),
+    };
     Reply::embed(embed.footer(format!(
-        "Ranked by trophy points, then platinums, then trophies earned this month (since {}). \
-         ✓ marks a verified /link.",
-        format_date(month_start)
+        "{ranking} ✓ marks a verified /link. Other periods: /leaderboard period"
     )))
 }

@@ -10,6 +10,7 @@ mod milestone;
 mod names;
 mod profile;
 mod rarest;
+mod recap;
 mod title;
 mod track;
 
@@ -25,6 +26,7 @@ pub use milestone::{milestone, ordinal};
 pub use names::{title_name, title_names, NameStyle, NamedTitle};
 pub use profile::profile;
 pub use rarest::{rarest, RareTrophy, RarestScope};
+pub use recap::{weekly_recap, RECAP_PLATINUMS, RECAP_PLAYERS};
 pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
 pub use track::{
     format_interval, settings, track_added, track_list, track_removed, BudgetView, TrackAdded,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{format_count, COLOR_INFO, COLOR_PLATINUM};
 use crate::model::reply::{limits, Embed, Reply};
-use crate::model::{GuildSettings, MilestoneSettings, TrackedAccount};
+use crate::model::{GuildSettings, MilestoneSettings, RecapSchedule, TrackedAccount};
 use crate::model::{TrackedAccountView, TrackingStatus};
 use crate::render::markdown::escape_markdown;
 
@@ -331,7 +331,12 @@ pub fn track_list(list: &TrackList) -> Reply {
 
 /// `/settings`: the server's defaults, after a change (`changed`) or as they are; a server
 /// that chose no language has the bot's `default_language`.
-pub fn settings(settings: &GuildSettings, changed: bool, default_language: &str) -> Reply {
+pub fn settings(
+    settings: &GuildSettings,
+    recap: &RecapSchedule,
+    changed: bool,
+    default_language: &str,
+) -> Reply {
     let channel = settings.announce_channel_id.map_or_else(
         || "none set: `/track add` uses the channel it is used in unless given one".to_string(),
         |id| format!("<#{id}>"),
@@ -357,10 +362,11 @@ pub fn settings(settings: &GuildSettings, changed: bool, default_language: &str)
                 milestones_line(&settings.milestones),
                 false,
             )
+            .field("Weekly recap", recap_line(recap), false)
             .footer(
                 "Change them with /settings channel, filter (all, gold and up, platinum only, \
-                 rarer than), rare_percent, language, platinum_milestones, level_milestones and \
-                 completion_milestones",
+                 rarer than), rare_percent, language, platinum_milestones, level_milestones, \
+                 completion_milestones, recap, recap_day, recap_hour and time_zone",
             ),
     )
 }
@@ -373,6 +379,27 @@ fn milestones_line(milestones: &MilestoneSettings) -> String {
         state(milestones.platinum),
         state(milestones.level),
         state(milestones.completion)
+    )
+}
+
+/// `On: Mondays at 09:00 (UTC), about the 7 days before`, or `Off`.
+fn recap_line(recap: &RecapSchedule) -> String {
+    let zone = recap.time_zone.name();
+    if !recap.enabled {
+        return format!("Off (time zone {zone}, for `/leaderboard`'s weeks and months)");
+    }
+    let day = match recap.weekday {
+        chrono::Weekday::Mon => "Mondays",
+        chrono::Weekday::Tue => "Tuesdays",
+        chrono::Weekday::Wed => "Wednesdays",
+        chrono::Weekday::Thu => "Thursdays",
+        chrono::Weekday::Fri => "Fridays",
+        chrono::Weekday::Sat => "Saturdays",
+        chrono::Weekday::Sun => "Sundays",
+    };
+    format!(
+        "On: {day} at {:02}:00 ({zone}), about the 7 days before, in the announcement channel",
+        recap.hour
     )
 }
 

@@ -75,6 +75,11 @@ pub(super) fn milestones_from_row(
     })
 }
 
+/// A `count(*)` column as a count.
+fn count(row: &sqlx::postgres::PgRow, column: &str) -> Result<u32, sqlx::Error> {
+    Ok(u32::try_from(row.try_get::<i64, _>(column)?).unwrap_or(u32::MAX))
+}
+
 impl Store {
     /// The guild's settings, or the defaults when it never changed them.
     pub async fn guild_settings(&self, guild_id: u64) -> Result<GuildSettings, StoreError> {
@@ -276,26 +281,34 @@ impl Store {
     }
 
     /// The guild's tracked accounts ranked for `/leaderboard`: trophy points, then platinums,
-    /// then trophies since `month_start`, then online ID; accounts not polled yet come last.
+    /// then trophies since `since`, then online ID; accounts not polled yet come last. Each
+    /// row counts the trophies earned since `since` by grade.
     pub async fn leaderboard(
         &self,
         guild_id: u64,
-        month_start: DateTime<Utc>,
+        since: DateTime<Utc>,
     ) -> Result<Vec<LeaderboardRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT t.account_id, t.online_id, s.earned_counts,
-                    (SELECT count(*) FROM detected_trophies d
-                     WHERE d.account_id = t.account_id
-                       AND coalesce(d.earned_at, d.detected_at) >= $2) AS this_month,
+            "SELECT t.account_id, t.online_id, s.earned_counts, p.bronze, p.silver, p.gold,
+                    p.platinum,
                     (SELECT min(l.discord_user_id) FROM linked_users l
                      WHERE l.account_id = t.account_id AND l.verified_at IS NOT NULL)
                         AS verified_by
              FROM tracked_accounts t
              LEFT JOIN account_state s ON s.account_id = t.account_id
+             CROSS JOIN LATERAL (
+                 SELECT count(*) FILTER (WHERE d.kind = 'bronze') AS bronze,
+                        count(*) FILTER (WHERE d.kind = 'silver') AS silver,
+                        count(*) FILTER (WHERE d.kind = 'gold') AS gold,
+                        count(*) FILTER (WHERE d.kind = 'platinum') AS platinum
+                 FROM detected_trophies d
+                 WHERE d.account_id = t.account_id
+                   AND coalesce(d.earned_at, d.detected_at) >= $2
+             ) p
              WHERE t.guild_id = $1",
         )
         .bind(snowflake_to_db(guild_id))
-        .bind(month_start)
+        .bind(since)
         .fetch_all(&self.pool)
         .await?;
         let mut board = rows
@@ -315,8 +328,12 @@ impl Store {
                 Ok(LeaderboardRow {
                     online_id: row.try_get("online_id")?,
                     earned,
-                    this_month: u32::try_from(row.try_get::<i64, _>("this_month")?)
-                        .unwrap_or(u32::MAX),
+                    period: TrophyCounts {
+                        bronze: count(row, "bronze")?,
+                        silver: count(row, "silver")?,
+                        gold: count(row, "gold")?,
+                        platinum: count(row, "platinum")?,
+                    },
                     verified_discord_user: row
                         .try_get::<Option<i64>, _>("verified_by")?
                         .map(snowflake_from_db),
@@ -329,7 +346,7 @@ impl Store {
                 (
                     std::cmp::Reverse(r.points()),
                     std::cmp::Reverse(r.earned.map(|e| e.platinum)),
-                    std::cmp::Reverse(r.this_month),
+                    std::cmp::Reverse(r.period.total()),
                 )
             };
             // `Reverse(None)` sorts after every `Reverse(Some(_))`: unknown totals go last.

@@ -8,6 +8,7 @@ mod guilds;
 mod links;
 mod outbox;
 mod rates;
+mod recap;
 mod titles;
 mod tracking;
 
@@ -23,6 +24,7 @@ pub use guilds::{AddTracked, ForgottenGuild};
 pub use links::{about_me_holds_code, new_verify_code, LinkedAccount, VERIFY_CODE_PREFIX};
 pub use outbox::{AttemptStart, ChannelReport, EventPost, OutboxRow};
 pub use rates::RarestTitle;
+pub use recap::RecapGuild;
 pub use tracking::{
     AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, LibraryName,
     OutboxEntry, PollCommit, TitleState, TrackerAccount, TrophyLevelRead,

@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod milestones;
 pub mod poll;
+pub mod recap;
 pub mod retention;
 pub mod schedule;
 pub mod titles;

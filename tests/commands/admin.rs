@@ -5,10 +5,10 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use trophybot::commands::leaderboard::month_start;
 use trophybot::commands::settings::{chosen_filter, chosen_language, MIN_RARE_PERCENT};
 use trophybot::commands::track::{announce_target, check_channel, ChannelFacts, TrackingLimits};
 use trophybot::errors::{ChannelProblem, CommandError};
+use trophybot::model::recap::month_start;
 use trophybot::model::AnnounceFilter;
 use trophybot::model::FilterKind;
 use trophybot::render::format_interval;
@@ -127,10 +127,10 @@ fn only_languages_psn_serves_are_taken_spelled_as_listed() {
 }
 
 #[test]
-fn the_month_starts_at_midnight_utc_on_the_first() {
+fn the_month_starts_at_midnight_on_the_first_utc_by_default() {
     let now = Utc.with_ymd_and_hms(2026, 11, 24, 20, 15, 0).unwrap();
     assert_eq!(
-        month_start(now),
+        month_start(chrono_tz::Tz::UTC, now),
         Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
     );
 }
@@ -158,4 +158,77 @@ fn staleness_grows_with_the_accounts_beyond_what_the_budget_sweeps() {
     };
     assert_eq!(limits.effective_staleness(10), Duration::from_secs(1800));
     assert!(limits.effective_staleness(3000) > Duration::from_secs(3600));
+}
+
+#[test]
+fn recap_options_apply_over_the_current_schedule_and_bad_ones_are_refused() {
+    use trophybot::commands::settings::{chosen_recap, RecapOptions};
+    use trophybot::model::RecapSchedule;
+    let current = RecapSchedule::default();
+    let changed = chosen_recap(
+        current,
+        &RecapOptions {
+            enabled: Some(false),
+            weekday: Some(chrono::Weekday::Fri),
+            hour: Some(18),
+            time_zone: Some("america/new_york".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        changed,
+        RecapSchedule {
+            enabled: false,
+            weekday: chrono::Weekday::Fri,
+            hour: 18,
+            time_zone: chrono_tz::Tz::America__New_York,
+        }
+    );
+    assert_eq!(
+        chosen_recap(current, &RecapOptions::default()).unwrap(),
+        current
+    );
+    for options in [
+        RecapOptions {
+            hour: Some(24),
+            ..RecapOptions::default()
+        },
+        RecapOptions {
+            hour: Some(-1),
+            ..RecapOptions::default()
+        },
+    ] {
+        match chosen_recap(current, &options) {
+            Err(CommandError::BadOption(text)) => assert!(text.contains("0 to 23"), "{text}"),
+            other => panic!("refused, not {other:?}"),
+        }
+    }
+    match chosen_recap(
+        current,
+        &RecapOptions {
+            time_zone: Some("CEST `@everyone`".into()),
+            ..RecapOptions::default()
+        },
+    ) {
+        Err(CommandError::BadOption(text)) => {
+            assert!(
+                text.contains("`CEST @everyone`"),
+                "no backtick of its own: {text}"
+            );
+            assert!(text.contains("Europe/Berlin"), "{text}");
+        }
+        other => panic!("refused, not {other:?}"),
+    }
+}
+
+#[test]
+fn time_zone_choices_match_what_was_typed_shortest_first() {
+    use trophybot::commands::settings::time_zone_choices;
+    let names: Vec<String> = time_zone_choices("berl", 25)
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    assert_eq!(names[0], "Europe/Berlin");
+    assert_eq!(time_zone_choices("", 25).len(), 25, "Discord's cap");
+    assert!(time_zone_choices("no such zone", 25).is_empty());
 }

@@ -292,6 +292,7 @@ fn settings_options_change_only_what_they_should() {
                         rare_percent,
                         language: language.clone(),
                         milestones,
+                        recap: Default::default(),
                     },
                     "en-GB",
                 )

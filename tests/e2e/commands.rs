@@ -378,7 +378,7 @@ async fn health_and_metrics_answer_while_the_bot_runs() {
     assert_eq!(
         health.json::<Value>().await.expect("JSON health"),
         json!({"status": "ok", "discord": "connected", "psn": "ok", "database": "ok",
-               "tasks": {"deliverer": "running", "pruner": "running", "tracker": "running"}})
+               "tasks": {"deliverer": "running", "pruner": "running", "recaps": "running", "tracker": "running"}})
     );
 
     let metrics = http

@@ -15,6 +15,7 @@ mod faults;
 mod link;
 mod milestones;
 mod rarest;
+mod recap;
 mod secrets;
 mod shares;
 mod tracking;

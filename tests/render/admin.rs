@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
+use chrono_tz::Tz;
 use psn::TrophyCounts;
 use trophybot::errors::{error_reply, ChannelProblem, CommandError};
 use trophybot::model::reply::limits;
-use trophybot::model::{AnnounceFilter, GuildSettings, TrackedAccount};
-use trophybot::model::{LeaderboardRow, TrackedAccountView, TrackingStatus};
+use trophybot::model::{AnnounceFilter, GuildSettings, RecapSchedule, TrackedAccount};
+use trophybot::model::{LeaderboardPeriod, LeaderboardRow, TrackedAccountView, TrackingStatus};
 use trophybot::render::{self, BudgetView, TrackAdded, TrackList, TrophyListVisibility};
 
 const GUILD: u64 = 100;
@@ -199,17 +200,49 @@ fn track_added_again_moves_the_channel() {
 
 #[test]
 fn settings_saved() {
+    let berlin = RecapSchedule {
+        weekday: chrono::Weekday::Sun,
+        hour: 20,
+        time_zone: chrono_tz::Tz::Europe__Berlin,
+        ..RecapSchedule::default()
+    };
     insta::assert_json_snapshot!(render::settings(
         &settings(AnnounceFilter::RarerThan(5.0)),
+        &berlin,
         true,
         "en-GB"
     ));
 }
 
 #[test]
+fn settings_show_a_recap_turned_off_with_the_time_zone_kept() {
+    let off = RecapSchedule {
+        enabled: false,
+        ..RecapSchedule::default()
+    };
+    let reply = render::settings(&settings(AnnounceFilter::All), &off, false, "en-GB");
+    let recap = reply.embeds()[0]
+        .fields
+        .iter()
+        .find(|field| field.name == "Weekly recap")
+        .expect("a recap field");
+    assert!(
+        recap.value.starts_with("Off (time zone UTC"),
+        "{}",
+        recap.value
+    );
+}
+
+#[test]
 fn settings_name_the_servers_language_or_the_default() {
     let text = |settings: &GuildSettings| {
-        serde_json::to_string(&render::settings(settings, false, "en-GB")).expect("json")
+        serde_json::to_string(&render::settings(
+            settings,
+            &RecapSchedule::default(),
+            false,
+            "en-GB",
+        ))
+        .expect("json")
     };
     let default = text(&settings(AnnounceFilter::All));
     assert!(
@@ -256,32 +289,79 @@ fn leaderboard() {
             account_id: "1".into(),
             online_id: "sim_hunter".into(),
             earned: Some(counts(12, 140, 420, 1960)),
-            this_month: 31,
+            period: counts(0, 1, 0, 30),
             verified_discord_user: Some(300),
         },
         LeaderboardRow {
             account_id: "2".into(),
             online_id: "*markdown*_user".into(),
             earned: Some(counts(1, 2, 6, 9)),
-            this_month: 0,
+            period: TrophyCounts::default(),
             verified_discord_user: None,
         },
         LeaderboardRow {
             account_id: "3".into(),
             online_id: "sim_new".into(),
             earned: None,
-            this_month: 0,
+            period: TrophyCounts::default(),
             verified_discord_user: None,
         },
     ];
-    let reply = render::leaderboard(&rows, at(1_764_547_200));
+    let reply = render::leaderboard(
+        &rows,
+        LeaderboardPeriod::AllTime,
+        at(1_764_547_200),
+        Tz::UTC,
+    );
     assert!(!reply.ephemeral(), "the leaderboard is for everyone");
     insta::assert_json_snapshot!(reply);
 }
 
 #[test]
 fn leaderboard_empty() {
-    insta::assert_json_snapshot!(render::leaderboard(&[], at(1_764_547_200)));
+    insta::assert_json_snapshot!(render::leaderboard(
+        &[],
+        LeaderboardPeriod::AllTime,
+        at(1_764_547_200),
+        Tz::UTC
+    ));
+}
+
+/// `period: this week`: ranked by the week's points (a big all-time score earned nothing this
+/// week and comes last), the week starting Monday 00:00 in the server's zone.
+#[test]
+fn leaderboard_this_week() {
+    let row = |id: &str, earned: TrophyCounts, period: TrophyCounts| LeaderboardRow {
+        account_id: id.into(),
+        online_id: id.into(),
+        earned: Some(earned),
+        period,
+        verified_discord_user: None,
+    };
+    let mut rows = vec![
+        row(
+            "veteran",
+            counts(40, 300, 900, 3000),
+            TrophyCounts::default(),
+        ),
+        row("bronze_fan", counts(0, 0, 1, 30), counts(0, 0, 0, 12)),
+        row("plat_week", counts(2, 10, 20, 50), counts(1, 0, 0, 0)),
+    ];
+    trophybot::model::tracking::rank_by_period(&mut rows);
+    let order: Vec<&str> = rows.iter().map(|r| r.online_id.as_str()).collect();
+    assert_eq!(
+        order,
+        ["plat_week", "bronze_fan", "veteran"],
+        "300 > 180 > 0"
+    );
+    // Monday 2026-11-23 00:00 in Berlin.
+    let since = at(1_795_388_400);
+    insta::assert_json_snapshot!(render::leaderboard(
+        &rows,
+        LeaderboardPeriod::ThisWeek,
+        since,
+        Tz::Europe__Berlin
+    ));
 }
 
 #[test]
@@ -291,11 +371,16 @@ fn a_long_leaderboard_shows_the_top_and_counts_the_rest() {
             account_id: i.to_string(),
             online_id: format!("player_{i:02}"),
             earned: Some(counts(1, 1, 1, 60 - i)),
-            this_month: i,
+            period: counts(0, 0, 0, i),
             verified_discord_user: Some(1000 + u64::from(i)),
         })
         .collect();
-    let reply = render::leaderboard(&rows, at(1_764_547_200));
+    let reply = render::leaderboard(
+        &rows,
+        LeaderboardPeriod::AllTime,
+        at(1_764_547_200),
+        Tz::UTC,
+    );
     let description = reply.embeds()[0].description.clone().unwrap_or_default();
     assert!(description.contains("player\\_24") && !description.contains("player\\_25"));
     assert!(description.ends_with("…and 35 more."), "{description}");

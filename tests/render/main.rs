@@ -11,4 +11,5 @@ mod help;
 mod limits;
 mod link;
 mod milestones;
+mod recap;
 mod replies;

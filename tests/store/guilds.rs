@@ -411,8 +411,8 @@ async fn the_leaderboard_ranks_points_then_platinums_then_this_month_and_unpolle
         board[4].verified_discord_user, None,
         "unverified links stay hidden"
     );
-    assert_eq!(board[2].this_month, 2);
-    assert_eq!(board[3].this_month, 0);
+    assert_eq!(board[2].period.total(), 2);
+    assert_eq!(board[3].period.total(), 0);
     assert_eq!(board[5].earned, None);
     assert_eq!(board[5].points(), None);
 }

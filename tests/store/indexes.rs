@@ -5,7 +5,8 @@
 //! - outbox: the deliverer's claim, attempt, sent, retry and failure updates, a broken
 //!   channel's failure and its one report, the pending count, the retention prune, and a
 //!   removed guild's undelivered rows;
-//! - detected_trophies: `/leaderboard`'s period counts and an account's history;
+//! - detected_trophies: `/leaderboard`'s period counts, the weekly recap's figures and an
+//!   account's history;
 //! - user_titles and account_title_state: the poll's reads and its commit, `/rarest`'s
 //!   library, game autocomplete's bounded read of names, and the periodic state sync dropping
 //!   untracked accounts;
@@ -181,6 +182,22 @@ async fn hot_queries_never_scan_a_big_table_whole() {
 
     let month_start = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
     store.leaderboard(7, month_start).await.unwrap();
+    // The weekly recap's round: the servers, the outbox's key, a week's figures (the week up
+    // to now holds the trophies detected over the last days).
+    let week = trophybot::model::recap::latest_recap(
+        &trophybot::model::RecapSchedule::default(),
+        Utc::now(),
+    );
+    store.recap_guilds().await.unwrap();
+    store.has_event(7, &week.event_key).await.unwrap();
+    let recap = store
+        .weekly_recap(7, &week, chrono_tz::Tz::UTC, "en-US")
+        .await
+        .unwrap();
+    assert!(
+        !recap.is_empty() && recap.rarest.is_some(),
+        "every query ran"
+    );
     store.detected_trophies("acc-7").await.unwrap();
     let ids: Vec<String> = (1..=5).map(|t| format!("NPWR{t:05}_00")).collect();
     store.title_states("acc-7", &ids).await.unwrap();

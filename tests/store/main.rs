@@ -12,3 +12,4 @@ mod health;
 mod indexes;
 mod links;
 mod rates;
+mod recap;

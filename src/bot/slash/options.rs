@@ -181,3 +181,29 @@ impl poise::ChoiceParameter for PsnLanguage {
         None
     }
 }
+
+/// `/settings recap_day`: the day of the week the recap is posted.
+#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
+pub enum RecapDay {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+impl From<RecapDay> for chrono::Weekday {
+    fn from(day: RecapDay) -> chrono::Weekday {
+        match day {
+            RecapDay::Monday => chrono::Weekday::Mon,
+            RecapDay::Tuesday => chrono::Weekday::Tue,
+            RecapDay::Wednesday => chrono::Weekday::Wed,
+            RecapDay::Thursday => chrono::Weekday::Thu,
+            RecapDay::Friday => chrono::Weekday::Fri,
+            RecapDay::Saturday => chrono::Weekday::Sat,
+            RecapDay::Sunday => chrono::Weekday::Sun,
+        }
+    }
+}

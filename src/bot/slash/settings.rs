@@ -1,16 +1,24 @@
-//! `/settings`: the server's announcement defaults, language and milestone posts (Manage
-//! Server; see `admin`).
+//! `/settings`: the server's announcement defaults, language, milestone posts and weekly recap
+//! (Manage Server; see `admin`).
 
 use poise::serenity_prelude as serenity;
 
 use super::admin::{admin_guild, channel_facts};
-use super::options::PsnLanguage;
+use super::options::{PsnLanguage, RecapDay};
 use crate::bot::data::{BotError, Context};
 use crate::bot::respond::ReplyExt;
-use crate::commands::settings::{self, MilestoneChoices, SettingsInput};
+use crate::commands::settings::{self, MilestoneChoices, RecapOptions, SettingsInput};
 use crate::model::FilterKind;
 
-/// This server's announcement defaults, language and milestone posts; without options, shows them.
+/// Time zones matching what was typed.
+async fn autocomplete_time_zone(
+    _ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    super::choices_response(settings::time_zone_choices(partial, super::MAX_CHOICES))
+}
+
+/// This server's announcements, language, milestones and weekly recap; without options, shows them.
 #[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
 // Each parameter is one of Discord's options for the command.
 #[allow(clippy::too_many_arguments)]
@@ -34,6 +42,17 @@ pub async fn settings(
     #[description = "Post a game completed to 100 %, DLC included"] completion_milestones: Option<
         bool,
     >,
+    #[description = "Post a weekly recap of the server's trophies (on by default)"] recap: Option<
+        bool,
+    >,
+    #[description = "The day the weekly recap is posted"] recap_day: Option<RecapDay>,
+    #[description = "The hour (0-23) the weekly recap is posted, in time_zone"]
+    #[min = 0]
+    #[max = 23]
+    recap_hour: Option<i64>,
+    #[description = "The server's time zone, e.g. Europe/Berlin (recap and leaderboard weeks)"]
+    #[autocomplete = "autocomplete_time_zone"]
+    time_zone: Option<String>,
 ) -> Result<(), BotError> {
     let Some(guild_id) = admin_guild(ctx).await? else {
         return Ok(());
@@ -52,6 +71,12 @@ pub async fn settings(
             platinum: platinum_milestones,
             level: level_milestones,
             completion: completion_milestones,
+        },
+        recap: RecapOptions {
+            enabled: recap,
+            weekday: recap_day.map(Into::into),
+            hour: recap_hour,
+            time_zone,
         },
     };
     let default_language = ctx.data().services.client.language();

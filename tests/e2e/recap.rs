@@ -1,0 +1,192 @@
+//! End to end: the weekly recap through the real binary, the fake Discord and the simulator.
+//! The bot runs on the wall clock, so the test does not wait for a due hour: it seeds
+//! `detected_trophies` inside the recap week that is already due (the seven days up to the
+//! latest chosen day and hour, computed with the bot's own rule) and starts the bot, whose
+//! scheduler looks for due recaps at start. The recap is posted once, and not again after
+//! restarts. `/leaderboard period` answers in the server's time zone.
+
+use chrono::Utc;
+use discord_fake::{FakeGuild, FakeUser, MessageRecord};
+use serde_json::json;
+use trophybot::model::recap::{latest_recap, parse_time_zone, RecapSchedule};
+
+use crate::support::bot::{
+    assert_no_mentions, int_opt, opt, text_of, wait_until, Harness, ADMIN, CHANNEL, GUILD, MEMBER,
+};
+
+const OTHER_GUILD: u64 = 101;
+const OTHER_CHANNEL: u64 = 201;
+/// `recap_day`'s choice index (Monday is 0).
+const SUNDAY: i64 = 6;
+/// `/leaderboard period`'s choice index (all time, this month, this week).
+const THIS_WEEK: i64 = 2;
+const RECAP_TITLE: &str = "📅 Weekly trophy recap";
+
+fn recaps(h: &Harness, channel: u64) -> Vec<MessageRecord> {
+    h.discord
+        .channel_messages(channel)
+        .into_iter()
+        .filter(|m| m.message["embeds"][0]["title"] == RECAP_TITLE)
+        .collect()
+}
+
+async fn wait_for_recap(h: &Harness, channel: u64) -> MessageRecord {
+    h.discord
+        .wait_for("a weekly recap", |_| recaps(h, channel).into_iter().next())
+        .await
+        .expect("the recap is posted")
+}
+
+#[tokio::test]
+async fn the_weekly_recap_is_posted_once_per_server_and_week() {
+    let mut h = Harness::builder()
+        .guild(
+            FakeGuild::new(OTHER_GUILD, "Second Room")
+                .channel(OTHER_CHANNEL, "news")
+                .member(FakeUser::new(ADMIN, "admin").with_manage_guild()),
+        )
+        .start()
+        .await;
+    // The server's time zone and day through /settings; a bad zone is refused politely.
+    let ix = h
+        .slash(ADMIN, "settings", json!([opt("time_zone", "Mars/Olympus")]))
+        .await;
+    let (ephemeral, refused) = h.any_reply(ix).await;
+    assert!(ephemeral, "{refused}");
+    assert!(
+        text_of(&refused).contains("not a time zone name"),
+        "{refused}"
+    );
+    let ix = h
+        .slash(
+            ADMIN,
+            "settings",
+            json!([
+                opt("time_zone", "Europe/Berlin"),
+                int_opt("recap_day", SUNDAY)
+            ]),
+        )
+        .await;
+    let (_, saved) = h.any_reply(ix).await;
+    assert!(
+        text_of(&saved).contains("on: sundays at 09:00 (europe/berlin)"),
+        "{saved}"
+    );
+    let (_, tracked) = h.track_add("sim_hunter").await;
+    assert!(text_of(&tracked).contains("sim_hunter"), "{tracked}");
+
+    // A platinum and a rare gold inside the week that is due now in Berlin.
+    let schedule = RecapSchedule {
+        weekday: chrono::Weekday::Sun,
+        time_zone: parse_time_zone("Europe/Berlin").expect("a zone"),
+        ..RecapSchedule::default()
+    };
+    let week = latest_recap(&schedule, Utc::now());
+    let store = h.store().await;
+    let (account_id,): (String,) =
+        sqlx::query_as("SELECT account_id FROM tracked_accounts WHERE guild_id = $1")
+            .bind(GUILD as i64)
+            .fetch_one(store.pool())
+            .await
+            .expect("the tracked account");
+    for (trophy, kind, hours) in [(0, "platinum", 1), (7, "gold", 2)] {
+        sqlx::query(
+            "INSERT INTO detected_trophies
+                 (account_id, np_communication_id, trophy_id, kind, earned_at, detected_at)
+             VALUES ($1, 'NPWR90000_00', $2, $3, $4, $4)",
+        )
+        .bind(&account_id)
+        .bind(trophy)
+        .bind(kind)
+        .bind(week.start + chrono::Duration::hours(hours))
+        .execute(store.pool())
+        .await
+        .expect("seeded");
+    }
+    sqlx::query(
+        "INSERT INTO title_trophy_rates (np_communication_id, trophy_id, kind, earned_rate)
+         VALUES ('NPWR90000_00', 0, 'platinum', 4.0), ('NPWR90000_00', 7, 'gold', 1.5)",
+    )
+    .execute(store.pool())
+    .await
+    .expect("rates");
+    sqlx::query(
+        "INSERT INTO user_titles (account_id, np_communication_id, name, platform, title)
+         VALUES ($1, 'NPWR90000_00', 'Recap *Quest*', 'PS5', '{}'::jsonb)",
+    )
+    .bind(&account_id)
+    .execute(store.pool())
+    .await
+    .expect("title");
+
+    // The bot starts again and finds the recap due.
+    h.restart().await;
+    let recap = wait_for_recap(&h, CHANNEL).await;
+    assert_no_mentions(&json!({"allowed_mentions": recap.allowed_mentions}));
+    let text = text_of(&recap.message["embeds"]);
+    assert!(
+        text.contains("2 trophies · 390 points · 1 player · 1 platinum"),
+        "{text}"
+    );
+    assert!(text.contains("recap *quest*"), "escaped title: {text}");
+    assert!(
+        text.contains("1.5% of players"),
+        "the rarest is the gold: {text}"
+    );
+    assert!(text.contains("europe/berlin"), "{text}");
+    let (event_key,): (String,) = sqlx::query_as(
+        "SELECT event_key FROM outbox WHERE guild_id = $1 AND event_key LIKE 'recap:%'",
+    )
+    .bind(GUILD as i64)
+    .fetch_one(store.pool())
+    .await
+    .expect("the recap's outbox row");
+    assert_eq!(event_key, week.event_key);
+
+    // Another server starts tracking the same player; after another restart its recap comes,
+    // and the first server's is not posted again (the same round looked at it first).
+    sqlx::query(
+        "INSERT INTO guild_settings (guild_id, announce_channel_id, time_zone, recap_weekday)
+         VALUES ($1, $2, 'Europe/Berlin', 7)",
+    )
+    .bind(OTHER_GUILD as i64)
+    .bind(OTHER_CHANNEL as i64)
+    .execute(store.pool())
+    .await
+    .expect("settings");
+    sqlx::query(
+        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
+         VALUES ($1, $2, 'sim_hunter', $3)",
+    )
+    .bind(OTHER_GUILD as i64)
+    .bind(&account_id)
+    .bind(ADMIN as i64)
+    .execute(store.pool())
+    .await
+    .expect("tracked");
+    h.restart().await;
+    wait_for_recap(&h, OTHER_CHANNEL).await;
+    let sent = wait_until("both recaps marked sent", || async {
+        let sent: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE event_key LIKE 'recap:%' AND sent_at IS NOT NULL",
+        )
+        .fetch_one(store.pool())
+        .await
+        .ok()?;
+        (sent == 2).then_some(sent)
+    })
+    .await;
+    assert_eq!(sent, 2);
+    assert_eq!(recaps(&h, CHANNEL).len(), 1, "once per server and week");
+    assert_eq!(recaps(&h, OTHER_CHANNEL).len(), 1);
+
+    // `/leaderboard period: this week` dates its week in the server's zone.
+    let ix = h
+        .slash(MEMBER, "leaderboard", json!([int_opt("period", THIS_WEEK)]))
+        .await;
+    let (ephemeral, board) = h.any_reply(ix).await;
+    assert!(!ephemeral);
+    let board = text_of(&board);
+    assert!(board.contains("trophy leaderboard: this week"), "{board}");
+    assert!(board.contains("europe/berlin"), "{board}");
+}

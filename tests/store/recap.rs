@@ -1,0 +1,583 @@
+//! The weekly recap against a real PostgreSQL: its schedule stored per server, the week's
+//! figures from the trophies the tracker detected, and the scheduler's rounds queueing each
+//! server's recap exactly once per week, also with two processes (two stores, two schedulers)
+//! on one database. Times are passed in (`now`), never waited for.
+
+use chrono::{DateTime, Utc, Weekday};
+use chrono_tz::Tz;
+use psn::TrophyType;
+use tokio_util::sync::CancellationToken;
+use trophybot::commands::leaderboard;
+use trophybot::commands::settings::{self, RecapOptions, SettingsInput};
+use trophybot::errors::CommandError;
+use trophybot::model::recap::{latest_recap, RecapSchedule};
+use trophybot::model::LeaderboardPeriod;
+use trophybot::model::TrackedAccount;
+use trophybot::store::Store;
+use trophybot::tracker::recap::{queue_due_recaps, spawn_recap_scheduler, RecapRound};
+use trophybot::tracker::Signals;
+
+use crate::support::db::TestDb;
+
+const GUILD: u64 = 100;
+const OTHER_GUILD: u64 = 101;
+const CHANNEL: u64 = 555;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("a date")
+        .with_timezone(&Utc)
+}
+
+async fn track(store: &Store, guild_id: u64, account_id: &str, online_id: &str) {
+    store
+        .add_tracked_account(
+            &TrackedAccount {
+                guild_id,
+                account_id: account_id.into(),
+                online_id: online_id.into(),
+                channel_id: Some(CHANNEL),
+                added_by: 42,
+                added_at: at("2026-11-01T00:00:00Z"),
+            },
+            25,
+        )
+        .await
+        .expect("track");
+}
+
+async fn detected(
+    store: &Store,
+    account: &str,
+    title: &str,
+    trophy: i32,
+    kind: &str,
+    earned_at: Option<&str>,
+    detected_at: &str,
+) {
+    sqlx::query(
+        "INSERT INTO detected_trophies
+             (account_id, np_communication_id, trophy_id, kind, earned_at, detected_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(account)
+    .bind(title)
+    .bind(trophy)
+    .bind(kind)
+    .bind(earned_at.map(at))
+    .bind(at(detected_at))
+    .execute(store.pool())
+    .await
+    .expect("detected trophy");
+}
+
+/// Two tracked players in `GUILD` (alice, bob) and one elsewhere, with trophies in and around
+/// the week of Monday 2026-11-23 09:00 UTC to Monday 2026-11-30 09:00 UTC.
+async fn seed_week(store: &Store) {
+    track(store, GUILD, "1", "alice").await;
+    track(store, GUILD, "2", "bob").await;
+    track(store, OTHER_GUILD, "3", "carol").await;
+    // In the week: alice's platinum and a gold; bob's silver (no PSN date: detected then) and
+    // a bronze.
+    detected(
+        store,
+        "1",
+        "NPWR00001_00",
+        0,
+        "platinum",
+        Some("2026-11-25T12:00:00Z"),
+        "2026-11-25T12:05:00Z",
+    )
+    .await;
+    detected(
+        store,
+        "1",
+        "NPWR00001_00",
+        5,
+        "gold",
+        Some("2026-11-24T12:00:00Z"),
+        "2026-11-24T12:05:00Z",
+    )
+    .await;
+    detected(
+        store,
+        "2",
+        "NPWR00002_00",
+        7,
+        "silver",
+        None,
+        "2026-11-26T12:00:00Z",
+    )
+    .await;
+    detected(
+        store,
+        "2",
+        "NPWR00002_00",
+        8,
+        "bronze",
+        Some("2026-11-27T12:00:00Z"),
+        "2026-11-27T12:05:00Z",
+    )
+    .await;
+    // Outside it: a second before it starts, right at its end (detected inside), and
+    // carol's in another server.
+    detected(
+        store,
+        "1",
+        "NPWR00001_00",
+        1,
+        "bronze",
+        Some("2026-11-23T08:59:59Z"),
+        "2026-11-24T00:00:00Z",
+    )
+    .await;
+    detected(
+        store,
+        "1",
+        "NPWR00001_00",
+        2,
+        "bronze",
+        Some("2026-11-30T09:00:00Z"),
+        "2026-11-30T09:01:00Z",
+    )
+    .await;
+    detected(
+        store,
+        "3",
+        "NPWR00002_00",
+        9,
+        "gold",
+        Some("2026-11-25T12:00:00Z"),
+        "2026-11-25T12:05:00Z",
+    )
+    .await;
+    sqlx::query(
+        "INSERT INTO title_trophy_rates (np_communication_id, trophy_id, kind, earned_rate) VALUES
+             ('NPWR00001_00', 0, 'platinum', 10.0), ('NPWR00001_00', 5, 'gold', 2.5),
+             ('NPWR00002_00', 7, 'silver', 0.4), ('NPWR00002_00', 8, 'bronze', 50.0),
+             ('NPWR00002_00', 9, 'gold', 0.1), ('NPWR00001_00', 1, 'bronze', 0.01)",
+    )
+    .execute(store.pool())
+    .await
+    .expect("rates");
+    sqlx::query(
+        "INSERT INTO user_titles (account_id, np_communication_id, name, platform, title)
+         VALUES ('1', 'NPWR00001_00', 'Game *One*', 'PS5', '{}'::jsonb)",
+    )
+    .execute(store.pool())
+    .await
+    .expect("library");
+    // Bob's title is known from its definition only, in two languages.
+    for (language, title, trophy) in [
+        ("en-US", "Game Two", "Secret Silver"),
+        ("fr-FR", "Jeu Deux", "Argent secret"),
+    ] {
+        let definition = serde_json::json!({
+            "name": title,
+            "trophies": [{"id": 7, "name": trophy}, {"id": 8, "name": "Bronze"}],
+        });
+        sqlx::query(
+            "INSERT INTO title_definitions (np_communication_id, language, definition)
+             VALUES ('NPWR00002_00', $1, $2)",
+        )
+        .bind(language)
+        .bind(definition)
+        .execute(store.pool())
+        .await
+        .expect("definition");
+    }
+}
+
+/// The default schedule's recap due Monday 2026-11-30 09:00 UTC.
+const DUE: &str = "2026-11-30T09:00:00Z";
+
+async fn recaps_in_outbox(store: &Store) -> Vec<(i64, String, serde_json::Value)> {
+    sqlx::query_as(
+        "SELECT guild_id, event_key, payload FROM outbox WHERE event_key LIKE 'recap:%'
+         ORDER BY guild_id, event_key",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("outbox")
+}
+
+#[tokio::test]
+async fn the_schedule_defaults_to_monday_morning_utc_and_round_trips() {
+    let (_db, store) = TestDb::migrated().await;
+    assert_eq!(
+        store.recap_schedule(GUILD).await.unwrap(),
+        RecapSchedule::default()
+    );
+    let berlin = RecapSchedule {
+        enabled: false,
+        weekday: Weekday::Sun,
+        hour: 20,
+        time_zone: Tz::Europe__Berlin,
+    };
+    store.set_recap_schedule(GUILD, &berlin).await.unwrap();
+    assert_eq!(store.recap_schedule(GUILD).await.unwrap(), berlin);
+    // The other settings are kept, and they keep the schedule.
+    let mut settings = store.guild_settings(GUILD).await.unwrap();
+    settings.language = Some("fr-FR".into());
+    store.set_guild_settings(&settings).await.unwrap();
+    assert_eq!(store.recap_schedule(GUILD).await.unwrap(), berlin);
+}
+
+#[tokio::test]
+async fn the_week_figures_come_from_the_server_s_detected_trophies() {
+    let (_db, store) = TestDb::migrated().await;
+    seed_week(&store).await;
+    let week = latest_recap(&RecapSchedule::default(), at(DUE));
+    let recap = store
+        .weekly_recap(GUILD, &week, Tz::UTC, "en-US")
+        .await
+        .unwrap();
+    let players: Vec<(&str, u32, u32)> = recap
+        .players
+        .iter()
+        .map(|p| (p.online_id.as_str(), p.earned.points(), p.earned.total()))
+        .collect();
+    assert_eq!(players, vec![("alice", 390, 2), ("bob", 45, 2)]);
+    assert_eq!(recap.platinums.len(), 1);
+    assert_eq!(recap.platinums[0].online_id, "alice");
+    assert_eq!(recap.platinums[0].title_name, "Game *One*");
+    assert_eq!(recap.platinums[0].earned_at, at("2026-11-25T12:00:00Z"));
+    // Carol's rarer gold is another server's; alice's 0.01 % bronze is from the week before.
+    let rarest = recap.rarest.expect("a rarest trophy");
+    assert_eq!(rarest.online_id, "bob");
+    assert_eq!(rarest.kind, TrophyType::Silver);
+    assert_eq!(rarest.earned_rate, 0.4);
+    assert_eq!(rarest.title_name, "Game Two");
+    assert_eq!(rarest.trophy_name.as_deref(), Some("Secret Silver"));
+    // Names follow the server's language where a definition has it.
+    let french = store
+        .weekly_recap(GUILD, &week, Tz::UTC, "fr-FR")
+        .await
+        .unwrap();
+    assert_eq!(
+        french.rarest.unwrap().trophy_name.as_deref(),
+        Some("Argent secret")
+    );
+    // A week without trophies is empty.
+    let earlier = latest_recap(&RecapSchedule::default(), at("2026-11-10T00:00:00Z"));
+    let empty = store
+        .weekly_recap(GUILD, &earlier, Tz::UTC, "en-US")
+        .await
+        .unwrap();
+    assert!(empty.is_empty() && empty.platinums.is_empty() && empty.rarest.is_none());
+}
+
+#[tokio::test]
+async fn a_due_recap_is_queued_once_per_server_and_week_and_late_rather_than_never() {
+    let (_db, store) = TestDb::migrated().await;
+    seed_week(&store).await;
+    // A minute before it is due, the latest recap is the week before's: alice's bronze of
+    // Monday 08:59:59 is its only trophy in either server.
+    let round = queue_due_recaps(&store, "en-US", at("2026-11-30T08:59:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        round,
+        RecapRound {
+            queued: 1,
+            empty: 1
+        }
+    );
+    // The bot was down at 09:00 and starts on Thursday: this week's recaps go out, late.
+    let round = queue_due_recaps(&store, "en-US", at("2026-12-03T15:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        round,
+        RecapRound {
+            queued: 2,
+            empty: 0
+        }
+    );
+    // Restarts and later rounds of the same week add nothing.
+    for now in [DUE, "2026-12-03T15:05:00Z", "2026-12-07T08:59:59Z"] {
+        let round = queue_due_recaps(&store, "en-US", at(now)).await.unwrap();
+        assert_eq!(round.queued, 0, "{now}");
+    }
+    let queued = recaps_in_outbox(&store).await;
+    let keys: Vec<(i64, &str)> = queued.iter().map(|(g, k, _)| (*g, k.as_str())).collect();
+    assert_eq!(
+        keys,
+        vec![
+            (GUILD as i64, "recap:2026-W48"),
+            (GUILD as i64, "recap:2026-W49"),
+            (OTHER_GUILD as i64, "recap:2026-W49"),
+        ]
+    );
+    let description = queued[1].2["embeds"][0]["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("4 trophies · 435 points · 2 players · 1 platinum"),
+        "{description}"
+    );
+    let nonces: Vec<String> = sqlx::query_scalar("SELECT nonce FROM outbox")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    assert!(nonces.iter().all(|nonce| nonce.len() <= 25), "{nonces:?}");
+    // The next week holds alice's bronze of Monday 09:00 (a week starts at its due time);
+    // carol's server had nothing more.
+    let round = queue_due_recaps(&store, "en-US", at("2026-12-07T09:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        round,
+        RecapRound {
+            queued: 1,
+            empty: 1
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_server_with_its_recap_off_or_nowhere_to_post_gets_none() {
+    let (_db, store) = TestDb::migrated().await;
+    seed_week(&store).await;
+    let off = RecapSchedule {
+        enabled: false,
+        ..RecapSchedule::default()
+    };
+    store.set_recap_schedule(GUILD, &off).await.unwrap();
+    let round = queue_due_recaps(&store, "en-US", at(DUE)).await.unwrap();
+    assert_eq!(
+        round,
+        RecapRound {
+            queued: 1,
+            empty: 0
+        },
+        "carol's server only"
+    );
+    let queued = recaps_in_outbox(&store).await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].0, OTHER_GUILD as i64);
+    // A server with neither an announcement channel nor a tracked account's channel: none.
+    sqlx::query("UPDATE tracked_accounts SET channel_id = NULL")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let round = queue_due_recaps(&store, "en-US", at("2026-12-07T09:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(round, RecapRound::default());
+}
+
+#[tokio::test]
+async fn two_processes_queue_one_recap() {
+    let (db, store) = TestDb::migrated().await;
+    seed_week(&store).await;
+    let other = Store::connect(&db.url)
+        .await
+        .expect("a second process's store");
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(
+            queue_due_recaps(&store, "en-US", at(DUE)),
+            queue_due_recaps(&other, "en-US", at(DUE)),
+        );
+        assert!(
+            a.unwrap().queued + b.unwrap().queued <= 2,
+            "one per server at most"
+        );
+    }
+    let keys: Vec<(i64, String)> = recaps_in_outbox(&store)
+        .await
+        .into_iter()
+        .map(|(guild, key, _)| (guild, key))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            (GUILD as i64, "recap:2026-W49".to_string()),
+            (OTHER_GUILD as i64, "recap:2026-W49".to_string())
+        ]
+    );
+}
+
+/// The scheduler task as the bot spawns it, twice on one database: the first round of one of
+/// them queues this week's recap (wall-clock `now`), the other's finds it there.
+#[tokio::test]
+async fn two_scheduler_tasks_post_the_week_once() {
+    let (db, store) = TestDb::migrated().await;
+    track(&store, GUILD, "1", "alice").await;
+    let now = Utc::now();
+    let week = latest_recap(&RecapSchedule::default(), now);
+    let earned = (week.start + chrono::Duration::hours(1)).to_rfc3339();
+    detected(
+        &store,
+        "1",
+        "NPWR00001_00",
+        3,
+        "gold",
+        Some(&earned),
+        &earned,
+    )
+    .await;
+    let cancel = CancellationToken::new();
+    let signals = [Signals::default(), Signals::default()];
+    let tasks = [
+        spawn_recap_scheduler(
+            store.clone(),
+            "en-US".into(),
+            signals[0].clone(),
+            cancel.clone(),
+        ),
+        spawn_recap_scheduler(
+            Store::connect(&db.url).await.unwrap(),
+            "en-US".into(),
+            signals[1].clone(),
+            cancel.clone(),
+        ),
+    ];
+    tokio::select! {
+        () = signals[0].outbox_ready.notified() => {}
+        () = signals[1].outbox_ready.notified() => {}
+    }
+    cancel.cancel();
+    for task in tasks {
+        task.await.expect("the scheduler stops on cancel");
+    }
+    let queued = recaps_in_outbox(&store).await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].1, week.event_key);
+}
+
+fn settings_input(recap: RecapOptions, language: Option<&str>) -> SettingsInput {
+    SettingsInput {
+        guild_id: GUILD,
+        channel: None,
+        filter: None,
+        rare_percent: None,
+        language: language.map(str::to_string),
+        milestones: Default::default(),
+        recap,
+    }
+}
+
+/// `/settings` saves the recap options, and a bad one changes nothing, not even the options
+/// given beside it.
+#[tokio::test]
+async fn settings_save_the_recap_and_a_bad_time_zone_changes_nothing() {
+    let (_db, store) = TestDb::migrated().await;
+    let options = RecapOptions {
+        enabled: Some(true),
+        weekday: Some(Weekday::Sun),
+        hour: Some(20),
+        time_zone: Some("Europe/Berlin".into()),
+    };
+    let (reply, changed) = settings::run(&store, settings_input(options, None), "en-GB")
+        .await
+        .unwrap();
+    assert!(changed);
+    let shown = serde_json::to_string(&reply).unwrap();
+    assert!(
+        shown.contains("On: Sundays at 20:00 (Europe/Berlin)"),
+        "{shown}"
+    );
+    let saved = store.recap_schedule(GUILD).await.unwrap();
+    assert_eq!(
+        (saved.weekday, saved.hour, saved.time_zone),
+        (Weekday::Sun, 20, Tz::Europe__Berlin)
+    );
+
+    let bad = RecapOptions {
+        enabled: Some(false),
+        time_zone: Some("Europe/Atlantis".into()),
+        ..RecapOptions::default()
+    };
+    let refused = settings::run(&store, settings_input(bad, Some("fr-FR")), "en-GB").await;
+    assert!(
+        matches!(refused, Err(CommandError::BadOption(_))),
+        "{refused:?}"
+    );
+    assert_eq!(store.recap_schedule(GUILD).await.unwrap(), saved);
+    assert_eq!(store.guild_settings(GUILD).await.unwrap().language, None);
+}
+
+/// `/leaderboard period: this week` ranks by the points earned since Monday 00:00 in the
+/// server's time zone; all time keeps PSN's totals first.
+#[tokio::test]
+async fn the_leaderboard_ranks_the_week_in_the_server_s_time_zone() {
+    let (_db, store) = TestDb::migrated().await;
+    seed_week(&store).await;
+    // Alice has far more points in all; bob earns a gold early on Monday in Berlin (Sunday
+    // 23:30 UTC), which only Berlin's week counts.
+    for (id, counts) in [
+        ("1", r#"{"bronze":100,"silver":10,"gold":5,"platinum":3}"#),
+        ("2", r#"{"bronze":10,"silver":0,"gold":1,"platinum":0}"#),
+    ] {
+        sqlx::query("INSERT INTO account_state (account_id, online_id, earned_counts) VALUES ($1, 'x', $2::jsonb)")
+            .bind(id)
+            .bind(counts)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
+    detected(
+        &store,
+        "2",
+        "NPWR00002_00",
+        20,
+        "gold",
+        Some("2026-12-06T23:30:00Z"),
+        "2026-12-06T23:35:00Z",
+    )
+    .await;
+    let now = at("2026-12-07T10:00:00Z");
+    let order = |reply: trophybot::model::Reply| {
+        let description = reply.embeds()[0].description.clone().unwrap_or_default();
+        let alice = description.find("alice").expect("alice listed");
+        let bob = description.find("bob").expect("bob listed");
+        (alice < bob, description)
+    };
+    let all_time = leaderboard::run(&store, GUILD, LeaderboardPeriod::AllTime, now, |_| async {
+        true
+    })
+    .await
+    .unwrap();
+    assert!(order(all_time).0, "alice leads all time");
+    // In UTC the gold was earned last week: nobody earned anything this week.
+    let utc_week = leaderboard::run(&store, GUILD, LeaderboardPeriod::ThisWeek, now, |_| async {
+        true
+    })
+    .await
+    .unwrap();
+    let (alice_first, description) = order(utc_week);
+    assert!(
+        alice_first && description.contains("0 pts this week"),
+        "{description}"
+    );
+    let berlin = RecapSchedule {
+        time_zone: Tz::Europe__Berlin,
+        ..RecapSchedule::default()
+    };
+    store.set_recap_schedule(GUILD, &berlin).await.unwrap();
+    let berlin_week =
+        leaderboard::run(&store, GUILD, LeaderboardPeriod::ThisWeek, now, |_| async {
+            true
+        })
+        .await
+        .unwrap();
+    let (alice_first, description) = order(berlin_week);
+    assert!(
+        !alice_first,
+        "bob's Monday gold leads Berlin's week: {description}"
+    );
+    assert!(description.contains("90 pts this week"), "{description}");
+    let footer = serde_json::to_string(&berlin_week_footer(&store, now).await).unwrap();
+    assert!(
+        footer.contains("since 2026-12-07 00:00, Europe/Berlin"),
+        "{footer}"
+    );
+}
+
+async fn berlin_week_footer(store: &Store, now: DateTime<Utc>) -> serde_json::Value {
+    let reply = leaderboard::run(store, GUILD, LeaderboardPeriod::ThisWeek, now, |_| async {
+        true
+    })
+    .await
+    .unwrap();
+    serde_json::to_value(reply.embeds()[0].footer.clone()).unwrap()
+}
