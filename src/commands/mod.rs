@@ -106,19 +106,10 @@ impl Services {
         &self,
         account: &Account,
     ) -> Option<Vec<crate::store::RarestTitle>> {
-        let store = self.library.as_ref()?;
-        let guild = self.guild?;
-        match store
-            .rarest_library_in_guild(&account.account_id, guild)
-            .await
-        {
-            Ok(titles) if !titles.is_empty() => Some(titles),
-            Ok(_) => None,
-            Err(err) => {
-                tracing::warn!(%err, "could not read a stored library; asking PSN");
-                None
-            }
-        }
+        self.stored_in_guild(|store, guild| {
+            store.rarest_library_in_guild(&account.account_id, guild)
+        })
+        .await
     }
 
     /// Stores the earned ids a command fetched of a tracked player's titles (see
@@ -145,19 +136,8 @@ impl Services {
     /// player, while the player's trophy list was last seen private, before the first check,
     /// or when the store cannot answer.
     pub(crate) async fn stored_library(&self, account: &Account) -> Option<Vec<TitleProgress>> {
-        let store = self.library.as_ref()?;
-        let guild = self.guild?;
-        match store
-            .user_library_in_guild(&account.account_id, guild)
+        self.stored_in_guild(|store, guild| store.user_library_in_guild(&account.account_id, guild))
             .await
-        {
-            Ok(titles) if !titles.is_empty() => Some(titles),
-            Ok(_) => None,
-            Err(err) => {
-                tracing::warn!(%err, "could not read a stored library; asking PSN");
-                None
-            }
-        }
     }
 
     /// The names game autocomplete offers from a tracked player's stored library (the `limit`
@@ -168,13 +148,24 @@ impl Services {
         account: &Account,
         limit: u32,
     ) -> Option<Vec<crate::store::LibraryName>> {
+        self.stored_in_guild(|store, guild| {
+            store.library_names_in_guild(&account.account_id, guild, limit)
+        })
+        .await
+    }
+
+    /// What `read` finds of a tracked player's stored library in this command's server, where
+    /// it may be shown at all (a server, with the store): `None` (ask PSN) when it finds nothing
+    /// or the store cannot answer.
+    async fn stored_in_guild<'a, T, F, Fut>(&'a self, read: F) -> Option<Vec<T>>
+    where
+        F: FnOnce(&'a Store, u64) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, crate::store::StoreError>>,
+    {
         let store = self.library.as_ref()?;
         let guild = self.guild?;
-        match store
-            .library_names_in_guild(&account.account_id, guild, limit)
-            .await
-        {
-            Ok(names) if !names.is_empty() => Some(names),
+        match read(store, guild).await {
+            Ok(found) if !found.is_empty() => Some(found),
             Ok(_) => None,
             Err(err) => {
                 tracing::warn!(%err, "could not read a stored library; asking PSN");

@@ -5,51 +5,25 @@
 use std::time::Duration;
 
 use psn::{Account, TrophyType};
-use psn_sim::Sim;
-use trophybot::store::Store;
-use trophybot::tracker::poll_once;
 
-use crate::support;
-use crate::support::db::TestDb;
+use crate::poll::{env, Env};
 
-const OWNER: &str = "milestone-owner";
 const GUILD: u64 = 1_000_000_000_000_000_001;
 const CHANNEL: u64 = 100;
 /// A guild that turned platinum and completion milestones off.
 const GUILD_QUIET: u64 = 2;
 const CHANNEL_QUIET: u64 = 200;
 
-struct Env {
-    _db: TestDb,
-    store: Store,
-    sim: Sim,
-    _server: psn_sim::SimServer,
-    client: psn::Client,
-}
-
-async fn env() -> Env {
-    let (db, store) = TestDb::migrated().await;
-    let (sim, server) = support::start_sim().await;
-    let client = support::sim_client(&server.base_url);
-    Env {
-        _db: db,
-        store,
-        sim,
-        _server: server,
-        client,
-    }
-}
-
 impl Env {
-    fn account(&self, online_id: &str) -> Account {
-        Account {
-            account_id: self.sim.account_id(online_id).expect("a simulated user"),
-            online_id: online_id.to_string(),
-        }
-    }
-
     /// Test-only SQL: `guild` tracks `account` in `channel`, with the milestone switches given.
-    async fn track(&self, guild: u64, channel: u64, account: &Account, platinum: bool, done: bool) {
+    async fn track_with_milestones(
+        &self,
+        guild: u64,
+        channel: u64,
+        account: &Account,
+        platinum: bool,
+        done: bool,
+    ) {
         sqlx::query(
             "INSERT INTO guild_settings (guild_id, announce_channel_id, milestone_platinum,
                                          milestone_completion)
@@ -62,23 +36,8 @@ impl Env {
         .execute(self.store.pool())
         .await
         .expect("settings");
-        sqlx::query(
-            "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
-             VALUES ($1, $2, $3, 1)",
-        )
-        .bind(guild as i64)
-        .bind(&account.account_id)
-        .bind(&account.online_id)
-        .execute(self.store.pool())
-        .await
-        .expect("track");
+        self.track(guild, account, None).await;
         self.store.sync_account_state().await.expect("sync");
-    }
-
-    async fn poll(&self, account: &Account) -> trophybot::tracker::PollReport {
-        poll_once(&self.store, &self.client, &account.account_id, OWNER)
-            .await
-            .expect("poll")
     }
 
     /// (guild, event key, payload) of every milestone post queued, in order.
@@ -147,8 +106,9 @@ impl Env {
 async fn a_first_platinum_and_a_completed_game_are_queued_once_where_wanted() {
     let env = env().await;
     let player = env.account("sim_empty");
-    env.track(GUILD, CHANNEL, &player, true, true).await;
-    env.track(GUILD_QUIET, CHANNEL_QUIET, &player, false, false)
+    env.track_with_milestones(GUILD, CHANNEL, &player, true, true)
+        .await;
+    env.track_with_milestones(GUILD_QUIET, CHANNEL_QUIET, &player, false, false)
         .await;
     env.poll(&player).await;
     assert!(env.milestones().await.is_empty(), "nothing at the baseline");
@@ -208,7 +168,8 @@ async fn a_first_platinum_and_a_completed_game_are_queued_once_where_wanted() {
 async fn a_base_game_platinum_is_not_a_completion_until_the_dlc_is_done() {
     let env = env().await;
     let player = env.account("sim_empty");
-    env.track(GUILD, CHANNEL, &player, true, true).await;
+    env.track_with_milestones(GUILD, CHANNEL, &player, true, true)
+        .await;
     env.poll(&player).await;
     let games = env.full_games(1, true).await;
     let (game, all) = &games[0];
@@ -247,7 +208,8 @@ async fn a_base_game_platinum_is_not_a_completion_until_the_dlc_is_done() {
 async fn a_new_level_tier_is_queued_once_and_psn_is_asked_only_near_it() {
     let env = env().await;
     let player = env.account("sim_empty");
-    env.track(GUILD, CHANNEL, &player, true, true).await;
+    env.track_with_milestones(GUILD, CHANNEL, &player, true, true)
+        .await;
     env.sim.reset_requests();
     env.poll(&player).await;
     assert_eq!(

@@ -21,15 +21,16 @@ const GUILD_NO_CHANNEL: u64 = 3;
 const CHANNEL_ALL: u64 = 100;
 const CHANNEL_PLATINUM: u64 = 200;
 
-struct Env {
+/// A database, the simulator and a client for it (the milestone tests use it too).
+pub(crate) struct Env {
     _db: TestDb,
-    store: Store,
-    sim: Sim,
+    pub(crate) store: Store,
+    pub(crate) sim: Sim,
     _server: SimServer,
-    client: psn::Client,
+    pub(crate) client: psn::Client,
 }
 
-async fn env() -> Env {
+pub(crate) async fn env() -> Env {
     let (db, store) = TestDb::migrated().await;
     let (sim, server) = support::start_sim().await;
     let client = support::sim_client(&server.base_url);
@@ -77,7 +78,7 @@ impl Env {
         (game.np_communication_id, trophy)
     }
 
-    fn account(&self, online_id: &str) -> Account {
+    pub(crate) fn account(&self, online_id: &str) -> Account {
         Account {
             account_id: self.sim.account_id(online_id).expect("a simulated user"),
             online_id: online_id.to_string(),
@@ -85,7 +86,7 @@ impl Env {
     }
 
     /// Test-only SQL: a guild tracks an account (a null channel means the guild's default).
-    async fn track(&self, guild_id: u64, account: &Account, channel_id: Option<u64>) {
+    pub(crate) async fn track(&self, guild_id: u64, account: &Account, channel_id: Option<u64>) {
         sqlx::query(
             "INSERT INTO tracked_accounts (guild_id, account_id, online_id, channel_id, added_by)
              VALUES ($1, $2, $3, $4, 1)",
@@ -167,7 +168,7 @@ impl Env {
         n
     }
 
-    async fn poll(&self, account: &Account) -> trophybot::tracker::PollReport {
+    pub(crate) async fn poll(&self, account: &Account) -> trophybot::tracker::PollReport {
         poll_once(&self.store, &self.client, &account.account_id, OWNER)
             .await
             .expect("poll")
