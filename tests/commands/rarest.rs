@@ -81,6 +81,31 @@ fn api_requests(sim: &psn_sim::Sim) -> usize {
         .count()
 }
 
+/// `GUILD` tracks the hunter and the tracker took his baseline (his whole library stored); his
+/// account ID.
+async fn track_the_hunter(
+    world: &World,
+    store: &trophybot::store::Store,
+    client: &psn::Client,
+) -> String {
+    let account_id = world.sim.account_id("sim_hunter").expect("the hunter");
+    sqlx::query(
+        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
+         VALUES ($1, $2, 'sim_hunter', 1)",
+    )
+    .bind(GUILD as i64)
+    .bind(&account_id)
+    .execute(store.pool())
+    .await
+    .expect("track");
+    store.sync_account_state().await.expect("sync");
+    let baseline = trophybot::tracker::poll_once(store, &client.background(), &account_id, "t")
+        .await
+        .expect("the baseline");
+    assert_eq!(baseline.result, trophybot::tracker::PollResult::Baseline);
+    account_id
+}
+
 fn hunter() -> RarestInput {
     RarestInput {
         user: psn::OnlineId::parse("sim_hunter").expect("a valid online ID"),
@@ -323,21 +348,7 @@ async fn a_tracked_players_whole_library_is_ranked_from_the_database() {
     let world = roomy_world().await;
     let (_db, store) = TestDb::migrated().await;
     let client = roomy_client(&world.server.base_url);
-    let account_id = world.sim.account_id("sim_hunter").expect("the hunter");
-    sqlx::query(
-        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
-         VALUES ($1, $2, 'sim_hunter', 1)",
-    )
-    .bind(GUILD as i64)
-    .bind(&account_id)
-    .execute(store.pool())
-    .await
-    .expect("track");
-    store.sync_account_state().await.expect("sync");
-    let baseline = trophybot::tracker::poll_once(&store, &client.background(), &account_id, "t")
-        .await
-        .expect("the baseline");
-    assert_eq!(baseline.result, trophybot::tracker::PollResult::Baseline);
+    let account_id = track_the_hunter(&world, &store, &client).await;
     let library = store
         .user_library(&account_id)
         .await
@@ -439,20 +450,7 @@ async fn rarest_fill_in_table() {
     let world = roomy_world().await;
     let (_db, store) = TestDb::migrated().await;
     let client = roomy_client(&world.server.base_url);
-    let account_id = world.sim.account_id("sim_hunter").expect("the hunter");
-    sqlx::query(
-        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
-         VALUES ($1, $2, 'sim_hunter', 1)",
-    )
-    .bind(GUILD as i64)
-    .bind(&account_id)
-    .execute(store.pool())
-    .await
-    .expect("track");
-    store.sync_account_state().await.expect("sync");
-    trophybot::tracker::poll_once(&store, &client.background(), &account_id, "t")
-        .await
-        .expect("the baseline");
+    track_the_hunter(&world, &store, &client).await;
     let untracked = commands::Services::new(roomy_client(&world.server.base_url));
     let tracked = commands::Services::new(client.clone())
         .with_library(store.clone())
