@@ -11,6 +11,10 @@
 #[path = "../tests/support/costs.rs"]
 mod costs;
 #[path = "../tests/support/sim.rs"]
+#[allow(
+    dead_code,
+    reason = "the tests use more of the simulator helpers than this"
+)]
 mod sim;
 
 use sim::{sim_client, start_sim};

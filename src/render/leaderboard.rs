@@ -18,7 +18,8 @@ const MORE_LINE_ROOM: usize = 64;
 pub(super) const NOBODY_TRACKED: &str =
     "This server tracks no PSN accounts yet. Server admins can add some with `/track add`.";
 
-fn medal(rank: usize) -> String {
+/// A ranking's place: a medal for the first three, the number after.
+pub(super) fn medal(rank: usize) -> String {
     match rank {
         1 => "🥇".to_string(),
         2 => "🥈".to_string(),

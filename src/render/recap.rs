@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::leaderboard::medal;
 use super::{format_count, format_rate, trophy_emoji, COLOR_PLATINUM};
 use crate::model::recap::{RecapPlatinum, RecapPlayer, WeeklyRecap};
 use crate::model::reply::{limits, truncate, Embed, Reply};
@@ -17,15 +18,6 @@ pub const RECAP_PLAYERS: usize = 10;
 pub const RECAP_PLATINUMS: usize = 10;
 /// Characters of a game or trophy name kept (before escaping).
 const NAME_CHARS: usize = 60;
-
-fn medal(rank: usize) -> String {
-    match rank {
-        1 => "🥇".to_string(),
-        2 => "🥈".to_string(),
-        3 => "🥉".to_string(),
-        n => format!("**{n}.**"),
-    }
-}
 
 fn name(text: &str) -> String {
     escape_markdown(&truncate(text, NAME_CHARS))

@@ -3,7 +3,6 @@
 //! only where `/settings` leaves them on, and never again after a restart.
 
 use discord_fake::MessageRecord;
-use psn::TrophyType;
 use serde_json::json;
 
 use crate::support;
@@ -21,32 +20,10 @@ const QUIET_ADMIN: u64 = 330;
 const PLAYER: &str = "sim_empty";
 
 /// `count` of sim_hunter's games without DLC that have a platinum, each with every trophy but
-/// the platinum (the simulator adds it after the last base-game trophy).
+/// the platinum.
 async fn games(h: &Harness, count: usize) -> Vec<(String, Vec<u32>)> {
     let client = support::sim_client(&h.sim_server.base_url);
-    let hunter = psn::OnlineId::parse("sim_hunter").expect("a valid online ID");
-    let hunter = client.resolve_user(&hunter).await.expect("a sim user");
-    let mut found = Vec::new();
-    for title in client.all_titles(&hunter).await.expect("titles") {
-        if title.has_groups || title.defined.platinum == 0 || title.service.is_none() {
-            continue;
-        }
-        let trophies = client
-            .user_trophies(&hunter, &title.np_communication_id)
-            .await
-            .expect("trophies");
-        let ids = trophies
-            .trophies
-            .iter()
-            .filter(|t| t.definition.kind != TrophyType::Platinum)
-            .map(|t| t.definition.id)
-            .collect();
-        found.push((title.np_communication_id, ids));
-        if found.len() == count {
-            return found;
-        }
-    }
-    panic!("sim_hunter has fewer than {count} games without DLC");
+    support::hunters_platinum_games(&client, count, false).await
 }
 
 /// Waits until the deliverer handled every outbox row.

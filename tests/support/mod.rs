@@ -13,4 +13,4 @@ mod sim;
 
 // Each test binary uses only some of them, as of the modules above.
 #[allow(unused_imports)]
-pub use sim::{sim_client, sim_config, start_sim};
+pub use sim::{hunters_platinum_games, sim_client, sim_config, start_sim};

@@ -24,3 +24,37 @@ pub fn sim_config(base_url: &str) -> psn::Config {
 pub fn sim_client(base_url: &str) -> psn::Client {
     psn::Client::new(sim_config(base_url)).expect("a client for the simulator")
 }
+
+/// `count` of sim_hunter's games with a platinum and (as asked) with or without DLC: their ids
+/// and every trophy but the platinum (which the simulator, as PSN, adds after the last base-game
+/// one), read through `client`. Earning them gives the player a platinum, and without DLC a
+/// completed game.
+pub async fn hunters_platinum_games(
+    client: &psn::Client,
+    count: usize,
+    dlc: bool,
+) -> Vec<(String, Vec<u32>)> {
+    let hunter = psn::OnlineId::parse("sim_hunter").expect("a valid online ID");
+    let hunter = client.resolve_user(&hunter).await.expect("a sim user");
+    let mut games = Vec::new();
+    for title in client.all_titles(&hunter).await.expect("titles") {
+        if title.has_groups != dlc || title.defined.platinum == 0 || title.service.is_none() {
+            continue;
+        }
+        let trophies = client
+            .user_trophies(&hunter, &title.np_communication_id)
+            .await
+            .expect("trophies");
+        let ids = trophies
+            .trophies
+            .iter()
+            .filter(|t| t.definition.kind != psn::TrophyType::Platinum)
+            .map(|t| t.definition.id)
+            .collect();
+        games.push((title.np_communication_id, ids));
+        if games.len() == count {
+            return games;
+        }
+    }
+    panic!("sim_hunter has fewer than {count} such games");
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use psn::{Account, TrophyType};
+use psn::Account;
 
 use crate::poll::{env, Env};
 
@@ -52,32 +52,8 @@ impl Env {
         rows.into_iter().map(|(g, k, p)| (g as u64, k, p)).collect()
     }
 
-    /// `count` of sim_hunter's games with a platinum and (as asked) with or without DLC: their
-    /// ids and every trophy but the platinum (which PSN adds after the last base-game one).
     async fn full_games(&self, count: usize, dlc: bool) -> Vec<(String, Vec<u32>)> {
-        let hunter = self.account("sim_hunter");
-        let mut games = Vec::new();
-        for title in self.client.all_titles(&hunter).await.expect("titles") {
-            if title.has_groups != dlc || title.defined.platinum == 0 || title.service.is_none() {
-                continue;
-            }
-            let trophies = self
-                .client
-                .user_trophies(&hunter, &title.np_communication_id)
-                .await
-                .expect("trophies");
-            let ids = trophies
-                .trophies
-                .iter()
-                .filter(|t| t.definition.kind != TrophyType::Platinum)
-                .map(|t| t.definition.id)
-                .collect();
-            games.push((title.np_communication_id, ids));
-            if games.len() == count {
-                return games;
-            }
-        }
-        panic!("sim_hunter has fewer than {count} such games");
+        crate::support::hunters_platinum_games(&self.client, count, dlc).await
     }
 
     fn earn_all(&self, online_id: &str, games: &[(String, Vec<u32>)]) {
