@@ -6,6 +6,6 @@ pub mod tracking;
 
 pub use reply::Reply;
 pub use tracking::{
-    AnnounceFilter, FilterKind, GuildSettings, LeaderboardRow, PlayerBatch, TitleEarnings,
-    TrackedAccount, TrackedAccountView, TrackingStatus,
+    AnnounceFilter, FilterKind, GuildSettings, LeaderboardRow, PlayerBatch, ServerContext,
+    ServerContexts, TitleEarnings, TrackedAccount, TrackedAccountView, TrackingStatus,
 };

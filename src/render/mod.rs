@@ -12,7 +12,10 @@ mod rarest;
 mod title;
 mod track;
 
-pub use announce::{announcements, delivery_problem, DeliveryFailure, REFERENCE_RESERVE};
+pub use announce::{
+    announcements, announcements_in_server, delivery_problem, ordinal, server_context_text,
+    DeliveryFailure, REFERENCE_RESERVE,
+};
 pub use compare::{compare, compare_title, CompareSide};
 pub use help::{
     help, Access, CallerLink, CommandHelp, HelpFor, ServerTracking, HELP_ACCOUNTS_SHOWN,
