@@ -36,6 +36,8 @@ use crate::store::{BackfillTitle, Store};
 
 /// The most of the tracker's rate the backfill spends.
 pub const BACKFILL_SHARE: f64 = 0.2;
+/// Requests the backfill may send back to back after missing its turns.
+pub const BACKFILL_BURST: f64 = 5.0;
 /// Titles read from the database at a time.
 const BATCH: usize = 50;
 /// How long a backfill holds an account's poll lease (one request and one write).
@@ -73,7 +75,9 @@ impl Backfill {
     /// A backfill beside a tracker planned on `tracker_rate` requests per second.
     pub fn new(tracker_rate: f64, meter: Meter) -> Backfill {
         Backfill {
-            bucket: RequestBudget::new(tracker_rate * BACKFILL_SHARE, 1.0),
+            // A burst like the scheduler's: a turn missed while a check took several slots is
+            // made up at the next wait, so the tracker's slots are all used.
+            bucket: RequestBudget::new(tracker_rate * BACKFILL_SHARE, BACKFILL_BURST),
             // Until the database says otherwise (after a restart, work is likely).
             has_work: true,
             queue: VecDeque::new(),
@@ -224,7 +228,7 @@ mod tests {
         let mut backfill = Backfill::new(1.0, Meter::new());
         let now = 1_000.0;
         assert!(backfill.may_run(now));
-        backfill.bucket.spend(now, 1.0);
+        backfill.bucket.spend(now, BACKFILL_BURST);
         assert!(!backfill.may_run(now + 4.9));
         assert!((backfill.ready_at(now + 4.9) - (now + 5.0)).abs() < 1e-9);
         assert!(backfill.may_run(now + 5.0));

@@ -7,6 +7,7 @@ mod support;
 
 mod backfill;
 mod baseline;
+mod context;
 mod credential;
 mod deliver;
 mod poll;
