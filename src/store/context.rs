@@ -21,6 +21,9 @@ pub struct FellowTitle {
     pub earned_at: BTreeMap<u32, DateTime<Utc>>,
 }
 
+/// A row of [`Store::fellow_titles`]: account, online ID, title, may own it, earned ids, dates.
+type FellowRow = (String, String, String, bool, Option<String>, Option<String>);
+
 impl Store {
     /// Every account `guild_id` tracks other than `account_id`, with each of `titles`: whether
     /// it may own it and its stored earned state. One indexed read.
@@ -30,9 +33,8 @@ impl Store {
         account_id: &str,
         titles: &[String],
     ) -> Result<Vec<FellowTitle>, StoreError> {
-        let rows: Vec<(String, String, String, bool, Option<String>, Option<String>)> =
-            sqlx::query_as(
-                "SELECT t.account_id, coalesce(a.online_id, t.online_id), x.id,
+        let rows: Vec<FellowRow> = sqlx::query_as(
+            "SELECT t.account_id, coalesce(a.online_id, t.online_id), x.id,
                         (u.account_id IS NOT NULL OR a.baseline_done IS NOT TRUE),
                         s.earned::text, s.earned_at::text
                  FROM tracked_accounts t
@@ -43,12 +45,12 @@ impl Store {
                  LEFT JOIN account_title_state s
                         ON s.account_id = t.account_id AND s.np_communication_id = x.id
                  WHERE t.guild_id = $1 AND t.account_id <> $2",
-            )
-            .bind(snowflake_to_db(guild_id))
-            .bind(account_id)
-            .bind(titles)
-            .fetch_all(&self.pool)
-            .await?;
+        )
+        .bind(snowflake_to_db(guild_id))
+        .bind(account_id)
+        .bind(titles)
+        .fetch_all(&self.pool)
+        .await?;
         rows.into_iter()
             .map(
                 |(account_id, online_id, np_communication_id, may_own, earned, earned_at)| {

@@ -285,7 +285,7 @@ async fn a_step_waits_for_the_poll_lease_and_never_stores_a_state_newer_than_the
         .unwrap();
     assert_eq!(step, Step::Fetched { written: false });
     assert!(store
-        .title_states(&account, &[title.clone()])
+        .title_states(&account, std::slice::from_ref(title))
         .await
         .unwrap()
         .is_empty());
