@@ -9,8 +9,9 @@
 //! rate ([`BACKFILL_SHARE`] reserved, see `AdaptiveScheduler::set_backfill_share`) and the
 //! backfill spends the other 20 % by a token bucket of its own; with nothing left to fill in,
 //! the scheduler has the whole rate back. The backfill runs inside the tracker's loop, one
-//! request at a time, only while the scheduler waits for its next token: it never runs beside
-//! a poll, and it only takes tracker slots the scheduler does not plan to use. The cost is a
+//! request at a time between polls (never beside one), taking its turn whenever its bucket
+//! allows, so it gets its slice even when polls follow each other back to back, and it only
+//! takes tracker slots the scheduler does not plan to use. The cost is a
 //! quarter more time between polls while a backfill lasts, which only shows when the tracker
 //! is saturated (the staleness floor; with spare room the planned polls still go out).
 //! Detection keeps priority in another way too: PSN's 429 or a database error pauses the
@@ -87,7 +88,7 @@ impl Backfill {
         }
     }
 
-    /// Whether a step may run at `now` (the scheduler waiting for its next token).
+    /// Whether a step may run at `now`.
     pub fn may_run(&mut self, now: f64) -> bool {
         self.bucket.rate_per_sec() > 0.0
             && now >= self.not_before
@@ -97,6 +98,12 @@ impl Backfill {
     /// Whether titles are left to fill in: the scheduler keeps the backfill's share meanwhile.
     pub fn has_work(&self) -> bool {
         self.has_work
+    }
+
+    /// A baseline was just stored: there is history to fill in, look at once.
+    pub fn new_library(&mut self) {
+        self.not_before = f64::NEG_INFINITY;
+        self.has_work = true;
     }
 
     /// After a failed step (the database away, PSN's 429): not again for a while.

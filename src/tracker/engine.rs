@@ -176,6 +176,12 @@ impl Tracker {
             }
             let wake_at = match self.backoff_until.filter(|at| *at > Instant::now()) {
                 Some(at) => at,
+                // The history backfill's turn comes first when its bucket allows: its share is
+                // set aside from the scheduler's plan, so polls keep the rest.
+                None if self.backfill.may_run(self.clock.now()) => {
+                    self.backfill_step().await;
+                    continue;
+                }
                 None => match self.scheduler.next_decision(self.clock.now()) {
                     Decision::Poll(key) => {
                         self.poll(key).await;
@@ -186,12 +192,7 @@ impl Tracker {
                         continue;
                     }
                     Decision::WaitUntil(at) => {
-                        // The scheduler waits for its next token: the history backfill's turn.
                         let now = self.clock.now();
-                        if self.backfill.may_run(now) {
-                            self.backfill_step().await;
-                            continue;
-                        }
                         self.clock.instant_at(at.min(self.backfill.ready_at(now)))
                     }
                 },
@@ -276,6 +277,12 @@ impl Tracker {
         let outcome = match polled {
             Ok(report) => {
                 self.after_poll(&account_id, &report);
+                if report.result == PollResult::Baseline {
+                    // A new library: its history is the backfill's work from now on.
+                    self.backfill.new_library();
+                    let share = super::backfill::BACKFILL_SHARE;
+                    self.scheduler.set_backfill_share(self.clock.now(), share);
+                }
                 PollOutcome {
                     new_trophies: report.new_trophies,
                     // The scheduler charged one request for the poll itself.
