@@ -59,6 +59,7 @@ pub async fn run(
         rate_limit: config.psn.rate_limit,
         owner: config.instance.clone(),
         failpoint: config.failpoint,
+        backfill_meter: metrics.backfill_meter(),
     };
     let deliverer_metrics = metrics.clone();
     let shares = crate::commands::shares::Shares::new(config.command_shares);

@@ -9,6 +9,6 @@ pub use recap::{LeaderboardPeriod, RecapSchedule, RecapWeek, WeeklyRecap};
 pub use reply::Reply;
 pub use tracking::{
     AnnounceFilter, FilterKind, GuildSettings, LeaderboardRow, Milestone, MilestoneGame,
-    MilestoneKind, MilestoneSettings, PlayerBatch, TitleEarnings, TrackedAccount,
-    TrackedAccountView, TrackingStatus,
+    MilestoneKind, MilestoneSettings, PlayerBatch, ServerContext, ServerContexts, TitleEarnings,
+    TrackedAccount, TrackedAccountView, TrackingStatus,
 };

@@ -257,6 +257,9 @@ pub struct TrackedAccountView {
     pub presence_visible: Option<bool>,
     pub last_checked_at: Option<DateTime<Utc>>,
     pub next_check_at: Option<DateTime<Utc>>,
+    /// Titles of the stored library whose earned history (ids and dates) is stored, of how many
+    /// (the tracker's backfill fills them in); `None` before the baseline.
+    pub history: Option<(u32, u32)>,
 }
 
 /// One row of `/leaderboard`.
@@ -286,3 +289,22 @@ pub fn rank_by_period(rows: &mut [LeaderboardRow]) {
         std::cmp::Reverse((row.period.points(), row.period.platinum, row.period.total()))
     });
 }
+
+/// Where one announced trophy stands among the server's tracked players, from stored data (see
+/// `tracker::context`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServerContext {
+    /// Other players the server tracks (none: nothing to compare with, no rank shown).
+    pub fellows: u32,
+    /// This earner's place by PSN's earned time among the server's tracked players who have it
+    /// (1: first); `None` when a time needed for it is unknown.
+    pub rank: Option<u32>,
+    /// Whether every fellow who owns the title has its earned state stored; if not, the rank is
+    /// only among the players checked so far.
+    pub complete: bool,
+    /// The other tracked players of the server who have it (online IDs), first earner first.
+    pub also: Vec<String>,
+}
+
+/// Server contexts of a batch's trophies by title and trophy id.
+pub type ServerContexts = std::collections::HashMap<(String, u32), ServerContext>;

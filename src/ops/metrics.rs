@@ -58,6 +58,8 @@ struct Inner {
     /// Discord answers that count towards its invalid-request ban (401, 403, 429), by status.
     discord_invalid: Mutex<BTreeMap<u16, u64>>,
     discord_rate_limit_waits: AtomicU64,
+    /// The tracker's history backfill requests (part of the tracker lane).
+    backfill: psn::Meter,
     /// Commands, keystrokes and page presses refused past a share, by [`ShareKind`].
     share_refusals: [AtomicU64; 2],
     /// The command shares' use of the window (see [`Metrics::set_command_shares`]).
@@ -169,6 +171,11 @@ impl Metrics {
         self.inner.share_refusals[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// The meter the tracker's history backfill counts its PSN requests with.
+    pub fn backfill_meter(&self) -> psn::Meter {
+        self.inner.backfill.clone()
+    }
+
     pub fn discord_rate_limit_waits(&self) -> u64 {
         self.inner.discord_rate_limit_waits.load(Ordering::Relaxed)
     }
@@ -194,6 +201,14 @@ impl Metrics {
                 "trophybot_psn_requests_total{{lane=\"{lane}\"}} {count}"
             );
         }
+        metric(
+            &mut out,
+            "trophybot_tracker_backfill_requests_total",
+            "counter",
+            "PSN requests of the tracker's history backfill (earned states of titles stored \
+             without one), counted in the tracker lane too.",
+            inner.backfill.count(),
+        );
         metric(
             &mut out,
             "trophybot_psn_rate_limited_total",
@@ -611,6 +626,7 @@ mod tests {
         for name in [
             "trophybot_psn_requests_total",
             "trophybot_psn_rate_limited_total",
+            "trophybot_tracker_backfill_requests_total",
             "trophybot_psn_budget_remaining",
             "trophybot_psn_cache_hits_total",
             "trophybot_psn_cache_misses_total",

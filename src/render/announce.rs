@@ -11,7 +11,7 @@ use super::{
     NamedTitle, COLOR_ERROR, COLOR_INFO, COLOR_PLATINUM,
 };
 use crate::model::reply::{limits, truncate, Embed, Reply};
-use crate::model::{AnnounceFilter, PlayerBatch, TitleEarnings};
+use crate::model::{AnnounceFilter, PlayerBatch, ServerContext, ServerContexts, TitleEarnings};
 use crate::render::markdown::escape_markdown;
 
 /// Characters every announcement leaves free of [`limits::EMBEDS_TOTAL`], so the deliverer can
@@ -58,6 +58,16 @@ struct Passed<'a> {
 /// The messages announcing `batch` in a guild whose filter is `filter`: none when no trophy
 /// passes, otherwise one.
 pub fn announcements(batch: &PlayerBatch, filter: &AnnounceFilter) -> Vec<Reply> {
+    announcements_in_server(batch, filter, &ServerContexts::new())
+}
+
+/// [`announcements`] with each trophy's standing in the server (see `tracker::context`):
+/// its rank by PSN's earned time, who else there has it, and an ultra rare tier highlighted.
+pub fn announcements_in_server(
+    batch: &PlayerBatch,
+    filter: &AnnounceFilter,
+    contexts: &ServerContexts,
+) -> Vec<Reply> {
     let passing: Vec<(&TitleEarnings, Vec<&UserTrophy>)> = batch
         .titles
         .iter()
@@ -94,22 +104,27 @@ pub fn announcements(batch: &PlayerBatch, filter: &AnnounceFilter) -> Vec<Reply>
     }
     let player = Player::new(&batch.online_id);
     let embeds = (total <= DETAILED_MAX)
-        .then(|| detailed(&player, &passed))
+        .then(|| detailed(&player, &passed, contexts))
         .flatten()
-        .unwrap_or_else(|| summary(&player, &passed, total));
+        .unwrap_or_else(|| summary(&player, &passed, total, contexts));
     vec![Reply::new(None, embeds, Vec::new(), false)]
 }
 
 /// One embed per trophy, or `None` when they would not fit the budget together.
-fn detailed(player: &Player, passed: &[Passed<'_>]) -> Option<Vec<Embed>> {
+fn detailed(
+    player: &Player,
+    passed: &[Passed<'_>],
+    contexts: &ServerContexts,
+) -> Option<Vec<Embed>> {
     let embeds: Vec<Embed> = passed
         .iter()
         .flat_map(|p| p.trophies.iter().map(move |t| (p, *t)))
         .map(|(game, trophy)| {
+            let context = context_of(contexts, game, trophy);
             if trophy.definition.kind == TrophyType::Platinum {
-                platinum_embed(player, game, trophy, DETAIL_MAX)
+                platinum_embed(player, game, trophy, DETAIL_MAX, context)
             } else {
-                trophy_embed(player, game, trophy)
+                trophy_embed(player, game, trophy, context)
             }
         })
         .collect();
@@ -148,7 +163,87 @@ fn with_timestamp(embed: Embed, at: Option<DateTime<Utc>>) -> Embed {
     }
 }
 
-fn trophy_embed(player: &Player, game: &Passed<'_>, trophy: &UserTrophy) -> Embed {
+fn context_of<'a>(
+    contexts: &'a ServerContexts,
+    game: &Passed<'_>,
+    trophy: &UserTrophy,
+) -> Option<&'a ServerContext> {
+    contexts.get(&(game.title.np_communication_id.clone(), trophy.definition.id))
+}
+
+/// Names shown in "also earned by"; the rest are counted.
+const ALSO_NAMED: usize = 3;
+
+/// The "In this server" text of a trophy: its rank by PSN's earned time (qualified while some
+/// fellow's history is not stored yet) and who else has it. `None` when the server tracks no
+/// one else. Names are escaped; announcements never ping (allowed_mentions is empty).
+pub fn server_context_text(context: &ServerContext) -> Option<String> {
+    if context.fellows == 0 {
+        return None;
+    }
+    let mut lines = Vec::new();
+    if let Some(rank) = context.rank {
+        let medal = if rank == 1 { "🥇 " } else { "" };
+        let scope = if context.complete {
+            "in this server to earn it"
+        } else {
+            "in this server, among players checked so far"
+        };
+        lines.push(format!("{medal}**{}** {scope}", super::ordinal(rank)));
+    }
+    if !context.also.is_empty() {
+        let named: Vec<String> = context
+            .also
+            .iter()
+            .take(ALSO_NAMED)
+            .map(|name| format!("**{}**", escape_markdown(&truncate(name, PLAYER_MAX))))
+            .collect();
+        let more = context.also.len().saturating_sub(ALSO_NAMED);
+        let list = match (named.as_slice(), more) {
+            ([only], 0) => only.clone(),
+            (names, 0) => format!(
+                "{} and {}",
+                names[..names.len() - 1].join(", "),
+                names[names.len() - 1]
+            ),
+            (names, more) => format!(
+                "{} and {} more",
+                names.join(", "),
+                format_count(more as u64)
+            ),
+        };
+        lines.push(format!("Also earned by {list}"));
+    }
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// The rarity as shown; in a server announcement an ultra rare tier stands out.
+fn rarity_value(trophy: &UserTrophy, context: Option<&ServerContext>) -> String {
+    let label = rarity_label(trophy.earned_rate, trophy.rarity);
+    let tier = trophy
+        .rarity
+        .or_else(|| trophy.earned_rate.map(psn::Rarity::from_earned_rate));
+    if context.is_some() && tier == Some(psn::Rarity::UltraRare) {
+        format!("💎 **{label}**")
+    } else {
+        label
+    }
+}
+
+/// Adds the "In this server" field when there is something to say.
+fn with_context(embed: Embed, context: Option<&ServerContext>) -> Embed {
+    match context.and_then(server_context_text) {
+        Some(text) => embed.field("In this server", text, false),
+        None => embed,
+    }
+}
+
+fn trophy_embed(
+    player: &Player,
+    game: &Passed<'_>,
+    trophy: &UserTrophy,
+    context: Option<&ServerContext>,
+) -> Embed {
     let embed = Embed::new()
         .author(format!("{} earned a trophy", player.plain))
         .title(format!(
@@ -158,15 +253,11 @@ fn trophy_embed(player: &Player, game: &Passed<'_>, trophy: &UserTrophy) -> Embe
         ))
         .description(trophy_detail(trophy, DETAIL_MAX))
         .field("Game", game.label.clone(), false)
-        .field(
-            "Rarity",
-            rarity_label(trophy.earned_rate, trophy.rarity),
-            true,
-        )
+        .field("Rarity", rarity_value(trophy, context), true)
         .field("Progress", progress_bar(game.title.progress_after), true)
         .thumbnail(icon(game.title, trophy))
         .color(COLOR_INFO);
-    with_timestamp(embed, trophy.earned_at)
+    with_timestamp(with_context(embed, context), trophy.earned_at)
 }
 
 fn platinum_embed(
@@ -174,6 +265,7 @@ fn platinum_embed(
     game: &Passed<'_>,
     trophy: &UserTrophy,
     detail_max: usize,
+    context: Option<&ServerContext>,
 ) -> Embed {
     let embed = Embed::new()
         .author(format!("{} earned a platinum", player.plain))
@@ -188,21 +280,22 @@ fn platinum_embed(
             trophy_name(trophy),
             trophy_detail(trophy, detail_max)
         ))
-        .field(
-            "Rarity",
-            rarity_label(trophy.earned_rate, trophy.rarity),
-            true,
-        )
+        .field("Rarity", rarity_value(trophy, context), true)
         .field("Progress", progress_bar(game.title.progress_after), true)
         .thumbnail(icon(game.title, trophy))
         .color(COLOR_PLATINUM);
-    with_timestamp(embed, trophy.earned_at)
+    with_timestamp(with_context(embed, context), trophy.earned_at)
 }
 
 /// A header with the totals, the platinums' embeds, then one embed per game listing its
 /// trophies (the most valuable and rarest first) with "…and N more" where the budget ends;
 /// games beyond the embed limit share a last embed.
-fn summary(player: &Player, passed: &[Passed<'_>], total: usize) -> Vec<Embed> {
+fn summary(
+    player: &Player,
+    passed: &[Passed<'_>],
+    total: usize,
+    contexts: &ServerContexts,
+) -> Vec<Embed> {
     let mut counts = TrophyCounts::default();
     for trophy in passed.iter().flat_map(|p| &p.trophies) {
         counts.add(trophy.definition.kind, 1);
@@ -243,11 +336,10 @@ fn summary(player: &Player, passed: &[Passed<'_>], total: usize) -> Vec<Embed> {
     };
 
     let mut embeds = vec![header];
-    embeds.extend(
-        platinums
-            .iter()
-            .map(|(game, trophy)| platinum_embed(player, game, trophy, SUMMARY_DETAIL_MAX)),
-    );
+    embeds.extend(platinums.iter().map(|(game, trophy)| {
+        let context = context_of(contexts, game, trophy);
+        platinum_embed(player, game, trophy, SUMMARY_DETAIL_MAX, context)
+    }));
 
     // Games whose only new trophy is a celebrated platinum need no list of their own.
     let listed: Vec<Listed<'_>> = passed

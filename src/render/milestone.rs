@@ -12,18 +12,6 @@ use crate::render::markdown::escape_markdown;
 pub const COLOR_MILESTONE: u32 = 0xE6B422;
 const PLAYER_MAX: usize = 40;
 
-/// `1st`, `2nd`, `3rd`, `11th`, `22nd`, `100th`.
-pub fn ordinal(n: u32) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{}{suffix}", format_count(n))
-}
-
 /// The trophy colour PSN gives a level tier: bronze 1–3, silver 4–6, gold 7–9, platinum 10.
 fn tier_kind(tier: u32) -> TrophyType {
     match tier {
@@ -44,7 +32,7 @@ pub fn milestone(milestone: &Milestone) -> Reply {
     let player = escape_markdown(&plain);
     let embed = match &milestone.kind {
         MilestoneKind::Platinum { count, game } => {
-            let nth = ordinal(*count);
+            let nth = super::ordinal(*count);
             let description = match game {
                 Some(game) => format!(
                     "🎉 **{player}** just earned their **{nth} platinum**, with **{}**!",
@@ -118,7 +106,7 @@ mod tests {
             (1000, "1,000th"),
         ];
         for (n, text) in cases {
-            assert_eq!(ordinal(n), text);
+            assert_eq!(super::super::ordinal(n), text);
         }
     }
 

@@ -14,7 +14,10 @@ mod recap;
 mod title;
 mod track;
 
-pub use announce::{announcements, delivery_problem, DeliveryFailure, REFERENCE_RESERVE};
+pub use announce::{
+    announcements, announcements_in_server, delivery_problem, server_context_text, DeliveryFailure,
+    REFERENCE_RESERVE,
+};
 pub use compare::{compare, compare_title, CompareSide};
 pub use help::{
     help, Access, CallerLink, CommandHelp, HelpFor, ServerTracking, HELP_ACCOUNTS_SHOWN,
@@ -22,7 +25,7 @@ pub use help::{
 };
 pub use leaderboard::{leaderboard, LEADERBOARD_ROWS};
 pub use link::{link, unlink, LinkOutcome};
-pub use milestone::{milestone, ordinal};
+pub use milestone::milestone;
 pub use names::{title_name, title_names, NameStyle, NamedTitle};
 pub use profile::profile;
 pub use rarest::{rarest, RareTrophy, RarestScope};
@@ -115,6 +118,18 @@ pub fn format_rate(rate: f64) -> String {
 
 pub fn format_date(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()
+}
+
+/// `1st`, `22nd`, `1,000th`: a place or a count written as an ordinal, thousands grouped.
+pub fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{}{suffix}", format_count(n))
 }
 
 /// `2,575,185`: the one way replies write counts and points, thousands grouped.

@@ -201,6 +201,24 @@ pub(super) fn announcing_line(settings: &GuildSettings) -> String {
     )
 }
 
+/// How much of the player's library has its earned history (with dates) stored: what the
+/// server context of announcements can rank from.
+fn history_text(history: Option<(u32, u32)>) -> Option<String> {
+    let (with_state, titles) = history.filter(|(_, titles)| *titles > 0)?;
+    Some(if with_state >= titles {
+        format!(
+            "history complete ({} titles)",
+            format_count(u64::from(titles))
+        )
+    } else {
+        format!(
+            "history {}/{} titles",
+            format_count(u64::from(with_state)),
+            format_count(u64::from(titles))
+        )
+    })
+}
+
 fn account_lines(view: &TrackedAccountView, settings: &GuildSettings) -> String {
     let channel = announce_channel(&view.account, settings);
     let mut second = vec![
@@ -209,6 +227,9 @@ fn account_lines(view: &TrackedAccountView, settings: &GuildSettings) -> String 
     ];
     if let Some(next) = view.next_check_at {
         second.push(format!("next check <t:{}:R>", next.timestamp()));
+    }
+    if let Some(history) = history_text(view.history) {
+        second.push(history);
     }
     format!(
         "**{}** → {channel}\n{}",

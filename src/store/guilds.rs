@@ -233,9 +233,16 @@ impl Store {
         .bind(snowflake_to_db(guild_id))
         .fetch_all(&self.pool)
         .await?;
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get("account_id"))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let histories = self.histories(&ids).await?;
         rows.iter()
             .map(|row| {
+                let account_id: String = row.try_get("account_id")?;
                 Ok(TrackedAccountView {
+                    history: histories.get(&account_id).map(|h| (h.with_state, h.titles)),
                     account: tracked_from_row(row)?,
                     status: status_from_db(row.try_get::<Option<String>, _>("status")?.as_deref()),
                     presence_visible: row.try_get("presence_visible")?,

@@ -2,6 +2,8 @@
 //! (`sqlx::query`), so building never needs a database.
 
 mod application;
+mod backfill;
+mod context;
 mod credential;
 mod database_url;
 mod guilds;
@@ -18,6 +20,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection};
 
+pub use backfill::{BackfillTitle, History};
+pub use context::FellowTitle;
 pub use credential::SealedCredential;
 pub use database_url::{is_database_url, redact_database_url};
 pub use guilds::{AddTracked, ForgottenGuild};

@@ -10,6 +10,7 @@ use chrono::Utc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::backfill::Backfill;
 use super::poll::{poll_account, PollReport, PollResult, PollTerms, LEASE};
 use super::schedule::{
     AccountKey, AdaptiveScheduler, Decision, PollOutcome, PollScheduler, ReportedPresence,
@@ -35,6 +36,8 @@ pub struct TrackerSettings {
     pub owner: String,
     /// The test hook (see [`crate::failpoint`]); `None` in production.
     pub failpoint: Option<crate::failpoint::Failpoint>,
+    /// Counts the history backfill's PSN requests (a metric; see [`super::backfill`]).
+    pub backfill_meter: psn::Meter,
 }
 
 impl TrackerSettings {
@@ -107,6 +110,7 @@ struct Tracker {
     /// PSN said to wait (429) until then.
     backoff_until: Option<Instant>,
     next_reload: Instant,
+    backfill: Backfill,
 }
 
 impl Tracker {
@@ -122,18 +126,31 @@ impl Tracker {
             settings.command_reserve,
             settings.max_staleness,
         ));
+        let tracker_rate = TrackerSettings::schedule_config(
+            &settings.rate_limit,
+            settings.command_reserve,
+            settings.max_staleness,
+        )
+        .rate_per_sec;
+        let backfill = Backfill::new(tracker_rate, settings.backfill_meter.clone());
+        let clock = Clock::new();
+        let mut scheduler = scheduler;
+        // History is likely left to fill in (it is after a restart): its share is set aside
+        // until the backfill finds nothing.
+        scheduler.set_backfill_share(clock.now(), super::backfill::BACKFILL_SHARE);
         Tracker {
             store,
             client,
             settings,
             signals,
             cancel,
-            clock: Clock::new(),
+            clock,
             scheduler,
             keys: HashMap::new(),
             ids: Vec::new(),
             backoff_until: None,
             next_reload: Instant::now(),
+            backfill,
         }
     }
 
@@ -159,6 +176,12 @@ impl Tracker {
             }
             let wake_at = match self.backoff_until.filter(|at| *at > Instant::now()) {
                 Some(at) => at,
+                // The history backfill's turn comes first when its bucket allows: its share is
+                // set aside from the scheduler's plan, so polls keep the rest.
+                None if self.backfill.may_run(self.clock.now()) => {
+                    self.backfill_step().await;
+                    continue;
+                }
                 None => match self.scheduler.next_decision(self.clock.now()) {
                     Decision::Poll(key) => {
                         let borrowed = self.client.stats().tracker_borrowed;
@@ -172,7 +195,10 @@ impl Tracker {
                         self.refund_borrowed_since(borrowed);
                         continue;
                     }
-                    Decision::WaitUntil(at) => self.clock.instant_at(at),
+                    Decision::WaitUntil(at) => {
+                        let now = self.clock.now();
+                        self.clock.instant_at(at.min(self.backfill.ready_at(now)))
+                    }
                 },
             };
             let wake_at = wake_at.min(self.next_reload);
@@ -267,6 +293,12 @@ impl Tracker {
         let outcome = match polled {
             Ok(report) => {
                 self.after_poll(&account_id, &report);
+                if report.result == PollResult::Baseline {
+                    // A new library: its history is the backfill's work from now on.
+                    self.backfill.new_library();
+                    let share = super::backfill::BACKFILL_SHARE;
+                    self.scheduler.set_backfill_share(self.clock.now(), share);
+                }
                 PollOutcome {
                     new_trophies: report.new_trophies,
                     // The scheduler charged one request for the poll itself.
@@ -316,6 +348,38 @@ impl Tracker {
             .unwrap_or(Duration::ZERO)
             .min(Duration::from_secs(3600));
         self.backoff_until = Some(Instant::now() + wait);
+    }
+
+    /// One request of the history backfill (see [`super::backfill`]).
+    async fn backfill_step(&mut self) {
+        let now = self.clock.now();
+        match self
+            .backfill
+            .step(
+                &self.store,
+                &self.client,
+                &self.settings.owner,
+                now,
+                &self.cancel,
+            )
+            .await
+        {
+            Ok(_) => {
+                let share = if self.backfill.has_work() {
+                    super::backfill::BACKFILL_SHARE
+                } else {
+                    0.0
+                };
+                self.scheduler.set_backfill_share(self.clock.now(), share);
+            }
+            Err(err) => {
+                tracing::warn!(%err, "history backfill failed");
+                self.backfill.hold_off(now);
+                if let super::poll::TrackerError::Psn(psn::Error::RateLimited { retry_at }) = err {
+                    self.back_off_until(retry_at);
+                }
+            }
+        }
     }
 
     async fn presence(&mut self, keys: &[AccountKey]) {

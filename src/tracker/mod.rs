@@ -2,6 +2,8 @@
 //! (the bot's deliverer posts them). `schedule` decides which PSN requests to spend next under
 //! the tracker's share of the rate budget.
 
+pub mod backfill;
+pub mod context;
 pub mod engine;
 pub mod milestones;
 pub mod poll;

@@ -604,7 +604,9 @@ async fn outbox_entries(
                     .map(|t| format!("{}:{}", title.np_communication_id, t.definition.id))
             })
             .collect();
-        let replies = crate::render::announcements(batch, &destination.filter);
+        // Where each trophy stands in this server, from stored data only.
+        let contexts = super::context::server_contexts(store, destination.guild_id, batch).await?;
+        let replies = crate::render::announcements_in_server(batch, &destination.filter, &contexts);
         for (index, reply) in replies.iter().enumerate() {
             entries.push(OutboxEntry {
                 guild_id: destination.guild_id,

@@ -124,6 +124,12 @@ impl RequestBudget {
         self.rate_per_sec
     }
 
+    /// Changes the rate from `now` on (tokens earned so far are kept).
+    pub fn set_rate(&mut self, now: f64, rate_per_sec: f64) {
+        self.refill(now);
+        self.rate_per_sec = rate_per_sec;
+    }
+
     fn refill(&mut self, now: f64) {
         if let Some(at) = self.updated_at {
             if now > at {
@@ -409,6 +415,13 @@ impl AdaptiveScheduler {
     /// (see [`RequestBudget::refund`]).
     pub fn refund_borrowed(&mut self, now: f64, requests: u32) {
         self.budget.refund(now, requests);
+    }
+
+    /// Plans polls on the tracker's rate less `share` (0.0 to 1.0), which the history
+    /// backfill spends meanwhile (see `tracker::backfill`).
+    pub fn set_backfill_share(&mut self, now: f64, share: f64) {
+        let rate = self.config.rate_per_sec * (1.0 - share.clamp(0.0, 1.0));
+        self.budget.set_rate(now, rate);
     }
 
     pub fn account(&self, account: AccountKey) -> Option<&AccountState> {

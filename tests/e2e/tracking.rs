@@ -502,3 +502,108 @@ async fn each_server_gets_the_announcement_once_in_its_own_language() {
         "{list}"
     );
 }
+
+/// Two tracked players of one server earn the same trophy, one after the other: once the
+/// history backfill has stored both libraries, the second announcement says "2nd in this
+/// server" and names the first earner (by PSN's earned time).
+#[tokio::test]
+async fn the_second_earner_in_a_server_is_told_they_are_2nd_and_who_was_first() {
+    // A budget large enough for the backfill (a fifth of the tracker's share) to store both
+    // libraries (hundreds of titles) within the test's patience.
+    let h = Harness::builder()
+        .env("TRACKER_MAX_STALENESS", "1s")
+        .env("PSN_RATE_LIMIT", "60000/1m")
+        .sim_config(psn_sim::SimConfig {
+            rate_limit: 60000,
+            rate_window: std::time::Duration::from_secs(60),
+            ..psn_sim::SimConfig::default()
+        })
+        .start()
+        .await;
+    for player in ["sim_casual", "sim_hunter"] {
+        let (ephemeral, reply) = h.track_add_in(GUILD, CHANNEL, ADMIN, player, None).await;
+        assert!(ephemeral && text_of(&reply).contains(player), "{reply}");
+        wait_for_baseline(&h, player).await;
+    }
+    // A title both own with a trophy neither has.
+    let client = support::sim_client(&h.sim_server.base_url);
+    let account = |online_id: &str| psn::Account {
+        account_id: h.sim.account_id(online_id).expect("a sim user"),
+        online_id: online_id.to_string(),
+    };
+    let (casual, hunter) = (account("sim_casual"), account("sim_hunter"));
+    // The backfill goes newest first: the shared title both updated most recently comes soon.
+    let hunters: std::collections::HashMap<String, Option<chrono::DateTime<chrono::Utc>>> = client
+        .all_titles(&hunter)
+        .await
+        .expect("titles")
+        .into_iter()
+        .map(|t| (t.np_communication_id, t.last_updated))
+        .collect();
+    let mut candidates: Vec<(Option<chrono::DateTime<chrono::Utc>>, String)> = client
+        .all_titles(&casual)
+        .await
+        .expect("titles")
+        .into_iter()
+        .filter_map(|t| {
+            let theirs = hunters.get(&t.np_communication_id)?;
+            Some(((*theirs).min(t.last_updated), t.np_communication_id))
+        })
+        .collect();
+    candidates.sort_by(|a, b| b.cmp(a));
+    let mut shared = None;
+    for (_, id) in candidates {
+        let mine = client.user_trophies(&casual, &id).await.expect("trophies");
+        let theirs = client.user_trophies(&hunter, &id).await.expect("trophies");
+        let open = mine.trophies.iter().find(|t| {
+            !t.earned
+                && t.definition.kind != TrophyType::Platinum
+                && theirs
+                    .trophies
+                    .iter()
+                    .any(|u| u.definition.id == t.definition.id && !u.earned)
+        });
+        if let Some(trophy) = open {
+            shared = Some((id, trophy.definition.id));
+            break;
+        }
+    }
+    let (title, trophy) = shared.expect("a shared title with an open trophy");
+
+    // The history backfill has stored both players' history of it.
+    let store = h.store().await;
+    wait_until("the history backfill of the shared title", || {
+        let pool = store.pool().clone();
+        let title = title.clone();
+        async move {
+            let (stored,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM account_title_state WHERE np_communication_id = $1",
+            )
+            .bind(&title)
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+            (stored == 2).then_some(())
+        }
+    })
+    .await;
+    store.close().await;
+
+    h.sim
+        .earn_trophy("sim_casual", &title, trophy)
+        .expect("earned");
+    let first = wait_for_announcements(&h, CHANNEL, 1).await;
+    let text = embeds_text(&first[0]);
+    assert!(text.contains("1st"), "{text}");
+    h.sim.advance_clock(std::time::Duration::from_secs(60));
+    h.sim
+        .earn_trophy("sim_hunter", &title, trophy)
+        .expect("earned");
+    let both = wait_for_announcements(&h, CHANNEL, 2).await;
+    let text = embeds_text(&both[1]);
+    assert!(text.contains("sim_hunter"), "{text}");
+    assert!(text.contains("2nd"), "{text}");
+    assert!(text.contains("also earned by **sim_casual**"), "{text}");
+    let mentions = both[1].allowed_mentions.clone().unwrap_or_default();
+    assert_eq!(mentions["parse"], json!([]), "announcements ping no one");
+}

@@ -38,6 +38,7 @@ fn view(
         presence_visible: presence,
         last_checked_at: checked.then(|| at(1_764_000_600)),
         next_check_at: checked.then(|| at(1_764_001_200)),
+        history: checked.then_some((120, 134)),
     }
 }
 
@@ -84,10 +85,13 @@ fn counts(platinum: u32, gold: u32, silver: u32, bronze: u32) -> TrophyCounts {
 
 #[test]
 fn track_list() {
+    // One player's history is complete, another's is being filled in.
+    let mut casual = view("sim_casual", Some(250), TrackingStatus::Ok, Some(false));
+    casual.history = Some((58, 58));
     let reply = render::track_list(&list(
         vec![
             view("sim_hunter", None, TrackingStatus::Ok, Some(true)),
-            view("sim_casual", Some(250), TrackingStatus::Ok, Some(false)),
+            casual,
             view("sim_private", None, TrackingStatus::Private, Some(false)),
             view("gone_player", None, TrackingStatus::Gone, None),
             view("new_one", None, TrackingStatus::Pending, None),

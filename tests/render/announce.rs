@@ -5,9 +5,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use psn::{Platform, Rarity, TrophyCounts, TrophyDefinition, TrophyType, UserTrophy};
 use trophybot::model::reply::{limits, Reply};
-use trophybot::model::{AnnounceFilter, PlayerBatch, TitleEarnings};
+use trophybot::model::{AnnounceFilter, PlayerBatch, ServerContext, ServerContexts, TitleEarnings};
 use trophybot::render::{
-    announcements, delivery_problem, DeliveryFailure, COLOR_PLATINUM, REFERENCE_RESERVE,
+    announcements, announcements_in_server, delivery_problem, ordinal, server_context_text,
+    DeliveryFailure, COLOR_PLATINUM, REFERENCE_RESERVE,
 };
 
 use crate::support::render::{assert_within_limits, text, trophy_kind};
@@ -243,6 +244,21 @@ fn any_title() -> impl Strategy<Value = TitleEarnings> {
         })
 }
 
+fn any_context() -> impl Strategy<Value = ServerContext> {
+    (
+        0u32..50,
+        proptest::option::of(1u32..50),
+        any::<bool>(),
+        proptest::collection::vec(text(), 0..12),
+    )
+        .prop_map(|(fellows, rank, complete, also)| ServerContext {
+            fellows,
+            rank,
+            complete,
+            also,
+        })
+}
+
 fn any_filter() -> impl Strategy<Value = AnnounceFilter> {
     prop_oneof![
         Just(AnnounceFilter::All),
@@ -260,6 +276,7 @@ proptest! {
         online_id in text(),
         titles in proptest::collection::vec(any_title(), 0..16),
         filter in any_filter(),
+        context in proptest::option::of(any_context()),
     ) {
         let passing: usize = titles
             .iter()
@@ -267,7 +284,12 @@ proptest! {
             .filter(|t| filter.passes(t.definition.kind, t.earned_rate))
             .count();
         let found = PlayerBatch { account_id: "1".into(), online_id, titles };
-        let replies = announcements(&found, &filter);
+        // The server context, when given, is every trophy's (they share their ids here).
+        let contexts: ServerContexts = context
+            .into_iter()
+            .map(|c| (("NPWR12345_00".to_string(), 1), c))
+            .collect();
+        let replies = announcements_in_server(&found, &filter, &contexts);
         prop_assert_eq!(replies.len(), usize::from(passing > 0));
         for reply in &replies {
             assert_fits_with_reference(reply);
@@ -349,4 +371,98 @@ fn games_of_the_same_name_are_told_apart() {
             "Italian Journey (PS5, NPWR40003_00)"
         ]
     );
+}
+
+fn context(fellows: u32, rank: Option<u32>, complete: bool, also: &[&str]) -> ServerContext {
+    ServerContext {
+        fellows,
+        rank,
+        complete,
+        also: also.iter().map(|name| name.to_string()).collect(),
+    }
+}
+
+#[test]
+fn ordinals_read_as_english() {
+    let read: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111]
+        .into_iter()
+        .map(ordinal)
+        .collect();
+    assert_eq!(
+        read,
+        [
+            "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st",
+            "111th"
+        ]
+    );
+}
+
+#[test]
+fn the_server_context_says_the_rank_and_who_else_has_it() {
+    assert_eq!(
+        server_context_text(&context(3, Some(2), true, &["alpha_1", "beta"])).as_deref(),
+        Some("**2nd** in this server to earn it\nAlso earned by **alpha\\_1** and **beta**")
+    );
+    assert_eq!(
+        server_context_text(&context(1, Some(1), true, &[])).as_deref(),
+        Some("🥇 **1st** in this server to earn it")
+    );
+    assert_eq!(
+        server_context_text(&context(6, Some(3), true, &["a", "b", "c", "d", "e"])).as_deref(),
+        Some("**3rd** in this server to earn it\nAlso earned by **a**, **b**, **c** and 2 more")
+    );
+}
+
+#[test]
+fn the_server_context_says_only_what_is_known() {
+    // A fellow player's history is not stored yet: the rank is among those checked.
+    assert_eq!(
+        server_context_text(&context(2, Some(1), false, &[])).as_deref(),
+        Some("🥇 **1st** in this server, among players checked so far")
+    );
+    // An undated trophy somewhere: no rank, still who else has it.
+    assert_eq!(
+        server_context_text(&context(2, None, true, &["*bold*"])).as_deref(),
+        Some("Also earned by **\\*bold\\***")
+    );
+    // Nobody else tracked in the server: nothing to say.
+    assert_eq!(server_context_text(&context(0, Some(1), true, &[])), None);
+}
+
+#[test]
+fn an_announcement_in_a_server_shows_its_context_and_an_ultra_rare_tier() {
+    let found = batch(vec![title(
+        "ASTRO BOT",
+        vec![trophy(7, TrophyType::Gold, "Rescue Everyone", 0.8)],
+        42,
+    )]);
+    let contexts: ServerContexts = [(
+        ("NPWR12345_00".to_string(), 7),
+        context(4, Some(2), true, &["first_finder"]),
+    )]
+    .into_iter()
+    .collect();
+    let reply = only(announcements_in_server(
+        &found,
+        &AnnounceFilter::All,
+        &contexts,
+    ));
+    let embed = &reply.embeds()[0];
+    let field = |name: &str| {
+        embed
+            .fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value.clone())
+    };
+    assert_eq!(
+        field("In this server").as_deref(),
+        Some("**2nd** in this server to earn it\nAlso earned by **first\\_finder**")
+    );
+    assert!(
+        field("Rarity").is_some_and(|r| r.starts_with("💎 **")),
+        "{:?}",
+        field("Rarity")
+    );
+    insta::assert_json_snapshot!(reply);
 }

@@ -272,6 +272,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
             rate_limit: config.psn.rate_limit,
             owner: "abuse-scenario".to_string(),
             failpoint: None,
+            backfill_meter: psn::Meter::new(),
         },
         signals.clone(),
         cancel.clone(),
@@ -389,7 +390,7 @@ fn guild(server: usize) -> u64 {
 
 /// The bot's settings as an operator would leave them, pointed at the simulator and the test
 /// database.
-fn production_config(sim_url: &str, database_url: &str, max_staleness: Duration) -> Config {
+pub fn production_config(sim_url: &str, database_url: &str, max_staleness: Duration) -> Config {
     let vars: HashMap<&str, String> = HashMap::from([
         ("DISCORD_TOKEN", "abuse-scenario-token".to_string()),
         ("DATABASE_URL", database_url.to_string()),
@@ -458,7 +459,7 @@ async fn ask_rarest(
 
 /// Earns the first trophy `online_id` has not earned in their most recent title (the next
 /// title when that one is complete). False when nothing is left to earn.
-fn earn_one(sim: &Sim, online_id: &str) -> bool {
+pub fn earn_one(sim: &Sim, online_id: &str) -> bool {
     let titles = sim.titles_of(online_id).expect("a crowd player");
     for title in titles {
         for trophy in 1.. {

@@ -5,7 +5,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod backfill;
 mod baseline;
+mod context;
 mod credential;
 mod deliver;
 mod milestones;
