@@ -23,6 +23,8 @@ mod abuse;
 #[path = "../tests/support/db.rs"]
 #[allow(dead_code)]
 mod db;
+#[path = "../tests/support/fake_http.rs"]
+mod fake_http;
 #[path = "../tests/support/held_clock.rs"]
 mod held_clock;
 

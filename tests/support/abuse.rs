@@ -246,13 +246,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
     })
     .await
     .expect("the fake Discord starts");
-    let http = Arc::new(
-        serenity::http::HttpBuilder::new(&discord.config().token)
-            .proxy(discord.origin())
-            // serenity's own limiter fails its requests on tokio's paused clock.
-            .ratelimiter_disabled(true)
-            .build(),
-    );
+    let http = super::fake_http::unlimited_discord_http(&discord);
     let deliverer = spawn_deliverer(
         Deliverer::new(
             store.clone(),

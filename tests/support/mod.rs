@@ -5,6 +5,7 @@ pub mod abuse;
 pub mod bot;
 pub mod costs;
 pub mod db;
+pub mod fake_http;
 pub mod held_clock;
 pub mod proxy;
 pub mod reliability;

@@ -54,12 +54,7 @@ async fn setup() -> Setup {
     })
     .await
     .expect("the fake Discord starts");
-    let http = Arc::new(
-        serenity::http::HttpBuilder::new(&discord.config().token)
-            .proxy(discord.origin())
-            .ratelimiter_disabled(true)
-            .build(),
-    );
+    let http = crate::support::fake_http::unlimited_discord_http(&discord);
     Setup {
         store,
         discord,

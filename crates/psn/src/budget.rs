@@ -572,21 +572,15 @@ mod tests {
                 grants.lock().unwrap().push((now - start, who));
             }
         };
-        for _ in 0..trackers {
+        // Callers that wait as long as it takes: the tracker and idle work.
+        let patient = std::iter::repeat_n((Priority::Background, Who::Tracker), trackers)
+            .chain(std::iter::repeat_n((Priority::Idle, Who::Idle), idle));
+        for (priority, who) in patient {
             let (budget, grants) = (budget.clone(), grants.clone());
             callers.spawn(async move {
                 loop {
-                    budget.acquire(Priority::Background).await.unwrap();
-                    record(&grants, Who::Tracker);
-                }
-            });
-        }
-        for _ in 0..idle {
-            let (budget, grants) = (budget.clone(), grants.clone());
-            callers.spawn(async move {
-                loop {
-                    budget.acquire(Priority::Idle).await.unwrap();
-                    record(&grants, Who::Idle);
+                    budget.acquire(priority).await.unwrap();
+                    record(&grants, who);
                 }
             });
         }
