@@ -17,6 +17,17 @@ pub enum CommandError {
     /// No title of the user's matches the `game` option.
     #[error("no title matching {query:?} found for {online_id:?}")]
     GameNotFound { online_id: String, query: String },
+    /// No game a tracked player of this server owns matches `/trophy`'s `game` option.
+    #[error("no game matching {query:?} among this server's tracked players")]
+    ServerGameNotFound { query: String },
+    /// The game has no trophy matching `/trophy`'s `trophy` option (or its trophy list is not
+    /// stored yet: `known` is false).
+    #[error("no trophy matching {query:?} in {game:?}")]
+    TrophyNotFound {
+        game: String,
+        query: String,
+        known: bool,
+    },
     /// `/compare` of an account with itself (the same account ID, however it was spelled).
     #[error("{online_id:?} compared with itself")]
     SameAccount { online_id: String },
@@ -153,6 +164,36 @@ pub fn error_reply(err: &CommandError) -> Reply {
                  or its npCommunicationId (like NPWR12345_00).",
                 escape_markdown(query),
                 escape_markdown(online_id)
+            ),
+        ),
+        CommandError::ServerGameNotFound { query } => (
+            "Game not found",
+            format!(
+                "None of the players this server tracks has a game matching **{}** (only players \
+                 whose trophy list is public count). Pick one from the list as you type.",
+                escape_markdown(query)
+            ),
+        ),
+        CommandError::TrophyNotFound {
+            game,
+            query,
+            known: true,
+        } => (
+            "Trophy not found",
+            format!(
+                "**{}** has no trophy matching **{}**. Pick one from the list as you type.",
+                escape_markdown(game),
+                escape_markdown(query)
+            ),
+        ),
+        CommandError::TrophyNotFound {
+            game, known: false, ..
+        } => (
+            "Trophy not found",
+            format!(
+                "I don't have the trophy list of **{}** stored yet: it is stored once a tracked \
+                 player earns a trophy in it. Try again later.",
+                escape_markdown(game)
             ),
         ),
         CommandError::SameAccount { online_id } => (

@@ -228,7 +228,7 @@ pub fn choices(titles: &[TitleProgress], partial: &str) -> Vec<Choice> {
     choices_among(&titles, partial)
 }
 
-fn choices_among(titles: &[NamedTitle<'_>], partial: &str) -> Vec<Choice> {
+pub(crate) fn choices_among(titles: &[NamedTitle<'_>], partial: &str) -> Vec<Choice> {
     let names = title_names(titles.iter().copied(), NameStyle::Choice);
     let partial = normalize(partial);
     let mut scored: Vec<(u32, usize)> = titles

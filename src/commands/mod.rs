@@ -13,6 +13,7 @@ pub mod settings;
 pub mod shares;
 pub mod track;
 pub mod trophies;
+pub mod trophy;
 
 pub use game::{autocomplete_game, Choice};
 

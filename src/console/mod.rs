@@ -52,7 +52,8 @@ pub fn parse_command(line: &str) -> Result<Invocation, UsageError> {
         "/help" if options.is_empty() => return Ok(Invocation::Help),
         "/help" => return Err(UsageError("/help has no options".into())),
         // These act on a Discord server and a Discord user, which the console does not have.
-        server_command @ ("/track" | "/settings" | "/leaderboard" | "/link" | "/unlink") => {
+        server_command @ ("/track" | "/settings" | "/leaderboard" | "/trophy" | "/link"
+        | "/unlink") => {
             return Err(UsageError(format!(
                 "{server_command} works in a Discord server only: it acts on the server's \
                  tracked accounts or on your Discord account; {COMMANDS_HELP}"
@@ -358,6 +359,7 @@ mod tests {
             ("/nope user:a", "unknown command"),
             ("/track list", "Discord server only"),
             ("/link user:a", "Discord server only"),
+            ("/trophy game:Minecraft trophy:1", "Discord server only"),
             ("/help user:a", "no options"),
             ("/trophies user:abc colour:red", "no option \"colour\""),
             ("/trophies", "no linked PSN account"),

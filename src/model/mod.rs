@@ -10,5 +10,5 @@ pub use reply::Reply;
 pub use tracking::{
     AnnounceFilter, FilterKind, GuildSettings, LeaderboardRow, Milestone, MilestoneGame,
     MilestoneKind, MilestoneSettings, PlayerBatch, ServerContext, ServerContexts, TitleEarnings,
-    TrackedAccount, TrackedAccountView, TrackingStatus,
+    TrackedAccount, TrackedAccountView, TrackingStatus, TrophyEarner, TrophyHolders,
 };

@@ -308,3 +308,43 @@ pub struct ServerContext {
 
 /// Server contexts of a batch's trophies by title and trophy id.
 pub type ServerContexts = std::collections::HashMap<(String, u32), ServerContext>;
+
+/// `/trophy`'s answer: who among a server's tracked players has one trophy, from stored data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrophyHolders {
+    pub game_name: String,
+    pub platforms: Vec<Platform>,
+    pub game_icon_url: Option<String>,
+    pub trophy: psn::TrophyDefinition,
+    /// A hidden trophy nobody in the server has earned: its name and detail stay masked.
+    pub masked: bool,
+    pub earned_rate: Option<f64>,
+    pub rarity: Option<psn::Rarity>,
+    /// The players who earned it, first earner first (by PSN's time), undated ones last.
+    pub earners: Vec<TrophyEarner>,
+    /// The server's tracked players (trophy list last seen public) who own the game.
+    pub owners: u32,
+    /// Whether every owner's earned state of the game is stored; if not, the list is only
+    /// among the players checked so far (the history backfill is still going).
+    pub complete: bool,
+}
+
+/// One player who earned a trophy, and when PSN says they did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrophyEarner {
+    pub online_id: String,
+    pub earned_at: Option<DateTime<Utc>>,
+}
+
+impl TrophyEarner {
+    /// First earner first; undated ones (earned offline) last, by name for a stable order.
+    pub fn sort(earners: &mut [TrophyEarner]) {
+        earners.sort_by(|a, b| {
+            (a.earned_at.is_none(), a.earned_at, &a.online_id).cmp(&(
+                b.earned_at.is_none(),
+                b.earned_at,
+                &b.online_id,
+            ))
+        });
+    }
+}

@@ -100,6 +100,14 @@ pub const HELP_COMMANDS: &[CommandHelp] = &[
         example: "/leaderboard period:this week",
     },
     CommandHelp {
+        name: "trophy",
+        subcommands: &[],
+        access: Access::InServers,
+        what: "Who among the server's tracked players has a trophy, with the date each earned \
+               it, first first (`game` and `trophy` offer choices as you type).",
+        example: "/trophy game:ASTRO BOT trophy:Gotta Rescue 'Em All",
+    },
+    CommandHelp {
         name: "link",
         subcommands: &[],
         access: Access::Anyone,

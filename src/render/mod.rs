@@ -13,6 +13,7 @@ mod rarest;
 mod recap;
 mod title;
 mod track;
+mod trophy;
 
 pub use announce::{
     announcements, announcements_in_server, delivery_problem, server_context_text, DeliveryFailure,
@@ -35,6 +36,7 @@ pub use track::{
     format_interval, settings, track_added, track_list, track_removed, BudgetView, TrackAdded,
     TrackList, TrophyListVisibility,
 };
+pub use trophy::{trophy_holders, HOLDERS_NAMED};
 
 use chrono::{DateTime, Utc};
 use psn::{Platform, Rarity, TrophyCounts, TrophyType};
@@ -58,6 +60,16 @@ pub fn trophy_emoji(kind: TrophyType) -> &'static str {
         TrophyType::Gold => "🥇",
         TrophyType::Silver => "🥈",
         TrophyType::Bronze => "🥉",
+    }
+}
+
+/// The grade's name, as autocomplete choices show it.
+pub fn trophy_kind_label(kind: TrophyType) -> &'static str {
+    match kind {
+        TrophyType::Platinum => "Platinum",
+        TrophyType::Gold => "Gold",
+        TrophyType::Silver => "Silver",
+        TrophyType::Bronze => "Bronze",
     }
 }
 

@@ -13,6 +13,7 @@ mod rates;
 mod recap;
 mod titles;
 mod tracking;
+mod trophy;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,6 +34,7 @@ pub use tracking::{
     AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, LibraryName,
     OutboxEntry, PollCommit, TitleState, TrackerAccount, TrophyLevelRead,
 };
+pub use trophy::TitleHolder;
 
 /// sqlx migrations embedded in the binary, so `trophybot migrate` needs no files at run time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

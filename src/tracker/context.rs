@@ -17,12 +17,9 @@ use chrono::{DateTime, Utc};
 use crate::model::{PlayerBatch, ServerContext, ServerContexts};
 use crate::store::{FellowTitle, Store, StoreError};
 
-/// One other tracked player who has the trophy, and when PSN says they earned it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Earner {
-    pub online_id: String,
-    pub earned_at: Option<DateTime<Utc>>,
-}
+/// One other tracked player who has the trophy, and when PSN says they earned it (`/trophy`
+/// lists them in the same order).
+pub use crate::model::TrophyEarner as Earner;
 
 /// The context of a trophy earned at `earned_at` (PSN's time) given the fellows who have it,
 /// how many fellows the server tracks, and whether each one who owns the title was checked.
@@ -32,14 +29,7 @@ pub fn rank_among(
     fellows: u32,
     complete: bool,
 ) -> ServerContext {
-    // First earner first; undated ones (earned offline) last, by name for a stable order.
-    earners.sort_by(|a, b| {
-        (a.earned_at.is_none(), a.earned_at, &a.online_id).cmp(&(
-            b.earned_at.is_none(),
-            b.earned_at,
-            &b.online_id,
-        ))
-    });
+    Earner::sort(&mut earners);
     let rank = match earned_at {
         // An undated earner could be before or after: no rank.
         Some(own) if earners.iter().all(|e| e.earned_at.is_some()) => {

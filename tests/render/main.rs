@@ -13,3 +13,4 @@ mod link;
 mod milestones;
 mod recap;
 mod replies;
+mod trophy;

@@ -13,3 +13,4 @@ mod indexes;
 mod links;
 mod rates;
 mod recap;
+mod trophy;

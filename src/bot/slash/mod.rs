@@ -12,6 +12,7 @@ mod rarest;
 mod settings;
 mod track;
 mod trophies;
+mod trophy;
 
 use std::future::Future;
 use std::time::Duration;
@@ -32,6 +33,7 @@ const AUTOCOMPLETE_BUDGET: Duration = Duration::from_millis(2500);
 pub fn all_commands() -> Vec<poise::Command<Data, BotError>> {
     vec![
         trophies::trophies(),
+        trophy::trophy(),
         compare::compare(),
         rarest::rarest(),
         track::track(),

@@ -87,6 +87,37 @@ impl poise::SlashArgument for GameOption {
     }
 }
 
+/// `/trophy trophy`: a trophy's id (a picked choice) or its name.
+#[derive(Debug, Clone)]
+pub struct TrophyOption(pub String);
+
+#[async_trait::async_trait]
+impl poise::SlashArgument for TrophyOption {
+    async fn extract(
+        _: &serenity::Context,
+        _: &serenity::CommandInteraction,
+        value: &serenity::ResolvedValue<'_>,
+    ) -> Result<TrophyOption, poise::SlashArgError> {
+        let text = text(value).ok_or_else(not_a_string)?;
+        // An autocomplete choice's name is at most as long; a crafted request is held to it.
+        if text.chars().count() > GAME_TEXT_MAX {
+            return Err(refuse(
+                CommandError::BadOption(format!(
+                    "`trophy` takes at most {GAME_TEXT_MAX} characters: pick a trophy from the list."
+                )),
+                text,
+            ));
+        }
+        Ok(TrophyOption(text.to_string()))
+    }
+
+    fn create(builder: serenity::CreateCommandOption) -> serenity::CreateCommandOption {
+        builder
+            .kind(serenity::CommandOptionType::String)
+            .max_length(GAME_TEXT_MAX as u16)
+    }
+}
+
 /// `/rarest count`: 1 to [`MAX_COUNT`].
 #[derive(Debug, Clone, Copy)]
 pub struct TrophyCount(pub u8);
