@@ -1,5 +1,5 @@
 //! `/settings [channel] [filter] [rare_percent] [language] [platinum_milestones]
-//! [level_milestones] [completion_milestones] [recap] [recap_day] [recap_hour] [time_zone]`: the
+//! [level_milestones] [completion_milestones] [rarest_milestones] [recap] [recap_day] [recap_hour] [time_zone]`: the
 //! server's announcement defaults, the language of names, which milestone posts it wants and the
 //! weekly recap. Without options it shows them.
 
@@ -29,17 +29,22 @@ pub struct MilestoneChoices {
     pub platinum: Option<bool>,
     pub level: Option<bool>,
     pub completion: Option<bool>,
+    pub rarest: Option<bool>,
 }
 
 impl MilestoneChoices {
     fn any(&self) -> bool {
-        self.platinum.is_some() || self.level.is_some() || self.completion.is_some()
+        self.platinum.is_some()
+            || self.level.is_some()
+            || self.completion.is_some()
+            || self.rarest.is_some()
     }
 
     fn apply(&self, settings: &mut MilestoneSettings) {
         settings.platinum = self.platinum.unwrap_or(settings.platinum);
         settings.level = self.level.unwrap_or(settings.level);
         settings.completion = self.completion.unwrap_or(settings.completion);
+        settings.rarest = self.rarest.unwrap_or(settings.rarest);
     }
 }
 

@@ -137,6 +137,8 @@ pub struct MilestoneSettings {
     pub level: bool,
     /// A game completed to 100 %, DLC included.
     pub completion: bool,
+    /// The rarest trophy a player has ever earned (by PSN's earned rate).
+    pub rarest: bool,
 }
 
 impl Default for MilestoneSettings {
@@ -145,6 +147,7 @@ impl Default for MilestoneSettings {
             platinum: true,
             level: true,
             completion: true,
+            rarest: true,
         }
     }
 }
@@ -155,6 +158,7 @@ impl MilestoneSettings {
             MilestoneKind::Platinum { .. } => self.platinum,
             MilestoneKind::Level { .. } => self.level,
             MilestoneKind::Completion { .. } => self.completion,
+            MilestoneKind::Rarest { .. } => self.rarest,
         }
     }
 }
@@ -183,6 +187,16 @@ pub enum MilestoneKind {
         game: MilestoneGame,
         trophies: TrophyCounts,
     },
+    /// A trophy rarer (a lower PSN earned rate) than every trophy the player had earned before.
+    Rarest {
+        game: MilestoneGame,
+        trophy_id: u32,
+        trophy_name: String,
+        kind: TrophyType,
+        earned_rate: f64,
+        /// The rate of the rarest trophy they had before.
+        previous_rate: f64,
+    },
 }
 
 /// The game a milestone is about, as its listing names it.
@@ -207,6 +221,12 @@ impl Milestone {
             MilestoneKind::Completion { game, .. } => {
                 format!("milestone:{account}:complete:{}", game.np_communication_id)
             }
+            MilestoneKind::Rarest {
+                game, trophy_id, ..
+            } => format!(
+                "milestone:{account}:rarest:{}:{trophy_id}",
+                game.np_communication_id
+            ),
         }
     }
 }

@@ -87,8 +87,8 @@ pub const HELP_COMMANDS: &[CommandHelp] = &[
         access: Access::ManageServer,
         what: "The server's announce channel, which trophies are announced (all, gold and \
                up, platinum only, or rarer than a percentage), the language of names, which \
-               milestones are posted (Nth platinum, new trophy level tier, game completed), and \
-               the weekly recap's day, hour and time zone.",
+               milestones are posted (Nth platinum, new trophy level tier, game completed, \
+               rarest trophy ever), and the weekly recap's day, hour and time zone.",
         example: "/settings filter:gold and up",
     },
     CommandHelp {

@@ -1,9 +1,10 @@
-//! Milestone posts: a player's Nth platinum, a new trophy level tier, a game completed to 100 %.
+//! Milestone posts: a player's Nth platinum, a new trophy level tier, a game completed to 100 %,
+//! the rarest trophy they have ever earned.
 //! One short embed each, in the announcement channel: a celebration, not a report.
 
 use psn::TrophyType;
 
-use super::{counts_line, format_count, title_name, trophy_emoji, COLOR_PLATINUM};
+use super::{counts_line, format_count, format_rate, title_name, trophy_emoji, COLOR_PLATINUM};
 use crate::model::reply::{truncate, Embed, Reply};
 use crate::model::{Milestone, MilestoneGame, MilestoneKind};
 use crate::render::markdown::escape_markdown;
@@ -11,6 +12,7 @@ use crate::render::markdown::escape_markdown;
 /// The gold of a milestone post (a completed game, a new tier).
 pub const COLOR_MILESTONE: u32 = 0xE6B422;
 const PLAYER_MAX: usize = 40;
+const TROPHY_MAX: usize = 200;
 
 /// The trophy colour PSN gives a level tier: bronze 1–3, silver 4–6, gold 7–9, platinum 10.
 fn tier_kind(tier: u32) -> TrophyType {
@@ -75,6 +77,34 @@ pub fn milestone(milestone: &Milestone) -> Reply {
             )
             .thumbnail(game.icon_url.clone())
             .color(COLOR_MILESTONE),
+        MilestoneKind::Rarest {
+            game,
+            trophy_name,
+            kind,
+            earned_rate,
+            previous_rate,
+            ..
+        } => Embed::new()
+            .author(format!("{plain} reached a milestone"))
+            .title("💎 Their rarest trophy ever!")
+            .description(format!(
+                "🎉 **{player}** just earned the rarest trophy they have ever earned: {} **{}** \
+                 in **{}**.",
+                trophy_emoji(*kind),
+                escape_markdown(&truncate(trophy_name, TROPHY_MAX)),
+                game_label(game)
+            ))
+            .field(
+                "Earned by",
+                format!(
+                    "{} of players on PSN (their rarest before: {})",
+                    format_rate(*earned_rate),
+                    format_rate(*previous_rate)
+                ),
+                false,
+            )
+            .thumbnail(game.icon_url.clone())
+            .color(COLOR_PLATINUM),
     };
     let embed = match milestone.reached_at {
         Some(at) => embed.timestamp(at),

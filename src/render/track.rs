@@ -387,19 +387,20 @@ pub fn settings(
             .footer(
                 "Change them with /settings channel, filter (all, gold and up, platinum only, \
                  rarer than), rare_percent, language, platinum_milestones, level_milestones, \
-                 completion_milestones, recap, recap_day, recap_hour and time_zone",
+                 completion_milestones, rarest_milestones, recap, recap_day, recap_hour and time_zone",
             ),
     )
 }
 
-/// `🏆 Nth platinum: on · ⭐ New level tier: on · 💯 Game completed: off`
+/// `🏆 Nth platinum: on · ⭐ New level tier: on · 💯 Game completed: off · 💎 Rarest ever: on`
 fn milestones_line(milestones: &MilestoneSettings) -> String {
     let state = |on: bool| if on { "on" } else { "off" };
     format!(
-        "🏆 Nth platinum: {} · ⭐ New level tier: {} · 💯 Game completed: {}",
+        "🏆 Nth platinum: {} · ⭐ New level tier: {} · 💯 Game completed: {} · 💎 Rarest ever: {}",
         state(milestones.platinum),
         state(milestones.level),
-        state(milestones.completion)
+        state(milestones.completion),
+        state(milestones.rarest)
     )
 }
 

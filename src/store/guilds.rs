@@ -72,6 +72,7 @@ pub(super) fn milestones_from_row(
         platinum: on("milestone_platinum")?,
         level: on("milestone_level")?,
         completion: on("milestone_completion")?,
+        rarest: on("milestone_rarest")?,
     })
 }
 
@@ -85,7 +86,7 @@ impl Store {
     pub async fn guild_settings(&self, guild_id: u64) -> Result<GuildSettings, StoreError> {
         let row = sqlx::query(
             "SELECT announce_channel_id, filter_kind, rare_threshold, language,
-                    milestone_platinum, milestone_level, milestone_completion
+                    milestone_platinum, milestone_level, milestone_completion, milestone_rarest
              FROM guild_settings WHERE guild_id = $1",
         )
         .bind(snowflake_to_db(guild_id))
@@ -112,8 +113,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO guild_settings
                  (guild_id, announce_channel_id, filter_kind, rare_threshold, language,
-                  milestone_platinum, milestone_level, milestone_completion)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                  milestone_platinum, milestone_level, milestone_completion, milestone_rarest)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (guild_id) DO UPDATE
              SET announce_channel_id = EXCLUDED.announce_channel_id,
                  filter_kind = EXCLUDED.filter_kind,
@@ -122,6 +123,7 @@ impl Store {
                  milestone_platinum = EXCLUDED.milestone_platinum,
                  milestone_level = EXCLUDED.milestone_level,
                  milestone_completion = EXCLUDED.milestone_completion,
+                 milestone_rarest = EXCLUDED.milestone_rarest,
                  updated_at = now()",
         )
         .bind(snowflake_to_db(settings.guild_id))
@@ -132,6 +134,7 @@ impl Store {
         .bind(settings.milestones.platinum)
         .bind(settings.milestones.level)
         .bind(settings.milestones.completion)
+        .bind(settings.milestones.rarest)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -189,3 +189,24 @@ impl Store {
         Ok(written.rows_affected())
     }
 }
+
+impl Store {
+    /// The lowest PSN earned rate among every trophy the stored earned states say `account_id`
+    /// earned, for the "rarest ever" milestone; `None` when none is stored, or when some earned
+    /// trophy has no stored rate (the rarest one could be among them, so it is not knowable).
+    pub async fn rarest_earned_rate(&self, account_id: &str) -> Result<Option<f64>, StoreError> {
+        let (lowest, earned, unrated): (Option<f64>, i64, i64) = sqlx::query_as(
+            "SELECT min(r.earned_rate), count(*), count(*) FILTER (WHERE r.earned_rate IS NULL)
+             FROM account_title_state s
+             CROSS JOIN LATERAL jsonb_array_elements(s.earned) AS e(id)
+             LEFT JOIN title_trophy_rates r
+                    ON r.np_communication_id = s.np_communication_id
+                   AND r.trophy_id = (e.id)::int
+             WHERE s.account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(lowest.filter(|_| earned > 0 && unrated == 0))
+    }
+}

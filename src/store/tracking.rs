@@ -440,7 +440,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT t.guild_id, COALESCE(t.channel_id, g.announce_channel_id) AS channel_id,
                     COALESCE(g.filter_kind, 'all') AS filter_kind, g.rare_threshold, g.language,
-                    g.milestone_platinum, g.milestone_level, g.milestone_completion
+                    g.milestone_platinum, g.milestone_level, g.milestone_completion,
+                    g.milestone_rarest
              FROM tracked_accounts t
              LEFT JOIN guild_settings g ON g.guild_id = t.guild_id
              WHERE t.account_id = $1

@@ -1,4 +1,5 @@
-//! Milestones: a player's Nth platinum, a new trophy level tier, a game completed to 100 %.
+//! Milestones: a player's Nth platinum, a new trophy level tier, a game completed to 100 %, the
+//! rarest trophy they have ever earned.
 //!
 //! A regular poll compares what it is about to commit with what the last one stored (the
 //! player's totals, the stored listings of the titles it changed, the stored trophy level) and
@@ -14,7 +15,7 @@ use psn::{Account, TitleProgress, TrophyCounts, TrophyType};
 
 use super::poll::{announcement_nonce, TrackerError};
 use crate::model::{Milestone, MilestoneGame, MilestoneKind, PlayerBatch};
-use crate::store::{OutboxEntry, PollCommit, Store, TrophyLevelRead};
+use crate::store::{History, OutboxEntry, PollCommit, Store, TrophyLevelRead};
 
 /// Whether the Nth platinum is celebrated: the 1st, 10th, 25th, 50th, then every 100th.
 pub fn is_platinum_milestone(n: u32) -> bool {
@@ -255,11 +256,82 @@ pub async fn detect(
         ));
     }
 
+    if let Some((kind, reached_at)) = rarest_ever(store, account, batch, &listed).await? {
+        found.milestones.push(milestone(kind, reached_at));
+    }
+
     if !found.milestones.is_empty() {
         found.outbox =
             outbox_entries(store, client, &account.account_id, &found.milestones).await?;
     }
     Ok(found)
+}
+
+/// Whether a new trophy at `rate` is the rarest the player has ever earned: strictly rarer than
+/// `before` (the rarest of their stored earned trophies), and only once their history is
+/// complete. Until the backfill has stored every title's earned trophies, a rarer trophy earned
+/// before tracking may be among those not read yet, so it is not knowable and nothing is said.
+pub fn is_rarest_ever(rate: f64, history: History, before: Option<f64>) -> bool {
+    let complete = history.titles > 0 && history.with_state >= history.titles;
+    complete && before.is_some_and(|before| rate < before)
+}
+
+/// The "rarest ever" milestone of a poll: its rarest new trophy with a known rate, when
+/// [`is_rarest_ever`] says so (read from the stored state this commit replaces).
+async fn rarest_ever(
+    store: &Store,
+    account: &Account,
+    batch: &PlayerBatch,
+    listed: &HashMap<&str, &TitleProgress>,
+) -> Result<Option<(MilestoneKind, Option<chrono::DateTime<chrono::Utc>>)>, TrackerError> {
+    let rarest = batch
+        .titles
+        .iter()
+        .flat_map(|title| {
+            title
+                .trophies
+                .iter()
+                .filter_map(move |trophy| Some((title, trophy, trophy.earned_rate?)))
+        })
+        .min_by(|a, b| a.2.total_cmp(&b.2));
+    let Some((title, trophy, rate)) = rarest else {
+        return Ok(None);
+    };
+    let account_id = &account.account_id;
+    let history = store
+        .histories(std::slice::from_ref(account_id))
+        .await?
+        .get(account_id)
+        .copied()
+        .unwrap_or_default();
+    // Cheap test first: no read of the rates while the history is incomplete.
+    if !is_rarest_ever(rate, history, Some(f64::INFINITY)) {
+        return Ok(None);
+    }
+    let before = store.rarest_earned_rate(account_id).await?;
+    let Some(previous_rate) = before.filter(|_| is_rarest_ever(rate, history, before)) else {
+        return Ok(None);
+    };
+    let game = match listed.get(title.np_communication_id.as_str()) {
+        Some(listing) => game_of(listing),
+        None => MilestoneGame {
+            np_communication_id: title.np_communication_id.clone(),
+            name: title.title_name.clone(),
+            icon_url: title.title_icon_url.clone(),
+            platforms: title.platforms.clone(),
+        },
+    };
+    Ok(Some((
+        MilestoneKind::Rarest {
+            game,
+            trophy_id: trophy.definition.id,
+            trophy_name: trophy.definition.name.clone(),
+            kind: trophy.definition.kind,
+            earned_rate: rate,
+            previous_rate,
+        },
+        trophy.earned_at,
+    )))
 }
 
 fn game_of(title: &TitleProgress) -> MilestoneGame {
@@ -289,13 +361,27 @@ async fn outbox_entries(
                 continue;
             }
             let mut shown = milestone.clone();
-            let game = match &mut shown.kind {
-                MilestoneKind::Platinum { game, .. } => game.as_mut(),
-                MilestoneKind::Completion { game, .. } => Some(game),
-                MilestoneKind::Level { .. } => None,
+            let (game, trophy) = match &mut shown.kind {
+                MilestoneKind::Platinum { game, .. } => (game.as_mut(), None),
+                MilestoneKind::Completion { game, .. } => (Some(game), None),
+                MilestoneKind::Rarest {
+                    game,
+                    trophy_id,
+                    trophy_name,
+                    ..
+                } => (Some(game), Some((*trophy_id, trophy_name))),
+                MilestoneKind::Level { .. } => (None, None),
             };
             if let Some(game) = game {
-                game.name = title_name(client, destination.language.as_deref(), game).await;
+                let language = destination.language.as_deref();
+                if let Some(definition) = definition_in(client, language, game).await {
+                    game.name = definition.name;
+                    if let Some((id, name)) = trophy {
+                        if let Some(found) = definition.trophies.iter().find(|t| t.id == id) {
+                            *name = found.name.clone();
+                        }
+                    }
+                }
             }
             let event_key = milestone.event_key();
             entries.push(OutboxEntry {
@@ -310,22 +396,25 @@ async fn outbox_entries(
     Ok(entries)
 }
 
-/// A game's name in the guild's language (the definitions the trophy announcement just used,
-/// usually cached); the listing's name when that language is the default or cannot be had.
-async fn title_name(client: &psn::Client, language: Option<&str>, game: &MilestoneGame) -> String {
-    let Some(language) = language.filter(|l| *l != client.language()) else {
-        return game.name.clone();
-    };
+/// A game's definition in the guild's language (the definitions the trophy announcement just
+/// used, usually cached), for its names; `None` (the listing's names stay) when that language is
+/// the default or it cannot be had.
+async fn definition_in(
+    client: &psn::Client,
+    language: Option<&str>,
+    game: &MilestoneGame,
+) -> Option<psn::TitleDefinition> {
+    let language = language.filter(|l| *l != client.language())?;
     match client
         .in_language(language)
         .title(&game.np_communication_id, None)
         .await
     {
-        Ok(definition) => definition.name,
+        Ok(definition) => Some(definition),
         Err(err) => {
             tracing::warn!(%err, language, title = %game.np_communication_id,
                 "no title name in this language; the milestone names it in the default one");
-            game.name.clone()
+            None
         }
     }
 }
@@ -472,6 +561,33 @@ mod tests {
             TrophyCounts::default(),
             TrophyCounts::default()
         )));
+    }
+
+    #[test]
+    fn the_rarest_ever_needs_a_complete_history_and_a_strictly_rarer_trophy() {
+        let complete = History {
+            with_state: 12,
+            titles: 12,
+        };
+        let backfilling = History {
+            with_state: 11,
+            titles: 12,
+        };
+        assert!(is_rarest_ever(0.8, complete, Some(2.1)));
+        assert!(
+            !is_rarest_ever(2.1, complete, Some(2.1)),
+            "as rare is not rarer"
+        );
+        assert!(!is_rarest_ever(3.0, complete, Some(2.1)));
+        assert!(
+            !is_rarest_ever(0.8, backfilling, Some(2.1)),
+            "not knowable before the backfill is done"
+        );
+        assert!(
+            !is_rarest_ever(0.8, complete, None),
+            "nothing earned (or rated) before: nothing to beat"
+        );
+        assert!(!is_rarest_ever(0.8, History::default(), Some(2.1)));
     }
 
     #[test]

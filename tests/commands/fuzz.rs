@@ -272,12 +272,14 @@ fn settings_options_change_only_what_they_should() {
         prop::sample::select(psn::LANGUAGES.to_vec()).prop_map(|(code, _)| code.to_string()),
     ]);
     let switch = || proptest::option::of(any::<bool>());
-    let milestones =
-        (switch(), switch(), switch()).prop_map(|(platinum, level, completion)| MilestoneChoices {
+    let milestones = (switch(), switch(), switch(), switch()).prop_map(
+        |(platinum, level, completion, rarest)| MilestoneChoices {
             platinum,
             level,
             completion,
-        });
+            rarest,
+        },
+    );
     run_cases(
         (filter, percent, language, milestones),
         |(filter, rare_percent, language, milestones)| {

@@ -3,7 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
-use psn::{Platform, TrophyCounts};
+use psn::{Platform, TrophyCounts, TrophyType};
 use trophybot::model::{Milestone, MilestoneGame, MilestoneKind};
 use trophybot::render::milestone;
 
@@ -77,6 +77,30 @@ fn a_completed_game_with_markdown_in_names() {
     insta::assert_json_snapshot!(reply);
 }
 
+#[test]
+fn the_rarest_trophy_ever() {
+    let reply = milestone(&reached(MilestoneKind::Rarest {
+        game: game("Bloodborne"),
+        trophy_id: 12,
+        trophy_name: "Yharnam *Sunrise*".into(),
+        kind: TrophyType::Gold,
+        earned_rate: 0.8,
+        previous_rate: 2.1,
+    }));
+    assert_within_limits(&reply);
+    let text = serde_json::to_string(&reply).unwrap();
+    assert!(
+        text.contains("rarest trophy they have ever earned"),
+        "{text}"
+    );
+    assert!(text.contains(r"Yharnam \\*Sunrise\\*"), "{text}");
+    assert!(
+        text.contains("0.8% of players on PSN (their rarest before: 2.1%)"),
+        "{text}"
+    );
+    insta::assert_json_snapshot!(reply);
+}
+
 proptest! {
     #[test]
     fn any_names_stay_within_limits(player in text(), name in text(), count in 1u32..5000) {
@@ -84,6 +108,14 @@ proptest! {
             MilestoneKind::Platinum { count, game: Some(game(&name)) },
             MilestoneKind::Completion { game: game(&name), trophies: TrophyCounts::default() },
             MilestoneKind::Level { level: count.min(999), tier: 10 },
+            MilestoneKind::Rarest {
+                game: game(&name),
+                trophy_id: 1,
+                trophy_name: name.repeat(3),
+                kind: TrophyType::Platinum,
+                earned_rate: 0.1,
+                previous_rate: 0.2,
+            },
         ] {
             let reply = milestone(&Milestone { online_id: player.clone(), ..reached(kind) });
             assert_within_limits(&reply);

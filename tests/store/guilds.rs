@@ -60,6 +60,7 @@ async fn settings_default_then_round_trip() {
             platinum: false,
             level: true,
             completion: false,
+            rarest: false,
         },
     };
     store.set_guild_settings(&settings).await.unwrap();

@@ -249,3 +249,91 @@ async fn a_new_level_tier_is_queued_once_and_psn_is_asked_only_near_it() {
         .count();
     assert_eq!(tiers, 1);
 }
+
+#[tokio::test]
+async fn the_rarest_trophy_ever_is_queued_once_the_history_is_complete_where_wanted() {
+    let env = env().await;
+    let player = env.account("sim_empty");
+    env.track_with_milestones(GUILD, CHANNEL, &player, true, true)
+        .await;
+    env.track_with_milestones(GUILD_QUIET, CHANNEL_QUIET, &player, true, true)
+        .await;
+    sqlx::query("UPDATE guild_settings SET milestone_rarest = false WHERE guild_id = $1")
+        .bind(GUILD_QUIET as i64)
+        .execute(env.store.pool())
+        .await
+        .unwrap();
+    env.poll(&player).await;
+
+    // Three trophies of one of sim_hunter's games, most earned first, each rarer than the last.
+    let hunter = env.account("sim_hunter");
+    let game = env.full_games(1, false).await.remove(0).0;
+    let mut rated: Vec<(u32, f64)> = env
+        .client
+        .user_trophies(&hunter, &game)
+        .await
+        .unwrap()
+        .trophies
+        .iter()
+        .filter_map(|t| Some((t.definition.id, t.earned_rate?)))
+        .collect();
+    rated.sort_by(|a, b| b.1.total_cmp(&a.1));
+    rated.dedup_by(|a, b| a.1 == b.1);
+    assert!(rated.len() >= 3, "distinct rates: {rated:?}");
+    let (common, middle, rarest) = (rated[0], rated[rated.len() / 2], rated[rated.len() - 1]);
+    let earn = |trophy: u32| {
+        env.sim.advance_clock(Duration::from_secs(60));
+        env.sim
+            .earn_trophy("sim_empty", &game, trophy)
+            .expect("earn");
+    };
+    let poll = || async {
+        let report = env.poll(&player).await;
+        // The rates the poll fetched, stored as the bot's title saver stores them.
+        trophybot::tracker::titles::save_fetched(&env.store, &env.client).await;
+        report
+    };
+
+    // The first trophy ever: nothing before it to beat.
+    earn(common.0);
+    poll().await;
+    assert!(env.milestones().await.is_empty());
+
+    // A rarer one while a title of the library has no stored state yet (the backfill is not
+    // done): not knowable, so nothing.
+    sqlx::query(
+        "INSERT INTO user_titles (account_id, np_communication_id, name, platform, last_updated,
+                                  title)
+         SELECT account_id, 'NPWR99999_00', name, platform, last_updated,
+                jsonb_set(title, '{npCommunicationId}', '\"NPWR99999_00\"')
+         FROM user_titles WHERE account_id = $1 LIMIT 1",
+    )
+    .bind(&player.account_id)
+    .execute(env.store.pool())
+    .await
+    .expect("a title not backfilled yet");
+    earn(middle.0);
+    poll().await;
+    assert!(
+        env.milestones().await.is_empty(),
+        "the history is incomplete"
+    );
+
+    // History complete: the rarest yet is announced, once, where it is wanted.
+    sqlx::query("DELETE FROM user_titles WHERE np_communication_id = 'NPWR99999_00'")
+        .execute(env.store.pool())
+        .await
+        .unwrap();
+    earn(rarest.0);
+    poll().await;
+    let queued = env.milestones().await;
+    let key = format!("milestone:{}:rarest:{game}:{}", player.account_id, rarest.0);
+    let keys: Vec<(u64, &str)> = queued.iter().map(|(g, k, _)| (*g, k.as_str())).collect();
+    assert_eq!(keys, vec![(GUILD, key.as_str())], "not where it is off");
+    assert!(
+        queued[0].2.contains("rarest trophy they have ever earned"),
+        "{}",
+        queued[0].2
+    );
+    assert_eq!(env.poll(&player).await.outbox_inserted, 0, "once");
+}

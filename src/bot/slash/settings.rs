@@ -42,6 +42,8 @@ pub async fn settings(
     #[description = "Post a game completed to 100 %, DLC included"] completion_milestones: Option<
         bool,
     >,
+    #[description = "Post the rarest trophy a player has ever earned (once their history is in)"]
+    rarest_milestones: Option<bool>,
     #[description = "Post a weekly recap of the server's trophies (on by default)"] recap: Option<
         bool,
     >,
@@ -71,6 +73,7 @@ pub async fn settings(
             platinum: platinum_milestones,
             level: level_milestones,
             completion: completion_milestones,
+            rarest: rarest_milestones,
         },
         recap: RecapOptions {
             enabled: recap,
