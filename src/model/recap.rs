@@ -155,6 +155,18 @@ pub struct RecapRarest {
     pub earned_rate: f64,
 }
 
+/// A trophy a player earned in the week, first in the server to earn it (by PSN's time) in a
+/// game another tracked player of the server owns too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecapFirst {
+    pub online_id: String,
+    pub title_name: String,
+    /// `None` when no stored definition names it.
+    pub trophy_name: Option<String>,
+    pub kind: TrophyType,
+    pub earned_at: DateTime<Utc>,
+}
+
 /// Everything a server's recap shows, from stored data only.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeeklyRecap {
@@ -165,6 +177,9 @@ pub struct WeeklyRecap {
     /// Oldest first.
     pub platinums: Vec<RecapPlatinum>,
     pub rarest: Option<RecapRarest>,
+    /// The week's server firsts, rarest first (by PSN's earned rate, unknown rates last), then
+    /// oldest first.
+    pub firsts: Vec<RecapFirst>,
 }
 
 impl WeeklyRecap {

@@ -30,7 +30,7 @@ pub use milestone::milestone;
 pub use names::{title_name, title_names, NameStyle, NamedTitle};
 pub use profile::profile;
 pub use rarest::{rarest, RareTrophy, RarestScope};
-pub use recap::{weekly_recap, RECAP_PLATINUMS, RECAP_PLAYERS};
+pub use recap::{weekly_recap, RECAP_FIRSTS, RECAP_PLATINUMS, RECAP_PLAYERS};
 pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
 pub use track::{
     format_interval, settings, track_added, track_list, track_removed, BudgetView, TrackAdded,

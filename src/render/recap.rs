@@ -1,13 +1,14 @@
-//! The weekly recap: one embed with the week's leaderboard, its platinums and its rarest trophy.
-//! Sized to stay well inside Discord's limits whatever the names: at most
-//! [`RECAP_PLAYERS`] players and [`RECAP_PLATINUMS`] platinums are listed, the rest counted.
+//! The weekly recap: one embed with the week's leaderboard, its platinums, its rarest trophy and
+//! its server firsts. Sized to stay well inside Discord's limits whatever the names: at most
+//! [`RECAP_PLAYERS`] players, [`RECAP_PLATINUMS`] platinums and [`RECAP_FIRSTS`] firsts are
+//! listed, the rest counted.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::leaderboard::medal;
 use super::{format_count, format_rate, trophy_emoji, COLOR_PLATINUM};
-use crate::model::recap::{RecapPlatinum, RecapPlayer, WeeklyRecap};
+use crate::model::recap::{RecapFirst, RecapPlatinum, RecapPlayer, WeeklyRecap};
 use crate::model::reply::{limits, truncate, Embed, Reply};
 use crate::render::markdown::escape_markdown;
 use psn::TrophyType;
@@ -16,6 +17,8 @@ use psn::TrophyType;
 pub const RECAP_PLAYERS: usize = 10;
 /// Platinums listed at most.
 pub const RECAP_PLATINUMS: usize = 10;
+/// Server firsts listed at most (the rarest); the rest are counted.
+pub const RECAP_FIRSTS: usize = 5;
 /// Characters of a game or trophy name kept (before escaping).
 const NAME_CHARS: usize = 60;
 
@@ -68,6 +71,20 @@ fn platinum_line(platinum: &RecapPlatinum, zone: Tz) -> String {
         escape_markdown(&platinum.online_id),
         name(&platinum.title_name),
         platinum.earned_at.with_timezone(&zone).format("%a %-d %b")
+    )
+}
+
+fn first_line(first: &RecapFirst, zone: Tz) -> String {
+    let trophy = first.trophy_name.as_deref().map_or_else(
+        || "A trophy".to_string(),
+        |trophy| format!("**{}**", name(trophy)),
+    );
+    format!(
+        "{} {trophy} in {} · **{}** · {}",
+        trophy_emoji(first.kind),
+        name(&first.title_name),
+        escape_markdown(&first.online_id),
+        first.earned_at.with_timezone(&zone).format("%a %-d %b")
     )
 }
 
@@ -164,6 +181,18 @@ pub fn weekly_recap(recap: &WeeklyRecap) -> Reply {
                 format_rate(rarest.earned_rate),
                 escape_markdown(&rarest.online_id)
             ),
+            false,
+        );
+    }
+    if !recap.firsts.is_empty() {
+        let lines = recap
+            .firsts
+            .iter()
+            .map(|first| first_line(first, zone))
+            .collect();
+        embed = embed.field(
+            "Server firsts",
+            listed(lines, RECAP_FIRSTS, limits::FIELD_VALUE),
             false,
         );
     }

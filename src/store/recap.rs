@@ -12,7 +12,8 @@ use sqlx::Row;
 use super::tracking::trophy_kind_from_db;
 use super::{snowflake_from_db, snowflake_to_db, Store, StoreError};
 use crate::model::recap::{
-    parse_time_zone, RecapPlatinum, RecapPlayer, RecapRarest, RecapSchedule, RecapWeek, WeeklyRecap,
+    parse_time_zone, RecapFirst, RecapPlatinum, RecapPlayer, RecapRarest, RecapSchedule, RecapWeek,
+    WeeklyRecap,
 };
 
 /// A server that tracks someone and has its recap on, with where the recap goes.
@@ -39,6 +40,14 @@ const TITLE_NAME: &str = "coalesce(
      WHERE td.np_communication_id = d.np_communication_id
      ORDER BY td.language = $4 DESC, td.language LIMIT 1),
     d.np_communication_id)";
+
+/// A trophy's name from a stored definition (the server's language first); null without one.
+const TROPHY_NAME: &str = "(SELECT tr->>'name'
+     FROM title_definitions td,
+          jsonb_array_elements(td.definition->'trophies') AS tr
+     WHERE td.np_communication_id = d.np_communication_id
+       AND (tr->>'id')::int = d.trophy_id
+     ORDER BY td.language = $4 DESC, td.language LIMIT 1)";
 
 fn weekday_from_db(day: i16) -> Weekday {
     match day {
@@ -211,6 +220,7 @@ impl Store {
                 players,
                 platinums: Vec::new(),
                 rarest: None,
+                firsts: Vec::new(),
             });
         }
 
@@ -240,12 +250,7 @@ impl Store {
 
         let rarest = sqlx::query(&format!(
             "SELECT t.online_id, {TITLE_NAME} AS title_name, d.kind, r.earned_rate,
-                    (SELECT tr->>'name'
-                     FROM title_definitions td,
-                          jsonb_array_elements(td.definition->'trophies') AS tr
-                     WHERE td.np_communication_id = d.np_communication_id
-                       AND (tr->>'id')::int = d.trophy_id
-                     ORDER BY td.language = $4 DESC, td.language LIMIT 1) AS trophy_name
+                    {TROPHY_NAME} AS trophy_name
              FROM tracked_accounts t
              JOIN detected_trophies d ON d.account_id = t.account_id
              JOIN title_trophy_rates r
@@ -273,12 +278,80 @@ impl Store {
         })
         .transpose()?;
 
+        let firsts = self
+            .server_firsts(guild, week, language)
+            .await?
+            .iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                Ok(RecapFirst {
+                    online_id: row.try_get("online_id")?,
+                    title_name: row.try_get("title_name")?,
+                    trophy_name: row.try_get("trophy_name")?,
+                    kind: trophy_kind_from_db(&kind),
+                    earned_at: row.try_get("earned")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+
         Ok(WeeklyRecap {
             week: week.clone(),
             time_zone,
             players,
             platinums,
             rarest,
+            firsts,
         })
+    }
+
+    /// The week's server firsts: trophies a tracked player of the server earned in the week
+    /// (with PSN's date) where no other tracked player of the server has it with an earlier or
+    /// unknown date, in a game another of them owns (a race; a game only one player plays
+    /// would make every trophy a "first"). Only where it is known: every other player has had
+    /// their first check and, owning the game, has its earned trophies stored (the history
+    /// backfill), so a first is never claimed that an unread history could disprove.
+    async fn server_firsts(
+        &self,
+        guild: i64,
+        week: &RecapWeek,
+        language: &str,
+    ) -> Result<Vec<sqlx::postgres::PgRow>, StoreError> {
+        Ok(sqlx::query(&format!(
+            "SELECT t.online_id, {TITLE_NAME} AS title_name, d.kind, d.earned_at AS earned,
+                    {TROPHY_NAME} AS trophy_name
+             FROM tracked_accounts t
+             JOIN detected_trophies d ON d.account_id = t.account_id
+             LEFT JOIN title_trophy_rates r
+               ON r.np_communication_id = d.np_communication_id AND r.trophy_id = d.trophy_id
+             WHERE t.guild_id = $1 AND d.earned_at >= $2 AND d.earned_at < $3
+               AND EXISTS (
+                   SELECT 1 FROM tracked_accounts f
+                   JOIN user_titles u
+                     ON u.account_id = f.account_id
+                    AND u.np_communication_id = d.np_communication_id
+                   WHERE f.guild_id = $1 AND f.account_id <> t.account_id)
+               AND NOT EXISTS (
+                   SELECT 1 FROM tracked_accounts f
+                   LEFT JOIN account_state a ON a.account_id = f.account_id
+                   LEFT JOIN user_titles u
+                          ON u.account_id = f.account_id
+                         AND u.np_communication_id = d.np_communication_id
+                   LEFT JOIN account_title_state s
+                          ON s.account_id = f.account_id
+                         AND s.np_communication_id = d.np_communication_id
+                   WHERE f.guild_id = $1 AND f.account_id <> t.account_id
+                     AND (a.baseline_done IS NOT TRUE
+                          OR (u.account_id IS NOT NULL AND s.account_id IS NULL)
+                          OR (s.earned @> to_jsonb(d.trophy_id)
+                              AND coalesce((s.earned_at ->> d.trophy_id::text)::timestamptz
+                                               < d.earned_at, true))))
+             ORDER BY r.earned_rate NULLS LAST, d.earned_at, lower(t.online_id)"
+        ))
+        .bind(guild)
+        .bind(week.start)
+        .bind(week.end)
+        .bind(language)
+        .fetch_all(&self.pool)
+        .await?)
     }
 }

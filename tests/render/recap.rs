@@ -4,7 +4,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use psn::{TrophyCounts, TrophyType};
 use trophybot::model::recap::{
-    latest_recap, RecapPlatinum, RecapPlayer, RecapRarest, RecapSchedule,
+    latest_recap, RecapFirst, RecapPlatinum, RecapPlayer, RecapRarest, RecapSchedule,
 };
 use trophybot::model::reply::limits;
 use trophybot::model::WeeklyRecap;
@@ -69,10 +69,29 @@ fn weekly_recap() {
             kind: TrophyType::Gold,
             earned_rate: 0.8,
         }),
+        firsts: vec![RecapFirst {
+            online_id: "*markdown*_user".into(),
+            title_name: "Bloodborne".into(),
+            trophy_name: Some("Yharnam Sunrise".into()),
+            kind: TrophyType::Gold,
+            earned_at: week.start + chrono::Duration::days(2),
+        }],
         week,
     };
     let reply = render::weekly_recap(&recap);
     assert!(!reply.ephemeral());
+    let firsts = reply.embeds()[0]
+        .fields
+        .iter()
+        .find(|f| f.name == "Server firsts")
+        .expect("a server firsts field");
+    assert!(
+        firsts
+            .value
+            .contains("**Yharnam Sunrise** in Bloodborne · **\\*markdown\\*\\_user**"),
+        "{}",
+        firsts.value
+    );
     let description = reply.embeds()[0].description.clone().unwrap_or_default();
     assert!(
         description.contains("\\*markdown\\*\\_user"),
@@ -111,6 +130,15 @@ fn a_crowded_week_lists_the_top_and_counts_the_rest_within_discord_limits() {
             kind: TrophyType::Platinum,
             earned_rate: 0.1,
         }),
+        firsts: (0..200)
+            .map(|i| RecapFirst {
+                online_id: format!("p_{i:03}_@everyone"),
+                title_name: long.clone(),
+                trophy_name: Some(long.clone()),
+                kind: TrophyType::Gold,
+                earned_at: week.start,
+            })
+            .collect(),
         week,
     };
     let reply = render::weekly_recap(&recap);
@@ -123,6 +151,14 @@ fn a_crowded_week_lists_the_top_and_counts_the_rest_within_discord_limits() {
     let platinums = &embed.fields[0].value;
     assert!(platinums.chars().count() <= limits::FIELD_VALUE);
     assert!(platinums.contains("more."), "{platinums}");
+    let firsts = &embed.fields.last().expect("firsts").value;
+    assert_eq!(embed.fields.last().unwrap().name, "Server firsts");
+    assert!(firsts.ends_with(" more."), "capped: {firsts}");
+    assert!(
+        firsts.lines().count() <= render::RECAP_FIRSTS + 1,
+        "{firsts}"
+    );
+    assert!(firsts.chars().count() <= limits::FIELD_VALUE);
     for field in &embed.fields {
         assert!(
             !field.value.ends_with('…'),

@@ -267,6 +267,134 @@ async fn the_week_figures_come_from_the_server_s_detected_trophies() {
     assert!(empty.is_empty() && empty.platinums.is_empty() && empty.rarest.is_none());
 }
 
+/// Test-only SQL: `account`'s first check is done, it owns `title`, and, with `earned`
+/// (trophy ids with PSN dates, `None`: undated), its earned trophies of it are stored.
+async fn owns(store: &Store, account: &str, title: &str, earned: Option<&[(u32, Option<&str>)]>) {
+    sqlx::query(
+        "INSERT INTO account_state (account_id, online_id, baseline_done) VALUES ($1, $1, true)
+         ON CONFLICT (account_id) DO NOTHING",
+    )
+    .bind(account)
+    .execute(store.pool())
+    .await
+    .expect("account state");
+    sqlx::query(
+        "INSERT INTO user_titles (account_id, np_communication_id, name, platform, last_updated,
+                                  title)
+         VALUES ($1, $2, $2, 'PS5', now(), '{}'::jsonb)",
+    )
+    .bind(account)
+    .bind(title)
+    .execute(store.pool())
+    .await
+    .expect("user title");
+    let Some(earned) = earned else {
+        return;
+    };
+    let ids: Vec<u32> = earned.iter().map(|(id, _)| *id).collect();
+    let dates: serde_json::Map<String, serde_json::Value> = earned
+        .iter()
+        .filter_map(|(id, date)| Some((id.to_string(), serde_json::json!((*date)?))))
+        .collect();
+    sqlx::query(
+        "INSERT INTO account_title_state (account_id, np_communication_id, last_updated, earned,
+                                          earned_at)
+         VALUES ($1, $2, now(), $3::jsonb, $4::jsonb)",
+    )
+    .bind(account)
+    .bind(title)
+    .bind(serde_json::to_string(&ids).unwrap())
+    .bind(serde_json::to_string(&dates).unwrap())
+    .execute(store.pool())
+    .await
+    .expect("title state");
+}
+
+#[tokio::test]
+async fn server_firsts_are_the_week_s_trophies_nobody_here_had_earlier_in_a_shared_game() {
+    let (_db, store) = TestDb::migrated().await;
+    const SHARED: &str = "NPWR00010_00";
+    const ALICE_ONLY: &str = "NPWR00011_00";
+    track(&store, GUILD, "1", "alice").await;
+    track(&store, GUILD, "2", "bob").await;
+    // alice: 5 (before bob's), 6 (after bob's), 7 (bob's is undated); a game only she owns.
+    for (trophy, day) in [(5, "24"), (6, "25"), (7, "25")] {
+        let earned = format!("2026-11-{day}T12:00:00Z");
+        detected(&store, "1", SHARED, trophy, "gold", Some(&earned), &earned).await;
+    }
+    detected(
+        &store,
+        "1",
+        ALICE_ONLY,
+        1,
+        "gold",
+        Some("2026-11-24T10:00:00Z"),
+        "2026-11-24T10:00:00Z",
+    )
+    .await;
+    // bob: 8, which alice does not have.
+    detected(
+        &store,
+        "2",
+        SHARED,
+        8,
+        "bronze",
+        Some("2026-11-27T12:00:00Z"),
+        "2026-11-27T12:00:00Z",
+    )
+    .await;
+    let alice_state: &[(u32, Option<&str>)] = &[
+        (5, Some("2026-11-24T12:00:00Z")),
+        (6, Some("2026-11-25T12:00:00Z")),
+        (7, Some("2026-11-25T12:00:00Z")),
+    ];
+    owns(&store, "1", SHARED, Some(alice_state)).await;
+    owns(
+        &store,
+        "1",
+        ALICE_ONLY,
+        Some(&[(1, Some("2026-11-24T10:00:00Z"))]),
+    )
+    .await;
+    let bob_state: &[(u32, Option<&str>)] = &[
+        (5, Some("2026-11-26T12:00:00Z")),
+        (6, Some("2026-11-20T12:00:00Z")),
+        (7, None),
+        (8, Some("2026-11-27T12:00:00Z")),
+    ];
+    owns(&store, "2", SHARED, Some(bob_state)).await;
+    let week = latest_recap(&RecapSchedule::default(), at(DUE));
+    let firsts = |recap: trophybot::model::WeeklyRecap| -> Vec<(String, chrono::DateTime<Utc>)> {
+        recap
+            .firsts
+            .into_iter()
+            .map(|f| (f.online_id, f.earned_at))
+            .collect()
+    };
+    let recap = store
+        .weekly_recap(GUILD, &week, Tz::UTC, "en-US")
+        .await
+        .unwrap();
+    assert_eq!(
+        firsts(recap),
+        vec![
+            ("alice".to_string(), at("2026-11-24T12:00:00Z")),
+            ("bob".to_string(), at("2026-11-27T12:00:00Z")),
+        ],
+        "alice's 6 was bob's first, 7 is not knowable (bob's is undated), her own game is no race"
+    );
+
+    // A third player who owns the game but whose history of it is not stored yet could have
+    // earned any of them earlier: no first is claimed then.
+    track(&store, GUILD, "3", "dave").await;
+    owns(&store, "3", SHARED, None).await;
+    let recap = store
+        .weekly_recap(GUILD, &week, Tz::UTC, "en-US")
+        .await
+        .unwrap();
+    assert!(recap.firsts.is_empty(), "{:?}", recap.firsts);
+}
+
 #[tokio::test]
 async fn a_due_recap_is_queued_once_per_server_and_week_and_late_rather_than_never() {
     let (_db, store) = TestDb::migrated().await;
