@@ -26,7 +26,10 @@ type FellowRow = (String, String, String, bool, Option<String>, Option<String>);
 
 impl Store {
     /// Every account `guild_id` tracks other than `account_id`, with each of `titles`: whether
-    /// it may own it and its stored earned state. One indexed read.
+    /// it may own it and its stored earned state. A fellow whose trophy list was not public at
+    /// their last check (private, gone) counts as not checked: their stored state may be stale,
+    /// and what a private list holds is not shown (the rule of [`Store::user_library_in_guild`]).
+    /// One indexed read.
     pub async fn fellow_titles(
         &self,
         guild_id: u64,
@@ -35,8 +38,10 @@ impl Store {
     ) -> Result<Vec<FellowTitle>, StoreError> {
         let rows: Vec<FellowRow> = sqlx::query_as(
             "SELECT t.account_id, coalesce(a.online_id, t.online_id), x.id,
-                        (u.account_id IS NOT NULL OR a.baseline_done IS NOT TRUE),
-                        s.earned::text, s.earned_at::text
+                        (u.account_id IS NOT NULL OR a.baseline_done IS NOT TRUE
+                         OR a.status IS DISTINCT FROM 'ok'),
+                        CASE WHEN a.status = 'ok' THEN s.earned::text END,
+                        CASE WHEN a.status = 'ok' THEN s.earned_at::text END
                  FROM tracked_accounts t
                  CROSS JOIN UNNEST($3::text[]) AS x(id)
                  LEFT JOIN account_state a ON a.account_id = t.account_id

@@ -317,19 +317,26 @@ impl Store {
         language: &str,
     ) -> Result<Vec<sqlx::postgres::PgRow>, StoreError> {
         Ok(sqlx::query(&format!(
-            "SELECT t.online_id, {TITLE_NAME} AS title_name, d.kind, d.earned_at AS earned,
+            // The week's trophies first, through the period index, as the other figures read
+            // them; then the checks on each.
+            "WITH d AS MATERIALIZED (
+                 SELECT d.account_id, t.online_id, d.np_communication_id, d.trophy_id, d.kind,
+                        d.earned_at
+                 FROM tracked_accounts t
+                 JOIN detected_trophies d ON d.account_id = t.account_id
+                 WHERE t.guild_id = $1 AND {EARNED} >= $2 AND {EARNED} < $3
+                   AND d.earned_at IS NOT NULL)
+             SELECT d.online_id, {TITLE_NAME} AS title_name, d.kind, d.earned_at AS earned,
                     {TROPHY_NAME} AS trophy_name
-             FROM tracked_accounts t
-             JOIN detected_trophies d ON d.account_id = t.account_id
+             FROM d
              LEFT JOIN title_trophy_rates r
                ON r.np_communication_id = d.np_communication_id AND r.trophy_id = d.trophy_id
-             WHERE t.guild_id = $1 AND d.earned_at >= $2 AND d.earned_at < $3
-               AND EXISTS (
+             WHERE EXISTS (
                    SELECT 1 FROM tracked_accounts f
                    JOIN user_titles u
                      ON u.account_id = f.account_id
                     AND u.np_communication_id = d.np_communication_id
-                   WHERE f.guild_id = $1 AND f.account_id <> t.account_id)
+                   WHERE f.guild_id = $1 AND f.account_id <> d.account_id)
                AND NOT EXISTS (
                    SELECT 1 FROM tracked_accounts f
                    LEFT JOIN account_state a ON a.account_id = f.account_id
@@ -339,13 +346,13 @@ impl Store {
                    LEFT JOIN account_title_state s
                           ON s.account_id = f.account_id
                          AND s.np_communication_id = d.np_communication_id
-                   WHERE f.guild_id = $1 AND f.account_id <> t.account_id
+                   WHERE f.guild_id = $1 AND f.account_id <> d.account_id
                      AND (a.baseline_done IS NOT TRUE
                           OR (u.account_id IS NOT NULL AND s.account_id IS NULL)
                           OR (s.earned @> to_jsonb(d.trophy_id)
                               AND coalesce((s.earned_at ->> d.trophy_id::text)::timestamptz
                                                < d.earned_at, true))))
-             ORDER BY r.earned_rate NULLS LAST, d.earned_at, lower(t.online_id)"
+             ORDER BY r.earned_rate NULLS LAST, d.earned_at, lower(d.online_id)"
         ))
         .bind(guild)
         .bind(week.start)

@@ -7,8 +7,9 @@
 //! player who earned it earlier but is detected later gets the rank PSN's time gives them
 //! (often 1st), naming the one announced before; what was posted is not edited. While a fellow
 //! player who owns the title has no stored state for it yet (their history is still being
-//! backfilled, or their first check is pending), the rank is qualified as "among players
-//! checked so far".
+//! backfilled, or their first check is pending), or their trophy list was private at their last
+//! check (what they earned since cannot be seen, and is not shown), the rank is qualified as
+//! "among players checked so far" and they are not named.
 
 use std::collections::{BTreeMap, HashMap};
 
