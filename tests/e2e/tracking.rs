@@ -506,11 +506,10 @@ async fn each_server_gets_the_announcement_once_in_its_own_language() {
 /// Two tracked players of one server earn the same trophy, one after the other: once the
 /// history backfill has stored both libraries, the second announcement says "2nd in this
 /// server" and names the first earner (by PSN's earned time).
-#[tokio::test]
-async fn the_second_earner_in_a_server_is_told_they_are_2nd_and_who_was_first() {
-    // A budget large enough for the backfill (a fifth of the tracker's share) to store both
-    // libraries (hundreds of titles) within the test's patience.
-    let h = Harness::builder()
+/// The bot with a budget large enough for the backfill (a fifth of the tracker's share) to
+/// store both players' libraries (hundreds of titles) within the test's patience.
+fn backfilling_tracker() -> HarnessBuilder {
+    Harness::builder()
         .env("TRACKER_MAX_STALENESS", "1s")
         .env("PSN_RATE_LIMIT", "60000/1m")
         .sim_config(psn_sim::SimConfig {
@@ -518,8 +517,11 @@ async fn the_second_earner_in_a_server_is_told_they_are_2nd_and_who_was_first() 
             rate_window: std::time::Duration::from_secs(60),
             ..psn_sim::SimConfig::default()
         })
-        .start()
-        .await;
+}
+
+/// sim_casual and sim_hunter tracked in the default server, and a title both own with a trophy
+/// neither has, once the history backfill stored both players' earned trophies of it.
+async fn shared_open_trophy(h: &Harness) -> (String, u32) {
     for player in ["sim_casual", "sim_hunter"] {
         let (ephemeral, reply) = h.track_add_in(GUILD, CHANNEL, ADMIN, player, None).await;
         assert!(ephemeral && text_of(&reply).contains(player), "{reply}");
@@ -588,6 +590,13 @@ async fn the_second_earner_in_a_server_is_told_they_are_2nd_and_who_was_first() 
     })
     .await;
     store.close().await;
+    (title, trophy)
+}
+
+#[tokio::test]
+async fn the_second_earner_in_a_server_is_told_they_are_2nd_and_who_was_first() {
+    let h = backfilling_tracker().start().await;
+    let (title, trophy) = shared_open_trophy(&h).await;
 
     h.sim
         .earn_trophy("sim_casual", &title, trophy)
@@ -606,4 +615,71 @@ async fn the_second_earner_in_a_server_is_told_they_are_2nd_and_who_was_first() 
     assert!(text.contains("also earned by **sim_casual**"), "{text}");
     let mentions = both[1].allowed_mentions.clone().unwrap_or_default();
     assert_eq!(mentions["parse"], json!([]), "announcements ping no one");
+}
+
+/// Waits until the tracker recorded `online_id`'s trophy list as `status` (`ok`, `private`).
+async fn wait_for_status(h: &Harness, online_id: &str, status: &'static str) {
+    let account_id = h.sim.account_id(online_id).expect("a sim user");
+    let store = h.store().await;
+    wait_until(&format!("{online_id} seen {status}"), || {
+        let pool = store.pool().clone();
+        let account_id = account_id.clone();
+        async move {
+            let seen: Option<(String,)> =
+                sqlx::query_as("SELECT status FROM account_state WHERE account_id = $1")
+                    .bind(&account_id)
+                    .fetch_optional(&pool)
+                    .await
+                    .ok()
+                    .flatten();
+            seen.filter(|(seen,)| seen == status).map(|_| ())
+        }
+    })
+    .await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn the_earlier_earner_detected_second_is_ranked_1st_by_psns_time() {
+    let h = backfilling_tracker().start().await;
+    let (title, trophy) = shared_open_trophy(&h).await;
+
+    // sim_hunter earns it first, while their trophy list is private: the bot cannot see it.
+    h.sim.set_private("sim_hunter", true).expect("private");
+    wait_for_status(&h, "sim_hunter", "private").await;
+    h.sim
+        .earn_trophy("sim_hunter", &title, trophy)
+        .expect("earned");
+    // A minute later (PSN's time) sim_casual earns it, and is detected first.
+    h.sim.advance_clock(std::time::Duration::from_secs(60));
+    h.sim
+        .earn_trophy("sim_casual", &title, trophy)
+        .expect("earned");
+    let first = wait_for_announcements(&h, CHANNEL, 1).await;
+    let text = embeds_text(&first[0]);
+    assert!(text.contains("sim_casual"), "{text}");
+    // sim_hunter could not be checked: the rank is qualified, and the private player not named.
+    assert!(
+        text.contains("**1st** in this server, among players checked so far"),
+        "{text}"
+    );
+    assert!(!text.contains("sim_hunter"), "{text}");
+
+    // sim_hunter's list is public again: their trophy is found second, ranked by PSN's time.
+    h.sim.set_private("sim_hunter", false).expect("public");
+    let both = wait_for_announcements(&h, CHANNEL, 2).await;
+    let text = embeds_text(&both[1]);
+    assert!(text.contains("sim_hunter"), "{text}");
+    assert!(text.contains("**1st** in this server to earn it"), "{text}");
+    assert!(text.contains("also earned by **sim_casual**"), "{text}");
+    assert!(!text.contains("2nd"), "{text}");
+    assert_eq!(
+        h.discord
+            .channel_messages(CHANNEL)
+            .iter()
+            .filter(|m| m.interaction.is_none())
+            .count(),
+        2,
+        "each earner announced once"
+    );
 }
