@@ -37,6 +37,55 @@ async fn wait_for_recap(h: &Harness, channel: u64) -> MessageRecord {
         .expect("the recap is posted")
 }
 
+/// A platinum and a rare gold of the server's tracked player (sim_hunter) inside the week that
+/// is due now in Berlin on Sundays at 09:00, in a game named with markdown: the week and the
+/// player's account id.
+async fn seed_due_week(store: &trophybot::store::Store) -> (trophybot::model::RecapWeek, String) {
+    let schedule = RecapSchedule {
+        weekday: chrono::Weekday::Sun,
+        time_zone: parse_time_zone("Europe/Berlin").expect("a zone"),
+        ..RecapSchedule::default()
+    };
+    let week = latest_recap(&schedule, Utc::now());
+    let (account_id,): (String,) =
+        sqlx::query_as("SELECT account_id FROM tracked_accounts WHERE guild_id = $1")
+            .bind(GUILD as i64)
+            .fetch_one(store.pool())
+            .await
+            .expect("the tracked account");
+    for (trophy, kind, hours) in [(0, "platinum", 1), (7, "gold", 2)] {
+        sqlx::query(
+            "INSERT INTO detected_trophies
+                 (account_id, np_communication_id, trophy_id, kind, earned_at, detected_at)
+             VALUES ($1, 'NPWR90000_00', $2, $3, $4, $4)",
+        )
+        .bind(&account_id)
+        .bind(trophy)
+        .bind(kind)
+        .bind(week.start + chrono::Duration::hours(hours))
+        .execute(store.pool())
+        .await
+        .expect("seeded");
+    }
+    sqlx::query(
+        "INSERT INTO title_trophy_rates (np_communication_id, trophy_id, kind, earned_rate)
+         VALUES ('NPWR90000_00', 0, 'platinum', 4.0), ('NPWR90000_00', 7, 'gold', 1.5)",
+    )
+    .execute(store.pool())
+    .await
+    .expect("rates");
+    sqlx::query(
+        "INSERT INTO user_titles (account_id, np_communication_id, name, platform, title)
+         VALUES ($1, 'NPWR90000_00', 'Recap *Quest*', 'PS5', '{}'::jsonb)",
+    )
+    .bind(&account_id)
+    .execute(store.pool())
+    .await
+    .expect("title");
+
+    (week, account_id)
+}
+
 #[tokio::test]
 async fn the_weekly_recap_is_posted_once_per_server_and_week() {
     let mut h = Harness::builder()
@@ -75,50 +124,8 @@ async fn the_weekly_recap_is_posted_once_per_server_and_week() {
     let (_, tracked) = h.track_add("sim_hunter").await;
     assert!(text_of(&tracked).contains("sim_hunter"), "{tracked}");
 
-    // A platinum and a rare gold inside the week that is due now in Berlin.
-    let schedule = RecapSchedule {
-        weekday: chrono::Weekday::Sun,
-        time_zone: parse_time_zone("Europe/Berlin").expect("a zone"),
-        ..RecapSchedule::default()
-    };
-    let week = latest_recap(&schedule, Utc::now());
     let store = h.store().await;
-    let (account_id,): (String,) =
-        sqlx::query_as("SELECT account_id FROM tracked_accounts WHERE guild_id = $1")
-            .bind(GUILD as i64)
-            .fetch_one(store.pool())
-            .await
-            .expect("the tracked account");
-    for (trophy, kind, hours) in [(0, "platinum", 1), (7, "gold", 2)] {
-        sqlx::query(
-            "INSERT INTO detected_trophies
-                 (account_id, np_communication_id, trophy_id, kind, earned_at, detected_at)
-             VALUES ($1, 'NPWR90000_00', $2, $3, $4, $4)",
-        )
-        .bind(&account_id)
-        .bind(trophy)
-        .bind(kind)
-        .bind(week.start + chrono::Duration::hours(hours))
-        .execute(store.pool())
-        .await
-        .expect("seeded");
-    }
-    sqlx::query(
-        "INSERT INTO title_trophy_rates (np_communication_id, trophy_id, kind, earned_rate)
-         VALUES ('NPWR90000_00', 0, 'platinum', 4.0), ('NPWR90000_00', 7, 'gold', 1.5)",
-    )
-    .execute(store.pool())
-    .await
-    .expect("rates");
-    sqlx::query(
-        "INSERT INTO user_titles (account_id, np_communication_id, name, platform, title)
-         VALUES ($1, 'NPWR90000_00', 'Recap *Quest*', 'PS5', '{}'::jsonb)",
-    )
-    .bind(&account_id)
-    .execute(store.pool())
-    .await
-    .expect("title");
-
+    let (week, account_id) = seed_due_week(&store).await;
     // The bot starts again and finds the recap due.
     h.restart().await;
     let recap = wait_for_recap(&h, CHANNEL).await;
@@ -189,4 +196,97 @@ async fn the_weekly_recap_is_posted_once_per_server_and_week() {
     let board = text_of(&board);
     assert!(board.contains("trophy leaderboard: this week"), "{board}");
     assert!(board.contains("europe/berlin"), "{board}");
+}
+
+#[tokio::test]
+async fn two_bot_processes_on_one_database_post_each_server_s_recap_once() {
+    let mut h = Harness::builder()
+        .guild(
+            FakeGuild::new(OTHER_GUILD, "Second Room")
+                .channel(OTHER_CHANNEL, "news")
+                .member(FakeUser::new(ADMIN, "admin").with_manage_guild()),
+        )
+        .start()
+        .await;
+    let (_, tracked) = h.track_add("sim_hunter").await;
+    assert!(text_of(&tracked).contains("sim_hunter"), "{tracked}");
+    let store = h.store().await;
+    let (week, account_id) = seed_due_week(&store).await;
+    // Both servers track the player and want their recap on Sundays in Berlin.
+    sqlx::query(
+        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
+         VALUES ($1, $2, 'sim_hunter', $3)",
+    )
+    .bind(OTHER_GUILD as i64)
+    .bind(&account_id)
+    .bind(ADMIN as i64)
+    .execute(store.pool())
+    .await
+    .expect("tracked");
+    for (guild, channel) in [(GUILD, CHANNEL), (OTHER_GUILD, OTHER_CHANNEL)] {
+        sqlx::query(
+            "INSERT INTO guild_settings (guild_id, announce_channel_id, time_zone, recap_weekday)
+             VALUES ($1, $2, 'Europe/Berlin', 7)
+             ON CONFLICT (guild_id) DO UPDATE
+             SET announce_channel_id = EXCLUDED.announce_channel_id,
+                 time_zone = EXCLUDED.time_zone, recap_weekday = EXCLUDED.recap_weekday",
+        )
+        .bind(guild as i64)
+        .bind(channel as i64)
+        .execute(store.pool())
+        .await
+        .expect("settings");
+    }
+
+    // Two processes start together on the database: both schedulers find both recaps due at
+    // start, both deliverers look for work.
+    h.kill();
+    let mut second = h.spawn_second_bot();
+    h.restart().await;
+    let sent = wait_until("both recaps marked sent", || async {
+        let sent: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE event_key LIKE 'recap:%' AND sent_at IS NOT NULL",
+        )
+        .fetch_one(store.pool())
+        .await
+        .ok()?;
+        (sent == 2).then_some(sent)
+    })
+    .await;
+    assert_eq!(sent, 2);
+    for channel in [CHANNEL, OTHER_CHANNEL] {
+        let posted = recaps(&h, channel);
+        assert_eq!(posted.len(), 1, "once in {channel}");
+        let text = text_of(&posted[0].message["embeds"]);
+        assert!(
+            text.contains("2 trophies · 390 points · 1 player · 1 platinum"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1.5% of players"),
+            "the rarest is the gold: {text}"
+        );
+        assert!(text.contains("europe/berlin"), "{text}");
+    }
+    let keys: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT guild_id, event_key FROM outbox WHERE event_key LIKE 'recap:%' ORDER BY guild_id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("the recaps' rows");
+    assert_eq!(
+        keys,
+        vec![
+            (GUILD as i64, week.event_key.clone()),
+            (OTHER_GUILD as i64, week.event_key.clone())
+        ],
+        "one row per server and week"
+    );
+    // Both ran the whole time, the second sharing the one gateway session the fake holds.
+    assert!(second.is_running(), "the second process is still running");
+    assert!(h
+        .bot
+        .as_mut()
+        .is_some_and(|bot| matches!(bot.try_wait(), Ok(None))));
+    drop(second);
 }

@@ -205,6 +205,23 @@ impl Drop for Harness {
     }
 }
 
+/// A second bot process ([`Harness::spawn_second_bot`]), killed when dropped.
+pub struct SecondBot(Child);
+
+impl SecondBot {
+    /// Whether the process is still running (it has not exited, for any reason).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for SecondBot {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits for `child` to exit (up to [`WAIT_LIMIT`], then kills it and fails): its output.
 async fn wait_for_exit(child: Child) -> std::process::Output {
     let pid = child.id().to_string();
@@ -279,9 +296,17 @@ impl Harness {
                 command.env("DISCORD_API_URL", self.discord.origin());
             }
             DiscordPath::Tls => {
-                // Written at each start: a replaced fake has an authority of its own.
+                // Written at each start: a replaced fake has an authority of its own. Staged and
+                // renamed into place, so a process starting meanwhile (a second bot) never reads
+                // it half written.
+                static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let staged = self.workdir.path().join(format!(
+                    "discord-fake-ca.pem.{}",
+                    STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                ));
                 let authority = self.workdir.path().join("discord-fake-ca.pem");
-                std::fs::write(&authority, self.discord.ca_pem()).expect("the authority written");
+                std::fs::write(&staged, self.discord.ca_pem()).expect("the authority written");
+                std::fs::rename(&staged, &authority).expect("the authority in place");
                 command
                     .env("DISCORD_API_ADDR", self.discord.tls_addr().to_string())
                     .env("DISCORD_EXTRA_CA", authority);
@@ -356,6 +381,18 @@ impl Harness {
             .spawn()
             .expect("the bot starts");
         wait_for_exit(child).await
+    }
+
+    /// Starts a second `trophybot run` process on the same database, fake Discord and simulator
+    /// (an ops port of its own; its instance name, from its process id, is its own too), without
+    /// waiting for it. The fake Discord holds one gateway session per token: whichever process
+    /// identifies last takes the session and the other reconnects when it can, as with two
+    /// processes sharing one token and one shard. The tracker, the deliverer and the recap
+    /// scheduler of each run all the same (they use REST and the database only).
+    pub fn spawn_second_bot(&self) -> SecondBot {
+        let mut command = self.bot_command();
+        command.env("HTTP_ADDR", free_addr().to_string());
+        SecondBot(command.spawn().expect("the second bot starts"))
     }
 
     /// Kills the bot (SIGKILL: no cleanup, as a crash) and waits for it to exit.
