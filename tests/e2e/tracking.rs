@@ -683,3 +683,119 @@ async fn the_earlier_earner_detected_second_is_ranked_1st_by_psns_time() {
         "each earner announced once"
     );
 }
+
+/// The choices an autocomplete of `/trophy` answered with, for `options` (one focused).
+async fn trophy_choices(h: &Harness, options: serde_json::Value) -> Vec<serde_json::Value> {
+    let ix = h
+        .discord
+        .send_autocomplete(
+            GUILD,
+            CHANNEL,
+            crate::support::bot::MEMBER,
+            "trophy",
+            options,
+        )
+        .await
+        .expect("autocomplete dispatched");
+    match h.discord.wait_for_response(ix).await.expect("answered") {
+        discord_fake::InteractionEvent::Callback {
+            data: Some(data), ..
+        } => data["choices"].as_array().cloned().unwrap_or_default(),
+        other => panic!("expected choices, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn trophy_lists_who_in_the_server_has_it_first_earner_first() {
+    let h = backfilling_tracker().start().await;
+    let (title, trophy) = shared_open_trophy(&h).await;
+    h.sim
+        .earn_trophy("sim_casual", &title, trophy)
+        .expect("earned");
+    wait_for_announcements(&h, CHANNEL, 1).await;
+    h.sim.advance_clock(std::time::Duration::from_secs(60));
+    h.sim
+        .earn_trophy("sim_hunter", &title, trophy)
+        .expect("earned");
+    wait_for_announcements(&h, CHANNEL, 2).await;
+    // The title's trophy list is stored as the tracker fetched it for the announcements.
+    let store = h.store().await;
+    wait_until("the title's definition stored", || {
+        let pool = store.pool().clone();
+        let title = title.clone();
+        async move {
+            let (stored,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM title_definitions WHERE np_communication_id = $1",
+            )
+            .bind(&title)
+            .fetch_one(&pool)
+            .await
+            .ok()?;
+            (stored > 0).then_some(())
+        }
+    })
+    .await;
+
+    // Autocomplete offers the server's games and the picked game's trophies.
+    let focused =
+        |name: &str, value: &str| json!({"name": name, "type": 3, "value": value, "focused": true});
+    let games = trophy_choices(&h, json!([focused("game", "")])).await;
+    assert!(
+        games.iter().any(|c| c["value"] == json!(title)),
+        "{title} in {games:?}"
+    );
+    assert!(games.len() <= 25);
+    let trophies = trophy_choices(&h, json!([opt("game", &title), focused("trophy", "")])).await;
+    assert!(
+        trophies
+            .iter()
+            .any(|c| c["value"] == json!(trophy.to_string())),
+        "{trophy} in {trophies:?}"
+    );
+    assert!(trophies
+        .iter()
+        .all(|c| c["name"].as_str().is_some_and(|n| n.chars().count() <= 100)));
+
+    // The answer: both, first earner first, from stored data.
+    let requests_before = h.sim.request_count();
+    let ix = h
+        .slash(
+            crate::support::bot::MEMBER,
+            "trophy",
+            json!([opt("game", &title), opt("trophy", &trophy.to_string())]),
+        )
+        .await;
+    let (ephemeral, reply) = h.any_reply(ix).await;
+    assert!(!ephemeral, "{reply}");
+    let text = text_of(&reply);
+    let casual = text.find("1st **sim_casual**").expect(&text);
+    let hunter = text.find("2nd **sim_hunter**").expect(&text);
+    assert!(casual < hunter, "{text}");
+    assert!(
+        text.contains("2 of the 2 players here who own the game"),
+        "{text}"
+    );
+    assert_eq!(
+        h.sim
+            .requests()
+            .iter()
+            .skip(requests_before)
+            .filter(|r| r.path.contains(&title))
+            .count(),
+        0,
+        "no PSN request about the title to answer"
+    );
+
+    // A game nobody here owns is a polite not found, only for the caller.
+    let ix = h
+        .slash(
+            crate::support::bot::MEMBER,
+            "trophy",
+            json!([opt("game", "No Such Game Anywhere"), opt("trophy", "1")]),
+        )
+        .await;
+    let (ephemeral, refused) = h.any_reply(ix).await;
+    assert!(ephemeral, "{refused}");
+    assert!(text_of(&refused).contains("game not found"), "{refused}");
+    store.close().await;
+}
