@@ -525,7 +525,7 @@ async fn shared_open_trophy(h: &Harness) -> (String, u32) {
     for player in ["sim_casual", "sim_hunter"] {
         let (ephemeral, reply) = h.track_add_in(GUILD, CHANNEL, ADMIN, player, None).await;
         assert!(ephemeral && text_of(&reply).contains(player), "{reply}");
-        wait_for_baseline(&h, player).await;
+        wait_for_baseline(h, player).await;
     }
     // A title both own with a trophy neither has.
     let client = support::sim_client(&h.sim_server.base_url);

@@ -39,6 +39,9 @@ fn listed(id: &str, name: &str) -> TitleProgress {
     }
 }
 
+/// A title's stored earned trophies: its id, and each trophy id with its day (`None`: undated).
+type StoredState<'a> = (&'a str, &'a [(u32, Option<u32>)]);
+
 /// Test-only SQL: a player tracked in `guild` owning `titles`, with `status`, and for each
 /// `(title, earned ids with days)` a stored earned state.
 async fn player(
@@ -47,7 +50,7 @@ async fn player(
     account: &str,
     status: &str,
     titles: &[TitleProgress],
-    states: &[(&str, &[(u32, Option<u32>)])],
+    states: &[StoredState<'_>],
 ) {
     sqlx::query(
         "INSERT INTO account_state (account_id, online_id, status, baseline_done)
