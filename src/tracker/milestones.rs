@@ -272,8 +272,12 @@ pub async fn detect(
 /// complete. Until the backfill has stored every title's earned trophies, a rarer trophy earned
 /// before tracking may be among those not read yet, so it is not knowable and nothing is said.
 pub fn is_rarest_ever(rate: f64, history: History, before: Option<f64>) -> bool {
-    let complete = history.titles > 0 && history.with_state >= history.titles;
-    complete && before.is_some_and(|before| rate < before)
+    history_complete(history) && before.is_some_and(|before| rate < before)
+}
+
+/// Every dated title of the player's stored library has its earned trophies stored.
+fn history_complete(history: History) -> bool {
+    history.titles > 0 && history.with_state >= history.titles
 }
 
 /// The "rarest ever" milestone of a poll: its rarest new trophy with a known rate, when
@@ -305,7 +309,7 @@ async fn rarest_ever(
         .copied()
         .unwrap_or_default();
     // Cheap test first: no read of the rates while the history is incomplete.
-    if !is_rarest_ever(rate, history, Some(f64::INFINITY)) {
+    if !history_complete(history) {
         return Ok(None);
     }
     let before = store.rarest_earned_rate(account_id).await?;
