@@ -112,3 +112,77 @@ impl CardSpec {
         }
     }
 }
+
+/// The profile card of `/trophies`: what [`crate::render::profile`] shows, drawn.
+pub fn profile_card(
+    account: &psn::Account,
+    summary: Option<&psn::TrophySummary>,
+    recent: &[psn::TitleProgress],
+) -> CardSpec {
+    let earned = summary.map_or_else(|| crate::render::earned_in(recent), |s| s.earned);
+    CardSpec::Profile(ProfileCard {
+        player: account.online_id.clone(),
+        level: summary.and_then(|s| s.level),
+        level_progress: summary.and_then(|s| s.level_progress),
+        counts: earned.into(),
+        points: u64::from(earned.points()),
+        recent: recent
+            .iter()
+            .take(draw::PROFILE_TITLES)
+            .map(|t| CardTitle {
+                name: t.name.clone(),
+                progress: t.progress,
+                icon_url: t.icon_url.clone(),
+            })
+            .collect(),
+    })
+}
+
+/// The compare card of `/compare` without a game.
+pub fn compare_card(a: &crate::render::CompareSide, b: &crate::render::CompareSide) -> CardSpec {
+    let figures = |side: &crate::render::CompareSide| {
+        let earned = side.earned();
+        CompareFigures {
+            player: side.account.online_id.clone(),
+            level: side.summary.as_ref().and_then(|s| s.level),
+            counts: earned.into(),
+            points: u64::from(earned.points()),
+        }
+    };
+    let theirs: std::collections::HashSet<&str> = b
+        .recent
+        .iter()
+        .map(|t| t.np_communication_id.as_str())
+        .collect();
+    let shared = a
+        .recent
+        .iter()
+        .filter(|t| theirs.contains(t.np_communication_id.as_str()))
+        .count();
+    CardSpec::Compare(CompareCard {
+        a: figures(a),
+        b: figures(b),
+        shared_titles: u32::try_from(shared).unwrap_or(u32::MAX),
+    })
+}
+
+/// The platinum card of an announcement: `nth` is the player's platinum count with this one.
+pub fn platinum_card(
+    player: &str,
+    title: &crate::model::TitleEarnings,
+    platinum: &psn::UserTrophy,
+    nth: Option<u32>,
+) -> CardSpec {
+    CardSpec::Platinum(PlatinumCard {
+        player: player.to_string(),
+        game: title.title_name.clone(),
+        trophy: platinum.definition.name.clone(),
+        earned_on: platinum.earned_at.map(crate::render::format_date),
+        rarity: crate::render::rarity_label(platinum.earned_rate, platinum.rarity),
+        nth,
+        art_url: title
+            .title_icon_url
+            .clone()
+            .or_else(|| platinum.definition.icon_url.clone()),
+    })
+}

@@ -85,7 +85,7 @@ impl Store {
     pub async fn guild_settings(&self, guild_id: u64) -> Result<GuildSettings, StoreError> {
         let row = sqlx::query(
             "SELECT announce_channel_id, filter_kind, rare_threshold, language,
-                    milestone_platinum, milestone_level, milestone_completion
+                    milestone_platinum, milestone_level, milestone_completion, cards_enabled
              FROM guild_settings WHERE guild_id = $1",
         )
         .bind(snowflake_to_db(guild_id))
@@ -103,6 +103,7 @@ impl Store {
             filter: AnnounceFilter::from_db(&kind, row.try_get("rare_threshold")?),
             language: row.try_get("language")?,
             milestones: milestones_from_row(&row)?,
+            cards: row.try_get("cards_enabled")?,
         })
     }
 
@@ -112,8 +113,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO guild_settings
                  (guild_id, announce_channel_id, filter_kind, rare_threshold, language,
-                  milestone_platinum, milestone_level, milestone_completion)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                  milestone_platinum, milestone_level, milestone_completion, cards_enabled)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (guild_id) DO UPDATE
              SET announce_channel_id = EXCLUDED.announce_channel_id,
                  filter_kind = EXCLUDED.filter_kind,
@@ -122,6 +123,7 @@ impl Store {
                  milestone_platinum = EXCLUDED.milestone_platinum,
                  milestone_level = EXCLUDED.milestone_level,
                  milestone_completion = EXCLUDED.milestone_completion,
+                 cards_enabled = EXCLUDED.cards_enabled,
                  updated_at = now()",
         )
         .bind(snowflake_to_db(settings.guild_id))
@@ -132,6 +134,7 @@ impl Store {
         .bind(settings.milestones.platinum)
         .bind(settings.milestones.level)
         .bind(settings.milestones.completion)
+        .bind(settings.cards)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -185,7 +185,7 @@ async fn handle(AxumState(sim): AxumState<Sim>, request: Request) -> Response {
     // The state's lock is held in this block only, never across the await below.
     let (mut response, now) = {
         let mut state = sim.state();
-        let mut response = if is_auth {
+        let response = if is_auth {
             auth::handle(
                 &mut state,
                 &parts.method,
