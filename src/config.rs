@@ -398,8 +398,7 @@ impl Config {
                     problems.push(format!(
                         "PSN_IMAGE_HOSTS has {bad:?}, which is not a host name or host:port; \
                          give a comma-separated list such as \
-                         image.api.playstation.com,psnobj.prod.dl.playstation.net (empty: cards \
-                         without pictures)"
+                         image.api.playstation.com,psnobj.prod.dl.playstation.net"
                     ));
                     Vec::new()
                 }
@@ -665,12 +664,6 @@ mod tests {
         )
         .expect("a list");
         assert_eq!(c.image_hosts, ["image.example.com", "127.0.0.1:8080"]);
-        let c = config(
-            Mode::Console,
-            &[("PSN_NPSSO", "npsso-value"), ("PSN_IMAGE_HOSTS", "")],
-        )
-        .expect("empty");
-        assert!(c.image_hosts.is_empty());
         for bad in [
             "https://image.example.com",
             "a..b",
