@@ -39,7 +39,8 @@ async fn main() {
         async move {
             trophybot::render::CompareSide {
                 summary: client.trophy_summary(&account).await.ok(),
-                recent: client.recent_titles(&account, 50).await.expect("titles"),
+                // The whole library, as `/compare` searches it for shared titles.
+                recent: client.all_titles(&account).await.expect("titles"),
                 account,
                 library_cut: false,
             }
