@@ -8,7 +8,7 @@ use resvg::tiny_skia::Pixmap;
 use serde_json::json;
 
 use crate::support;
-use crate::support::bot::{bool_opt, text_of, wait_until, Harness, ADMIN, CHANNEL, GUILD};
+use crate::support::bot::{bool_opt, opt, text_of, wait_until, Harness, ADMIN, CHANNEL, GUILD};
 use crate::tracking::{fast_tracker, other_guild, outbox, wait_for_baseline};
 
 /// A player with no trophies yet, so every trophy they earn here is new.
@@ -186,4 +186,53 @@ async fn without_attach_files_or_pictures_the_announcement_still_goes_once() {
     let posted = platinum_announcements(&h, OTHER_CHANNEL);
     assert_eq!(posted.len(), 1, "announced once");
     assert!(posted[0].files.is_empty());
+}
+
+/// The files of the message that answered `ix`.
+fn reply_files(h: &Harness, ix: discord_fake::InteractionId) -> Vec<discord_fake::UploadedFile> {
+    h.discord
+        .messages()
+        .into_iter()
+        .find(|m| m.interaction == Some(ix))
+        .map(|m| m.files)
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn trophies_and_compare_carry_their_card_unless_the_server_turned_cards_off() {
+    let h = Harness::builder().start().await;
+    for (name, options) in [
+        ("trophies", json!([opt("user", "sim_hunter")])),
+        (
+            "compare",
+            json!([opt("user", "sim_hunter"), opt("other", "sim_casual")]),
+        ),
+    ] {
+        let ix = h.slash(ADMIN, name, options).await;
+        let (_, reply) = h.any_reply(ix).await;
+        assert_eq!(
+            reply["embeds"][0]["image"]["url"],
+            json!("attachment://card.png"),
+            "/{name}: {reply}"
+        );
+        let files = reply_files(&h, ix);
+        assert_eq!(files.len(), 1, "/{name}");
+        let picture = Pixmap::decode_png(&files[0].bytes).expect("a PNG that decodes");
+        assert_eq!(picture.width(), 800);
+    }
+
+    let ix = h
+        .slash(ADMIN, "settings", json!([bool_opt("cards", false)]))
+        .await;
+    h.any_reply(ix).await;
+    let ix = h
+        .slash(ADMIN, "trophies", json!([opt("user", "sim_hunter")]))
+        .await;
+    let (_, reply) = h.any_reply(ix).await;
+    assert!(text_of(&reply).contains("sim_hunter's trophies"), "{reply}");
+    assert!(
+        reply["embeds"][0].get("image").is_none_or(|i| i.is_null()),
+        "{reply}"
+    );
+    assert!(reply_files(&h, ix).is_empty(), "cards are off");
 }
