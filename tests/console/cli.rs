@@ -135,6 +135,14 @@ fn profile_and_compare_list_their_card() {
     }
     let (_, reply) = sim_json(r#"/trophies user:sim_hunter game:"astro bot""#);
     assert!(reply.get("attachments").is_none(), "{reply}");
+    // The text form names the file last.
+    let out = trophybot(&["console", "--sim", "/trophies user:sim_hunter"], None);
+    let last = out.stdout.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("[attached: card.png (image/png, ") && last.ends_with(" bytes)]"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
