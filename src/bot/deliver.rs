@@ -172,7 +172,10 @@ impl Deliverer {
             }
         }
         match cards.make(&spec).await {
-            Some(file) => reply.with_card(file),
+            Some(file) => {
+                let index = crate::render::platinum_embed_index(&reply).unwrap_or(0);
+                reply.with_card_on(file, index)
+            }
             None => reply,
         }
     }

@@ -148,9 +148,16 @@ impl Reply {
     }
 
     /// The same reply with `card` attached and shown as the first embed's picture.
-    pub fn with_card(mut self, card: Attachment) -> Reply {
-        if let Some(first) = self.embeds.first_mut() {
-            *first = std::mem::take(first).attached_image(&card.filename);
+    pub fn with_card(self, card: Attachment) -> Reply {
+        self.with_card_on(card, 0)
+    }
+
+    /// The same reply with `card` attached and shown as the picture of embed `index` (the
+    /// first when there is no such embed).
+    pub fn with_card_on(mut self, card: Attachment, index: usize) -> Reply {
+        let index = if index < self.embeds.len() { index } else { 0 };
+        if let Some(embed) = self.embeds.get_mut(index) {
+            *embed = std::mem::take(embed).attached_image(&card.filename);
         }
         self.with_attachments(vec![card])
     }

@@ -15,8 +15,8 @@ mod title;
 mod track;
 
 pub use announce::{
-    announcements, announcements_in_server, delivery_problem, server_context_text, DeliveryFailure,
-    REFERENCE_RESERVE,
+    announcements, announcements_in_server, delivery_problem, platinum_embed_index,
+    server_context_text, DeliveryFailure, REFERENCE_RESERVE,
 };
 pub use compare::{compare, compare_title, CompareSide};
 pub use help::{

@@ -62,12 +62,23 @@ fn assert_card(message: &MessageRecord) {
     );
     let picture = Pixmap::decode_png(&card.bytes).expect("a PNG that decodes");
     assert_eq!((picture.width(), picture.height()), (800, 400));
-    let shown = message.message["embeds"]
+    let showing: Vec<_> = message.message["embeds"]
         .as_array()
         .expect("embeds")
         .iter()
-        .any(|e| e["image"]["url"] == json!("attachment://card.png"));
-    assert!(shown, "an embed shows the card: {}", message.message);
+        .filter(|e| e["image"]["url"] == json!("attachment://card.png"))
+        .collect();
+    assert_eq!(
+        showing.len(),
+        1,
+        "one embed shows the card: {}",
+        message.message
+    );
+    assert!(
+        text_of(&showing[0]["title"]).contains("has mastered a game"),
+        "the platinum's embed: {}",
+        message.message
+    );
 }
 
 #[tokio::test]
