@@ -126,6 +126,22 @@ async fn a_platinum_arrives_with_its_card_and_a_server_with_cards_off_gets_text(
     assert_card(&with_card);
     all_delivered(&h).await;
     assert_eq!(platinum_announcements(&h, CHANNEL).len(), 1, "posted once");
+    // What the card shows is stored with the announcement (never the PNG): the player's
+    // first platinum, in the server with cards on and the one with them off alike.
+    let store = h.store().await;
+    let cards: Vec<(serde_json::Value,)> =
+        sqlx::query_as("SELECT card FROM outbox WHERE card IS NOT NULL ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .expect("outbox cards");
+    store.close().await;
+    assert_eq!(cards.len(), 2, "{cards:?}");
+    for (card,) in &cards {
+        assert_eq!(card["kind"], json!("platinum"));
+        assert_eq!(card["player"], json!(PLAYER));
+        assert_eq!(card["nth"], json!(1));
+        assert!(card.get("bytes").is_none());
+    }
     let text_only = platinum_announcements(&h, OTHER_CHANNEL);
     assert_eq!(text_only.len(), 1, "announced there too");
     assert!(text_only[0].files.is_empty(), "cards are off there");
