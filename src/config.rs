@@ -42,6 +42,9 @@ pub struct Config {
     pub command_shares: crate::commands::shares::ShareLimits,
     /// `OUTBOX_RETENTION`: how long delivered (and given-up) announcements stay in the outbox.
     pub outbox_retention: Duration,
+    /// `PSN_IMAGE_HOSTS`: the only hosts the image cards' pictures are fetched from (lower-case
+    /// host names, or `host:port`).
+    pub image_hosts: Vec<String>,
     /// This process's name in leases on shared work (`TROPHYBOT_INSTANCE`, else `host:pid`).
     /// A restart under the same name takes back at once what the previous run held.
     pub instance: String,
@@ -384,6 +387,24 @@ impl Config {
             }
         };
 
+        let image_hosts = match var("PSN_IMAGE_HOSTS") {
+            None => crate::cards::icons::DEFAULT_HOSTS
+                .iter()
+                .map(|h| h.to_string())
+                .collect(),
+            Some(list) => match parse_image_hosts(&list) {
+                Ok(hosts) => hosts,
+                Err(bad) => {
+                    problems.push(format!(
+                        "PSN_IMAGE_HOSTS has {bad:?}, which is not a host name or host:port; \
+                         give a comma-separated list such as \
+                         image.api.playstation.com,psnobj.prod.dl.playstation.net"
+                    ));
+                    Vec::new()
+                }
+            },
+        };
+
         let instance = var("TROPHYBOT_INSTANCE");
         if let Some(name) = &instance {
             let valid = name.len() <= 64
@@ -460,6 +481,7 @@ impl Config {
             tracker_max_accounts_per_guild,
             command_shares,
             outbox_retention,
+            image_hosts,
             instance,
             failpoint,
             allow_application_change,
@@ -494,6 +516,36 @@ fn read_certificates(path: &str) -> Result<Vec<reqwest::Certificate>, String> {
 }
 
 /// `45s`, `30m`, `1h`, `2d`, or combinations such as `1h30m`.
+/// `PSN_IMAGE_HOSTS`: comma-separated host names (or `host:port`), lower-cased; the first entry
+/// that is not one is the error.
+pub fn parse_image_hosts(list: &str) -> Result<Vec<String>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (host, port) = match entry.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (entry, None),
+            };
+            let host_ok = !host.is_empty()
+                && host.len() <= 253
+                && host.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                });
+            let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+            if host_ok && port_ok {
+                Ok(entry.to_ascii_lowercase())
+            } else {
+                Err(entry.to_string())
+            }
+        })
+        .collect()
+}
+
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let mut total: u64 = 0;
     let mut rest = s.trim();
@@ -589,6 +641,42 @@ mod tests {
         for refused in ["23h", "0d", "366d", "forever"] {
             let err = with(refused).expect_err(refused);
             assert!(err.to_string().contains("OUTBOX_RETENTION"), "{err}");
+        }
+    }
+
+    #[test]
+    fn image_hosts_default_to_psns_and_are_checked() {
+        let c = config(Mode::Console, &[("PSN_NPSSO", "npsso-value")]).expect("defaults");
+        assert_eq!(
+            c.image_hosts,
+            [
+                "image.api.playstation.com",
+                "psnobj.prod.dl.playstation.net",
+                "image.api.np.km.playstation.net"
+            ]
+        );
+        let c = config(
+            Mode::Console,
+            &[
+                ("PSN_NPSSO", "npsso-value"),
+                ("PSN_IMAGE_HOSTS", " Image.example.com , 127.0.0.1:8080,"),
+            ],
+        )
+        .expect("a list");
+        assert_eq!(c.image_hosts, ["image.example.com", "127.0.0.1:8080"]);
+        for bad in [
+            "https://image.example.com",
+            "a..b",
+            "host:0",
+            "host:99999",
+            "a/b",
+        ] {
+            let err = config(
+                Mode::Console,
+                &[("PSN_NPSSO", "npsso-value"), ("PSN_IMAGE_HOSTS", bad)],
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("PSN_IMAGE_HOSTS"), "{bad}: {err}");
         }
     }
 

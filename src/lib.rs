@@ -2,6 +2,7 @@
 //! these modules.
 
 pub mod bot;
+pub mod cards;
 pub mod commands;
 pub mod config;
 pub mod console;

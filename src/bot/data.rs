@@ -110,6 +110,9 @@ impl Data {
         };
         let services = self.services.in_guild(Some(guild.get()));
         match self.store.guild_settings(guild.get()).await {
+            Ok(settings) if !settings.cards => services
+                .in_language(settings.language.as_deref())
+                .with_cards(None),
             Ok(settings) => services.in_language(settings.language.as_deref()),
             Err(err) => {
                 tracing::warn!(%err, guild = guild.get(), "could not read the server's language; using the default");

@@ -109,6 +109,8 @@ pub struct Deliverer {
     /// The bot's user ID, to know its own messages in a channel's history (see
     /// [`Deliverer::own_user_id`]).
     own_user_id: Arc<tokio::sync::OnceCell<serenity::UserId>>,
+    /// Draws the image cards rows carry; `None` posts text only.
+    cards: Option<Arc<crate::cards::CardMaker>>,
 }
 
 /// How one row ended.
@@ -138,6 +140,43 @@ impl Deliverer {
             owner: owner.into(),
             failpoint: None,
             own_user_id: Arc::new(tokio::sync::OnceCell::new()),
+            cards: None,
+        }
+    }
+
+    /// Draws and attaches the image card a row carries, in servers that have cards on.
+    pub fn with_cards(mut self, cards: Arc<crate::cards::CardMaker>) -> Deliverer {
+        self.cards = Some(cards);
+        self
+    }
+
+    /// The row's reply with its card attached, when it has one, the server wants cards and the
+    /// card can be made; otherwise the reply as it is (the text never waits on a card).
+    async fn with_card(&self, row: &OutboxRow, reply: Reply) -> Reply {
+        let (Some(card), Some(cards)) = (&row.card, &self.cards) else {
+            return reply;
+        };
+        let spec: crate::cards::CardSpec = match serde_json::from_value(card.clone()) {
+            Ok(spec) => spec,
+            Err(error) => {
+                tracing::warn!(outbox = row.id, %error, "unreadable card; posting the text only");
+                return reply;
+            }
+        };
+        match self.store.guild_settings(row.guild_id).await {
+            Ok(settings) if settings.cards => {}
+            Ok(_) => return reply,
+            Err(error) => {
+                tracing::warn!(outbox = row.id, %error, "server settings unreadable; posting the text only");
+                return reply;
+            }
+        }
+        match cards.make(&spec).await {
+            Some(file) => {
+                let index = crate::render::platinum_embed_index(&reply).unwrap_or(0);
+                reply.with_card_on(file, index)
+            }
+            None => reply,
         }
     }
 
@@ -333,7 +372,19 @@ impl Deliverer {
             }
         }
         stop_if_armed(self.failpoint, Failpoint::DeliverBeforePost).await;
-        match self.post(row, &reply).await {
+        let reply = self.with_card(row, reply).await;
+        let mut posted = self.post(row, &reply).await;
+        if !reply.attachments().is_empty() && posted.as_ref().is_err_and(refuses_files) {
+            // Discord took no message (no Attach Files, or too big): the text goes at once,
+            // under the same nonce.
+            tracing::info!(
+                outbox = row.id,
+                channel = row.channel_id,
+                "Discord refused the card; posting the announcement as text"
+            );
+            posted = self.post(row, &reply.clone().without_attachments()).await;
+        }
+        match posted {
             Ok(message_id) => {
                 stop_if_armed(self.failpoint, Failpoint::DeliverAfterPost).await;
                 let marked = self
@@ -663,6 +714,19 @@ fn backoff(attempts: i32) -> Duration {
     BACKOFF_FIRST
         .saturating_mul(2u32.saturating_pow(doublings))
         .min(BACKOFF_MAX)
+}
+
+/// Whether Discord refused a post for its files: 403 Missing Permissions (no Attach Files in
+/// the channel) or 413 (too large). Without the files it may well go.
+fn refuses_files(err: &serenity::Error) -> bool {
+    let serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) = err else {
+        return false;
+    };
+    match response.status_code.as_u16() {
+        413 => true,
+        403 => response.error.code == 50013,
+        _ => false,
+    }
 }
 
 /// What Discord's answer means for the row.

@@ -36,6 +36,9 @@ fn embed(embed: &Embed) -> serenity::CreateEmbed {
     if let Some(thumbnail) = &embed.thumbnail {
         out = out.thumbnail(&thumbnail.url);
     }
+    if let Some(image) = &embed.image {
+        out = out.image(&image.url);
+    }
     if let Some(author) = &embed.author {
         out = out.author(serenity::CreateEmbedAuthor::new(&author.name));
     }

@@ -70,13 +70,16 @@ pub async fn run(
         tracking.budget,
         &background,
     );
+    let card_maker = crate::cards::CardMaker::new(config.image_hosts.clone());
     let data = Data {
         store,
         signals: signals.clone(),
         tracking,
         metrics,
         health: health.clone(),
-        services: crate::commands::Services::new(client).with_library(tracker_store.clone()),
+        services: crate::commands::Services::new(client)
+            .with_library(tracker_store.clone())
+            .with_cards(Some(card_maker.clone())),
         in_flight: in_flight.clone(),
         background: background.clone(),
         shutting_down: shutting_down.clone(),
@@ -146,7 +149,8 @@ pub async fn run(
         tracker_settings.owner.clone(),
     )
     .with_gate(gate.clone())
-    .with_failpoint(config.failpoint);
+    .with_failpoint(config.failpoint)
+    .with_cards(card_maker.clone());
     let deliverer = deliver::spawn_deliverer(deliverer, signals.clone(), background.cancel.clone());
     let recap_signals = signals.clone();
     let tracker = crate::tracker::spawn_tracker(

@@ -46,7 +46,8 @@ pub async fn run(services: &Services, input: CompareInput) -> Result<Reply, Comm
                 side.recent = library;
                 side.library_cut = !complete;
             }
-            Ok(render::compare(&a, &b))
+            let card = crate::cards::compare_card(&a, &b);
+            Ok(services.with_card(render::compare(&a, &b), card).await)
         }
         Some(game) => {
             // The game is looked up in the first user's titles, as autocomplete offers them.

@@ -21,6 +21,7 @@ use psn::{Account, Client, OnlineId, TitleProgress};
 
 use self::shares::cost;
 
+use crate::model::reply::Reply;
 use crate::store::Store;
 
 /// How many recent titles commands ask for: one page of the modern API, and always the same
@@ -54,6 +55,8 @@ pub struct Services {
     /// The server the command runs in (`None` in DMs and the console): a stored library is
     /// used only for players this server tracks (see [`Store::user_library_in_guild`]).
     guild: Option<u64>,
+    /// Draws `/trophies`' and `/compare`'s image cards; `None`: text only.
+    cards: Option<std::sync::Arc<crate::cards::CardMaker>>,
 }
 
 impl Services {
@@ -62,6 +65,28 @@ impl Services {
             client,
             library: None,
             guild: None,
+            cards: None,
+        }
+    }
+
+    /// The same services drawing image cards with `cards` (`None`: replies without them, as in
+    /// a server that turned them off).
+    pub fn with_cards(
+        mut self,
+        cards: Option<std::sync::Arc<crate::cards::CardMaker>>,
+    ) -> Services {
+        self.cards = cards;
+        self
+    }
+
+    /// `reply` with the card `spec` describes, when cards are on and it can be made.
+    pub async fn with_card(&self, reply: Reply, spec: crate::cards::CardSpec) -> Reply {
+        let Some(cards) = &self.cards else {
+            return reply;
+        };
+        match cards.make(&spec).await {
+            Some(file) => reply.with_card(file),
+            None => reply,
         }
     }
 

@@ -7,7 +7,7 @@ use super::track::{check_channel, ChannelFacts};
 use crate::errors::CommandError;
 use crate::model::recap::{parse_time_zone, RecapSchedule};
 use crate::model::reply::Reply;
-use crate::model::{AnnounceFilter, FilterKind, MilestoneSettings};
+use crate::model::{AnnounceFilter, FilterKind, GuildSettings, MilestoneSettings};
 use crate::render;
 use crate::store::Store;
 
@@ -21,6 +21,11 @@ pub struct SettingsInput {
     pub language: Option<String>,
     pub milestones: MilestoneChoices,
     pub recap: RecapOptions,
+    /// `cards`: image cards on or off; `None` leaves it.
+    pub cards: Option<bool>,
+    /// The server's announce channel as the bot sees it, when `channel` is not given (to say
+    /// whether cards can be attached there).
+    pub announce_channel: Option<ChannelFacts>,
 }
 
 /// The milestone switches an admin set; `None` leaves one as it is.
@@ -194,12 +199,18 @@ pub async fn run(
         && language.is_none()
         && !input.milestones.any()
         && input.recap.is_empty()
+        && input.cards.is_none()
     {
         return Ok((
-            render::settings(&settings, &recap, false, default_language),
+            with_attach_note(
+                render::settings(&settings, &recap, false, default_language),
+                &settings,
+                input.channel.as_ref().or(input.announce_channel.as_ref()),
+            ),
             false,
         ));
     }
+    let attach_check = input.channel.clone().or(input.announce_channel.clone());
     if let Some(channel) = input.channel {
         settings.announce_channel_id = Some(channel.channel_id);
     }
@@ -210,12 +221,33 @@ pub async fn run(
         settings.language = Some(language.to_string());
     }
     input.milestones.apply(&mut settings.milestones);
+    if let Some(cards) = input.cards {
+        settings.cards = cards;
+    }
     store.set_guild_settings(&settings).await?;
     if recap != current {
         store.set_recap_schedule(input.guild_id, &recap).await?;
     }
     Ok((
-        render::settings(&settings, &recap, true, default_language),
+        with_attach_note(
+            render::settings(&settings, &recap, true, default_language),
+            &settings,
+            attach_check.as_ref(),
+        ),
         true,
     ))
+}
+
+/// The reply with a word on Attach Files when cards are on and the channel lacks it.
+fn with_attach_note(
+    reply: Reply,
+    settings: &GuildSettings,
+    channel: Option<&ChannelFacts>,
+) -> Reply {
+    match channel {
+        Some(facts) if settings.cards && facts.in_guild && !facts.can_attach_files => {
+            render::with_note(reply, &render::attach_files_note(facts.channel_id))
+        }
+        _ => reply,
+    }
 }

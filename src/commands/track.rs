@@ -80,6 +80,8 @@ pub struct ChannelFacts {
     /// Permissions the bot lacks there, among View Channel, Send Messages, Embed Links and Read
     /// Message History.
     pub missing_permissions: Vec<&'static str>,
+    /// Whether the bot may attach files there (image cards); without it, posts go as text.
+    pub can_attach_files: bool,
 }
 
 /// Whether announcements can go to this channel.
@@ -175,7 +177,9 @@ pub async fn add(
         }
     };
     let renamed_from = (!account.online_id.eq_ignore_ascii_case(user)).then(|| user.to_string());
+    let cards_on = store.guild_settings(input.guild_id).await?.cards;
     Ok(render::track_added(&TrackAdded {
+        cards_without_attach_files: cards_on && !input.channel.can_attach_files,
         online_id: account.online_id,
         renamed_from,
         channel_id: input.channel.channel_id,

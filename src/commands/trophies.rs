@@ -24,7 +24,9 @@ pub async fn run(services: &Services, input: TrophiesInput) -> Result<Reply, Com
                 .recent_titles(&account, RECENT_TITLES)
                 .await?;
             let summary = summary_if_available(services, &account).await?;
-            Ok(render::profile(&account, summary.as_ref(), &recent))
+            let reply = render::profile(&account, summary.as_ref(), &recent);
+            let card = crate::cards::profile_card(&account, summary.as_ref(), &recent);
+            Ok(services.with_card(reply, card).await)
         }
         Some(game) => {
             let game = resolve_game(services, &account, &game).await?;

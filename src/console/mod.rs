@@ -206,6 +206,8 @@ pub async fn run(args: ConsoleArgs) -> i32 {
     }
     // Kept alive while commands run: dropping it stops the simulator.
     let mut _sim_server = None;
+    // The image cards' picture hosts: the simulator's own, or the configured ones.
+    let image_hosts: Vec<String>;
     let client = if args.sim {
         let sim = psn_sim::Sim::new(psn_sim::SimConfig::default());
         let server = match sim.serve(([127, 0, 0, 1], 0).into()).await {
@@ -220,11 +222,15 @@ pub async fn run(args: ConsoleArgs) -> i32 {
             Credential::Npsso(Secret::new(psn_sim::SIM_NPSSO)),
         )
         .with_base_url(&server.base_url);
+        image_hosts = vec![server.addr.to_string()];
         _sim_server = Some(server);
         Client::new(config)
     } else {
         match Config::from_env(Mode::Console) {
-            Ok(config) => Client::new(config.psn),
+            Ok(config) => {
+                image_hosts = config.image_hosts;
+                Client::new(config.psn)
+            }
             Err(err) => {
                 eprintln!("error: {err}\n(or use --sim to try the console with the built-in PSN simulator)");
                 return EXIT_USAGE;
@@ -232,7 +238,9 @@ pub async fn run(args: ConsoleArgs) -> i32 {
         }
     };
     let services = match client {
-        Ok(client) => Services::new(client),
+        Ok(client) => {
+            Services::new(client).with_cards(Some(crate::cards::CardMaker::new(image_hosts)))
+        }
         Err(err) => {
             eprintln!("error: cannot set up the PSN client: {err}");
             return EXIT_USAGE;

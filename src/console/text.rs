@@ -39,6 +39,14 @@ pub fn reply_text(reply: &Reply) -> String {
         }
         out.push(lines.join("\n"));
     }
+    for file in reply.attachments() {
+        out.push(format!(
+            "[attached: {} ({}, {} bytes)]",
+            file.filename,
+            file.content_type,
+            file.bytes.len()
+        ));
+    }
     for row in reply.components() {
         let labels: Vec<String> = row
             .components

@@ -72,11 +72,36 @@ pub struct Reply {
     attachments: Vec<Attachment>,
 }
 
-/// A file sent with a message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A file sent with a message. Its JSON (the console's `--json`) names it, its size and its
+/// content type, never its bytes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Attachment {
     pub filename: String,
+    #[serde(default)]
+    pub content_type: String,
+    #[serde(skip)]
     pub bytes: Vec<u8>,
+}
+
+impl Attachment {
+    pub fn png(filename: &str, bytes: Vec<u8>) -> Attachment {
+        Attachment {
+            filename: filename.to_string(),
+            content_type: "image/png".to_string(),
+            bytes,
+        }
+    }
+}
+
+impl Serialize for Attachment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Attachment", 3)?;
+        out.serialize_field("filename", &self.filename)?;
+        out.serialize_field("size", &self.bytes.len())?;
+        out.serialize_field("content_type", &self.content_type)?;
+        out.end()
+    }
 }
 
 impl Reply {
@@ -120,6 +145,36 @@ impl Reply {
 
     pub fn attachments(&self) -> &[Attachment] {
         &self.attachments
+    }
+
+    /// The same reply with `card` attached and shown as the first embed's picture.
+    pub fn with_card(self, card: Attachment) -> Reply {
+        self.with_card_on(card, 0)
+    }
+
+    /// The same reply with `card` attached and shown as the picture of embed `index` (the
+    /// first when there is no such embed).
+    pub fn with_card_on(mut self, card: Attachment, index: usize) -> Reply {
+        let index = if index < self.embeds.len() { index } else { 0 };
+        if let Some(embed) = self.embeds.get_mut(index) {
+            *embed = std::mem::take(embed).attached_image(&card.filename);
+        }
+        self.with_attachments(vec![card])
+    }
+
+    /// The same reply without its files, and without embed pictures that pointed at them.
+    pub fn without_attachments(mut self) -> Reply {
+        for embed in &mut self.embeds {
+            if embed
+                .image
+                .as_ref()
+                .is_some_and(|image| image.url.starts_with("attachment://"))
+            {
+                embed.image = None;
+            }
+        }
+        self.attachments.clear();
+        self
     }
 
     pub fn embed(embed: Embed) -> Reply {
@@ -186,6 +241,9 @@ pub struct Embed {
     pub footer: Option<EmbedFooter>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<EmbedImage>,
+    /// The big picture: an image card as `attachment://card.png`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<EmbedImage>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<EmbedAuthor>,
     /// ISO 8601, as Discord expects.
@@ -239,6 +297,14 @@ impl Embed {
 
     pub fn thumbnail(mut self, url: Option<impl Into<String>>) -> Embed {
         self.thumbnail = url.map(|url| EmbedImage { url: url.into() });
+        self
+    }
+
+    /// The embed showing the attached file `filename` as its picture.
+    pub fn attached_image(mut self, filename: &str) -> Embed {
+        self.image = Some(EmbedImage {
+            url: format!("attachment://{filename}"),
+        });
         self
     }
 
@@ -442,6 +508,7 @@ fn fit_embeds(embeds: Vec<Embed>) -> Vec<Embed> {
             fields,
             footer,
             thumbnail: embed.thumbnail,
+            image: embed.image,
             author,
             timestamp: embed.timestamp,
         });
@@ -531,10 +598,7 @@ mod tests {
 
     #[test]
     fn attachments_are_held_to_discords_count_and_upload_limits() {
-        let file = |name: &str, size: usize| Attachment {
-            filename: name.to_string(),
-            bytes: vec![0; size],
-        };
+        let file = |name: &str, size: usize| Attachment::png(name, vec![0; size]);
         let reply = Reply::embed(Embed::new().title("t")).with_attachments(vec![
             file("big.png", limits::UPLOAD_BYTES - 10),
             file("too-much.png", 11),
@@ -558,6 +622,15 @@ mod tests {
         // No attachments: the JSON keeps the contract's four keys.
         let json = serde_json::to_value(Reply::embed(Embed::new().title("t"))).unwrap();
         assert!(json.get("attachments").is_none());
+        // With one: its name, size and type, never its bytes.
+        let json = serde_json::to_value(
+            Reply::embed(Embed::new()).with_attachments(vec![file("card.png", 3)]),
+        )
+        .unwrap();
+        assert_eq!(
+            json["attachments"],
+            serde_json::json!([{"filename": "card.png", "size": 3, "content_type": "image/png"}])
+        );
     }
 
     #[test]

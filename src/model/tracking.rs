@@ -114,6 +114,8 @@ pub struct GuildSettings {
     /// bot's default (`PSN_LANGUAGE`).
     pub language: Option<String>,
     pub milestones: MilestoneSettings,
+    /// Image cards on posts that have one (`/settings cards`); on by default.
+    pub cards: bool,
 }
 
 impl GuildSettings {
@@ -124,6 +126,7 @@ impl GuildSettings {
             filter: AnnounceFilter::All,
             language: None,
             milestones: MilestoneSettings::default(),
+            cards: true,
         }
     }
 }

@@ -171,6 +171,15 @@ fn context_of<'a>(
     contexts.get(&(game.title.np_communication_id.clone(), trophy.definition.id))
 }
 
+/// Which of an announcement's embeds celebrates a platinum (the first, if several): where its
+/// image card goes.
+pub fn platinum_embed_index(reply: &Reply) -> Option<usize> {
+    reply
+        .embeds()
+        .iter()
+        .position(|embed| embed.color == Some(COLOR_PLATINUM))
+}
+
 /// Names shown in "also earned by"; the rest are counted.
 const ALSO_NAMED: usize = 3;
 

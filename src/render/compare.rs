@@ -28,7 +28,7 @@ pub struct CompareSide {
 }
 
 impl CompareSide {
-    fn earned(&self) -> psn::TrophyCounts {
+    pub fn earned(&self) -> psn::TrophyCounts {
         match &self.summary {
             Some(summary) => summary.earned,
             None => earned_in(&self.recent),

@@ -16,8 +16,8 @@ mod track;
 mod trophy;
 
 pub use announce::{
-    announcements, announcements_in_server, delivery_problem, server_context_text, DeliveryFailure,
-    REFERENCE_RESERVE,
+    announcements, announcements_in_server, delivery_problem, platinum_embed_index,
+    server_context_text, DeliveryFailure, REFERENCE_RESERVE,
 };
 pub use compare::{compare, compare_title, CompareSide};
 pub use help::{
@@ -33,8 +33,8 @@ pub use rarest::{rarest, RareTrophy, RarestScope};
 pub use recap::{weekly_recap, RECAP_FIRSTS, RECAP_PLATINUMS, RECAP_PLAYERS};
 pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
 pub use track::{
-    format_interval, settings, track_added, track_list, track_removed, BudgetView, TrackAdded,
-    TrackList, TrophyListVisibility,
+    attach_files_note, format_interval, settings, track_added, track_list, track_removed,
+    with_note, BudgetView, TrackAdded, TrackList, TrophyListVisibility,
 };
 pub use trophy::{trophy_holders, HOLDERS_NAMED};
 

@@ -29,6 +29,18 @@ pub struct TrackAdded {
     /// The server already tracked the account; only its channel changed.
     pub already_tracked: bool,
     pub visibility: TrophyListVisibility,
+    /// Image cards are on but the bot may not attach files in the channel.
+    pub cards_without_attach_files: bool,
+}
+
+/// What `/track add` and `/settings` say when image cards are on in a channel where the bot may
+/// not attach files.
+pub fn attach_files_note(channel_id: u64) -> String {
+    format!(
+        "🖼️ I can't attach files in <#{channel_id}>, so platinums there are announced without \
+         their image card. Give me **Attach Files** there, or turn cards off with \
+         `/settings cards: False`."
+    )
 }
 
 /// What `/track list` shows.
@@ -97,6 +109,20 @@ pub fn format_interval(d: Duration) -> String {
     }
 }
 
+/// `reply` with `note` as a last field of its first embed.
+pub fn with_note(reply: Reply, note: &str) -> Reply {
+    let mut embeds = reply.embeds().to_vec();
+    if let Some(first) = embeds.first_mut() {
+        *first = std::mem::take(first).field("Image cards", note, false);
+    }
+    Reply::new(
+        reply.content().map(str::to_string),
+        embeds,
+        reply.components().to_vec(),
+        reply.ephemeral(),
+    )
+}
+
 pub fn track_added(added: &TrackAdded) -> Reply {
     let name = escape_markdown(&added.online_id);
     let mut lines = Vec::new();
@@ -127,6 +153,9 @@ pub fn track_added(added: &TrackAdded) -> Reply {
              Announcements start once they make it visible (PSN privacy settings: Gaming | \
              Media → Trophies: Anyone)."
         ));
+    }
+    if added.cards_without_attach_files {
+        lines.push(attach_files_note(added.channel_id));
     }
     let title = if added.already_tracked {
         format!("Updated {name}")
@@ -384,10 +413,20 @@ pub fn settings(
                 false,
             )
             .field("Weekly recap", recap_line(recap), false)
+            .field(
+                "Image cards",
+                if settings.cards {
+                    "On: platinums, `/trophies` and `/compare` come with a picture"
+                } else {
+                    "Off: text only"
+                },
+                false,
+            )
             .footer(
                 "Change them with /settings channel, filter (all, gold and up, platinum only, \
                  rarer than), rare_percent, language, platinum_milestones, level_milestones, \
-                 completion_milestones, rarest_milestones, recap, recap_day, recap_hour and time_zone",
+                 completion_milestones, rarest_milestones, recap, recap_day, recap_hour, time_zone \
+                 and cards",
             ),
     )
 }

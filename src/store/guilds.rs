@@ -86,7 +86,8 @@ impl Store {
     pub async fn guild_settings(&self, guild_id: u64) -> Result<GuildSettings, StoreError> {
         let row = sqlx::query(
             "SELECT announce_channel_id, filter_kind, rare_threshold, language,
-                    milestone_platinum, milestone_level, milestone_completion, milestone_rarest
+                    milestone_platinum, milestone_level, milestone_completion, milestone_rarest,
+                    cards_enabled
              FROM guild_settings WHERE guild_id = $1",
         )
         .bind(snowflake_to_db(guild_id))
@@ -104,6 +105,7 @@ impl Store {
             filter: AnnounceFilter::from_db(&kind, row.try_get("rare_threshold")?),
             language: row.try_get("language")?,
             milestones: milestones_from_row(&row)?,
+            cards: row.try_get("cards_enabled")?,
         })
     }
 
@@ -113,8 +115,9 @@ impl Store {
         sqlx::query(
             "INSERT INTO guild_settings
                  (guild_id, announce_channel_id, filter_kind, rare_threshold, language,
-                  milestone_platinum, milestone_level, milestone_completion, milestone_rarest)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                  milestone_platinum, milestone_level, milestone_completion, milestone_rarest,
+                  cards_enabled)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (guild_id) DO UPDATE
              SET announce_channel_id = EXCLUDED.announce_channel_id,
                  filter_kind = EXCLUDED.filter_kind,
@@ -124,6 +127,7 @@ impl Store {
                  milestone_level = EXCLUDED.milestone_level,
                  milestone_completion = EXCLUDED.milestone_completion,
                  milestone_rarest = EXCLUDED.milestone_rarest,
+                 cards_enabled = EXCLUDED.cards_enabled,
                  updated_at = now()",
         )
         .bind(snowflake_to_db(settings.guild_id))
@@ -135,6 +139,7 @@ impl Store {
         .bind(settings.milestones.level)
         .bind(settings.milestones.completion)
         .bind(settings.milestones.rarest)
+        .bind(settings.cards)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -33,6 +33,8 @@ pub struct OutboxRow {
     pub account_id: String,
     /// The serialized `crate::model::reply::Reply`.
     pub payload: serde_json::Value,
+    /// The card to draw and attach (a serialized `crate::cards::CardSpec`), if any.
+    pub card: Option<serde_json::Value>,
     pub nonce: String,
     pub created_at: DateTime<Utc>,
     /// When the earliest trophy of the message was earned, if the tracker recorded it.
@@ -72,6 +74,7 @@ fn outbox_row(row: &sqlx::postgres::PgRow) -> Result<OutboxRow, sqlx::Error> {
         channel_id: snowflake_from_db(row.try_get("channel_id")?),
         account_id: row.try_get("account_id")?,
         payload: row.try_get("payload")?,
+        card: row.try_get("card")?,
         nonce: row.try_get("nonce")?,
         created_at: row.try_get("created_at")?,
         earned_at: row.try_get("earned_at")?,
@@ -112,7 +115,7 @@ impl Store {
              UPDATE outbox o
              SET claimed_by = $1, claimed_until = now() + make_interval(secs => $2)
              FROM due WHERE o.id = due.id
-             RETURNING o.id, o.guild_id, o.channel_id, o.account_id, o.payload, o.nonce,
+             RETURNING o.id, o.guild_id, o.channel_id, o.account_id, o.payload, o.card, o.nonce,
                        o.created_at, o.earned_at, o.attempts,
                        EXTRACT(EPOCH FROM now() - o.attempted_at)::float8 AS attempted_ago",
         )

@@ -97,6 +97,8 @@ pub struct OutboxEntry {
     /// For a post that must exist at most once per server (a milestone): what it is about,
     /// unique per guild. `None` for a trophy announcement (its nonce is enough).
     pub event_key: Option<String>,
+    /// The serialized `crate::cards::CardSpec` the deliverer draws and attaches, if any.
+    pub card: Option<String>,
 }
 
 /// Everything one poll of one account writes.
@@ -606,20 +608,24 @@ impl Store {
             let mut payloads = Vec::new();
             let mut nonces = Vec::new();
             let mut event_keys = Vec::new();
+            let mut cards = Vec::new();
             for entry in &commit.outbox {
                 guilds.push(snowflake_to_db(entry.guild_id));
                 channels.push(snowflake_to_db(entry.channel_id));
                 payloads.push(entry.payload.clone());
                 nonces.push(entry.nonce.clone());
                 event_keys.push(entry.event_key.clone());
+                cards.push(entry.card.clone());
             }
             // WITH ORDINALITY keeps the messages of one batch in order of their ids. A row
             // whose nonce or event key exists already is left out (no conflict target: either).
             outbox_inserted = sqlx::query(
-                "INSERT INTO outbox (guild_id, channel_id, account_id, payload, nonce, event_key)
-                 SELECT guild, channel, $1, payload::jsonb, nonce, event_key
-                 FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])
-                      WITH ORDINALITY AS t(guild, channel, payload, nonce, event_key, n)
+                "INSERT INTO outbox
+                     (guild_id, channel_id, account_id, payload, nonce, event_key, card)
+                 SELECT guild, channel, $1, payload::jsonb, nonce, event_key, card::jsonb
+                 FROM UNNEST($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                             $7::text[])
+                      WITH ORDINALITY AS t(guild, channel, payload, nonce, event_key, card, n)
                  ORDER BY n
                  ON CONFLICT DO NOTHING",
             )
@@ -629,6 +635,7 @@ impl Store {
             .bind(payloads)
             .bind(nonces)
             .bind(event_keys)
+            .bind(cards)
             .execute(&mut *tx)
             .await?
             .rows_affected();

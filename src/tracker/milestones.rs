@@ -394,6 +394,7 @@ async fn outbox_entries(
                 payload: serde_json::to_string(&crate::render::milestone(&shown))?,
                 nonce: milestone_nonce(destination.guild_id, account_id, &event_key),
                 event_key: Some(event_key),
+                card: None,
             });
         }
     }

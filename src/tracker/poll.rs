@@ -577,6 +577,15 @@ async fn outbox_entries(
 ) -> Result<Vec<OutboxEntry>, TrackerError> {
     let mut entries = Vec::new();
     let mut translated: HashMap<String, PlayerBatch> = HashMap::new();
+    // The platinum count before this batch (stored listings), for the card's "Nth platinum".
+    let platinums_before = if batch_has_platinum(batch) {
+        store
+            .earned_counts(&batch.account_id)
+            .await?
+            .map(|counts| counts.platinum)
+    } else {
+        None
+    };
     for destination in store.destinations(&batch.account_id).await? {
         let Some(channel_id) = destination.channel_id else {
             tracing::info!(guild_id = destination.guild_id, account_id = %batch.account_id,
@@ -607,6 +616,9 @@ async fn outbox_entries(
         // Where each trophy stands in this server, from stored data only.
         let contexts = super::context::server_contexts(store, destination.guild_id, batch).await?;
         let replies = crate::render::announcements_in_server(batch, &destination.filter, &contexts);
+        let card = platinum_card(batch, &destination.filter, platinums_before)
+            .map(|card| serde_json::to_string(&card))
+            .transpose()?;
         for (index, reply) in replies.iter().enumerate() {
             entries.push(OutboxEntry {
                 guild_id: destination.guild_id,
@@ -614,10 +626,47 @@ async fn outbox_entries(
                 payload: serde_json::to_string(reply)?,
                 nonce: announcement_nonce(destination.guild_id, &batch.account_id, &passing, index),
                 event_key: None,
+                // One message per batch: the card goes with it.
+                card: card.clone().filter(|_| index == 0),
             });
         }
     }
     Ok(entries)
+}
+
+fn batch_has_platinum(batch: &PlayerBatch) -> bool {
+    batch
+        .titles
+        .iter()
+        .flat_map(|t| &t.trophies)
+        .any(|t| t.definition.kind == psn::TrophyType::Platinum)
+}
+
+/// The card of the batch's first platinum that passes `filter`; its count is the player's
+/// platinums before the batch plus those of the batch up to it.
+fn platinum_card(
+    batch: &PlayerBatch,
+    filter: &crate::model::AnnounceFilter,
+    platinums_before: Option<u32>,
+) -> Option<crate::cards::CardSpec> {
+    let mut count = platinums_before;
+    for title in &batch.titles {
+        for trophy in &title.trophies {
+            if trophy.definition.kind != psn::TrophyType::Platinum {
+                continue;
+            }
+            count = count.map(|n| n + 1);
+            if filter.passes(trophy.definition.kind, trophy.earned_rate) {
+                return Some(crate::cards::platinum_card(
+                    &batch.online_id,
+                    title,
+                    trophy,
+                    count,
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// The batch with title and trophy names and details in `language`, from the title definitions

@@ -20,6 +20,7 @@ fn facts() -> ChannelFacts {
         in_guild: true,
         is_text: true,
         missing_permissions: Vec::new(),
+        can_attach_files: true,
     }
 }
 

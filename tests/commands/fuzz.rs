@@ -295,6 +295,8 @@ fn settings_options_change_only_what_they_should() {
                         language: language.clone(),
                         milestones,
                         recap: Default::default(),
+                        cards: None,
+                        announce_channel: None,
                     },
                     "en-GB",
                 )
@@ -378,6 +380,7 @@ fn track_and_link_options_refused_change_nothing() {
                                         in_guild: true,
                                         is_text: text_channel,
                                         missing_permissions: Vec::new(),
+                                        can_attach_files: true,
                                     },
                                     stored_channel: Some(200),
                                     added_by: CALLER,

@@ -46,6 +46,7 @@ async fn help_tells_this_servers_tracking_and_the_callers_link() {
             filter: AnnounceFilter::PlatinumOnly,
             language: None,
             milestones: Default::default(),
+            cards: true,
         })
         .await
         .expect("settings");

@@ -115,6 +115,36 @@ fn compare_two_users() {
     assert!(description.contains("✅ sim\\_hunter"), "{description}");
 }
 
+/// `/trophies` and `/compare` carry their image card: listed by name, size and type (never its
+/// bytes) and shown by the embed; a game's trophy list has none.
+#[test]
+fn profile_and_compare_list_their_card() {
+    for command in [
+        "/trophies user:sim_hunter",
+        "/compare user:sim_hunter other:sim_casual",
+    ] {
+        let (code, reply) = sim_json(command);
+        assert_eq!(code, 0);
+        let files = reply["attachments"].as_array().cloned().unwrap_or_default();
+        assert_eq!(files.len(), 1, "{command}: {reply}");
+        assert_eq!(files[0]["filename"], "card.png");
+        assert_eq!(files[0]["content_type"], "image/png");
+        assert!(files[0]["size"].as_u64().is_some_and(|size| size > 1000));
+        assert!(files[0].get("bytes").is_none());
+        assert_eq!(embed(&reply)["image"]["url"], "attachment://card.png");
+    }
+    let (_, reply) = sim_json(r#"/trophies user:sim_hunter game:"astro bot""#);
+    assert!(reply.get("attachments").is_none(), "{reply}");
+    // The text form names the file last.
+    let out = trophybot(&["console", "--sim", "/trophies user:sim_hunter"], None);
+    let last = out.stdout.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("[attached: card.png (image/png, ") && last.ends_with(" bytes)]"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn comparing_an_account_with_itself_is_an_error() {
     // Another spelling, and an old name of a renamed account: the same account ID either way.

@@ -9,6 +9,7 @@ mod support;
 mod admin;
 mod bad_input;
 mod budget;
+mod cards;
 mod commands;
 mod discord_limits;
 mod faults;

@@ -49,6 +49,7 @@ fn settings(filter: AnnounceFilter) -> GuildSettings {
         filter,
         language: None,
         milestones: Default::default(),
+        cards: true,
     }
 }
 
@@ -187,6 +188,7 @@ fn track_added_private_and_renamed() {
         follows_server_channel: true,
         already_tracked: false,
         visibility: TrophyListVisibility::Private,
+        cards_without_attach_files: false,
     }));
 }
 
@@ -199,6 +201,7 @@ fn track_added_again_moves_the_channel() {
         follows_server_channel: false,
         already_tracked: true,
         visibility: TrophyListVisibility::Public,
+        cards_without_attach_files: true,
     }));
 }
 

@@ -35,6 +35,7 @@ fn server(accounts: Vec<TrackedAccount>) -> ServerTracking {
             filter: AnnounceFilter::GoldAndUp,
             language: None,
             milestones: Default::default(),
+            cards: true,
         },
         accounts,
     }

@@ -62,6 +62,7 @@ async fn settings_default_then_round_trip() {
             completion: false,
             rarest: false,
         },
+        cards: false,
     };
     store.set_guild_settings(&settings).await.unwrap();
     assert_eq!(store.guild_settings(GUILD).await.unwrap(), settings);
@@ -69,6 +70,7 @@ async fn settings_default_then_round_trip() {
         filter: AnnounceFilter::GoldAndUp,
         language: None,
         milestones: MilestoneSettings::default(),
+        cards: true,
         ..settings
     };
     store.set_guild_settings(&changed).await.unwrap();
@@ -291,6 +293,7 @@ async fn forgetting_a_guild_removes_only_that_guild() {
                 filter: AnnounceFilter::PlatinumOnly,
                 language: None,
                 milestones: Default::default(),
+                cards: true,
             })
             .await
             .unwrap();

@@ -581,6 +581,8 @@ fn settings_input(recap: RecapOptions, language: Option<&str>) -> SettingsInput 
         language: language.map(str::to_string),
         milestones: Default::default(),
         recap,
+        cards: None,
+        announce_channel: None,
     }
 }
 
@@ -708,4 +710,44 @@ async fn berlin_week_footer(store: &Store, now: DateTime<Utc>) -> serde_json::Va
     .await
     .unwrap();
     serde_json::to_value(reply.embeds()[0].footer.clone()).unwrap()
+}
+
+/// `/settings cards` turns image cards off and on; with cards on, a channel where the bot may
+/// not attach files is pointed out, and one where it may is not.
+#[tokio::test]
+async fn settings_switch_cards_and_point_out_a_channel_without_attach_files() {
+    use trophybot::commands::track::ChannelFacts;
+    let (_db, store) = TestDb::migrated().await;
+    assert!(
+        store.guild_settings(GUILD).await.unwrap().cards,
+        "on by default"
+    );
+    let facts = |can_attach_files| ChannelFacts {
+        channel_id: 200,
+        in_guild: true,
+        is_text: true,
+        missing_permissions: Vec::new(),
+        can_attach_files,
+    };
+    let run = |cards: Option<bool>, channel: Option<ChannelFacts>| {
+        let store = store.clone();
+        async move {
+            let input = SettingsInput {
+                cards,
+                channel,
+                ..settings_input(RecapOptions::default(), None)
+            };
+            let (reply, _) = settings::run(&store, input, "en-GB").await.unwrap();
+            serde_json::to_string(&reply).unwrap()
+        }
+    };
+    let off = run(Some(false), Some(facts(false))).await;
+    assert!(off.contains("Off: text only"), "{off}");
+    assert!(!off.contains("Attach Files"), "cards are off: {off}");
+    assert!(!store.guild_settings(GUILD).await.unwrap().cards);
+    let on = run(Some(true), Some(facts(false))).await;
+    assert!(on.contains("I can't attach files in <#200>"), "{on}");
+    assert!(store.guild_settings(GUILD).await.unwrap().cards);
+    let fine = run(None, Some(facts(true))).await;
+    assert!(!fine.contains("attach files"), "{fine}");
 }

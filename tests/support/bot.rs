@@ -289,6 +289,8 @@ impl Harness {
             .env("PSN_API_URL", &self.sim_server.base_url)
             .env("PSN_AUTH_URL", &self.sim_server.base_url)
             .env("PSN_PROFILE_URL", &self.sim_server.base_url)
+            // The simulator serves the image cards' pictures.
+            .env("PSN_IMAGE_HOSTS", self.sim_server.addr.to_string())
             .env("HTTP_ADDR", self.ops_addr.to_string())
             .stdin(Stdio::null());
         match self.discord_path {

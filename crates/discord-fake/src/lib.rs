@@ -13,6 +13,7 @@ mod ratelimit;
 mod rest;
 mod state;
 mod tls;
+pub mod upload;
 pub mod validate;
 
 use std::net::SocketAddr;
@@ -26,9 +27,9 @@ use tokio::task::JoinHandle;
 pub use clock::FakeClock;
 pub use model::{
     Direction, FakeChannel, FakeConfig, FakeGuild, FakeUser, Fault, FaultKind, GatewayRecord,
-    InteractionEvent, InteractionId, MessageRecord, RecordedRequest, CHANNEL_ANNOUNCEMENT,
-    CHANNEL_TEXT, CHANNEL_VOICE, EMBED_LINKS, MANAGE_GUILD, MEMBER_PERMISSIONS, SEND_MESSAGES,
-    VIEW_CHANNEL,
+    InteractionEvent, InteractionId, MessageRecord, RecordedRequest, ATTACH_FILES,
+    CHANNEL_ANNOUNCEMENT, CHANNEL_TEXT, CHANNEL_VOICE, EMBED_LINKS, MANAGE_GUILD,
+    MEMBER_PERMISSIONS, SEND_MESSAGES, VIEW_CHANNEL,
 };
 pub use ratelimit::{RouteLimit, MESSAGE_CREATE_LIMIT, OTHER_ROUTE_LIMIT};
 use state::{
@@ -36,6 +37,7 @@ use state::{
     INTERACTION_COMPONENT,
 };
 pub use tls::{TlsError, DISCORD_HOST};
+pub use upload::{UploadedFile, UPLOAD_LIMIT};
 
 /// The path serenity's WebSocket connects to (the `/gateway` answer points there).
 pub const GATEWAY_PATH: &str = "/gateway-ws";
@@ -107,6 +109,10 @@ impl FakeDiscord {
         let app = axum::Router::new()
             .route(GATEWAY_PATH, axum::routing::get(gateway::upgrade))
             .fallback(rest::handle)
+            // Room for a body past Discord's upload limit, so the fake answers it as Discord does.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                2 * upload::UPLOAD_LIMIT,
+            ))
             .with_state(Arc::clone(&shared));
         let plain = tokio::spawn({
             let app = app.clone();

@@ -9,15 +9,17 @@ use serde_json::Value;
 use crate::clock::FakeClock;
 use crate::ratelimit::{RouteLimit, MESSAGE_CREATE_LIMIT, OTHER_ROUTE_LIMIT};
 
-/// Permissions a plain member has: view channels, send messages, embed links, read history,
-/// use application commands.
-pub const MEMBER_PERMISSIONS: u64 = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 16) | (1 << 31);
+/// Permissions a plain member has: view channels, send messages, embed links, attach files,
+/// read history, use application commands.
+pub const MEMBER_PERMISSIONS: u64 =
+    (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 31);
 /// The Manage Server permission bit.
 pub const MANAGE_GUILD: u64 = 1 << 5;
 /// Single permission bits, for channels that deny the bot something.
 pub const VIEW_CHANNEL: u64 = 1 << 10;
 pub const SEND_MESSAGES: u64 = 1 << 11;
 pub const EMBED_LINKS: u64 = 1 << 14;
+pub const ATTACH_FILES: u64 = 1 << 15;
 /// Discord's channel types the fake serves.
 pub const CHANNEL_TEXT: u64 = 0;
 pub const CHANNEL_VOICE: u64 = 2;
@@ -252,6 +254,8 @@ pub struct MessageRecord {
     pub allowed_mentions: Option<Value>,
     pub ephemeral: bool,
     pub interaction: Option<InteractionId>,
+    /// The files the message carries (multipart uploads), bytes and all.
+    pub files: Vec<crate::upload::UploadedFile>,
 }
 
 /// A canned failure for the next request matching `method` and `path_prefix`.

@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::model::{
-    FaultKind, InteractionEvent, InteractionId, MessageRecord, RecordedRequest, SEND_MESSAGES,
-    VIEW_CHANNEL,
+    FaultKind, InteractionEvent, InteractionId, MessageRecord, RecordedRequest, ATTACH_FILES,
+    SEND_MESSAGES, VIEW_CHANNEL,
 };
 use crate::ratelimit::{Admission, BucketHeaders, Route};
 use crate::state::{
     NewMessage, Shared, State, EPHEMERAL, INTERACTION_AUTOCOMPLETE, INTERACTION_COMPONENT, LOADING,
 };
+use crate::upload::{self, UploadedFile};
 use crate::validate::{self, FormErrors};
 
 const API_PREFIX: &str = "/api/v10";
@@ -120,10 +121,20 @@ pub(crate) async fn handle(
         .unwrap_or(full_path)
         .to_owned();
     let query = uri.query().map(str::to_owned);
-    let parsed: Result<Option<Value>, _> = if body.is_empty() {
-        Ok(None)
-    } else {
-        serde_json::from_slice(&body).map(Some)
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(upload::boundary);
+    let (parsed, files): (Result<Option<Value>, ()>, Vec<UploadedFile>) = match multipart {
+        Some(boundary) => match upload::parse(&body, &boundary) {
+            Some((payload, files)) => (Ok(payload), files),
+            None => (Err(()), Vec::new()),
+        },
+        None if body.is_empty() => (Ok(None), Vec::new()),
+        None => (
+            serde_json::from_slice(&body).map(Some).map_err(|_| ()),
+            Vec::new(),
+        ),
     };
     let authorized = headers
         .get(header::AUTHORIZATION)
@@ -160,7 +171,14 @@ pub(crate) async fn handle(
                             body: body.as_ref().unwrap_or(&Value::Null),
                             authorized,
                         };
-                        let mut reply = self::route(state, shared, &request);
+                        let mut reply = match check_files(state, &request, &files) {
+                            Some(refused) => refused,
+                            None => {
+                                let mut reply = self::route(state, shared, &request);
+                                keep_files(state, &mut reply, &files);
+                                reply
+                            }
+                        };
                         reply.headers.extend(bucket.to_headers());
                         reply
                     }
@@ -185,6 +203,83 @@ pub(crate) async fn handle(
         std::future::pending::<()>().await;
     }
     into_response(reply)
+}
+
+/// Discord's answer to a message's files when it refuses them: over the upload limit (413), an
+/// embed showing `attachment://name` that is not among them (400), or a channel where the bot
+/// may not attach files (403 Missing Permissions).
+fn check_files(state: &State, request: &Request<'_>, files: &[UploadedFile]) -> Option<Reply> {
+    if files.is_empty() {
+        return None;
+    }
+    let total: usize = files.iter().map(|f| f.bytes.len()).sum();
+    if total > upload::UPLOAD_LIMIT {
+        return Some(Reply::error(413, 40005, "Request entity too large"));
+    }
+    let missing: Vec<String> = upload::referenced(request.body)
+        .into_iter()
+        .filter(|name| !files.iter().any(|f| &f.filename == name))
+        .collect();
+    if !missing.is_empty() {
+        return Some(Reply::invalid_form(&FormErrors::single(
+            vec!["embeds".into()],
+            "ATTACHMENT_NOT_FOUND",
+            &format!("Unknown attachment: {}", missing.join(", ")),
+        )));
+    }
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    if let ("POST", ["channels", channel, "messages"]) =
+        (request.method.as_str(), segments.as_slice())
+    {
+        let denied = parse_id(channel)
+            .and_then(|id| state.guild_channel(id))
+            .is_some_and(|(_, channel)| channel.bot_denied & ATTACH_FILES != 0);
+        if denied {
+            return Some(Reply::missing_permissions());
+        }
+    }
+    None
+}
+
+/// The files a successful message create or edit carried, kept on the message (and listed in
+/// its `attachments`, as Discord returns them).
+fn keep_files(state: &mut State, reply: &mut Reply, files: &[UploadedFile]) {
+    if files.is_empty() || !(200..300).contains(&reply.status) {
+        return;
+    }
+    let Some(message_id) = reply
+        .body
+        .as_ref()
+        .and_then(|b| b["id"].as_str())
+        .and_then(parse_id)
+    else {
+        return;
+    };
+    let listed: Vec<Value> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            json!({
+                "id": format!("{message_id}{i}"),
+                "filename": f.filename,
+                "size": f.bytes.len(),
+                "content_type": f.content_type,
+                "url": format!("https://cdn.discordapp.com/attachments/{message_id}/{}", f.filename),
+                "proxy_url": format!("https://media.discordapp.net/attachments/{message_id}/{}", f.filename),
+            })
+        })
+        .collect();
+    if let Some(record) = state
+        .messages
+        .iter_mut()
+        .find(|m| m.message_id == message_id)
+    {
+        record.files = files.to_vec();
+        record.message["attachments"] = Value::Array(listed.clone());
+    }
+    if let Some(body) = reply.body.as_mut() {
+        body["attachments"] = Value::Array(listed);
+    }
 }
 
 fn into_response(reply: Reply) -> Response {

@@ -298,6 +298,7 @@ impl State {
             allowed_mentions: new.body.get("allowed_mentions").cloned(),
             ephemeral: new.flags & EPHEMERAL != 0,
             interaction: new.interaction,
+            files: Vec::new(),
         });
         message
     }

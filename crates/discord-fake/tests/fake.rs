@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use discord_fake::{
-    Direction, FakeConfig, FakeDiscord, FakeGuild, FakeUser, Fault, InteractionEvent,
+    Direction, FakeConfig, FakeDiscord, FakeGuild, FakeUser, Fault, InteractionEvent, ATTACH_FILES,
+    UPLOAD_LIMIT,
 };
 use serde_json::{json, Value};
 use serenity::all::{
@@ -961,4 +962,82 @@ async fn serenitys_own_rate_limiter_waits_for_the_bucket_over_tls() {
     discord.clock().advance(Duration::from_secs(5));
     sixth.await.unwrap().unwrap();
     assert_eq!(discord.channel_messages(CHANNEL).len(), 6);
+}
+
+#[tokio::test]
+async fn files_are_kept_and_held_to_discords_rules() {
+    let discord = FakeDiscord::start(config()).await.unwrap();
+    let http = proxied_http(&discord);
+    let channel = ChannelId::new(CHANNEL);
+    let png = b"\x89PNG\r\n\x1a\nnot really a picture".to_vec();
+    let with_card = |bytes: Vec<u8>| {
+        CreateMessage::new()
+            .embed(
+                serenity::all::CreateEmbed::new()
+                    .title("t")
+                    .image("attachment://card.png"),
+            )
+            .add_file(serenity::all::CreateAttachment::bytes(bytes, "card.png"))
+    };
+
+    // Kept with the message, and listed in its attachments.
+    let sent = channel
+        .send_message(&http, with_card(png.clone()))
+        .await
+        .unwrap();
+    assert_eq!(sent.attachments.len(), 1);
+    assert_eq!(sent.attachments[0].filename, "card.png");
+    let record = discord
+        .channel_messages(CHANNEL)
+        .into_iter()
+        .find(|m| m.message_id == sent.id.get())
+        .unwrap();
+    assert_eq!(record.files.len(), 1);
+    assert!(record.files[0].bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+
+    // An embed showing a file the message does not carry.
+    let missing = CreateMessage::new()
+        .embed(
+            serenity::all::CreateEmbed::new()
+                .title("t")
+                .image("attachment://other.png"),
+        )
+        .add_file(serenity::all::CreateAttachment::bytes(
+            png.clone(),
+            "card.png",
+        ));
+    let err = channel.send_message(&http, missing).await.unwrap_err();
+    assert!(err.to_string().contains("Invalid Form Body"), "{err}");
+
+    // Over the 10 MiB upload limit: 413, Discord's error JSON.
+    let (status, body) = {
+        let err = channel
+            .send_message(&http, with_card(vec![0; UPLOAD_LIMIT + 1]))
+            .await
+            .unwrap_err();
+        match err {
+            serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r)) => {
+                (r.status_code.as_u16(), r.error.code)
+            }
+            other => panic!("{other}"),
+        }
+    };
+    assert_eq!((status, body), (413, 40005));
+
+    // No Attach Files: a message with files is refused, one without still goes.
+    discord.deny_bot_in_channel(CHANNEL, ATTACH_FILES).unwrap();
+    match channel
+        .send_message(&http, with_card(png))
+        .await
+        .unwrap_err()
+    {
+        serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r)) => {
+            assert_eq!((r.status_code.as_u16(), r.error.code), (403, 50013));
+        }
+        other => panic!("{other}"),
+    }
+    channel
+        .send_message(&http, CreateMessage::new().content("text only"))
+        .await
+        .unwrap();
 }

@@ -145,6 +145,24 @@ async fn handle(AxumState(sim): AxumState<Sim>, request: Request) -> Response {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let query = Query::parse(raw_query.as_deref());
 
+    if let Some(icon) = path.strip_prefix(crate::icons::ICON_PATH) {
+        // Pictures are not API requests: no token, no rate limit, not recorded.
+        let down = sim.state().faults.icons_down;
+        let mut response = if down {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            response
+        } else {
+            let mut response = Response::new(Body::from(crate::icons::icon_png(icon)));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+            response
+        };
+        stamp_date(&mut response, sim.now());
+        return response;
+    }
+
     if let ["_sim", rest @ ..] = segments.as_slice() {
         let mut response = control::handle(&sim, &parts.method, rest, &body);
         stamp_date(&mut response, sim.now());
@@ -164,41 +182,69 @@ async fn handle(AxumState(sim): AxumState<Sim>, request: Request) -> Response {
         return response;
     }
 
-    let mut state = sim.state();
-    let mut response = if is_auth {
-        auth::handle(
-            &mut state,
-            &parts.method,
-            &segments,
-            raw_query.as_deref(),
-            &parts.headers,
-            &body,
-        )
-    } else if let Some(api) = api {
-        if parts.method == Method::GET {
-            serve_api(&mut state, api, &query, &parts.headers)
-        } else {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                2_240_513,
-                "Method not allowed",
+    // The state's lock is held in this block only, never across the await below.
+    let (mut response, now) = {
+        let mut state = sim.state();
+        let response = if is_auth {
+            auth::handle(
+                &mut state,
+                &parts.method,
+                &segments,
+                raw_query.as_deref(),
+                &parts.headers,
+                &body,
             )
-            .into_response(&mut state)
-        }
-    } else {
-        ApiError::not_found().into_response(&mut state)
+        } else if let Some(api) = api {
+            if parts.method == Method::GET {
+                serve_api(&mut state, api, &query, &parts.headers)
+            } else {
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    2_240_513,
+                    "Method not allowed",
+                )
+                .into_response(&mut state)
+            }
+        } else {
+            ApiError::not_found().into_response(&mut state)
+        };
+        let now = state.now();
+        state.requests.push(RecordedRequest {
+            method: parts.method.to_string(),
+            path,
+            query: raw_query,
+            status: response.status().as_u16(),
+            at: now,
+        });
+        (response, now)
     };
-    let now = state.now();
-    state.requests.push(RecordedRequest {
-        method: parts.method.to_string(),
-        path,
-        query: raw_query,
-        status: response.status().as_u16(),
-        at: now,
-    });
-    drop(state);
     stamp_date(&mut response, now);
-    response
+    match parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+    {
+        Some(host) => with_local_icons(response, host).await,
+        None => response,
+    }
+}
+
+/// A JSON answer's icon URLs pointed at the simulator itself (see [`crate::icons`]).
+async fn with_local_icons(response: Response, host: &str) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let text = crate::icons::local_icon_urls(&String::from_utf8_lossy(&bytes), host);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(text))
 }
 
 /// Takes one queued Timeout fault, recording the request as never answered (status 0).

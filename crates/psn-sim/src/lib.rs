@@ -5,6 +5,7 @@
 mod auth;
 mod control;
 mod http;
+pub mod icons;
 mod language;
 mod legacy;
 mod modern;
@@ -108,6 +109,8 @@ pub enum Fault {
     /// user's earned state, under the trophy API) answers 404 code 2240525 "Resource not
     /// found", as PSN does for a title it cannot find, even one the title listing shows.
     TitleTrophiesNotFound { np_communication_id: String },
+    /// Every icon under `/_sim/icons/` answers 503 (an image host that is down).
+    IconsDown,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -172,6 +175,7 @@ pub(crate) struct Faults {
     pub npsso_rejected: bool,
     /// npCommunicationIds whose user-level trophies answer 404.
     pub missing_title_trophies: HashSet<String>,
+    pub icons_down: bool,
 }
 
 /// `at + by`, saturating instead of panicking on absurd durations.
@@ -345,6 +349,7 @@ impl Sim {
             }
             Fault::RevokeTokens => state.tokens.revoke_all(),
             Fault::RejectNpsso => state.faults.npsso_rejected = true,
+            Fault::IconsDown => state.faults.icons_down = true,
             Fault::TitleTrophiesNotFound {
                 np_communication_id,
             } => {

@@ -197,7 +197,13 @@ async fn snapshot(h: &Harness) -> (String, Vec<Value>, String) {
     let first = h.titles(&account).await.remove(0);
     let trophies = trophies(h, &account, &first).await;
     let legacy = h.get("/trophy/v1/trophyTitles?npLanguage=en-GB").await.text;
-    (titles, trophies, legacy)
+    // Icon URLs name the server's own address, which differs between servers.
+    let own = |text: String| text.replace(&h.server.addr.to_string(), "SIM");
+    let trophies = trophies
+        .into_iter()
+        .map(|v| serde_json::from_str(&own(v.to_string())).expect("JSON"))
+        .collect();
+    (own(titles), trophies, own(legacy))
 }
 
 async fn presence_of(h: &Harness, account: &str) -> Value {
@@ -222,6 +228,26 @@ async fn the_same_seed_serves_the_same_bytes_and_another_seed_differs() {
     assert_eq!(first, second);
     assert_ne!(first.0, other.0);
     assert_ne!(first.2, other.2);
+}
+
+#[tokio::test]
+async fn icons_are_served_by_the_simulator_itself_unless_down() {
+    let h = Harness::default().await;
+    let account = h.account("sim_hunter");
+    let first = h.titles(&account).await.remove(0);
+    let icon = first["trophyTitleIconUrl"]
+        .as_str()
+        .expect("an icon URL")
+        .to_string();
+    let local = format!("http://{}/_sim/icons/", h.server.addr);
+    assert!(icon.starts_with(&local), "{icon}");
+    let answer = h.http.get(&icon).send().await.expect("answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let bytes = answer.bytes().await.expect("body");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    h.sim.inject(psn_sim::Fault::IconsDown);
+    let answer = h.http.get(&icon).send().await.expect("answers");
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[tokio::test]

@@ -64,6 +64,7 @@ pub async fn channel_facts(
         in_guild: false,
         is_text: false,
         missing_permissions: Vec::new(),
+        can_attach_files: false,
     };
     // Snowflakes are never 0; a stored 0 would be damage, not a channel.
     let Some(channel_id) = std::num::NonZeroU64::new(channel).map(serenity::ChannelId::from) else {
@@ -101,5 +102,6 @@ pub async fn channel_facts(
             .filter(|(permission, _)| !permissions.contains(*permission))
             .map(|(_, name)| *name)
             .collect(),
+        can_attach_files: permissions.attach_files(),
     }
 }

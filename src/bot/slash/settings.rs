@@ -55,6 +55,8 @@ pub async fn settings(
     #[description = "The server's time zone, e.g. Europe/Berlin (recap and leaderboard weeks)"]
     #[autocomplete = "autocomplete_time_zone"]
     time_zone: Option<String>,
+    #[description = "Image cards on platinums, /trophies and /compare (on by default)"]
+    cards: Option<bool>,
 ) -> Result<(), BotError> {
     let Some(guild_id) = admin_guild(ctx).await? else {
         return Ok(());
@@ -62,6 +64,17 @@ pub async fn settings(
     let channel = match channel {
         Some(channel) => Some(channel_facts(ctx, guild_id, channel.get()).await),
         None => None,
+    };
+    // Whether cards can be attached where they go.
+    let announce_channel = match (&channel, cards) {
+        (None, Some(true) | None) => match ctx.data().store.guild_settings(guild_id.get()).await {
+            Ok(stored) => match stored.announce_channel_id {
+                Some(id) => Some(channel_facts(ctx, guild_id, id).await),
+                None => None,
+            },
+            Err(_) => None,
+        },
+        _ => None,
     };
     let input = SettingsInput {
         guild_id: guild_id.get(),
@@ -81,6 +94,8 @@ pub async fn settings(
             hour: recap_hour,
             time_zone,
         },
+        cards,
+        announce_channel,
     };
     let default_language = ctx.data().services.client.language();
     let result = settings::run(&ctx.data().store, input, default_language).await;
