@@ -961,12 +961,18 @@ mod tests {
 
     #[test]
     fn psn_npsso_takes_a_pool_of_credentials_and_one_value_as_before() {
-        let one = config(Mode::Bot, &[("PSN_NPSSO", "npsso-one"), ("DISCORD_TOKEN", "t")])
-            .expect("valid");
+        let one = config(
+            Mode::Bot,
+            &[("PSN_NPSSO", "npsso-one"), ("DISCORD_TOKEN", "t")],
+        )
+        .expect("valid");
         assert_eq!(one.psn_pool, vec![Secret::new("npsso-one")]);
         let pool = config(
             Mode::Bot,
-            &[("PSN_NPSSO", "npsso-one, npsso-two ,npsso-three"), ("DISCORD_TOKEN", "t")],
+            &[
+                ("PSN_NPSSO", "npsso-one, npsso-two ,npsso-three"),
+                ("DISCORD_TOKEN", "t"),
+            ],
         )
         .expect("valid");
         let expected: Vec<Secret> = ["npsso-one", "npsso-two", "npsso-three"]
