@@ -32,8 +32,8 @@ pub use rarest::{rarest, RareTrophy, RarestScope};
 pub use recap::{weekly_recap, RECAP_PLATINUMS, RECAP_PLAYERS};
 pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
 pub use track::{
-    format_interval, settings, track_added, track_list, track_removed, BudgetView, TrackAdded,
-    TrackList, TrophyListVisibility,
+    format_interval, settings, track_added, track_list, track_removed, BudgetView, CredentialView,
+    TrackAdded, TrackList, TrophyListVisibility,
 };
 
 use chrono::{DateTime, Utc};

@@ -131,7 +131,13 @@ pub async fn track_list(ctx: Context<'_>) -> Result<(), BotError> {
     };
     let data = ctx.data();
     let standing = data.shares.standing(guild_id.get());
-    let work = track::list(&data.store, &data.tracking, standing, guild_id.get());
+    let work = track::list(
+        &data.store,
+        &data.tracking,
+        standing,
+        &data.pool,
+        guild_id.get(),
+    );
     ctx.responder().after(Visibility::OnlyCaller, work).await?;
     Ok(())
 }
