@@ -321,6 +321,8 @@ impl Tracker {
         if let Some(lane) = &self.lane {
             let live = lane.pool.live();
             accounts.retain(|a| lane.pool.assigned_among(&a.account_id, &live) == lane.index);
+            let mine: Vec<String> = accounts.iter().map(|a| a.account_id.clone()).collect();
+            self.backfill.limit_to(mine);
         }
         let tracked: HashMap<&str, bool> = accounts
             .iter()
