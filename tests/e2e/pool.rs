@@ -197,6 +197,14 @@ async fn each_credential_polls_its_own_players_within_its_budget_and_a_rejected_
     assert!(polled_by.contains(&Some(heir)), "{polled_by:?}");
     // One alert for the episode, though psn-2's lane and sign-in kept being turned away.
     assert_eq!(rejection_alerts(&h).len(), 1);
+    // The others carry on: the health report does not call the bot's credential rejected.
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", h.ops_url()))
+        .await
+        .expect("/healthz answers")
+        .json()
+        .await
+        .expect("a JSON report");
+    assert_ne!(health["psn"], "credential_rejected", "{health}");
 
     // No credential went over its own budget, and PSN never had to say so.
     let all = h.sim.requests();
