@@ -306,6 +306,60 @@ mod tests {
         }
     }
 
+    /// A member whose client never sends anything, with `requests` per 15 minutes.
+    fn member(index: usize, requests: u32) -> Member {
+        let npsso = psn::Secret::new(format!("npsso-{index}"));
+        let mut config =
+            psn::Config::new(psn::ApiKind::Modern, psn::Credential::Npsso(npsso.clone()))
+                .with_base_url("http://127.0.0.1:9");
+        config.rate_limit = format!("{requests}/15m").parse().expect("a rate limit");
+        Member {
+            label: label(index),
+            fingerprint: crate::credential::npsso_fingerprint(&npsso),
+            client: psn::Client::new(config).expect("client"),
+        }
+    }
+
+    fn index_of(pool: &Pool, client: &psn::Client) -> usize {
+        let room = client.stats().budget_remaining;
+        let chosen: Vec<usize> = (0..pool.len())
+            .filter(|&i| pool.members()[i].client.stats().budget_remaining == room)
+            .collect();
+        assert_eq!(chosen.len(), 1, "budgets told apart");
+        chosen[0]
+    }
+
+    #[test]
+    fn a_command_takes_the_players_credential_when_it_has_room_else_the_roomiest() {
+        // Budgets told apart by their size: 300, 400, 500 requests.
+        let pool = Pool::new((0..3).map(|i| member(i, 300 + 100 * i as u32)).collect());
+        for n in 0..30 {
+            let account = format!("account-{n}");
+            let assigned = pool.assigned(&account);
+            assert_eq!(
+                index_of(&pool, pool.command_client(Some(&account), 15)),
+                assigned
+            );
+        }
+        // Unknown player: the most room.
+        assert_eq!(index_of(&pool, pool.command_client(None, 15)), 2);
+
+        // The player's credential has less room than the command may cost: the roomiest.
+        let small = Pool::new(vec![member(0, 20), member(1, 300), member(2, 200)]);
+        let on_small = (0..100)
+            .map(|n| format!("account-{n}"))
+            .find(|a| small.assigned(a) == 0)
+            .expect("an account of psn-1");
+        assert_eq!(
+            index_of(&small, small.command_client(Some(&on_small), 15)),
+            1
+        );
+        assert_eq!(
+            index_of(&small, small.command_client(Some(&on_small), 1)),
+            0
+        );
+    }
+
     #[test]
     fn labels_name_positions_not_secrets() {
         assert_eq!(label(0), "psn-1");

@@ -122,6 +122,19 @@ impl Data {
         services.on_client(self.pool.command_client(account_id.as_deref(), cost))
     }
 
+    /// [`Data::services_for`] a player whose account ID is known (a page button's).
+    pub fn services_for_account(
+        &self,
+        services: crate::commands::Services,
+        account_id: &str,
+        cost: u32,
+    ) -> crate::commands::Services {
+        if self.pool.len() <= 1 {
+            return services;
+        }
+        services.on_client(self.pool.command_client(Some(account_id), cost))
+    }
+
     /// The services a command in `guild` uses: names in the server's language (one read of its
     /// settings); direct messages, and a server whose settings cannot be read, get the default.
     pub async fn services_in(&self, guild: Option<serenity::GuildId>) -> crate::commands::Services {

@@ -74,7 +74,9 @@ pub async fn track_add(
             return Ok(());
         }
     };
-    let services = data.services.metered(admission.meter());
+    let services = data
+        .services_for(data.services.clone(), Some(&input.user), cost::TRACK_ADD)
+        .metered(admission.meter());
     let work = async {
         let reply = track::add(
             &services,
