@@ -126,6 +126,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_pool_credentials_alert_names_it_by_position_and_says_the_rest_carry_on() {
+        let alert = pool_credential_rejected_alert("psn-2", "login_required");
+        assert!(
+            alert.contains("credential psn-2 (login_required)"),
+            "{alert}"
+        );
+        assert!(alert.contains("moved to the other credentials"), "{alert}");
+        assert!(alert.contains("replace entry 2 of PSN_NPSSO"), "{alert}");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn one_alert_per_rejection_episode_not_per_retry() {
         let sim = Sim::new(SimConfig::default());

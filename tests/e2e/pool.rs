@@ -205,6 +205,28 @@ async fn each_credential_polls_its_own_players_within_its_budget_and_a_rejected_
         .await
         .expect("a JSON report");
     assert_ne!(health["psn"], "credential_rejected", "{health}");
+    // The metrics show each credential by its label, psn-2 unhealthy, and no secret.
+    let metrics = reqwest::get(format!("{}/metrics", h.ops_url()))
+        .await
+        .expect("/metrics answers")
+        .text()
+        .await
+        .expect("the exposition");
+    for (label, healthy) in [("psn-1", 1), ("psn-2", 0), ("psn-3", 1)] {
+        let line = format!("trophybot_psn_credential_healthy{{credential=\"{label}\"}} {healthy}");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+        let requests =
+            format!("trophybot_psn_credential_requests_total{{credential=\"{label}\"}} ");
+        let sent: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(requests.as_str()))
+            .and_then(|n| n.parse().ok())
+            .expect("a request count per credential");
+        assert!(sent > 0, "{label} sent requests");
+    }
+    for npsso in NPSSOS {
+        assert!(!metrics.contains(npsso), "no secret in the metrics");
+    }
 
     // No credential went over its own budget, and PSN never had to say so.
     let all = h.sim.requests();
