@@ -34,7 +34,7 @@ pub use recap::{weekly_recap, RECAP_FIRSTS, RECAP_PLATINUMS, RECAP_PLAYERS};
 pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
 pub use track::{
     attach_files_note, format_interval, settings, track_added, track_list, track_removed,
-    with_note, BudgetView, TrackAdded, TrackList, TrophyListVisibility,
+    with_note, BudgetView, CredentialView, TrackAdded, TrackList, TrophyListVisibility,
 };
 pub use trophy::{trophy_holders, HOLDERS_NAMED};
 

@@ -15,6 +15,7 @@ mod discord_limits;
 mod faults;
 mod link;
 mod milestones;
+mod pool;
 mod rarest;
 mod recap;
 mod secrets;
