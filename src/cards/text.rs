@@ -1,6 +1,7 @@
-//! The cards' one font (DejaVu Sans, regular and bold, embedded) and what text needs before it
-//! goes into a card: characters the font cannot draw replaced, widths measured for wrapping and
-//! cutting, and XML escaping for the SVG template.
+//! The cards' fonts (DejaVu Sans, regular and bold, for Latin, Greek and Cyrillic; Droid Sans
+//! Fallback for Chinese, Japanese and Korean, which usvg falls back to glyph by glyph; all
+//! embedded) and what text needs before it goes into a card: characters neither font can draw
+//! replaced, widths measured for wrapping and cutting, and XML escaping for the SVG template.
 
 use std::sync::{Arc, OnceLock};
 
@@ -10,13 +11,17 @@ use skrifa::{FontRef, MetadataProvider};
 
 const REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
+/// CJK names (many PSN titles and online IDs are Japanese, Chinese or Korean). One weight only:
+/// bold text in these scripts is drawn regular.
+const CJK_FALLBACK: &[u8] = include_bytes!("../../assets/fonts/DroidSansFallback.ttf");
 /// The family name both faces carry; the SVG templates ask for it by name.
 pub const FAMILY: &str = "DejaVu Sans";
 /// What stands for a character the font has no glyph for (an empty box would say less).
 const REPLACEMENT: char = '?';
 const ELLIPSIS: char = '…';
 
-/// The font database usvg shapes with: the two embedded faces, nothing from the system.
+/// The font database usvg shapes with: the embedded faces, nothing from the system. A character
+/// DejaVu Sans lacks is drawn from the fallback face (usvg's default fallback selector).
 pub fn font_database() -> Arc<fontdb::Database> {
     static DATABASE: OnceLock<Arc<fontdb::Database>> = OnceLock::new();
     DATABASE
@@ -24,6 +29,7 @@ pub fn font_database() -> Arc<fontdb::Database> {
             let mut db = fontdb::Database::new();
             db.load_font_data(REGULAR.to_vec());
             db.load_font_data(BOLD.to_vec());
+            db.load_font_data(CJK_FALLBACK.to_vec());
             db.set_sans_serif_family(FAMILY);
             Arc::new(db)
         })
@@ -36,15 +42,19 @@ pub enum Weight {
     Bold,
 }
 
-fn face(weight: Weight) -> FontRef<'static> {
+/// The faces a character of `weight` is looked for in, in order.
+fn faces(weight: Weight) -> [FontRef<'static>; 2] {
     // The embedded files are fonts by construction; a failure here is a build mistake that every
     // renderer test catches.
     #[allow(clippy::expect_used)]
-    FontRef::new(match weight {
-        Weight::Regular => REGULAR,
-        Weight::Bold => BOLD,
-    })
-    .expect("the embedded font parses")
+    let parse = |data: &'static [u8]| FontRef::new(data).expect("the embedded font parses");
+    [
+        parse(match weight {
+            Weight::Regular => REGULAR,
+            Weight::Bold => BOLD,
+        }),
+        parse(CJK_FALLBACK),
+    ]
 }
 
 /// Characters that take no room and need no glyph (variation selectors, joiners, marks of
@@ -56,11 +66,10 @@ fn is_invisible(c: char) -> bool {
             | 0xFEFF | 0xE0000..=0xE007F)
 }
 
-/// `text` as the font can draw it: every character without a glyph in `weight`'s face becomes
-/// `?`, invisible ones are dropped, whitespace runs become one space.
+/// `text` as the fonts can draw it: every character without a glyph in `weight`'s face or the
+/// fallback becomes `?`, invisible ones are dropped, whitespace runs become one space.
 pub fn drawable(text: &str, weight: Weight) -> String {
-    let font = face(weight);
-    let charmap = font.charmap();
+    let charmaps = faces(weight).map(|face| face.charmap());
     let mut out = String::with_capacity(text.len());
     let mut last_space = true;
     for c in text.chars() {
@@ -74,7 +83,7 @@ pub fn drawable(text: &str, weight: Weight) -> String {
         if is_invisible(c) {
             continue;
         }
-        out.push(if charmap.map(c).is_some() {
+        out.push(if charmaps.iter().any(|charmap| charmap.map(c).is_some()) {
             c
         } else {
             REPLACEMENT
@@ -84,14 +93,24 @@ pub fn drawable(text: &str, weight: Weight) -> String {
     out.trim_end().to_string()
 }
 
-/// The width of `text` (already [`drawable`]) at `size` pixels, from the glyphs' advances.
+/// The width of `text` (already [`drawable`]) at `size` pixels, from the glyphs' advances, each
+/// from the face usvg draws it with.
 pub fn width(text: &str, size: f32, weight: Weight) -> f32 {
-    let font = face(weight);
-    let charmap = font.charmap();
-    let metrics = font.glyph_metrics(Size::new(size), LocationRef::default());
+    let faces = faces(weight);
+    let measured = faces.map(|face| {
+        (
+            face.charmap(),
+            face.glyph_metrics(Size::new(size), LocationRef::default()),
+        )
+    });
     text.chars()
-        .filter_map(|c| charmap.map(c))
-        .filter_map(|glyph| metrics.advance_width(glyph))
+        .filter_map(|c| {
+            measured.iter().find_map(|(charmap, metrics)| {
+                charmap
+                    .map(c)
+                    .and_then(|glyph| metrics.advance_width(glyph))
+            })
+        })
         .sum()
 }
 
@@ -175,16 +194,36 @@ mod tests {
 
     #[test]
     fn characters_the_font_lacks_are_replaced_and_invisible_ones_dropped() {
-        // DejaVu Sans has Latin, Greek and Cyrillic, no CJK and no colour emoji.
+        // DejaVu Sans has Latin, Greek and Cyrillic; the fallback Chinese, Japanese and Korean;
+        // neither has colour emoji.
         assert_eq!(
             drawable("Ünïcødé Ωμέγα Жук", Weight::Regular),
             "Ünïcødé Ωμέγα Жук"
         );
-        assert_eq!(drawable("ゼルダ 🎮", Weight::Bold), "??? ?");
+        assert_eq!(
+            drawable("ゼルダの伝説 원신 塞尔达 🎮", Weight::Bold),
+            "ゼルダの伝説 원신 塞尔达 ?"
+        );
         assert_eq!(
             drawable("a\u{FE0F}b\u{200D}c\n\t d", Weight::Regular),
             "abc d"
         );
+    }
+
+    #[test]
+    fn cjk_text_is_measured_from_the_fallback_face() {
+        // Ideographs are full width: about one em each, where '?' would be about half.
+        let name = drawable("塞尔达传说", Weight::Regular);
+        let measured = width(&name, 20.0, Weight::Regular);
+        assert!((90.0..=110.0).contains(&measured), "{measured}");
+        let cut = fit(
+            &drawable(&"伝説".repeat(40), Weight::Bold),
+            20.0,
+            Weight::Bold,
+            200.0,
+        );
+        assert!(cut.ends_with('…'));
+        assert!(width(&cut, 20.0, Weight::Bold) <= 200.0);
     }
 
     #[test]
