@@ -81,6 +81,21 @@ fn assert_card(message: &MessageRecord) {
     );
 }
 
+/// Waits for the platinum with its card in CHANNEL, checks the card, then for every post.
+async fn card_posted_in_channel(h: &Harness) {
+    let with_card = h
+        .discord
+        .wait_for("the platinum with its card", |_| {
+            platinum_announcements(h, CHANNEL)
+                .into_iter()
+                .find(|m| !m.files.is_empty())
+        })
+        .await
+        .expect("the card");
+    assert_card(&with_card);
+    all_delivered(h).await;
+}
+
 #[tokio::test]
 async fn a_platinum_arrives_with_its_card_and_a_server_with_cards_off_gets_text() {
     let h = fast_tracker()
@@ -114,17 +129,7 @@ async fn a_platinum_arrives_with_its_card_and_a_server_with_cards_off_gets_text(
     wait_for_baseline(&h, PLAYER).await;
     earn_platinum(&h).await;
 
-    let with_card = h
-        .discord
-        .wait_for("the platinum with its card", |_| {
-            platinum_announcements(&h, CHANNEL)
-                .into_iter()
-                .find(|m| !m.files.is_empty())
-        })
-        .await
-        .expect("the card");
-    assert_card(&with_card);
-    all_delivered(&h).await;
+    card_posted_in_channel(&h).await;
     assert_eq!(platinum_announcements(&h, CHANNEL).len(), 1, "posted once");
     // What the card shows is stored with the announcement (never the PNG): the player's
     // first platinum, in the server with cards on and the one with them off alike.
@@ -181,17 +186,7 @@ async fn without_attach_files_or_pictures_the_announcement_still_goes_once() {
     wait_for_baseline(&h, PLAYER).await;
     earn_platinum(&h).await;
 
-    let with_card = h
-        .discord
-        .wait_for("the platinum with its card", |_| {
-            platinum_announcements(&h, CHANNEL)
-                .into_iter()
-                .find(|m| !m.files.is_empty())
-        })
-        .await
-        .expect("a card without its art");
-    assert_card(&with_card);
-    all_delivered(&h).await;
+    card_posted_in_channel(&h).await;
 
     // Without Attach Files: refused once with the card, then posted as text under that nonce.
     assert_refused_then_text_once(&h, OTHER_CHANNEL, 403);
