@@ -204,6 +204,13 @@ impl Pool {
             .collect()
     }
 
+    /// [`Pool::command_client`] for a command (or autocomplete) about `player`, whose account ID
+    /// is known when any credential has looked the player up.
+    pub fn player_client(&self, player: Option<&psn::OnlineId>, cost: u32) -> &psn::Client {
+        let account_id = player.and_then(|player| self.cached_account_id(player));
+        self.command_client(account_id.as_deref(), cost)
+    }
+
     /// The statistics of every credential's client added up (the pool as one budget).
     pub fn total_stats(&self) -> psn::ClientStats {
         self.members
@@ -357,6 +364,23 @@ mod tests {
         assert_eq!(
             index_of(&small, small.command_client(Some(&on_small), 1)),
             0
+        );
+    }
+
+    #[test]
+    fn game_autocomplete_takes_the_pools_choice_not_the_first_credential() {
+        // Budgets told apart by their size: the first credential has the least room.
+        let pool = Pool::new((0..3).map(|i| member(i, 300 + 100 * i as u32)).collect());
+        let player = psn::OnlineId::parse("sim_hunter").expect("an online ID");
+        // Nobody looked the player up yet: the roomiest credential, as for a command.
+        let chosen = pool.player_client(Some(&player), crate::commands::shares::cost::AUTOCOMPLETE);
+        assert_eq!(index_of(&pool, chosen), 2);
+        assert_eq!(
+            index_of(&pool, chosen),
+            index_of(
+                &pool,
+                pool.command_client(None, crate::commands::shares::cost::AUTOCOMPLETE)
+            )
         );
     }
 

@@ -118,8 +118,7 @@ impl Data {
         if self.pool.len() <= 1 {
             return services;
         }
-        let account_id = player.and_then(|player| self.pool.cached_account_id(player));
-        services.on_client(self.pool.command_client(account_id.as_deref(), cost))
+        services.on_client(self.pool.player_client(player, cost))
     }
 
     /// [`Data::services_for`] a player whose account ID is known (a page button's).

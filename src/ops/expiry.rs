@@ -72,6 +72,7 @@ fn plural(n: i64, unit: &str) -> String {
 /// every hour: once at warning, once more at error).
 pub fn spawn_refresh_token_watch(
     client: psn::Client,
+    credential: String,
     metrics: Metrics,
     alert: Option<AlertHook>,
     cancel: CancellationToken,
@@ -86,7 +87,7 @@ pub fn spawn_refresh_token_watch(
                 _ = ticks.tick() => {}
             }
             let expires_at = client.refresh_token().map(|(_, expires_at)| expires_at);
-            let warning = check_refresh_token(Utc::now(), expires_at, &metrics);
+            let warning = check_refresh_token(Utc::now(), &credential, expires_at, &metrics);
             let Some((level, message)) = warning else {
                 alerted = None;
                 continue;
@@ -107,13 +108,15 @@ pub fn spawn_refresh_token_watch(
     })
 }
 
-/// One check: updates the expiry gauge and says what to tell the operator.
+/// One check of the credential labelled `credential`: updates its expiry gauge and says what
+/// to tell the operator.
 pub fn check_refresh_token(
     now: DateTime<Utc>,
+    credential: &str,
     expires_at: Option<DateTime<Utc>>,
     metrics: &Metrics,
 ) -> Option<(Level, String)> {
-    metrics.set_refresh_token_expires_in(expires_at.map(|at| (at - now).num_seconds()));
+    metrics.set_refresh_token_expires_in(credential, expires_at.map(|at| (at - now).num_seconds()));
     expiry_warning(now, expires_at?)
 }
 
@@ -163,12 +166,13 @@ mod tests {
     fn a_check_exports_the_remaining_seconds() {
         let metrics = Metrics::new();
         let stats = psn::ClientStats::default();
-        assert_eq!(check_refresh_token(now(), None, &metrics), None);
+        assert_eq!(check_refresh_token(now(), "psn-1", None, &metrics), None);
         assert!(!metrics
             .render(&stats)
             .contains("\ntrophybot_psn_refresh_token_expires_in_seconds "));
 
-        let warning = check_refresh_token(now(), Some(now() + TimeDelta::days(2)), &metrics);
+        let warning =
+            check_refresh_token(now(), "psn-1", Some(now() + TimeDelta::days(2)), &metrics);
         assert_eq!(warning.map(|(level, _)| level), Some(Level::WARN));
         assert!(metrics
             .render(&stats)

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,8 +53,9 @@ struct Inner {
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
     outbox_depth: AtomicU64,
-    refresh_token_known: AtomicBool,
-    refresh_token_expires_in_secs: AtomicI64,
+    /// Seconds until each credential's refresh token expires, by its label (`psn-1`); a
+    /// credential not signed in yet is absent.
+    refresh_token_expires_in_secs: Mutex<BTreeMap<String, i64>>,
     /// Discord answers that count towards its invalid-request ban (401, 403, 429), by status.
     discord_invalid: Mutex<BTreeMap<u16, u64>>,
     discord_rate_limit_waits: AtomicU64,
@@ -124,17 +125,15 @@ impl Metrics {
         self.inner.outbox_depth.store(depth, Ordering::Relaxed);
     }
 
-    /// Seconds until the PSN refresh token expires (negative once expired); `None` while the
-    /// client has not signed in yet, which leaves the gauge out of the exposition.
-    pub fn set_refresh_token_expires_in(&self, seconds: Option<i64>) {
-        if let Some(seconds) = seconds {
-            self.inner
-                .refresh_token_expires_in_secs
-                .store(seconds, Ordering::Relaxed);
-        }
-        self.inner
-            .refresh_token_known
-            .store(seconds.is_some(), Ordering::Relaxed);
+    /// Seconds until the refresh token of the credential labelled `credential` expires
+    /// (negative once expired); `None` while its client has not signed in yet, which leaves it
+    /// out of the exposition.
+    pub fn set_refresh_token_expires_in(&self, credential: &str, seconds: Option<i64>) {
+        let mut expiries = lock(&self.inner.refresh_token_expires_in_secs);
+        match seconds {
+            Some(seconds) => expiries.insert(credential.to_string(), seconds),
+            None => expiries.remove(credential),
+        };
     }
 
     /// A 401, 403 or 429 answer from Discord: Discord bans a bot after 10,000 of them in 10
@@ -201,9 +200,22 @@ impl Metrics {
                 "gauge",
                 "1 while PSN accepts the credential, 0 while it rejects it (it then polls no one).",
             ),
+            (
+                "trophybot_psn_credential_refresh_token_expires_in_seconds",
+                "gauge",
+                "Seconds until each credential's refresh token expires; sign in again before 0.",
+            ),
         ] {
             header(&mut out, name, kind, help);
+            let expiries = lock(&self.inner.refresh_token_expires_in_secs).clone();
             for standing in &standings {
+                if name == "trophybot_psn_credential_refresh_token_expires_in_seconds" {
+                    if let Some(seconds) = expiries.get(&standing.label) {
+                        let _ =
+                            writeln!(out, "{name}{{credential=\"{}\"}} {seconds}", standing.label);
+                    }
+                    continue;
+                }
                 let value = match name {
                     "trophybot_psn_credential_requests_total" => standing.requests,
                     "trophybot_psn_credential_budget_remaining" => {
@@ -396,17 +408,28 @@ impl Metrics {
             &mut out,
             "trophybot_psn_refresh_token_expires_in_seconds",
             "gauge",
-            "Seconds until the PSN refresh token expires; sign in again (PSN_NPSSO) before 0.",
+            "Seconds until the soonest PSN refresh token of the pool expires; sign in again \
+             (PSN_NPSSO) before 0.",
         );
-        if inner.refresh_token_known.load(Ordering::Relaxed) {
+        let soonest = lock(&inner.refresh_token_expires_in_secs)
+            .values()
+            .copied()
+            .min();
+        if let Some(seconds) = soonest {
             let _ = writeln!(
                 out,
-                "trophybot_psn_refresh_token_expires_in_seconds {}",
-                inner.refresh_token_expires_in_secs.load(Ordering::Relaxed)
+                "trophybot_psn_refresh_token_expires_in_seconds {seconds}"
             );
         }
         out
     }
+}
+
+/// A metric's map, even after a panic elsewhere held it (counts stay usable).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -577,12 +600,53 @@ mod tests {
             None
         );
 
-        metrics.set_refresh_token_expires_in(Some(-60));
+        metrics.set_refresh_token_expires_in("psn-1", Some(-60));
         let text = metrics.render(&stats());
         assert_eq!(
             sample(&text, "trophybot_psn_refresh_token_expires_in_seconds").as_deref(),
             Some("-60")
         );
+    }
+
+    #[test]
+    fn each_credential_of_the_pool_has_its_refresh_token_expiry() {
+        let members = (0..3)
+            .map(|i| {
+                let npsso = psn::Secret::new(format!("npsso-{i}"));
+                let config =
+                    psn::Config::new(psn::ApiKind::Modern, psn::Credential::Npsso(npsso.clone()))
+                        .with_base_url("http://127.0.0.1:9");
+                crate::pool::Member {
+                    label: crate::pool::label(i),
+                    fingerprint: crate::credential::npsso_fingerprint(&npsso),
+                    client: psn::Client::new(config).expect("client"),
+                }
+            })
+            .collect();
+        let pool = crate::pool::Pool::new(members);
+        let metrics = Metrics::new();
+        metrics.set_refresh_token_expires_in("psn-1", Some(5_000));
+        metrics.set_refresh_token_expires_in("psn-2", Some(-60));
+        // psn-3 has not signed in yet: left out.
+        let text = metrics.render_pool(&pool);
+        let name = "trophybot_psn_credential_refresh_token_expires_in_seconds";
+        for (label, seconds) in [
+            ("psn-1", Some("5000")),
+            ("psn-2", Some("-60")),
+            ("psn-3", None),
+        ] {
+            assert_eq!(
+                sample(&text, &format!("{name}{{credential=\"{label}\"}}")).as_deref(),
+                seconds,
+                "{label} in {text}"
+            );
+        }
+        // The unlabelled gauge is the soonest: the one to act on first.
+        assert_eq!(
+            sample(&text, "trophybot_psn_refresh_token_expires_in_seconds").as_deref(),
+            Some("-60")
+        );
+        assert!(!text.contains("npsso-"), "no secret");
     }
 
     #[test]

@@ -68,18 +68,13 @@ impl Ops {
                 let _ = watcher.await;
             }
         });
-        // Every credential's refresh token is watched; the expiry gauge is the first one's
-        // (the others' warnings are logged and posted all the same).
+        // Every credential's refresh token is watched, its expiry exported under its label.
         let mut watchers: Vec<JoinHandle<()>> = Vec::new();
-        for (index, member) in state.pool.members().iter().enumerate() {
-            let metrics = if index == 0 {
-                state.metrics.clone()
-            } else {
-                Metrics::new()
-            };
+        for member in state.pool.members() {
             watchers.push(spawn_refresh_token_watch(
                 member.client.clone(),
-                metrics,
+                member.label.clone(),
+                state.metrics.clone(),
                 alert.clone(),
                 cancel.clone(),
             ));

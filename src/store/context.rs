@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::tracking::earned_dates;
-use super::{corrupt, snowflake_to_db, Store, StoreError};
+use super::tracking::stored_earned;
+use super::{snowflake_to_db, Store, StoreError};
 
 /// One other tracked player of a server and one title.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,16 +59,15 @@ impl Store {
         rows.into_iter()
             .map(
                 |(account_id, online_id, np_communication_id, may_own, earned, earned_at)| {
+                    let (earned, earned_at) =
+                        stored_earned(earned.as_deref(), earned_at.as_deref())?;
                     Ok(FellowTitle {
                         account_id,
                         online_id,
                         np_communication_id,
                         may_own,
-                        earned: earned
-                            .map(|ids| serde_json::from_str(&ids))
-                            .transpose()
-                            .map_err(corrupt("earned trophy ids"))?,
-                        earned_at: earned_dates(earned_at.as_deref())?,
+                        earned,
+                        earned_at,
                     })
                 },
             )

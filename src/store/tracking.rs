@@ -164,6 +164,33 @@ pub(super) fn earned_dates(json: Option<&str>) -> Result<BTreeMap<u32, DateTime<
     })
 }
 
+/// A stored earned state as `earned::text` and `earned_at::text` read it: the earned ids
+/// (`None`: not stored yet) and their dates.
+pub(super) type StoredEarned = (Option<Vec<u32>>, BTreeMap<u32, DateTime<Utc>>);
+
+/// Parses [`StoredEarned`] from the two JSON columns.
+pub(super) fn stored_earned(
+    earned: Option<&str>,
+    earned_at: Option<&str>,
+) -> Result<StoredEarned, StoreError> {
+    let earned = earned
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(corrupt("earned trophy ids"))?;
+    Ok((earned, earned_dates(earned_at)?))
+}
+
+/// A stored title name row (`np_communication_id, name, platform`) as autocomplete shows it.
+pub(super) fn library_name(
+    (np_communication_id, name, platform): (String, String, String),
+) -> LibraryName {
+    LibraryName {
+        np_communication_id,
+        name,
+        platforms: psn::Platform::parse_list(&platform),
+    }
+}
+
 pub(super) fn trophy_kind_from_db(kind: &str) -> TrophyType {
     match kind {
         "platinum" => TrophyType::Platinum,
@@ -427,14 +454,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(np_communication_id, name, platform)| LibraryName {
-                np_communication_id,
-                name,
-                platforms: psn::Platform::parse_list(&platform),
-            })
-            .collect())
+        Ok(rows.into_iter().map(library_name).collect())
     }
 
     /// The guilds tracking an account, with each one's channel for it and its filter.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use psn::TitleDefinition;
 
-use super::tracking::{earned_dates, LibraryName};
+use super::tracking::{library_name, stored_earned, LibraryName};
 use super::{corrupt, snowflake_to_db, Store, StoreError};
 
 /// One tracked player of a server who owns a title, with their stored earned state of it.
@@ -44,14 +44,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(np_communication_id, name, platform)| LibraryName {
-                np_communication_id,
-                name,
-                platforms: psn::Platform::parse_list(&platform),
-            })
-            .collect())
+        Ok(rows.into_iter().map(library_name).collect())
     }
 
     /// Every player `guild_id` tracks who owns `np_communication_id` (stored library; trophy list
@@ -78,13 +71,11 @@ impl Store {
         .await?;
         rows.into_iter()
             .map(|(online_id, earned, earned_at)| {
+                let (earned, earned_at) = stored_earned(earned.as_deref(), earned_at.as_deref())?;
                 Ok(TitleHolder {
                     online_id,
-                    earned: earned
-                        .map(|ids| serde_json::from_str(&ids))
-                        .transpose()
-                        .map_err(corrupt("earned trophy ids"))?,
-                    earned_at: earned_dates(earned_at.as_deref())?,
+                    earned,
+                    earned_at,
                 })
             })
             .collect()

@@ -81,6 +81,21 @@ fn assert_card(message: &MessageRecord) {
     );
 }
 
+/// Waits for the platinum with its card in CHANNEL, checks the card, then for every post.
+async fn card_posted_in_channel(h: &Harness) {
+    let with_card = h
+        .discord
+        .wait_for("the platinum with its card", |_| {
+            platinum_announcements(h, CHANNEL)
+                .into_iter()
+                .find(|m| !m.files.is_empty())
+        })
+        .await
+        .expect("the card");
+    assert_card(&with_card);
+    all_delivered(h).await;
+}
+
 #[tokio::test]
 async fn a_platinum_arrives_with_its_card_and_a_server_with_cards_off_gets_text() {
     let h = fast_tracker()
@@ -114,17 +129,7 @@ async fn a_platinum_arrives_with_its_card_and_a_server_with_cards_off_gets_text(
     wait_for_baseline(&h, PLAYER).await;
     earn_platinum(&h).await;
 
-    let with_card = h
-        .discord
-        .wait_for("the platinum with its card", |_| {
-            platinum_announcements(&h, CHANNEL)
-                .into_iter()
-                .find(|m| !m.files.is_empty())
-        })
-        .await
-        .expect("the card");
-    assert_card(&with_card);
-    all_delivered(&h).await;
+    card_posted_in_channel(&h).await;
     assert_eq!(platinum_announcements(&h, CHANNEL).len(), 1, "posted once");
     // What the card shows is stored with the announcement (never the PNG): the player's
     // first platinum, in the server with cards on and the one with them off alike.
@@ -181,38 +186,81 @@ async fn without_attach_files_or_pictures_the_announcement_still_goes_once() {
     wait_for_baseline(&h, PLAYER).await;
     earn_platinum(&h).await;
 
-    let with_card = h
-        .discord
-        .wait_for("the platinum with its card", |_| {
-            platinum_announcements(&h, CHANNEL)
-                .into_iter()
-                .find(|m| !m.files.is_empty())
-        })
-        .await
-        .expect("a card without its art");
-    assert_card(&with_card);
-    all_delivered(&h).await;
+    card_posted_in_channel(&h).await;
 
     // Without Attach Files: refused once with the card, then posted as text under that nonce.
-    let path = format!("/channels/{OTHER_CHANNEL}/messages");
+    assert_refused_then_text_once(&h, OTHER_CHANNEL, 403);
+}
+
+/// The channel's platinum post was refused once with its card (`status`), then went as text,
+/// once, under the same nonce, and the channel shows one announcement without files.
+fn assert_refused_then_text_once(h: &Harness, channel: u64, status: u16) {
+    let path = format!("/channels/{channel}/messages");
     let posts: Vec<_> = h
         .discord
         .requests()
         .into_iter()
         .filter(|r| r.method == "POST" && r.path == path)
         .collect();
-    let refused: Vec<_> = posts.iter().filter(|r| r.status == 403).collect();
+    let refused: Vec<_> = posts.iter().filter(|r| r.status == status).collect();
     assert_eq!(refused.len(), 1, "one refused post: {posts:?}");
     let nonce = refused[0].body.as_ref().expect("a payload")["nonce"].clone();
-    let accepted = posts
+    let accepted: Vec<_> = posts
         .iter()
         .filter(|r| r.status == 200)
         .filter(|r| r.body.as_ref().is_some_and(|b| b["nonce"] == nonce))
-        .count();
-    assert_eq!(accepted, 1, "the text went once under the same nonce");
-    let posted = platinum_announcements(&h, OTHER_CHANNEL);
+        .collect();
+    assert_eq!(accepted.len(), 1, "the text went once under the same nonce");
+    // At once: the text is the very next post to the channel after the refusal.
+    let refused_at = posts
+        .iter()
+        .position(|r| r.status == status)
+        .expect("refused");
+    assert_eq!(
+        posts.get(refused_at + 1).map(|r| r.status),
+        Some(200),
+        "the text follows the refusal: {posts:?}"
+    );
+    let posted = platinum_announcements(h, channel);
     assert_eq!(posted.len(), 1, "announced once");
     assert!(posted[0].files.is_empty());
+}
+
+#[tokio::test]
+async fn a_card_over_the_servers_upload_limit_is_refused_and_the_text_goes_at_once() {
+    // A server whose upload limit (it depends on the boost tier) is below any card's size.
+    let h = fast_tracker()
+        .guild(
+            other_guild(OTHER_GUILD, OTHER_CHANNEL, OTHER_ADMIN, "Small Uploads")
+                .upload_limit(1024),
+        )
+        .start()
+        .await;
+    let (_, reply) = h
+        .track_add_in(OTHER_GUILD, OTHER_CHANNEL, OTHER_ADMIN, PLAYER, None)
+        .await;
+    assert!(text_of(&reply).contains(PLAYER), "{reply}");
+    wait_for_baseline(&h, PLAYER).await;
+    earn_platinum(&h).await;
+    h.discord
+        .wait_for("the platinum as text", |_| {
+            platinum_announcements(&h, OTHER_CHANNEL).into_iter().next()
+        })
+        .await
+        .expect("the announcement");
+    all_delivered(&h).await;
+
+    assert_refused_then_text_once(&h, OTHER_CHANNEL, 413);
+    let refused = h
+        .discord
+        .requests()
+        .into_iter()
+        .find(|r| r.status == 413)
+        .expect("the refused post");
+    assert!(
+        text_of(&refused.body.expect("a payload")["embeds"]).contains("has mastered a game"),
+        "the refused post was the platinum with its card"
+    );
 }
 
 /// The files of the message that answered `ix`.

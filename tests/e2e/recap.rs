@@ -173,17 +173,7 @@ async fn the_weekly_recap_is_posted_once_per_server_and_week() {
     .expect("tracked");
     h.restart().await;
     wait_for_recap(&h, OTHER_CHANNEL).await;
-    let sent = wait_until("both recaps marked sent", || async {
-        let sent: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM outbox WHERE event_key LIKE 'recap:%' AND sent_at IS NOT NULL",
-        )
-        .fetch_one(store.pool())
-        .await
-        .ok()?;
-        (sent == 2).then_some(sent)
-    })
-    .await;
-    assert_eq!(sent, 2);
+    both_recaps_sent(&store).await;
     assert_eq!(recaps(&h, CHANNEL).len(), 1, "once per server and week");
     assert_eq!(recaps(&h, OTHER_CHANNEL).len(), 1);
 
@@ -243,17 +233,7 @@ async fn two_bot_processes_on_one_database_post_each_server_s_recap_once() {
     h.kill();
     let mut second = h.spawn_second_bot();
     h.restart().await;
-    let sent = wait_until("both recaps marked sent", || async {
-        let sent: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM outbox WHERE event_key LIKE 'recap:%' AND sent_at IS NOT NULL",
-        )
-        .fetch_one(store.pool())
-        .await
-        .ok()?;
-        (sent == 2).then_some(sent)
-    })
-    .await;
-    assert_eq!(sent, 2);
+    both_recaps_sent(&store).await;
     for channel in [CHANNEL, OTHER_CHANNEL] {
         let posted = recaps(&h, channel);
         assert_eq!(posted.len(), 1, "once in {channel}");
@@ -289,4 +269,18 @@ async fn two_bot_processes_on_one_database_post_each_server_s_recap_once() {
         .as_mut()
         .is_some_and(|bot| matches!(bot.try_wait(), Ok(None))));
     drop(second);
+}
+
+/// Waits until both servers' recaps are marked sent in the outbox.
+async fn both_recaps_sent(store: &trophybot::store::Store) {
+    wait_until("both recaps marked sent", || async {
+        let sent: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM outbox WHERE event_key LIKE 'recap:%' AND sent_at IS NOT NULL",
+        )
+        .fetch_one(store.pool())
+        .await
+        .ok()?;
+        (sent == 2).then_some(())
+    })
+    .await;
 }

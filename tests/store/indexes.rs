@@ -10,8 +10,10 @@
 //! - user_titles and account_title_state: the poll's reads and its commit, `/rarest`'s
 //!   library, game autocomplete's bounded read of names, and the periodic state sync dropping
 //!   untracked accounts;
-//! - title_trophy_rates: `/rarest`'s stored library with its rates, and saving rates and
-//!   filled-in earned ids.
+//! - title_trophy_rates: `/rarest`'s stored library with its rates, saving rates and
+//!   filled-in earned ids, and the rarest-ever milestone's lowest earned rate;
+//! - `/trophy`: a server's title names, a title's holders with their earned state, and one
+//!   trophy's rate.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -220,6 +222,22 @@ async fn hot_queries_never_scan_a_big_table_whole() {
         rarest[0].rates.len(),
         3,
         "the rates of the three earned trophies"
+    );
+    // The rarest-ever milestone: the lowest rate among everything the player earned.
+    assert_eq!(store.rarest_earned_rate("acc-7").await.unwrap(), Some(3.5));
+    // `/trophy`: the server's names, the title's holders, the trophy's rate.
+    assert_eq!(store.guild_title_names(7, 25).await.unwrap().len(), 25);
+    assert_eq!(
+        store
+            .title_holders_in_guild(7, &ids[0])
+            .await
+            .unwrap()
+            .len(),
+        ACCOUNTS / GUILDS as usize
+    );
+    assert_eq!(
+        store.trophy_rate(&ids[0], 2).await.unwrap(),
+        Some((Some(7.0), None))
     );
     store
         .save_trophy_rates(&[psn::TitleRates {

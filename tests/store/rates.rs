@@ -49,13 +49,18 @@ async fn tracked_with(store: &Store, titles: &[TitleProgress]) {
     .execute(store.pool())
     .await
     .expect("tracked");
+    owned_titles(store, ACCOUNT, titles).await;
+}
+
+/// Test-only SQL: `account`'s library as the tracker stores it (`user_titles`).
+pub(crate) async fn owned_titles(store: &Store, account: &str, titles: &[TitleProgress]) {
     for title in titles {
         sqlx::query(
             "INSERT INTO user_titles
                  (account_id, np_communication_id, name, platform, last_updated, title)
              VALUES ($1, $2, $3, 'PS5', $4, $5::jsonb)",
         )
-        .bind(ACCOUNT)
+        .bind(account)
         .bind(&title.np_communication_id)
         .bind(&title.name)
         .bind(title.last_updated)

@@ -70,21 +70,7 @@ async fn player(
     .execute(store.pool())
     .await
     .expect("tracked");
-    for title in titles {
-        sqlx::query(
-            "INSERT INTO user_titles
-                 (account_id, np_communication_id, name, platform, last_updated, title)
-             VALUES ($1, $2, $3, 'PS5', $4, $5::jsonb)",
-        )
-        .bind(account)
-        .bind(&title.np_communication_id)
-        .bind(&title.name)
-        .bind(title.last_updated)
-        .bind(serde_json::to_string(title).unwrap())
-        .execute(store.pool())
-        .await
-        .expect("user title");
-    }
+    crate::rates::owned_titles(store, account, titles).await;
     for (id, earned) in states {
         let ids: Vec<u32> = earned.iter().map(|(id, _)| *id).collect();
         let dates: serde_json::Map<String, serde_json::Value> = earned

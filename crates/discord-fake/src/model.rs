@@ -116,6 +116,9 @@ pub struct FakeGuild {
     pub owner_id: u64,
     pub channels: Vec<FakeChannel>,
     pub members: Vec<FakeUser>,
+    /// The most one message's files may weigh together: Discord's default
+    /// ([`crate::UPLOAD_LIMIT`]) unless set, as a server's boost tier sets it for real.
+    pub upload_limit: usize,
 }
 
 impl FakeGuild {
@@ -126,7 +129,14 @@ impl FakeGuild {
             owner_id: 1,
             channels: Vec::new(),
             members: Vec::new(),
+            upload_limit: crate::upload::UPLOAD_LIMIT,
         }
+    }
+
+    /// Sets the guild's upload limit in bytes (Discord's depends on the server's boost tier).
+    pub fn upload_limit(mut self, bytes: usize) -> Self {
+        self.upload_limit = bytes;
+        self
     }
 
     pub fn channel(mut self, id: u64, name: impl Into<String>) -> Self {

@@ -205,7 +205,8 @@ pub(crate) async fn handle(
     into_response(reply)
 }
 
-/// Discord's answer to a message's files when it refuses them: over the upload limit (413), an
+/// Discord's answer to a message's files when it refuses them: over the upload limit of the
+/// message's guild (413; Discord's default outside a guild), an
 /// embed showing `attachment://name` that is not among them (400), or a channel where the bot
 /// may not attach files (403 Missing Permissions).
 fn check_files(state: &State, request: &Request<'_>, files: &[UploadedFile]) -> Option<Reply> {
@@ -213,7 +214,7 @@ fn check_files(state: &State, request: &Request<'_>, files: &[UploadedFile]) -> 
         return None;
     }
     let total: usize = files.iter().map(|f| f.bytes.len()).sum();
-    if total > upload::UPLOAD_LIMIT {
+    if total > upload_limit(state, request) {
         return Some(Reply::error(413, 40005, "Request entity too large"));
     }
     let missing: Vec<String> = upload::referenced(request.body)
@@ -239,6 +240,24 @@ fn check_files(state: &State, request: &Request<'_>, files: &[UploadedFile]) -> 
         }
     }
     None
+}
+
+/// The upload limit of the guild a message goes to: by its channel, or by the channel of the
+/// interaction whose token the path carries.
+fn upload_limit(state: &State, request: &Request<'_>) -> usize {
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    let channel = match segments.as_slice() {
+        ["channels", channel, "messages", ..] => parse_id(channel),
+        ["interactions", _, token, ..] | ["webhooks", _, token, ..] => state
+            .interactions
+            .values()
+            .find(|i| i.token == *token)
+            .map(|i| i.channel_id),
+        _ => None,
+    };
+    channel
+        .and_then(|id| state.channel_guild(id))
+        .map_or(upload::UPLOAD_LIMIT, |guild| guild.upload_limit)
 }
 
 /// The files a successful message create or edit carried, kept on the message (and listed in

@@ -112,6 +112,9 @@ pub enum Fault {
     /// Credential `index` (0: `SimConfig::npsso`, then `more_npssos`) is rejected: its NPSSO
     /// no longer signs in and every token issued to it is revoked; the others are untouched.
     RejectCredential { index: usize },
+    /// Lifts [`Fault::RejectCredential`] for credential `index`: its NPSSO signs in again (the
+    /// tokens revoked meanwhile stay revoked), the other faults stay.
+    AcceptCredential { index: usize },
     /// Every user-level request for this title's trophies (its groups and trophies with a
     /// user's earned state, under the trophy API) answers 404 code 2240525 "Resource not
     /// found", as PSN does for a title it cannot find, even one the title listing shows.
@@ -367,6 +370,9 @@ impl Sim {
             Fault::RejectCredential { index } => {
                 state.faults.rejected_credentials.insert(index);
                 state.tokens.revoke_credential(index);
+            }
+            Fault::AcceptCredential { index } => {
+                state.faults.rejected_credentials.remove(&index);
             }
             Fault::TitleTrophiesNotFound {
                 np_communication_id,

@@ -343,6 +343,14 @@ async fn each_credential_of_a_pool_has_its_own_bucket_and_can_be_rejected_alone(
     assert!(header(&refused, "location").contains("error=login_required"));
     let still = h.authorize(SIM_NPSSO).await;
     assert!(header(&still, "location").contains("code=v3."));
+    // Accepted again: it signs in once more (its revoked tokens stay revoked).
+    h.sim.inject(Fault::AcceptCredential { index: 1 });
+    let again = h.authorize(SECOND).await;
+    assert!(header(&again, "location").contains("code=v3."));
+    assert_eq!(
+        h.get_with(second, path).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     h.sim.advance_clock(Duration::from_secs(60));
     assert_eq!(h.get_with(first, path).await.status, StatusCode::OK);
 }

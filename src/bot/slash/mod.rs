@@ -132,7 +132,12 @@ async fn autocomplete_game(
         let user = typed_user.transpose().ok()?.map(PsnUser);
         let player = player(ctx, user).await.ok()?;
         // The server's own tracked players only: never another server's stored libraries.
-        let services = data.services.in_guild(ctx.guild_id().map(|g| g.get()));
+        // On the pool's credential for the player, as the command itself will be.
+        let services = data.services_for(
+            data.services.in_guild(ctx.guild_id().map(|g| g.get())),
+            Some(&player),
+            cost::AUTOCOMPLETE,
+        );
         if let Some(choices) = commands::game::cached_choices(&services, &player, partial).await {
             return Some(choices);
         }
