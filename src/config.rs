@@ -19,8 +19,11 @@ pub enum Mode {
 pub struct Config {
     pub discord_token: Option<Secret>,
     pub database_url: String,
-    /// The PSN client's settings, credential included.
+    /// The PSN client's settings, credential included (the first of `PSN_NPSSO`'s).
     pub psn: psn::Config,
+    /// Every NPSSO of `PSN_NPSSO` (`a,b,c`), in order: the pool of credentials, each with its
+    /// own client and budget (see [`crate::pool`]). Empty with the legacy API.
+    pub psn_pool: Vec<Secret>,
     pub discord_api_url: Option<String>,
     /// `DISCORD_API_ADDR`: connect to this address for `discord.com` (the host name, TLS and
     /// certificate checks stay), like curl's `--resolve`.
@@ -170,10 +173,22 @@ impl Config {
                 ApiKind::Modern
             }
         };
-        let npsso = var("PSN_NPSSO").map(Secret::new);
+        let psn_pool = match var("PSN_NPSSO") {
+            Some(list) => match npsso_pool(&list) {
+                Ok(pool) => pool,
+                Err(problem) => {
+                    problems.push(problem);
+                    Vec::new()
+                }
+            },
+            None => Vec::new(),
+        };
+        let npsso = psn_pool.first().cloned();
         let token = var("PSN_TOKEN").map(Secret::new);
         let credential = match (api, npsso, token) {
             (ApiKind::Modern, Some(npsso), _) => Some(Credential::Npsso(npsso)),
+            // Already reported by `npsso_pool`.
+            (ApiKind::Modern, None, _) if var("PSN_NPSSO").is_some() => None,
             (ApiKind::Modern, None, Some(_)) => {
                 problems.push(
                     "PSN_TOKEN is a legacy bearer token: set PSN_API=legacy to use it, or set \
@@ -351,11 +366,14 @@ impl Config {
             },
         };
 
-        let command_budget =
-            (f64::from(psn.rate_limit.requests) * psn.command_reserve).floor() as u32;
+        // The fair shares stay as they are, over the whole pool's command budget.
+        let credentials = u32::try_from(psn_pool.len().max(1)).unwrap_or(u32::MAX);
+        let command_budget = ((f64::from(psn.rate_limit.requests) * psn.command_reserve).floor()
+            as u32)
+            .saturating_mul(credentials);
         let mut command_shares =
             crate::commands::shares::ShareLimits::defaults(command_budget, psn.rate_limit.per);
-        let requests = psn.rate_limit.requests;
+        let requests = psn.rate_limit.requests.saturating_mul(credentials);
         for (name, share) in [
             ("COMMAND_SHARE_USER", &mut command_shares.user),
             ("COMMAND_SHARE_SERVER", &mut command_shares.server),
@@ -365,7 +383,8 @@ impl Config {
                     Ok(n) if (1..=requests.max(1)).contains(&n) => *share = n,
                     _ => problems.push(format!(
                         "{name}={text:?} is not a whole number of PSN requests from 1 to \
-                         {requests} (PSN_RATE_LIMIT's requests per window)"
+                         {requests} (PSN_RATE_LIMIT's requests per window, times the \
+                         credentials in PSN_NPSSO)"
                     )),
                 }
             }
@@ -446,10 +465,16 @@ impl Config {
         if !problems.is_empty() {
             return Err(ConfigErrors(problems));
         }
+        let psn_pool = if api == ApiKind::Modern {
+            psn_pool
+        } else {
+            Vec::new()
+        };
         Ok(Config {
             discord_token,
             database_url,
             psn,
+            psn_pool,
             discord_api_url,
             discord_api_addr,
             discord_extra_ca,
@@ -467,6 +492,30 @@ impl Config {
             log_filter,
         })
     }
+}
+
+/// `PSN_NPSSO`'s credentials: one NPSSO, or several separated by commas (a pool). An empty
+/// entry or the same NPSSO twice is refused; the message names positions, never a secret.
+fn npsso_pool(list: &str) -> Result<Vec<Secret>, String> {
+    let entries: Vec<&str> = list.split(',').map(str::trim).collect();
+    let count = entries.len();
+    if let Some(empty) = entries.iter().position(|entry| entry.is_empty()) {
+        return Err(format!(
+            "PSN_NPSSO's entry {} of {count} is empty: list the NPSSOs separated by commas, \
+             with nothing between two commas or after the last",
+            empty + 1
+        ));
+    }
+    for (later, entry) in entries.iter().enumerate() {
+        if let Some(earlier) = entries[..later].iter().position(|e| e == entry) {
+            return Err(format!(
+                "PSN_NPSSO's entries {} and {} are the same NPSSO: list each credential once",
+                earlier + 1,
+                later + 1
+            ));
+        }
+    }
+    Ok(entries.into_iter().map(Secret::new).collect())
 }
 
 /// The certificates of a PEM file: at least one, each readable.
@@ -908,5 +957,52 @@ mod tests {
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_percentage("30%"), Some(0.3));
         assert_eq!(parse_percentage("101"), None);
+    }
+
+    #[test]
+    fn psn_npsso_takes_a_pool_of_credentials_and_one_value_as_before() {
+        let one = config(
+            Mode::Bot,
+            &[("PSN_NPSSO", "npsso-one"), ("DISCORD_TOKEN", "t")],
+        )
+        .expect("valid");
+        assert_eq!(one.psn_pool, vec![Secret::new("npsso-one")]);
+        let pool = config(
+            Mode::Bot,
+            &[
+                ("PSN_NPSSO", "npsso-one, npsso-two ,npsso-three"),
+                ("DISCORD_TOKEN", "t"),
+            ],
+        )
+        .expect("valid");
+        let expected: Vec<Secret> = ["npsso-one", "npsso-two", "npsso-three"]
+            .into_iter()
+            .map(Secret::new)
+            .collect();
+        assert_eq!(pool.psn_pool, expected);
+        assert!(matches!(&pool.psn.credential, Credential::Npsso(first) if *first == expected[0]));
+        // The shares are over the whole pool's command budget: 3 × 90, a user a quarter.
+        assert_eq!(pool.command_shares.user, 67);
+        assert_eq!(pool.command_shares.server, 135);
+    }
+
+    #[test]
+    fn a_pool_with_an_empty_entry_or_a_repeated_npsso_is_refused_without_echoing_it() {
+        for (list, expected) in [
+            ("npsso-secret-a,,npsso-secret-b", "entry 2 of 3 is empty"),
+            ("npsso-secret-a,npsso-secret-b,", "entry 3 of 3 is empty"),
+            (
+                "npsso-secret-a,npsso-secret-b, npsso-secret-a",
+                "entries 1 and 3 are the same NPSSO",
+            ),
+        ] {
+            let problems = config(Mode::Bot, &[("PSN_NPSSO", list), ("DISCORD_TOKEN", "t")])
+                .expect_err("refused")
+                .to_string();
+            assert!(problems.contains(expected), "{problems}");
+            assert!(!problems.contains("npsso-secret"), "{problems}");
+            // Only the pool's own problem: not also "PSN_NPSSO is required".
+            assert_eq!(problems.matches("PSN_NPSSO").count(), 1, "{problems}");
+        }
     }
 }

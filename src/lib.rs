@@ -10,6 +10,7 @@ pub mod errors;
 pub mod failpoint;
 pub mod model;
 pub mod ops;
+pub mod pool;
 pub mod render;
 pub mod shutdown;
 pub mod store;

@@ -1,7 +1,8 @@
 //! Tracker scheduling benchmark: a discrete-event simulation in virtual time comparing the
 //! adaptive scheduler with round-robin (the baseline, in `round_robin.rs` next to this file).
 //! Run with `cargo bench --bench tracker`; prints a table and writes `docs/tracker-latency.svg`.
-//! Fixed seed, so results are reproducible.
+//! Fixed seed, so results are reproducible. `-- --pool` prints the pool rows instead: k = 1, 3
+//! and 10 credentials with N = 1000 · k players, one lane per credential.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -11,6 +12,9 @@ use trophybot::tracker::schedule::{
     AccountKey, AdaptiveScheduler, Decision, PollOutcome, PollScheduler, ReportedPresence,
     RequestBudget, ScheduleConfig, PRESENCE_BATCH,
 };
+
+use trophybot::credential::npsso_fingerprint;
+use trophybot::pool::rendezvous;
 
 mod round_robin;
 use round_robin::RoundRobinScheduler;
@@ -375,9 +379,110 @@ fn args_or<T: std::str::FromStr + Copy>(name: &str, default: &[T]) -> Vec<T> {
     values
 }
 
+/// The pool sizes of the pool rows (`-- --pool`; `--k K`, repeatable, picks others).
+const POOL_SIZES: [usize; 3] = [1, 3, 10];
+/// Players per credential in the pool rows: N = 1000 · k (`--per-credential N` for a quick
+/// run).
+const PLAYERS_PER_CREDENTIAL: usize = 1000;
+
+/// Spreads `accounts` over `k` credentials as the bot does: rendezvous hashing of an account
+/// ID over the credentials' fingerprints (`trophybot::pool`). One lane per credential.
+fn pool_lanes(accounts: Vec<Account>, k: usize) -> Vec<Vec<Account>> {
+    let prints: Vec<String> = (0..k)
+        .map(|i| npsso_fingerprint(&psn::Secret::new(format!("bench-npsso-{i}"))))
+        .collect();
+    let mut lanes: Vec<Vec<Account>> = (0..k).map(|_| Vec::new()).collect();
+    for (i, account) in accounts.into_iter().enumerate() {
+        // A PSN-like account ID (19 digits), distinct per player.
+        let account_id = format!("{}", 4_000_000_000_000_000_000u64 + i as u64 * 7_919);
+        let lane = rendezvous(
+            &account_id,
+            prints.iter().enumerate().map(|(j, p)| (j, p.as_str())),
+        )
+        .unwrap_or(0);
+        lanes[lane].push(account);
+    }
+    lanes
+}
+
+/// The pool's outcome: each lane is a scheduler of its own at one credential's rate over its
+/// players, as `tracker::spawn_pool_tracker` runs them (the lanes share nothing, so each is
+/// simulated alone); latencies and counts add up, the unchecked time is the worst lane's.
+fn simulate_pool(config: &ScheduleConfig, lanes: &[Vec<Account>]) -> Outcome {
+    let mut total = Outcome {
+        latencies_min: Vec::new(),
+        max_unchecked_min: 0.0,
+        effective_staleness_min: 0.0,
+        missed: 0,
+        duplicates: 0,
+        requests_in_window: 0,
+        announced_in_window: 0,
+    };
+    for lane in lanes {
+        let mut scheduler = AdaptiveScheduler::new(config.clone());
+        let o = simulate(&mut scheduler, lane, true);
+        total.latencies_min.extend(o.latencies_min);
+        total.max_unchecked_min = total.max_unchecked_min.max(o.max_unchecked_min);
+        total.effective_staleness_min =
+            total.effective_staleness_min.max(o.effective_staleness_min);
+        total.missed += o.missed;
+        total.duplicates += o.duplicates;
+        total.requests_in_window += o.requests_in_window;
+        total.announced_in_window += o.announced_in_window;
+    }
+    total.latencies_min.sort_by(f64::total_cmp);
+    total
+}
+
+/// The pool rows (`-- --pool`): k credentials, N = 1000 · k players, the adaptive scheduler.
+fn pool_rows(config: &ScheduleConfig, seeds: &[u64]) {
+    let sizes = args_or("k", &POOL_SIZES);
+    let per_credential = args_or("per-credential", &[PLAYERS_PER_CREDENTIAL])[0];
+    let visibilities: [(&str, f64); 3] = [("none", 0.0), ("half", 0.5), ("all", 1.0)];
+    println!(
+        "pool of k credentials, each at the tracker rate {:.4} req/s; N = {per_credential} · k; seeds {seeds:?}",
+        config.rate_per_sec
+    );
+    println!("| seed | k | N | presence visible | players per credential | trophies | p50 min | p95 min | max min | p50 / k=1 | p95 / k=1 | requests/trophy | missed | longest unchecked min |");
+    println!(
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for &seed in seeds {
+        for (visibility, share) in visibilities {
+            let mut first: Option<(f64, f64)> = None;
+            for &k in &sizes {
+                let n = per_credential * k;
+                let lanes = pool_lanes(workload(n, share, seed ^ n as u64), k);
+                let (fewest, most) = lanes.iter().fold((usize::MAX, 0), |(lo, hi), lane| {
+                    (lo.min(lane.len()), hi.max(lane.len()))
+                });
+                let o = simulate_pool(config, &lanes);
+                let p50 = percentile(&o.latencies_min, 0.5);
+                let p95 = percentile(&o.latencies_min, 0.95);
+                let (base50, base95) = *first.get_or_insert((p50, p95));
+                let per_trophy =
+                    o.requests_in_window as f64 / (o.announced_in_window.max(1)) as f64;
+                println!(
+                    "| {seed} | {k} | {n} | {visibility} | {fewest}–{most} | {} | {p50:.1} | {p95:.1} | {:.1} | {:.2} | {:.2} | {per_trophy:.2} | {} | {:.0} |",
+                    o.latencies_min.len(),
+                    o.latencies_min.last().copied().unwrap_or(f64::NAN),
+                    p50 / base50,
+                    p95 / base95,
+                    o.missed,
+                    o.max_unchecked_min
+                );
+            }
+        }
+    }
+}
+
 fn main() {
     let rate = RequestBudget::tracker_rate(300, Duration::from_secs(15 * 60), 0.3);
     let config = ScheduleConfig::new(rate, Duration::from_secs(30 * 60));
+    if std::env::args().any(|arg| arg == "--pool") {
+        pool_rows(&config, &args_or("seed", &SEEDS));
+        return;
+    }
     let visibilities: [(&str, f64); 3] = [("none", 0.0), ("half", 0.5), ("all", 1.0)];
     let seeds = args_or("seed", &SEEDS);
     let sizes = args_or("n", &SIZES);

@@ -41,6 +41,9 @@ pub async fn on_press(
     // Estimated from what is cached: a page whose trophies the command (or the last press)
     // left in the cache costs nothing; one that is not still costs its requests.
     let services = data.services_in(press.guild_id).await;
+    // The player's credential when it has room, as for the command that drew the first page.
+    let services =
+        data.services_for_account(services, &page.account_id, commands::shares::cost::CAP);
     let estimate = commands::page::estimate(&services, &page);
     let admission = match data.admit(press.user.id, press.guild_id, estimate) {
         Ok(admission) => admission,

@@ -47,8 +47,12 @@ pub struct Background {
 
 /// What every handler shares.
 pub struct Data {
-    /// The PSN client and the store, as the commands use them.
+    /// The PSN client and the store, as the commands use them (the pool's first credential;
+    /// a command about a player takes its client from `pool`, see [`Data::services_for`]).
     pub services: crate::commands::Services,
+    /// The PSN credentials: commands use the player's credential when it has room, else the
+    /// one with the most room.
+    pub pool: crate::pool::Pool,
     pub store: crate::store::Store,
     /// Replies being worked on; shutdown waits for them.
     pub in_flight: TaskTracker,
@@ -100,6 +104,35 @@ impl Data {
                 );
                 refusal.into()
             })
+    }
+
+    /// `services` on the pool's credential for a command about `player` costing `cost`: the
+    /// player's assigned credential when it has room, else the one with the most room. A pool
+    /// of one keeps `services` as they are.
+    pub fn services_for(
+        &self,
+        services: crate::commands::Services,
+        player: Option<&psn::OnlineId>,
+        cost: u32,
+    ) -> crate::commands::Services {
+        if self.pool.len() <= 1 {
+            return services;
+        }
+        let account_id = player.and_then(|player| self.pool.cached_account_id(player));
+        services.on_client(self.pool.command_client(account_id.as_deref(), cost))
+    }
+
+    /// [`Data::services_for`] a player whose account ID is known (a page button's).
+    pub fn services_for_account(
+        &self,
+        services: crate::commands::Services,
+        account_id: &str,
+        cost: u32,
+    ) -> crate::commands::Services {
+        if self.pool.len() <= 1 {
+            return services;
+        }
+        services.on_client(self.pool.command_client(Some(account_id), cost))
     }
 
     /// The services a command in `guild` uses: names in the server's language (one read of its

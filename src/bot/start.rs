@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use poise::serenity_prelude as serenity;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use super::data::{Background, BotError, Data};
 use super::discord_gate::{CallKind, DiscordGate, MAX_IN_FLIGHT};
@@ -19,9 +20,10 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// Runs the bot until SIGTERM or Ctrl-C, then drains in-flight replies and exits.
 pub async fn run(
     config: Config,
-    client: psn::Client,
+    pool: crate::pool::Pool,
     store: crate::store::Store,
 ) -> Result<(), BotError> {
+    let client = pool.members()[0].client.clone();
     let token = config
         .discord_token
         .as_ref()
@@ -37,18 +39,28 @@ pub async fn run(
     let in_flight = TaskTracker::new();
     let background = Background::default();
     let health = crate::ops::Health::new();
-    let observed = health.clone();
-    // Every PSN answer, the tracker's and the commands', keeps the health report current.
-    client.observe(Arc::new(move |signal| observed.note_psn(signal)));
+    // Every PSN answer, the tracker's and the commands', of every credential, keeps the health
+    // report current. In a pool, one rejected credential leaves the pool and the rest carry
+    // on: the report says the credential is rejected only when all of them are.
+    for member in pool.members() {
+        let observed = health.clone();
+        let whole = (pool.len() > 1).then(|| pool.clone());
+        member.client.observe(Arc::new(move |signal| {
+            let others_carry_on = whole.as_ref().is_some_and(|pool| !pool.all_rejected());
+            if signal == psn::Signal::CredentialRejected && others_carry_on {
+                return;
+            }
+            observed.note_psn(signal);
+        }));
+    }
     let watched = health.clone();
     let ops_state = crate::ops::OpsState {
         metrics: metrics.clone(),
         health: health.clone(),
-        client: client.clone(),
+        pool: pool.clone(),
         store: store.clone(),
     };
     let signals = crate::tracker::Signals::default();
-    let tracker_client = client.background();
     let tracker_store = store.clone();
     let pruner_store = store.clone();
     let recap_store = store.clone();
@@ -77,6 +89,7 @@ pub async fn run(
         metrics,
         health: health.clone(),
         services: crate::commands::Services::new(client).with_library(tracker_store.clone()),
+        pool: pool.clone(),
         in_flight: in_flight.clone(),
         background: background.clone(),
         shutting_down: shutting_down.clone(),
@@ -149,9 +162,9 @@ pub async fn run(
     .with_failpoint(config.failpoint);
     let deliverer = deliver::spawn_deliverer(deliverer, signals.clone(), background.cancel.clone());
     let recap_signals = signals.clone();
-    let tracker = crate::tracker::spawn_tracker(
+    let tracker = crate::tracker::spawn_pool_tracker(
         tracker_store,
-        tracker_client,
+        pool,
         tracker_settings,
         signals,
         background.cancel.clone(),
@@ -254,39 +267,59 @@ pub async fn run_from_env() -> i32 {
             return 1;
         }
     };
-    let mut psn_config = config.psn.clone();
-    let sign_in_npsso = crate::credential::restore_saved_sign_in(&store, &mut psn_config).await;
-    let client = match psn::Client::new(psn_config) {
-        Ok(client) => client,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return crate::errors::EXIT_USAGE;
-        }
-    };
-    // Title definitions are shared by every user and change rarely: start with what earlier
-    // runs fetched, in every language servers asked for, and keep what this run fetches.
-    crate::tracker::titles::load_title_definitions(&store, &client).await;
     let stop_saver = tokio_util::sync::CancellationToken::new();
-    let title_saver = crate::tracker::titles::spawn_title_saver(
-        store.clone(),
-        client.clone(),
-        stop_saver.clone(),
-    );
-    let saver = sign_in_npsso.map(|npsso| {
-        crate::credential::spawn_sign_in_saver(
+    let mut members = Vec::new();
+    let mut savers = Vec::new();
+    // Each credential of `PSN_NPSSO` gets a client of its own: its sign-in (its own sealed
+    // refresh token row, keyed by its fingerprint), its budget of `PSN_RATE_LIMIT`, its health.
+    // (Mode::Bot refuses the legacy API, so the pool is never empty here.)
+    for (index, npsso) in config.psn_pool.iter().enumerate() {
+        let label = crate::pool::label(index);
+        let mut psn_config = config.psn.clone();
+        psn_config.credential = psn::Credential::Npsso(npsso.clone());
+        let span = tracing::info_span!("psn", credential = %label);
+        let sign_in_npsso = crate::credential::restore_saved_sign_in(&store, &mut psn_config)
+            .instrument(span.clone())
+            .await;
+        let client = match psn::Client::new(psn_config) {
+            Ok(client) => client,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return crate::errors::EXIT_USAGE;
+            }
+        };
+        // Title definitions are shared by every user and change rarely: start with what
+        // earlier runs fetched, in every language servers asked for, and keep what this run
+        // fetches.
+        crate::tracker::titles::load_title_definitions(&store, &client).await;
+        savers.push(crate::tracker::titles::spawn_title_saver(
             store.clone(),
             client.clone(),
-            npsso,
             stop_saver.clone(),
-        )
-    });
-    let result = run(config, client.clone(), store.clone()).await;
+        ));
+        if let Some(npsso) = sign_in_npsso {
+            savers.push(crate::credential::spawn_sign_in_saver(
+                store.clone(),
+                client.clone(),
+                npsso,
+                stop_saver.clone(),
+            ));
+        }
+        members.push(crate::pool::Member {
+            label,
+            fingerprint: crate::credential::npsso_fingerprint(npsso),
+            client,
+        });
+    }
+    let pool = crate::pool::Pool::new(members);
+    let result = run(config, pool.clone(), store.clone()).await;
     stop_saver.cancel();
-    if let Some(saver) = saver {
+    for saver in savers {
         let _ = saver.await;
     }
-    let _ = title_saver.await;
-    crate::tracker::titles::save_cached_title_definitions(&store, &client).await;
+    for member in pool.members() {
+        crate::tracker::titles::save_cached_title_definitions(&store, &member.client).await;
+    }
     store.close().await;
     match result {
         Ok(()) => 0,

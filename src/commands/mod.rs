@@ -92,6 +92,15 @@ impl Services {
         }
     }
 
+    /// The same services on another credential's client (a pool's, see [`crate::pool`]), in
+    /// the same language.
+    pub fn on_client(&self, client: &Client) -> Services {
+        Services {
+            client: client.in_language(self.client.language()),
+            ..self.clone()
+        }
+    }
+
     /// The same services counting every PSN request they send in `meter` (see
     /// [`shares::Admission`]).
     pub fn metered(&self, meter: psn::Meter) -> Services {

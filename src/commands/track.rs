@@ -211,22 +211,48 @@ pub async fn remove(store: &Store, guild_id: u64, user: &str) -> Result<Reply, C
 /// `/track list`: the server's accounts with their channel, status and presence, how often
 /// the tracker can check them given every account it tracks for all servers, and the PSN
 /// budget as it stands (`standing`: the command shares seen from this server).
+///
+/// With a pool of credentials, each credential's standing too; the staleness is that of the
+/// busiest healthy credential, each polling its own accounts at its own rate.
 pub async fn list(
     store: &Store,
     limits: &TrackingLimits,
     standing: Standing,
+    pool: &crate::pool::Pool,
     guild_id: u64,
 ) -> Result<Reply, CommandError> {
     let settings = store.guild_settings(guild_id).await?;
     let accounts = store.tracked_accounts(guild_id).await?;
     let all_tracked = store.tracked_account_count().await?;
+    let (credentials, busiest) = if pool.len() > 1 {
+        let ids = store.tracker_accounts().await?;
+        let standings = pool.standings(ids.iter().map(|a| a.account_id.as_str()));
+        let busiest = standings
+            .iter()
+            .filter(|s| !s.rejected)
+            .map(|s| s.accounts)
+            .max()
+            .unwrap_or(all_tracked);
+        let views = standings
+            .into_iter()
+            .map(|s| render::CredentialView {
+                label: s.label,
+                rejected: s.rejected,
+                accounts: s.accounts,
+                budget_remaining: s.budget_remaining,
+            })
+            .collect();
+        (views, busiest)
+    } else {
+        (Vec::new(), all_tracked)
+    };
     Ok(render::track_list(&TrackList {
         settings,
         accounts,
         cap: limits.max_accounts_per_guild,
         all_tracked,
         max_staleness: limits.schedule.max_staleness,
-        effective_staleness: limits.effective_staleness(all_tracked),
+        effective_staleness: limits.effective_staleness(busiest),
         budget: BudgetView {
             requests: limits.budget.requests,
             window: limits.budget.window,
@@ -238,6 +264,7 @@ pub async fn list(
             members_near_limit: standing.members_near_limit,
             near_limit: NEAR_LIMIT,
         },
+        credentials,
     }))
 }
 

@@ -17,10 +17,25 @@ pub fn credential_rejected_alert(reason: &str) -> String {
     )
 }
 
+/// What the operator reads when PSN rejects credential `label` of a pool (`psn-2`): the rest
+/// of the pool carries on with its players.
+pub fn pool_credential_rejected_alert(label: &str, reason: &str) -> String {
+    format!(
+        "PSN rejected the bot's credential {label} ({reason}); its tracked players moved to the \
+         other credentials of PSN_NPSSO, which carry on, and the bot retries its sign-in after \
+         1 minute, then 2, 4 … up to every 30 minutes. If it does not recover: sign in to \
+         PlayStation again with that account, replace entry {position} of PSN_NPSSO and \
+         restart the bot",
+        position = label.trim_start_matches("psn-")
+    )
+}
+
 /// Until `cancel`: at the start of every rejection episode logs an error and posts to `alert`,
-/// once; when a sign-in succeeds again, logs that it recovered.
+/// once; when a sign-in succeeds again, logs that it recovered. `label` names the credential
+/// in a pool (`None`: the only one).
 pub fn spawn_credential_rejection_alert(
     client: &psn::Client,
+    label: Option<String>,
     alert: Option<AlertHook>,
     cancel: CancellationToken,
 ) -> JoinHandle<()> {
@@ -29,7 +44,7 @@ pub fn spawn_credential_rejection_alert(
         // An episode that began before this task started counts too.
         let already_rejected = rejection.borrow_and_update().clone();
         if let Some(reason) = already_rejected {
-            alert_rejected(&reason, alert.as_ref()).await;
+            alert_rejected(label.as_deref(), &reason, alert.as_ref()).await;
         }
         loop {
             tokio::select! {
@@ -43,16 +58,22 @@ pub fn spawn_credential_rejection_alert(
             // The value changes only when an episode starts or ends.
             let rejected = rejection.borrow_and_update().clone();
             match rejected {
-                Some(reason) => alert_rejected(&reason, alert.as_ref()).await,
-                None => tracing::info!("PSN accepts the bot's credential again"),
+                Some(reason) => alert_rejected(label.as_deref(), &reason, alert.as_ref()).await,
+                None => tracing::info!(
+                    credential = label.as_deref().unwrap_or("psn-1"),
+                    "PSN accepts the bot's credential again"
+                ),
             }
         }
     })
 }
 
-async fn alert_rejected(reason: &str, alert: Option<&AlertHook>) {
-    let message = credential_rejected_alert(reason);
-    tracing::error!("{message}");
+async fn alert_rejected(label: Option<&str>, reason: &str, alert: Option<&AlertHook>) {
+    let message = match label {
+        Some(label) => pool_credential_rejected_alert(label, reason),
+        None => credential_rejected_alert(reason),
+    };
+    tracing::error!(credential = label.unwrap_or("psn-1"), "{message}");
     if let Some(alert) = alert {
         alert(message).await;
     }
@@ -105,6 +126,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_pool_credentials_alert_names_it_by_position_and_says_the_rest_carry_on() {
+        let alert = pool_credential_rejected_alert("psn-2", "login_required");
+        assert!(
+            alert.contains("credential psn-2 (login_required)"),
+            "{alert}"
+        );
+        assert!(alert.contains("moved to the other credentials"), "{alert}");
+        assert!(alert.contains("replace entry 2 of PSN_NPSSO"), "{alert}");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn one_alert_per_rejection_episode_not_per_retry() {
         let sim = Sim::new(SimConfig::default());
@@ -120,7 +152,7 @@ mod tests {
         let client = psn::Client::new(config).expect("client").background();
         let (hook, mut alerts) = recording_hook();
         let cancel = CancellationToken::new();
-        let watcher = spawn_credential_rejection_alert(&client, Some(hook), cancel.clone());
+        let watcher = spawn_credential_rejection_alert(&client, None, Some(hook), cancel.clone());
 
         let hunter = client
             .resolve_user(&psn::OnlineId::parse("sim_hunter").unwrap())
@@ -189,7 +221,7 @@ mod tests {
 
         let (hook, mut alerts) = recording_hook();
         let cancel = CancellationToken::new();
-        let watcher = spawn_credential_rejection_alert(&client, Some(hook), cancel.clone());
+        let watcher = spawn_credential_rejection_alert(&client, None, Some(hook), cancel.clone());
         assert_eq!(alerts_so_far(&mut alerts).await.len(), 1);
         cancel.cancel();
         watcher.await.expect("the watcher stops");

@@ -180,6 +180,43 @@ impl Metrics {
         self.inner.discord_rate_limit_waits.load(Ordering::Relaxed)
     }
 
+    /// [`Metrics::render`] over the pool's clients together, then each credential's own
+    /// series, labelled by its position (`credential="psn-1"`), never the secret.
+    pub fn render_pool(&self, pool: &crate::pool::Pool) -> String {
+        let standings = pool.standings(std::iter::empty());
+        let mut out = self.render(&pool.total_stats());
+        for (name, kind, help) in [
+            (
+                "trophybot_psn_credential_requests_total",
+                "counter",
+                "API requests each PSN credential of the pool sent (tracker and commands).",
+            ),
+            (
+                "trophybot_psn_credential_budget_remaining",
+                "gauge",
+                "Requests each credential's own budget would let out at once now.",
+            ),
+            (
+                "trophybot_psn_credential_healthy",
+                "gauge",
+                "1 while PSN accepts the credential, 0 while it rejects it (it then polls no one).",
+            ),
+        ] {
+            header(&mut out, name, kind, help);
+            for standing in &standings {
+                let value = match name {
+                    "trophybot_psn_credential_requests_total" => standing.requests,
+                    "trophybot_psn_credential_budget_remaining" => {
+                        u64::from(standing.budget_remaining)
+                    }
+                    _ => u64::from(!standing.rejected),
+                };
+                let _ = writeln!(out, "{name}{{credential=\"{}\"}} {value}", standing.label);
+            }
+        }
+        out
+    }
+
     /// The Prometheus text exposition (format 0.0.4) of these metrics and the client's `psn`.
     pub fn render(&self, psn: &ClientStats) -> String {
         let mut out = String::with_capacity(2048);

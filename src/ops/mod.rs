@@ -14,7 +14,9 @@ use std::net::SocketAddr;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use credential::{credential_rejected_alert, spawn_credential_rejection_alert};
+pub use credential::{
+    credential_rejected_alert, pool_credential_rejected_alert, spawn_credential_rejection_alert,
+};
 pub use expiry::{
     check_refresh_token, expiry_warning, spawn_refresh_token_watch, AlertHook, CHECK_INTERVAL,
 };
@@ -46,14 +48,47 @@ impl Ops {
         alert: Option<AlertHook>,
         cancel: CancellationToken,
     ) -> std::io::Result<Ops> {
-        let credential_watcher =
-            spawn_credential_rejection_alert(&state.client, alert.clone(), cancel.clone());
-        let watcher = spawn_refresh_token_watch(
-            state.client.clone(),
-            state.metrics.clone(),
-            alert,
-            cancel.clone(),
-        );
+        // One alert per rejection episode of each credential; in a pool, the alert names it.
+        let named = state.pool.len() > 1;
+        let credential_watchers: Vec<JoinHandle<()>> = state
+            .pool
+            .members()
+            .iter()
+            .map(|member| {
+                spawn_credential_rejection_alert(
+                    &member.client,
+                    named.then(|| member.label.clone()),
+                    alert.clone(),
+                    cancel.clone(),
+                )
+            })
+            .collect();
+        let credential_watcher = tokio::spawn(async move {
+            for watcher in credential_watchers {
+                let _ = watcher.await;
+            }
+        });
+        // Every credential's refresh token is watched; the expiry gauge is the first one's
+        // (the others' warnings are logged and posted all the same).
+        let mut watchers: Vec<JoinHandle<()>> = Vec::new();
+        for (index, member) in state.pool.members().iter().enumerate() {
+            let metrics = if index == 0 {
+                state.metrics.clone()
+            } else {
+                Metrics::new()
+            };
+            watchers.push(spawn_refresh_token_watch(
+                member.client.clone(),
+                metrics,
+                alert.clone(),
+                cancel.clone(),
+            ));
+        }
+        let watcher = tokio::spawn(async move {
+            for watcher in watchers {
+                let _ = watcher.await;
+            }
+        });
         let (addr, server) = match serve(addr, state, cancel.clone().cancelled_owned()).await {
             Ok(started) => started,
             Err(err) => {
@@ -115,7 +150,7 @@ mod tests {
         OpsState {
             metrics: Metrics::new(),
             health: Health::new(),
-            client: psn::Client::new(config).expect("client"),
+            pool: crate::pool::Pool::single(psn::Client::new(config).expect("client")),
             store: hanging_up_database().await,
         }
     }

@@ -21,7 +21,8 @@ use super::{Health, Metrics};
 pub struct OpsState {
     pub metrics: Metrics,
     pub health: Health,
-    pub client: psn::Client,
+    /// The pool of PSN credentials (one client each).
+    pub pool: crate::pool::Pool,
     pub store: crate::store::Store,
 }
 
@@ -53,7 +54,7 @@ async fn healthz(State(state): State<OpsState>) -> impl IntoResponse {
 async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
-        state.metrics.render(&state.client.stats()),
+        state.metrics.render_pool(&state.pool),
     )
 }
 

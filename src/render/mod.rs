@@ -33,8 +33,8 @@ pub use rarest::{rarest, RareTrophy, RarestScope};
 pub use recap::{weekly_recap, RECAP_FIRSTS, RECAP_PLATINUMS, RECAP_PLAYERS};
 pub use title::{title_page, PageRef, INVOKER_PLACEHOLDER, TROPHIES_PER_PAGE};
 pub use track::{
-    format_interval, settings, track_added, track_list, track_removed, BudgetView, TrackAdded,
-    TrackList, TrophyListVisibility,
+    format_interval, settings, track_added, track_list, track_removed, BudgetView, CredentialView,
+    TrackAdded, TrackList, TrophyListVisibility,
 };
 pub use trophy::{trophy_holders, HOLDERS_NAMED};
 

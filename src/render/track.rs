@@ -45,6 +45,20 @@ pub struct TrackList {
     /// What the PSN budget allows for `all_tracked` accounts (at least `max_staleness`).
     pub effective_staleness: Duration,
     pub budget: BudgetView,
+    /// The pool of PSN credentials (`PSN_NPSSO=a,b,c`); shown when there are several.
+    pub credentials: Vec<CredentialView>,
+}
+
+/// One PSN credential of the pool, for `/track list`: named by its position, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialView {
+    /// `psn-1`, `psn-2`, …
+    pub label: String,
+    pub rejected: bool,
+    /// Tracked accounts (all servers) it polls now.
+    pub accounts: usize,
+    /// Requests its own budget would let out at once now, of `PSN_RATE_LIMIT`'s.
+    pub budget_remaining: u32,
 }
 
 /// The PSN budget as it stands, for `/track list`: the tracker's part, what commands used, and
@@ -265,6 +279,53 @@ fn checks_text(list: &TrackList) -> String {
     text
 }
 
+/// The "PSN credentials" field, with a pool of several: each credential's health, the
+/// accounts it polls and what its own budget has left. A rejected one polls no one: its
+/// accounts went to the others.
+fn credentials_field(list: &TrackList) -> Option<(String, String)> {
+    if list.credentials.len() < 2 {
+        return None;
+    }
+    let window = format_interval(list.budget.window);
+    let mut lines: Vec<String> = list
+        .credentials
+        .iter()
+        .take(CREDENTIALS_SHOWN)
+        .map(|c| {
+            let plural = if c.accounts == 1 { "" } else { "s" };
+            let health = if c.rejected {
+                "❌ rejected by PSN"
+            } else {
+                "✅ healthy"
+            };
+            format!(
+                "`{}` {health} · {} account{plural} · {} of {} requests per {window} free now",
+                c.label,
+                format_count(c.accounts as u64),
+                format_count(u64::from(c.budget_remaining)),
+                format_count(u64::from(list.budget.requests)),
+            )
+        })
+        .collect();
+    if list.credentials.len() > CREDENTIALS_SHOWN {
+        lines.push(format!(
+            "…and {} more.",
+            list.credentials.len() - CREDENTIALS_SHOWN
+        ));
+    }
+    Some((
+        format!("PSN credentials ({})", list.credentials.len()),
+        format!(
+            "{}\nEach credential has its own budget; the tracked accounts are spread over the \
+             healthy ones.",
+            lines.join("\n")
+        ),
+    ))
+}
+
+/// Credentials listed one by one: ten lines stay well within an embed field's 1,024 characters.
+const CREDENTIALS_SHOWN: usize = 10;
+
 /// The "PSN budget" field: the split, the commands' use and who is near their share. Members
 /// are shown as mentions, which the bot's replies never ping (allowed_mentions is empty).
 fn budget_text(budget: &BudgetView) -> String {
@@ -342,11 +403,16 @@ pub fn track_list(list: &TrackList) -> Reply {
         }
         embed = embed.description(description);
     }
+    embed = embed.field("How often", checks_text(list), false).field(
+        "PSN budget",
+        budget_text(&list.budget),
+        false,
+    );
+    if let Some((name, value)) = credentials_field(list) {
+        embed = embed.field(name, value, false);
+    }
     ephemeral(
-        embed
-            .field("How often", checks_text(list), false)
-            .field("PSN budget", budget_text(&list.budget), false)
-            .footer("/track remove stops tracking an account · /settings changes the defaults"),
+        embed.footer("/track remove stops tracking an account · /settings changes the defaults"),
     )
 }
 

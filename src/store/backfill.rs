@@ -32,11 +32,22 @@ impl Store {
     /// Titles listed without a last-update time are left out: a state cannot be matched with
     /// their listing.
     pub async fn backfill_titles(&self, limit: usize) -> Result<Vec<BackfillTitle>, StoreError> {
+        self.backfill_titles_of(None, limit).await
+    }
+
+    /// [`Store::backfill_titles`] of `accounts` only (`None`: every account): a pool's tracker
+    /// lane fills in the history of the players its credential polls.
+    pub async fn backfill_titles_of(
+        &self,
+        accounts: Option<&[String]>,
+        limit: usize,
+    ) -> Result<Vec<BackfillTitle>, StoreError> {
         let rows: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT u.account_id, a.online_id, u.title::text
              FROM user_titles u
              JOIN account_state a ON a.account_id = u.account_id
              WHERE a.baseline_done AND a.status = 'ok' AND u.last_updated IS NOT NULL
+               AND ($2::text[] IS NULL OR u.account_id = ANY($2))
                AND NOT EXISTS (SELECT 1 FROM account_title_state s
                                WHERE s.account_id = u.account_id
                                  AND s.np_communication_id = u.np_communication_id)
@@ -44,6 +55,7 @@ impl Store {
              LIMIT $1",
         )
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .bind(accounts)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()

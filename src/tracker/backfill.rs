@@ -70,6 +70,9 @@ pub struct Backfill {
     not_before: f64,
     /// Counts the backfill's requests (the `trophybot_tracker_backfill_requests_total` metric).
     meter: Meter,
+    /// In a pool's lane, the accounts whose history this backfill fills in (those its
+    /// credential polls); `None`: every account.
+    accounts: Option<Vec<String>>,
 }
 
 impl Backfill {
@@ -85,7 +88,20 @@ impl Backfill {
             tried: HashSet::new(),
             not_before: f64::NEG_INFINITY,
             meter,
+            accounts: None,
         }
+    }
+
+    /// Fills in only `accounts`' history from now on (a pool's lane, after its accounts were
+    /// reassigned): titles queued for others are dropped.
+    pub fn limit_to(&mut self, accounts: Vec<String>) {
+        if self.accounts.as_ref() == Some(&accounts) {
+            return;
+        }
+        self.queue.retain(|t| accounts.contains(&t.account_id));
+        self.accounts = Some(accounts);
+        self.not_before = f64::NEG_INFINITY;
+        self.has_work = true;
     }
 
     /// Whether a step may run at `now`.
@@ -170,7 +186,9 @@ impl Backfill {
 
     /// The next titles without a state, less those tried already.
     async fn refill(&mut self, store: &Store) -> Result<(), TrackerError> {
-        let titles = store.backfill_titles(BATCH + self.tried.len()).await?;
+        let titles = store
+            .backfill_titles_of(self.accounts.as_deref(), BATCH + self.tried.len())
+            .await?;
         self.queue = titles
             .into_iter()
             .filter(|t| !self.tried.contains(&tried_key(t)))

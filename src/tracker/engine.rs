@@ -17,6 +17,7 @@ use super::schedule::{
     RequestBudget, ScheduleConfig,
 };
 use super::Signals;
+use crate::pool::Pool;
 use crate::store::Store;
 
 /// The tracked set is re-read this often even without a signal (another process may change it).
@@ -64,9 +65,85 @@ pub fn spawn_tracker(
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        Tracker::new(store, client, settings, signals, cancel)
+        Tracker::new(store, client, settings, signals, cancel, None)
             .run()
             .await;
+    })
+}
+
+/// Which tracked accounts a tracker polls: those the pool assigns to credential `index`.
+#[derive(Clone)]
+struct Lane {
+    pool: Pool,
+    index: usize,
+}
+
+/// Starts the tracker over a pool of credentials: one lane per credential, each a tracker of
+/// its own (scheduler, rate, presence batches, backfill) over the accounts the pool assigns to
+/// it, with the credential's background client. A lane is simpler than one scheduler juggling
+/// several budgets: each credential's rate is exactly its own, and presence is asked with the
+/// credential that polls the account (whose friends decide what it sees). When a credential is
+/// rejected or accepted again, every lane re-reads its accounts at once, so the rejected one's
+/// accounts move to the others by the hashing. A pool of one is the plain tracker, as before.
+/// The returned task ends when every lane has stopped.
+pub fn spawn_pool_tracker(
+    store: Store,
+    pool: Pool,
+    settings: TrackerSettings,
+    signals: Signals,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    if pool.len() <= 1 {
+        let client = pool.members()[0].client.background();
+        return spawn_tracker(store, client, settings, signals, cancel);
+    }
+    tokio::spawn(async move {
+        let mut lanes = Vec::new();
+        let mut wakes = Vec::new();
+        for (index, member) in pool.members().iter().enumerate() {
+            let lane_signals = Signals {
+                accounts_changed: Default::default(),
+                outbox_ready: signals.outbox_ready.clone(),
+            };
+            wakes.push(lane_signals.accounts_changed.clone());
+            // Each lane holds its poll leases under a name of its own, so two lanes never
+            // poll one account at once while an assignment changes.
+            let lane_settings = TrackerSettings {
+                owner: format!("{}/{}", settings.owner, member.label),
+                ..settings.clone()
+            };
+            let tracker = Tracker::new(
+                store.clone(),
+                member.client.background(),
+                lane_settings,
+                lane_signals,
+                cancel.clone(),
+                Some(Lane {
+                    pool: pool.clone(),
+                    index,
+                }),
+            );
+            lanes.push(tokio::spawn(tracker.run()));
+        }
+        let wake_all = || wakes.iter().for_each(|wake| wake.notify_one());
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = signals.accounts_changed.notified() => wake_all(),
+                () = pool.changed() => {
+                    let live: Vec<&str> = pool
+                        .live()
+                        .into_iter()
+                        .map(|i| pool.members()[i].label.as_str())
+                        .collect();
+                    tracing::warn!(live = ?live, "the pool of PSN credentials changed; reassigning tracked accounts");
+                    wake_all();
+                }
+            }
+        }
+        for lane in lanes {
+            let _ = lane.await;
+        }
     })
 }
 
@@ -111,6 +188,8 @@ struct Tracker {
     backoff_until: Option<Instant>,
     next_reload: Instant,
     backfill: Backfill,
+    /// In a pool, the credential whose accounts this tracker polls.
+    lane: Option<Lane>,
 }
 
 impl Tracker {
@@ -120,6 +199,7 @@ impl Tracker {
         settings: TrackerSettings,
         signals: Signals,
         cancel: CancellationToken,
+        lane: Option<Lane>,
     ) -> Tracker {
         let scheduler = AdaptiveScheduler::new(TrackerSettings::schedule_config(
             &settings.rate_limit,
@@ -151,6 +231,7 @@ impl Tracker {
             backoff_until: None,
             next_reload: Instant::now(),
             backfill,
+            lane,
         }
     }
 
@@ -236,7 +317,13 @@ impl Tracker {
         if added + removed > 0 {
             tracing::info!(added, removed, "tracked accounts changed");
         }
-        let accounts = self.store.tracker_accounts().await?;
+        let mut accounts = self.store.tracker_accounts().await?;
+        if let Some(lane) = &self.lane {
+            let live = lane.pool.live();
+            accounts.retain(|a| lane.pool.assigned_among(&a.account_id, &live) == lane.index);
+            let mine: Vec<String> = accounts.iter().map(|a| a.account_id.clone()).collect();
+            self.backfill.limit_to(mine);
+        }
         let tracked: HashMap<&str, bool> = accounts
             .iter()
             .map(|a| (a.account_id.as_str(), a.baseline_done))

@@ -12,7 +12,7 @@ pub mod retention;
 pub mod schedule;
 pub mod titles;
 
-pub use engine::{spawn_tracker, TrackerSettings};
+pub use engine::{spawn_pool_tracker, spawn_tracker, TrackerSettings};
 pub use poll::{poll_once, PollReport, PollResult, TrackerError};
 
 use std::sync::Arc;

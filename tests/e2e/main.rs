@@ -14,6 +14,7 @@ mod discord_limits;
 mod faults;
 mod link;
 mod milestones;
+mod pool;
 mod rarest;
 mod recap;
 mod secrets;

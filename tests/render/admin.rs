@@ -10,7 +10,9 @@ use trophybot::errors::{error_reply, ChannelProblem, CommandError};
 use trophybot::model::reply::limits;
 use trophybot::model::{AnnounceFilter, GuildSettings, RecapSchedule, TrackedAccount};
 use trophybot::model::{LeaderboardPeriod, LeaderboardRow, TrackedAccountView, TrackingStatus};
-use trophybot::render::{self, BudgetView, TrackAdded, TrackList, TrophyListVisibility};
+use trophybot::render::{
+    self, BudgetView, CredentialView, TrackAdded, TrackList, TrophyListVisibility,
+};
 
 const GUILD: u64 = 100;
 
@@ -71,6 +73,7 @@ fn list(accounts: Vec<TrackedAccountView>, all_tracked: usize, effective: u64) -
             members_near_limit: Vec::new(),
             near_limit: 0.8,
         },
+        credentials: Vec::new(),
     }
 }
 
@@ -149,6 +152,55 @@ fn track_list_names_the_members_near_their_share() {
     );
     assert!(field.ends_with(" and 2 more."), "{field}");
     assert!(field.chars().count() <= limits::FIELD_VALUE, "{field}");
+}
+
+#[test]
+fn track_list_shows_the_pool_of_credentials_only_when_there_are_several() {
+    let accounts = vec![view("sim_hunter", None, TrackingStatus::Ok, Some(true))];
+    let credential = |n: usize, rejected: bool, accounts: usize, left: u32| CredentialView {
+        label: format!("psn-{n}"),
+        rejected,
+        accounts,
+        budget_remaining: left,
+    };
+    let pool_field = |list: &TrackList| {
+        render::track_list(list).embeds()[0]
+            .fields
+            .iter()
+            .find(|f| f.name.starts_with("PSN credentials"))
+            .map(|f| (f.name.clone(), f.value.clone()))
+    };
+    let mut one = list(accounts.clone(), 1, 1800);
+    one.credentials = vec![credential(1, false, 1, 300)];
+    assert_eq!(pool_field(&one), None);
+
+    let mut pool = list(accounts.clone(), 1_501, 1800);
+    pool.credentials = vec![
+        credential(1, false, 1_001, 12),
+        credential(2, true, 0, 300),
+        credential(3, false, 500, 1),
+    ];
+    let (name, value) = pool_field(&pool).expect("a PSN credentials field");
+    assert_eq!(name, "PSN credentials (3)");
+    let lines: Vec<&str> = value.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "`psn-1` ✅ healthy · 1,001 accounts · 12 of 300 requests per 15 min free now",
+            "`psn-2` ❌ rejected by PSN · 0 accounts · 300 of 300 requests per 15 min free now",
+            "`psn-3` ✅ healthy · 500 accounts · 1 of 300 requests per 15 min free now",
+        ]
+    );
+
+    let mut many = list(accounts, 1, 1800);
+    many.credentials = (1..=25).map(|n| credential(n, false, 40, 300)).collect();
+    let (_, value) = pool_field(&many).expect("a PSN credentials field");
+    assert!(
+        value.contains("`psn-10`") && !value.contains("`psn-11`"),
+        "{value}"
+    );
+    assert!(value.contains("…and 15 more."), "{value}");
+    assert!(value.chars().count() <= limits::FIELD_VALUE, "{value}");
 }
 
 #[test]

@@ -20,7 +20,7 @@ fn ops_state(store: Store) -> OpsState {
     OpsState {
         metrics: Metrics::new(),
         health: Health::new(),
-        client: psn::Client::new(config).expect("client"),
+        pool: trophybot::pool::Pool::single(psn::Client::new(config).expect("client")),
         store,
     }
 }

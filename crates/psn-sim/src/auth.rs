@@ -1,7 +1,7 @@
 //! Sony's OAuth: NPSSO cookie → authorization code → access and refresh tokens, on the
 //! virtual clock. Auth requests do not count toward the rate limit.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -21,8 +21,21 @@ const APP_REDIRECT: &str = "com.scee.psxandroid.scecompcall://redirect";
 const SCOPE: &str = "psn:mobile.v2.core psn:clientapp";
 const DOCS: &str = "https://auth.api.sonyentertainmentnetwork.com/docs/";
 
-/// The legacy bearer's credential family (for the rate limit); issued families start at 1.
+/// The legacy bearer's credential family (for the rate limit). Tokens issued to credential `i`
+/// (see [`crate::Fault::RejectCredential`]) are of family `i + 1`: one bucket per PSN account,
+/// shared by all its sign-ins.
 const LEGACY_FAMILY: u64 = 0;
+
+fn family_of(credential: usize) -> u64 {
+    credential as u64 + 1
+}
+
+/// The credential index of a token family; `None` for the legacy bearer.
+pub(crate) fn credential_of(family: u64) -> Option<usize> {
+    family
+        .checked_sub(1)
+        .and_then(|index| usize::try_from(index).ok())
+}
 
 struct Issued {
     family: u64,
@@ -31,22 +44,21 @@ struct Issued {
 
 pub(crate) struct Tokens {
     rng: SplitMix64,
-    codes: HashSet<String>,
+    /// Authorization codes not yet redeemed, with the credential they sign in.
+    codes: HashMap<String, usize>,
     access: HashMap<String, Issued>,
     refresh: HashMap<String, Issued>,
     legacy_revoked: bool,
-    next_family: u64,
 }
 
 impl Tokens {
     pub(crate) fn new(seed: u64) -> Self {
         Self {
             rng: SplitMix64::new(seed ^ 0x70_6b_65_6e_73),
-            codes: HashSet::new(),
+            codes: HashMap::new(),
             access: HashMap::new(),
             refresh: HashMap::new(),
             legacy_revoked: false,
-            next_family: LEGACY_FAMILY + 1,
         }
     }
 
@@ -66,6 +78,14 @@ impl Tokens {
         self.access.clear();
         self.refresh.clear();
         self.legacy_revoked = true;
+    }
+
+    /// Revokes every token issued to one credential.
+    pub(crate) fn revoke_credential(&mut self, credential: usize) {
+        let family = family_of(credential);
+        self.codes.retain(|_, issued_to| *issued_to != credential);
+        self.access.retain(|_, issued| issued.family != family);
+        self.refresh.retain(|_, issued| issued.family != family);
     }
 
     fn token(&mut self, prefix: &str) -> String {
@@ -103,13 +123,21 @@ fn authorize(state: &mut State, raw_query: Option<&str>, headers: &HeaderMap) ->
             state.tokens.rng.hex(12, false)
         )
     });
-    let accepted = npsso == Some(state.config.npsso.as_str())
-        && !state.faults.npsso_rejected
-        && query.get("client_id") == Some(APP_CLIENT_ID)
-        && query.get("response_type") == Some("code");
-    let location = if accepted {
+    let credential = npsso.and_then(|npsso| {
+        std::iter::once(&state.config.npsso)
+            .chain(&state.config.more_npssos)
+            .position(|accepted| accepted == npsso)
+    });
+    let accepted = credential
+        .filter(|index| !state.faults.rejected_credentials.contains(index))
+        .filter(|_| {
+            !state.faults.npsso_rejected
+                && query.get("client_id") == Some(APP_CLIENT_ID)
+                && query.get("response_type") == Some("code")
+        });
+    let location = if let Some(credential) = accepted {
         let code = format!("v3.{}", alphanumeric(&mut state.tokens.rng, 6));
-        state.tokens.codes.insert(code.clone());
+        state.tokens.codes.insert(code.clone(), credential);
         format!("{APP_REDIRECT}/?code={code}&cid={cid}")
     } else {
         format!(
@@ -143,17 +171,16 @@ fn token(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Response {
         Some("authorization_code") => {
             let redeemed = form
                 .get("code")
-                .is_some_and(|code| state.tokens.codes.remove(code));
-            if !redeemed {
+                .and_then(|code| state.tokens.codes.remove(code));
+            let Some(credential) = redeemed else {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "Invalid authorization code",
                     4101,
                 );
-            }
-            let family = state.tokens.next_family;
-            state.tokens.next_family += 1;
+            };
+            let family = family_of(credential);
             let refresh_token = state.tokens.token(&state.config.refresh_token_prefix);
             let refresh_expires_at = after(now, state.config.refresh_token_lifetime);
             state.tokens.refresh.insert(

@@ -165,6 +165,7 @@ async fn handle(AxumState(sim): AxumState<Sim>, request: Request) -> Response {
     }
 
     let mut state = sim.state();
+    let mut credential = None;
     let mut response = if is_auth {
         auth::handle(
             &mut state,
@@ -176,7 +177,7 @@ async fn handle(AxumState(sim): AxumState<Sim>, request: Request) -> Response {
         )
     } else if let Some(api) = api {
         if parts.method == Method::GET {
-            serve_api(&mut state, api, &query, &parts.headers)
+            serve_api(&mut state, api, &query, &parts.headers, &mut credential)
         } else {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -195,6 +196,7 @@ async fn handle(AxumState(sim): AxumState<Sim>, request: Request) -> Response {
         query: raw_query,
         status: response.status().as_u16(),
         at: now,
+        credential,
     });
     drop(state);
     stamp_date(&mut response, now);
@@ -215,11 +217,19 @@ fn take_timeout(sim: &Sim, method: &Method, path: &str, query: &Option<String>) 
         query: query.clone(),
         status: 0,
         at: now,
+        credential: None,
     });
     true
 }
 
-fn serve_api(state: &mut State, api: Api<'_>, query: &Query, headers: &HeaderMap) -> Response {
+/// Answers one API request; `credential` is set to the credential its token belongs to.
+fn serve_api(
+    state: &mut State,
+    api: Api<'_>,
+    query: &Query,
+    headers: &HeaderMap,
+    credential: &mut Option<usize>,
+) -> Response {
     let now = state.now();
     if state.faults.server_errors > 0 {
         state.faults.server_errors -= 1;
@@ -250,6 +260,7 @@ fn serve_api(state: &mut State, api: Api<'_>, query: &Query, headers: &HeaderMap
         );
         return response;
     };
+    *credential = auth::credential_of(family);
 
     if let Some(next_available) = spend_budget(state, family, now) {
         return too_many_requests(state, next_available);

@@ -44,8 +44,11 @@ pub struct SimConfig {
     pub presence_batch_limit: usize,
     /// Where the virtual clock starts.
     pub start_time: DateTime<Utc>,
-    /// The NPSSO the authorize endpoint accepts.
+    /// The NPSSO the authorize endpoint accepts: credential 0.
     pub npsso: String,
+    /// Further NPSSOs it accepts, credentials 1, 2, …: each is a PSN account of its own, with
+    /// its own rate-limit bucket (a pool of credentials, as the bot's `PSN_NPSSO=a,b,c`).
+    pub more_npssos: Vec<String>,
     /// What every issued access and refresh token starts with (the rest is random hex), so a
     /// test can tell its tokens apart from any other text (canary secrets).
     pub access_token_prefix: String,
@@ -83,6 +86,7 @@ impl Default for SimConfig {
                 .single()
                 .unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
             npsso: SIM_NPSSO.to_string(),
+            more_npssos: Vec::new(),
             access_token_prefix: "sim-at-".to_string(),
             refresh_token_prefix: "sim-rt-".to_string(),
             crowd: 0,
@@ -104,6 +108,9 @@ pub enum Fault {
     RevokeTokens,
     /// The NPSSO is no longer accepted by authorize.
     RejectNpsso,
+    /// Credential `index` (0: `SimConfig::npsso`, then `more_npssos`) is rejected: its NPSSO
+    /// no longer signs in and every token issued to it is revoked; the others are untouched.
+    RejectCredential { index: usize },
     /// Every user-level request for this title's trophies (its groups and trophies with a
     /// user's earned state, under the trophy API) answers 404 code 2240525 "Resource not
     /// found", as PSN does for a title it cannot find, even one the title listing shows.
@@ -135,6 +142,10 @@ pub struct RecordedRequest {
     pub status: u16,
     /// The virtual time it was answered at.
     pub at: DateTime<Utc>,
+    /// The credential whose access token the API request carried (its index, as in
+    /// [`Fault::RejectCredential`]); `None` for sign-in, the legacy bearer and requests without
+    /// a valid token.
+    pub credential: Option<usize>,
 }
 
 #[derive(Clone)]
@@ -158,7 +169,8 @@ pub(crate) struct State {
     pub tokens: Tokens,
     pub faults: Faults,
     pub requests: Vec<RecordedRequest>,
-    /// Request times per credential family, oldest first, for the sliding window.
+    /// Request times per credential (a PSN account: every sign-in with one NPSSO shares it),
+    /// oldest first, for the sliding window.
     pub windows: HashMap<u64, VecDeque<DateTime<Utc>>>,
     /// Feeds PSN-style error reference ids.
     pub reference_counter: u64,
@@ -170,6 +182,8 @@ pub(crate) struct Faults {
     pub timeouts: u32,
     pub rate_limited_until: Option<DateTime<Utc>>,
     pub npsso_rejected: bool,
+    /// Credentials rejected one by one ([`Fault::RejectCredential`]).
+    pub rejected_credentials: HashSet<usize>,
     /// npCommunicationIds whose user-level trophies answer 404.
     pub missing_title_trophies: HashSet<String>,
 }
@@ -345,6 +359,10 @@ impl Sim {
             }
             Fault::RevokeTokens => state.tokens.revoke_all(),
             Fault::RejectNpsso => state.faults.npsso_rejected = true,
+            Fault::RejectCredential { index } => {
+                state.faults.rejected_credentials.insert(index);
+                state.tokens.revoke_credential(index);
+            }
             Fault::TitleTrophiesNotFound {
                 np_communication_id,
             } => {

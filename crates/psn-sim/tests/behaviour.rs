@@ -267,6 +267,60 @@ async fn the_rate_limit_slides_per_credential() {
     );
 }
 
+/// A pool of credentials: each NPSSO is an account with its own bucket, shared by all of its
+/// sign-ins; the request log names the credential; one can be rejected alone.
+#[tokio::test]
+async fn each_credential_of_a_pool_has_its_own_bucket_and_can_be_rejected_alone() {
+    const SECOND: &str = "sim-npsso-second-credential";
+    let config = SimConfig {
+        rate_limit: 2,
+        rate_window: Duration::from_secs(60),
+        more_npssos: vec![SECOND.to_string()],
+        ..SimConfig::default()
+    };
+    let h = Harness::start(config).await;
+    let path = "/api/trophy/v1/users/me/trophySummary";
+    let first = h.login().await;
+    let first_again = h.login().await;
+    let second = h.login_as(SECOND).await;
+    let first = str_of(&first, "access_token");
+    let first_again = str_of(&first_again, "access_token");
+    let second = str_of(&second, "access_token");
+
+    assert_eq!(h.get_with(first, path).await.status, StatusCode::OK);
+    assert_eq!(h.get_with(first_again, path).await.status, StatusCode::OK);
+    // A new sign-in with the same NPSSO is the same account: its bucket is full.
+    let limited = h.get_with(first_again, path).await.status;
+    assert_eq!(limited, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(h.get_with(second, path).await.status, StatusCode::OK);
+    let by_credential: Vec<(Option<usize>, u16)> = h
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| (r.credential, r.status))
+        .collect();
+    assert_eq!(
+        by_credential,
+        [
+            (Some(0), 200),
+            (Some(0), 200),
+            (Some(0), 429),
+            (Some(1), 200)
+        ]
+    );
+
+    h.sim.inject(Fault::RejectCredential { index: 1 });
+    let revoked = h.get_with(second, path).await;
+    assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
+    let refused = h.authorize(SECOND).await;
+    assert!(header(&refused, "location").contains("error=login_required"));
+    let still = h.authorize(SIM_NPSSO).await;
+    assert!(header(&still, "location").contains("code=v3."));
+    h.sim.advance_clock(Duration::from_secs(60));
+    assert_eq!(h.get_with(first, path).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn npsso_code_tokens_refresh_expiry_and_revocation() {
     let h = Harness::default().await;

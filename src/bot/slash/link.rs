@@ -23,7 +23,9 @@ pub async fn link(
             return Ok(());
         }
     };
-    let services = data.services.metered(admission.meter());
+    let services = data
+        .services_for(data.services.clone(), user.as_ref(), cost::LINK)
+        .metered(admission.meter());
     let work = async {
         let reply = link::link(&services, &data.store, ctx.author().id.get(), user.as_ref()).await;
         drop(admission);

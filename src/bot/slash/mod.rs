@@ -76,6 +76,9 @@ where
     let admitted = match player(ctx, user).await {
         Ok(player) => {
             let services = data.services_in(guild).await;
+            // The credential is picked on the dearest a command can be (its cap): the
+            // estimate, made next, is read from that credential's caches.
+            let services = data.services_for(services, Some(&player), cost::CAP);
             let cost = estimate(services.clone(), player.clone()).await;
             data.admit(ctx.author().id, guild, cost)
                 .map(|admission| (player, services, admission))

@@ -74,7 +74,9 @@ pub async fn track_add(
             return Ok(());
         }
     };
-    let services = data.services.metered(admission.meter());
+    let services = data
+        .services_for(data.services.clone(), Some(&input.user), cost::TRACK_ADD)
+        .metered(admission.meter());
     let work = async {
         let reply = track::add(
             &services,
@@ -131,7 +133,13 @@ pub async fn track_list(ctx: Context<'_>) -> Result<(), BotError> {
     };
     let data = ctx.data();
     let standing = data.shares.standing(guild_id.get());
-    let work = track::list(&data.store, &data.tracking, standing, guild_id.get());
+    let work = track::list(
+        &data.store,
+        &data.tracking,
+        standing,
+        &data.pool,
+        guild_id.get(),
+    );
     ctx.responder().after(Visibility::OnlyCaller, work).await?;
     Ok(())
 }

@@ -111,7 +111,12 @@ impl Harness {
 
     /// The full login: returns the token response body.
     pub async fn login(&self) -> Value {
-        let authorize = self.authorize(SIM_NPSSO).await;
+        self.login_as(SIM_NPSSO).await
+    }
+
+    /// The full login with `npsso` (one of the simulator's credentials).
+    pub async fn login_as(&self, npsso: &str) -> Value {
+        let authorize = self.authorize(npsso).await;
         assert_eq!(authorize.status, StatusCode::FOUND);
         let code = Self::code_of(&authorize);
         let token = self
