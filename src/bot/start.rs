@@ -35,6 +35,14 @@ pub async fn run(
     let http = discord_http(&config, &token, &gate).map_err(BotError::HttpClient)?;
     // Before anything polls or posts: the data must belong to this token's application.
     check_application(&http, &gate, &store, config.allow_application_change).await?;
+    let shard_count = match config.shard_count {
+        Some(count) => count,
+        None => gate
+            .call(CallKind::Rest, http.get_bot_gateway())
+            .await?
+            .shards
+            .max(1),
+    };
     let shutting_down = Arc::new(AtomicBool::new(false));
     let in_flight = TaskTracker::new();
     let background = Background::default();
@@ -127,29 +135,41 @@ pub async fn run(
             event_handler: |framework, event| Box::pin(events::on_event(framework, event)),
             ..Default::default()
         })
-        .setup(move |ctx, ready, framework| {
+        .setup(move |_ctx, ready, _framework| {
             Box::pin(async move {
                 health.set_discord_connected(true);
                 tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-                let commands = &framework.options().commands;
-                match dev_guild {
-                    Some(guild) => {
-                        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild))
-                            .await?
-                    }
-                    None => poise::builtins::register_globally(ctx, commands).await?,
-                }
                 Ok(data)
             })
         })
         .build();
 
     let intents = serenity::GatewayIntents::GUILDS;
-    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
+    let client = serenity::ClientBuilder::new_with_http(http, intents)
         .framework(framework)
         .event_handler(super::discord_gate::LimiterReports(gate.clone()))
         .await?;
     let shard_manager = client.shard_manager.clone();
+    // No shard starts with the client: the lease loop starts (and stops) each shard it holds.
+    shard_manager.set_shards(0, 0, shard_count).await;
+    let (held_shards, leases) = crate::shards::spawn_shard_leases(
+        tracker_store.clone(),
+        crate::shards::LeaseSettings {
+            instance: config.instance.clone(),
+            total: shard_count,
+            preferred: config.preferred_shards.clone(),
+            lease: config.shard_lease,
+        },
+        GatewayShards(shard_manager.clone()),
+        background.cancel.clone(),
+    );
+    let registrar = spawn_command_registrar(
+        client.http.clone(),
+        gate.clone(),
+        dev_guild,
+        held_shards.clone(),
+        background.cancel.clone(),
+    );
     // The tracker writes announcements to the outbox; the deliverer posts them. Both stop on
     // the shutdown signal and give back what they hold.
     let deliverer = deliver::Deliverer::new(
@@ -159,6 +179,7 @@ pub async fn run(
         tracker_settings.owner.clone(),
     )
     .with_gate(gate.clone())
+    .with_shards(held_shards.clone())
     .with_failpoint(config.failpoint);
     let deliverer = deliver::spawn_deliverer(deliverer, signals.clone(), background.cancel.clone());
     let recap_signals = signals.clone();
@@ -218,10 +239,13 @@ pub async fn run(
         }
         shard_manager.shutdown_all().await;
     };
-    tokio::select! {
-        result = client.start() => result?,
-        () = stop => {}
+    stop.await;
+    // The lease loop closed the shards and gave up its leases on the shutdown signal.
+    if tokio::time::timeout(DRAIN_TIMEOUT, leases).await.is_err() {
+        tracing::warn!("the shard leases were not given up within {DRAIN_TIMEOUT:?}");
     }
+    let _ = registrar.await;
+    drop(client);
     // Also when the gateway failed on its own and `stop` never ran.
     stop_ops.cancel();
     ops.stopped().await;
@@ -335,6 +359,66 @@ pub async fn run_from_env() -> i32 {
     }
 }
 
+/// serenity's shard manager, driven by the lease loop one shard at a time.
+struct GatewayShards(Arc<serenity::ShardManager>);
+
+impl crate::shards::ShardControl for GatewayShards {
+    async fn start(&self, shard: u32, _total: u32) {
+        let id = serenity::ShardId(shard);
+        // `restart` is serenity's one way to boot a single shard: it first shuts the shard
+        // down and waits (5 s) for the runner to say it stopped. A shard not running has no
+        // runner to say so, so say it here and the boot is queued at once.
+        if !self.0.has(id).await {
+            self.0.shutdown_finished(id);
+        }
+        self.0.restart(id).await;
+    }
+
+    async fn stop(&self, shard: u32) {
+        self.0.shutdown(serenity::ShardId(shard), 1000).await;
+    }
+}
+
+/// Registers the slash commands whenever this process takes shard 0: one process registers
+/// them, and again after shard 0 moved (a new version's commands with it).
+fn spawn_command_registrar(
+    http: Arc<serenity::Http>,
+    gate: DiscordGate,
+    dev_guild: Option<u64>,
+    mut held: tokio::sync::watch::Receiver<crate::shards::HeldShards>,
+    cancel: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut holding = false;
+        loop {
+            let holds_zero = held.borrow_and_update().shards.contains(&0);
+            if holds_zero && !holding {
+                let commands = slash::all_commands();
+                let registered = match dev_guild {
+                    Some(guild) => {
+                        let guild = serenity::GuildId::new(guild);
+                        let call = poise::builtins::register_in_guild(&http, &commands, guild);
+                        gate.call(CallKind::Rest, call).await
+                    }
+                    None => {
+                        let call = poise::builtins::register_globally(&http, &commands);
+                        gate.call(CallKind::Rest, call).await
+                    }
+                };
+                match registered {
+                    Ok(()) => tracing::info!("registered the slash commands (holder of shard 0)"),
+                    Err(error) => tracing::warn!(%error, "could not register the slash commands"),
+                }
+            }
+            holding = holds_zero;
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                changed = held.changed() => if changed.is_err() { return },
+            }
+        }
+    })
+}
+
 /// serenity's REST client. With `DISCORD_API_URL`, serenity's proxy to that plain-HTTP origin
 /// with its rate limiter off (serenity applies the proxy only then; `send` honours 429
 /// instead). Otherwise Discord's own origin with serenity's limiter on, over one reqwest client
@@ -396,6 +480,8 @@ async fn check_application(
         .await?
         .id
         .get();
+    // Commands are registered over REST before any shard says READY (which would set it).
+    http.set_application_id(serenity::ApplicationId::new(current));
     let stored = store.claim_application_id(current).await?;
     if stored == current {
         return Ok(());

@@ -290,6 +290,9 @@ impl Harness {
             .env("PSN_AUTH_URL", &self.sim_server.base_url)
             .env("PSN_PROFILE_URL", &self.sim_server.base_url)
             .env("HTTP_ADDR", self.ops_addr.to_string())
+            // One name across restarts, as a container's: a restarted bot takes back its shard
+            // leases at once instead of waiting for them to run out.
+            .env("TROPHYBOT_INSTANCE", "bot-main")
             .stdin(Stdio::null());
         match self.discord_path {
             DiscordPath::PlainHttp => {
@@ -384,7 +387,7 @@ impl Harness {
     }
 
     /// Starts a second `trophybot run` process on the same database, fake Discord and simulator
-    /// (an ops port of its own; its instance name, from its process id, is its own too), without
+    /// (an ops port of its own; its instance name, `bot-second`, is its own too), without
     /// waiting for it. The fake Discord holds one gateway session per token: whichever process
     /// identifies last takes the session and the other reconnects when it can, as with two
     /// processes sharing one token and one shard. The tracker, the deliverer and the recap
@@ -392,6 +395,7 @@ impl Harness {
     pub fn spawn_second_bot(&self) -> SecondBot {
         let mut command = self.bot_command();
         command.env("HTTP_ADDR", free_addr().to_string());
+        command.env("TROPHYBOT_INSTANCE", "bot-second");
         SecondBot(command.spawn().expect("the second bot starts"))
     }
 
