@@ -60,6 +60,25 @@ impl HeldShards {
     }
 }
 
+/// Which live process polls a tracked account: rendezvous hashing over the live processes'
+/// names (as [`crate::pool`] spreads accounts over credentials), so a process joining or
+/// leaving moves only its share. Alone (or before the first heartbeat), this process.
+pub fn polls_account(held: &HeldShards, instance: &str, account_id: &str) -> bool {
+    if held.live_processes.len() <= 1 {
+        return true;
+    }
+    let live = &held.live_processes;
+    let candidates = live.iter().enumerate().map(|(i, name)| (i, name.as_str()));
+    crate::pool::rendezvous(account_id, candidates).is_some_and(|i| live[i] == instance)
+}
+
+/// This process's split of the shared work: its name and what the lease loop publishes.
+#[derive(Debug, Clone)]
+pub struct ProcessSplit {
+    pub instance: String,
+    pub held: watch::Receiver<HeldShards>,
+}
+
 /// The shards to try to take, in order: preferred first, then the rest by number; none held
 /// here or live elsewhere, and no more than room below `share` allows.
 pub fn shards_to_take(
@@ -310,6 +329,43 @@ mod tests {
         let taken = shards_to_take(6, &[], &set(&[0, 1]), &[lease(2, "other")], 3);
         assert_eq!(taken, vec![3]);
         assert!(shards_to_take(2, &[], &set(&[0]), &[lease(1, "x")], 2).is_empty());
+    }
+
+    #[test]
+    fn accounts_split_between_live_processes_and_a_leaver_moves_only_its_own() {
+        let held = |live: &[&str]| HeldShards {
+            live_processes: live.iter().map(|s| s.to_string()).collect(),
+            ..HeldShards::default()
+        };
+        let three = held(&["a", "b", "c"]);
+        let two = held(&["a", "b"]);
+        let accounts: Vec<String> = (0..300).map(|i| format!("account-{i}")).collect();
+        let owner = |held: &HeldShards, account: &str| {
+            ["a", "b", "c"]
+                .into_iter()
+                .filter(|p| polls_account(held, p, account))
+                .collect::<Vec<_>>()
+        };
+        let mut per_process = [0; 3];
+        for account in &accounts {
+            let owners = owner(&three, account);
+            assert_eq!(
+                owners.len(),
+                1,
+                "{account} has exactly one poller: {owners:?}"
+            );
+            per_process[(owners[0].as_bytes()[0] - b'a') as usize] += 1;
+            let after = owner(&two, account);
+            assert_eq!(after.len(), 1);
+            if owners[0] != "c" {
+                assert_eq!(after, owners, "{account} stays where it was");
+            }
+        }
+        assert!(per_process.iter().all(|n| *n > 50), "{per_process:?}");
+        assert!(
+            polls_account(&held(&["a"]), "z", "x"),
+            "alone, every account"
+        );
     }
 
     #[test]

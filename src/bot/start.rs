@@ -80,6 +80,8 @@ pub async fn run(
         owner: config.instance.clone(),
         failpoint: config.failpoint,
         backfill_meter: metrics.backfill_meter(),
+        // Set once the lease loop runs (below).
+        processes: None,
     };
     let deliverer_metrics = metrics.clone();
     let shares = crate::commands::shares::Shares::new(config.command_shares);
@@ -106,7 +108,7 @@ pub async fn run(
         shares: shares.clone(),
         typing: Default::default(),
         fill_ins: crate::commands::fill_in::FillIns::new(
-            shares,
+            shares.clone(),
             background.tasks.clone(),
             background.cancel.clone(),
         ),
@@ -183,13 +185,45 @@ pub async fn run(
     .with_failpoint(config.failpoint);
     let deliverer = deliver::spawn_deliverer(deliverer, signals.clone(), background.cancel.clone());
     let recap_signals = signals.clone();
-    let tracker = crate::tracker::spawn_pool_tracker(
-        tracker_store,
-        pool,
-        tracker_settings,
-        signals,
+    let tracker_settings = crate::tracker::TrackerSettings {
+        processes: Some(crate::shards::ProcessSplit {
+            instance: config.instance.clone(),
+            held: held_shards.clone(),
+        }),
+        ..tracker_settings
+    };
+    let shares_keeper = spawn_share_keeper(
+        pool.clone(),
+        shares,
+        signals.clone(),
+        held_shards.clone(),
+        ShareTimes {
+            window: config.psn.rate_limit.per,
+            renewal: config.shard_lease / 3,
+        },
         background.cancel.clone(),
     );
+    let tracker = {
+        let mut first_round = held_shards.clone();
+        let cancel = background.cancel.clone();
+        tokio::spawn(async move {
+            // Not a request before this process knows its share of the budgets.
+            let known = first_round
+                .wait_for(|held| !held.live_processes.is_empty())
+                .await
+                .is_ok();
+            if known && !cancel.is_cancelled() {
+                let _ = crate::tracker::spawn_pool_tracker(
+                    tracker_store,
+                    pool,
+                    tracker_settings,
+                    signals,
+                    cancel,
+                )
+                .await;
+            }
+        })
+    };
     let recaps = crate::tracker::recap::spawn_recap_scheduler(
         recap_store,
         recap_language,
@@ -245,6 +279,7 @@ pub async fn run(
         tracing::warn!("the shard leases were not given up within {DRAIN_TIMEOUT:?}");
     }
     let _ = registrar.await;
+    let _ = shares_keeper.await;
     drop(client);
     // Also when the gateway failed on its own and `stop` never ran.
     stop_ops.cancel();
@@ -377,6 +412,93 @@ impl crate::shards::ShardControl for GatewayShards {
     async fn stop(&self, shard: u32) {
         self.0.shutdown(serenity::ShardId(shard), 1000).await;
     }
+}
+
+/// How long budget changes wait (see [`spawn_share_keeper`]).
+struct ShareTimes {
+    /// `PSN_RATE_LIMIT`'s window: grants count against a budget this long.
+    window: Duration,
+    /// How often every process renews its heartbeat and sees the others.
+    renewal: Duration,
+}
+
+/// Keeps this process to its part of each credential's PSN budget and of the commands' fair
+/// shares: the whole divided by the live processes, so the parts never add up to more. Fewer
+/// parts take effect at once when a process joins (the newcomer itself holds its budget until
+/// the others' larger parts left the window); more parts only after a whole window once a
+/// process left, when what it spent no longer counts. The tracker re-reads its accounts on
+/// every change of the live processes, which moves a leaver's players to the others.
+fn spawn_share_keeper(
+    pool: crate::pool::Pool,
+    shares: crate::commands::shares::Shares,
+    signals: crate::tracker::Signals,
+    mut held: tokio::sync::watch::Receiver<crate::shards::HeldShards>,
+    times: ShareTimes,
+    cancel: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let apply = |parts: usize| {
+            let parts = u32::try_from(parts).unwrap_or(u32::MAX);
+            for member in pool.members() {
+                member.client.share_budget(parts);
+            }
+            shares.share_among(parts);
+            tracing::info!(
+                processes = parts,
+                "each PSN budget and command share is now split this many ways"
+            );
+        };
+        let mut parts: Option<usize> = None;
+        let mut live: Vec<String> = Vec::new();
+        // More parts later: (when, how many).
+        let mut growth: Option<(tokio::time::Instant, usize)> = None;
+        loop {
+            let now_live = held.borrow_and_update().live_processes.clone();
+            if !now_live.is_empty() && now_live != live {
+                let count = now_live.len();
+                match parts {
+                    None => {
+                        apply(count);
+                        if count > 1 {
+                            // Others ran with larger parts until they see this process.
+                            let hold = times.window + times.renewal * 2;
+                            for member in pool.members() {
+                                member.client.hold_budget(hold);
+                            }
+                        }
+                        parts = Some(count);
+                    }
+                    Some(current) if count > current => {
+                        apply(count);
+                        parts = Some(count);
+                        growth = None;
+                    }
+                    Some(current) if count < current => {
+                        growth = Some((tokio::time::Instant::now() + times.window, count));
+                    }
+                    // Back where it was: nothing left to grow.
+                    Some(_) => growth = None,
+                }
+                if !live.is_empty() {
+                    signals.accounts_changed.notify_one();
+                }
+                live = now_live;
+            }
+            let grow_at = growth.map(|(at, _)| at);
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                changed = held.changed() => if changed.is_err() { return },
+                () = async { tokio::time::sleep_until(grow_at.unwrap_or_else(tokio::time::Instant::now)).await }, if grow_at.is_some() => {
+                    if let Some((_, count)) = growth.take() {
+                        if parts.is_some_and(|current| count < current) {
+                            apply(count);
+                            parts = Some(count);
+                        }
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// Registers the slash commands whenever this process takes shard 0: one process registers
