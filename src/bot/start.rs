@@ -139,7 +139,9 @@ pub async fn run(
         })
         .setup(move |_ctx, ready, _framework| {
             Box::pin(async move {
-                health.set_discord_connected(true);
+                if let Some(shard) = ready.shard {
+                    health.set_shard_connected(shard.id.0, true);
+                }
                 tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
                 Ok(data)
             })
@@ -165,6 +167,23 @@ pub async fn run(
         GatewayShards(shard_manager.clone()),
         background.cancel.clone(),
     );
+    let held_health = {
+        let mut held = held_shards.clone();
+        let health = watched.clone();
+        let cancel = background.cancel.clone();
+        tokio::spawn(async move {
+            loop {
+                let shards = held.borrow_and_update().clone();
+                if !shards.live_processes.is_empty() {
+                    health.set_held_shards(&shards.shards);
+                }
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    changed = held.changed() => if changed.is_err() { return },
+                }
+            }
+        })
+    };
     let registrar = spawn_command_registrar(
         client.http.clone(),
         gate.clone(),
@@ -279,6 +298,7 @@ pub async fn run(
         tracing::warn!("the shard leases were not given up within {DRAIN_TIMEOUT:?}");
     }
     let _ = registrar.await;
+    let _ = held_health.await;
     let _ = shares_keeper.await;
     drop(client);
     // Also when the gateway failed on its own and `stop` never ran.
