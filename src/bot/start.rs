@@ -290,13 +290,14 @@ pub async fn run(
         {
             tracing::warn!("replies still in flight after {DRAIN_TIMEOUT:?}; closing anyway");
         }
-        shard_manager.shutdown_all().await;
     };
     stop.await;
     // The lease loop closed the shards and gave up its leases on the shutdown signal.
     if tokio::time::timeout(DRAIN_TIMEOUT, leases).await.is_err() {
         tracing::warn!("the shard leases were not given up within {DRAIN_TIMEOUT:?}");
     }
+    // Whatever is still running (nothing, once the lease loop closed its shards).
+    shard_manager.shutdown_all().await;
     let _ = registrar.await;
     let _ = held_health.await;
     let _ = shares_keeper.await;

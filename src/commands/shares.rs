@@ -228,14 +228,15 @@ impl Shares {
 
     /// Keeps to one of `parts` equal parts of every share: the same users and servers reach
     /// `parts` processes (through guilds on their shards), whose parts add up to the whole.
-    /// A part stays at least the dearest command, so no command is refused forever.
+    /// A part below a command's estimate still admits it when that part is unused (see
+    /// [`Shares::admit`]), so no command is refused forever.
     pub fn share_among(&self, parts: u32) {
         let parts = parts.max(1);
-        let user = (self.whole.user / parts).max(cost::MAX);
+        let whole = self.whole;
         let part = ShareLimits {
-            user,
-            server: (self.whole.server / parts).max(user),
-            window: self.whole.window,
+            user: (whole.user / parts).max(1),
+            server: (whole.server / parts).max(1),
+            window: whole.window,
         };
         *self.limits.write().unwrap_or_else(|p| p.into_inner()) = part;
     }
@@ -731,5 +732,21 @@ mod tests {
                 "{at}"
             );
         }
+    }
+
+    #[test]
+    fn the_parts_of_several_processes_add_up_to_no_more_than_the_whole() {
+        let whole = ShareLimits {
+            user: 22,
+            server: 45,
+            window: Duration::from_secs(900),
+        };
+        let shares = Shares::new(whole);
+        shares.share_among(3);
+        let part = shares.limits();
+        assert_eq!((part.user, part.server), (7, 15));
+        assert!(part.user * 3 <= whole.user && part.server * 3 <= whole.server);
+        shares.share_among(1);
+        assert_eq!(shares.limits(), whole, "alone again, the whole");
     }
 }
