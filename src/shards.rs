@@ -38,6 +38,9 @@ pub struct HeldShards {
     pub shards: BTreeSet<u32>,
     /// The live processes' names, sorted (this one included once its heartbeat is written).
     pub live_processes: Vec<String>,
+    /// Whether the last heartbeat made this process one of the live ones anew (its first, or
+    /// after its heartbeat had run out): the others counted it only from then on.
+    pub joined: bool,
 }
 
 impl HeldShards {
@@ -47,6 +50,7 @@ impl HeldShards {
             total,
             shards: (0..total).collect(),
             live_processes: Vec::new(),
+            joined: false,
         }
     }
 
@@ -227,6 +231,7 @@ pub fn spawn_shard_leases<C: ShardControl>(
                         total: settings.total,
                         shards: running.clone(),
                         live_processes: round.live,
+                        joined: round.joined,
                     });
                 }
                 failed => {
@@ -272,12 +277,13 @@ pub fn spawn_shard_leases<C: ShardControl>(
 
 struct Round {
     live: Vec<String>,
+    joined: bool,
     renewed: Vec<u32>,
     leases: Vec<ShardHolder>,
 }
 
 async fn lease_round(store: &Store, settings: &LeaseSettings) -> Result<Round, StoreError> {
-    let live = store
+    let (live, joined) = store
         .process_heartbeat(&settings.instance, settings.lease)
         .await?;
     let renewed = store
@@ -286,6 +292,7 @@ async fn lease_round(store: &Store, settings: &LeaseSettings) -> Result<Round, S
     let leases = store.live_shard_leases().await?;
     Ok(Round {
         live,
+        joined,
         renewed,
         leases,
     })

@@ -474,19 +474,23 @@ fn spawn_share_keeper(
         // More parts later: (when, how many).
         let mut growth: Option<(tokio::time::Instant, usize)> = None;
         loop {
-            let now_live = held.borrow_and_update().live_processes.clone();
+            let (now_live, joined) = {
+                let held = held.borrow_and_update();
+                (held.live_processes.clone(), held.joined)
+            };
+            // Others ran with larger parts until they see this process (a restart under the
+            // same name within the lease was counted all along).
+            if joined && now_live.len() > 1 {
+                let hold = times.window + times.renewal * 2;
+                for member in pool.members() {
+                    member.client.hold_budget(hold);
+                }
+            }
             if !now_live.is_empty() && now_live != live {
                 let count = now_live.len();
                 match parts {
                     None => {
                         apply(count);
-                        if count > 1 {
-                            // Others ran with larger parts until they see this process.
-                            let hold = times.window + times.renewal * 2;
-                            for member in pool.members() {
-                                member.client.hold_budget(hold);
-                            }
-                        }
                         parts = Some(count);
                     }
                     Some(current) if count > current => {

@@ -25,12 +25,20 @@ fn shard_to_db(id: u32) -> i32 {
 
 impl Store {
     /// Renews `instance`'s heartbeat for `lease`, forgets processes whose heartbeat ended, and
-    /// returns the live processes' names, sorted.
+    /// returns the live processes' names, sorted, and whether `instance` just joined them (no
+    /// live heartbeat of that name before: the others did not count it yet).
     pub async fn process_heartbeat(
         &self,
         instance: &str,
         lease: Duration,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<(Vec<String>, bool), StoreError> {
+        // An expired row of this name counts as a new one: the others dropped it.
+        let was_live: Option<bool> = sqlx::query_scalar(
+            "SELECT expires_at > now() FROM process_heartbeats WHERE instance = $1",
+        )
+        .bind(instance)
+        .fetch_optional(&self.pool)
+        .await?;
         sqlx::query(
             "INSERT INTO process_heartbeats (instance, expires_at)
              VALUES ($1, now() + make_interval(secs => $2))
@@ -46,9 +54,11 @@ impl Store {
         let rows = sqlx::query("SELECT instance FROM process_heartbeats ORDER BY instance")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
+        let live = rows
+            .iter()
             .map(|row| row.try_get("instance").map_err(StoreError::from))
-            .collect()
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok((live, was_live != Some(true)))
     }
 
     /// Extends every lease `instance` still holds for a `total`-shard bot by `lease` from now

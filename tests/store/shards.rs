@@ -43,8 +43,13 @@ async fn a_shard_lease_is_one_processes_until_it_ends_or_is_given_up() {
         store.take_shard_lease("b", 0, 2, LEASE).await.unwrap(),
         "given up"
     );
-    let live = store.process_heartbeat("b", LEASE).await.unwrap();
-    assert_eq!(live, vec!["b".to_string()]);
+    let (live, joined) = store.process_heartbeat("b", LEASE).await.unwrap();
+    assert_eq!((live, joined), (vec!["b".to_string()], true));
+    let (_, joined) = store.process_heartbeat("b", LEASE).await.unwrap();
+    assert!(
+        !joined,
+        "already one of the live ones (a restart under its name, too)"
+    );
     store.leave_shards("b").await.unwrap();
     assert!(store.live_shard_leases().await.unwrap().is_empty());
 }
