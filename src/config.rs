@@ -51,6 +51,15 @@ pub struct Config {
     /// This process's name in leases on shared work (`TROPHYBOT_INSTANCE`, else `host:pid`).
     /// A restart under the same name takes back at once what the previous run held.
     pub instance: String,
+    /// `SHARD_COUNT`: the bot's total number of Discord shards over every process; `None`:
+    /// Discord's recommended count (`GET /gateway/bot`).
+    pub shard_count: Option<u32>,
+    /// `SHARDS`: the shards this process takes first (`0-3,6`); the rest go to whichever
+    /// process has room (see [`crate::shards`]).
+    pub preferred_shards: Vec<u32>,
+    /// `SHARD_LEASE`: how long a shard's lease (and a process's heartbeat) lasts unrenewed: a
+    /// dead process's shards move after at most this long.
+    pub shard_lease: Duration,
     /// Test hook (`TROPHYBOT_FAILPOINT`, see [`crate::failpoint`]): the step the bot stops at.
     /// Never set in production.
     pub failpoint: Option<crate::failpoint::Failpoint>,
@@ -80,6 +89,12 @@ pub const DEFAULT_OUTBOX_RETENTION: &str = "30d";
 pub const MIN_OUTBOX_RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// A year: the longest interval the store passes to the database (`store::interval_secs`).
 pub const MAX_OUTBOX_RETENTION: Duration = Duration::from_secs(365 * 24 * 3600);
+pub const DEFAULT_SHARD_LEASE: &str = "30s";
+/// Renewals come every third of the lease: a lease shorter than this leaves too little room.
+pub const MIN_SHARD_LEASE: Duration = Duration::from_secs(3);
+pub const MAX_SHARD_LEASE: Duration = Duration::from_secs(10 * 60);
+/// Far beyond any bot's shard count (Discord asks for one shard per 1000 to 2500 servers).
+pub const MAX_SHARD_COUNT: u32 = 4096;
 pub const DEFAULT_DISCORD_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest `DISCORD_CALL_TIMEOUT`: past it a hung call would hold a channel too long.
 pub const MAX_DISCORD_CALL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -439,6 +454,43 @@ impl Config {
         }
 
         let instance = instance.unwrap_or_else(|| default_instance(var("HOSTNAME")));
+
+        let shard_count = match var("SHARD_COUNT") {
+            None => None,
+            Some(text) => match text.parse::<u32>() {
+                Ok(n) if (1..=MAX_SHARD_COUNT).contains(&n) => Some(n),
+                _ => {
+                    problems.push(format!(
+                        "SHARD_COUNT={text:?} is not a whole number of shards from 1 to \
+                         {MAX_SHARD_COUNT} (leave it unset for Discord's recommended count)"
+                    ));
+                    None
+                }
+            },
+        };
+        let preferred_shards = match var("SHARDS") {
+            None => Vec::new(),
+            Some(text) => match parse_shard_list(&text) {
+                Some(shards) if shard_count.is_none_or(|n| shards.iter().all(|s| *s < n)) => shards,
+                _ => {
+                    problems.push(format!(
+                        "SHARDS={text:?} is not a list of shard numbers or ranges such as 0-3,6, \
+                         each below SHARD_COUNT (shards count from 0)"
+                    ));
+                    Vec::new()
+                }
+            },
+        };
+        let lease_text = var("SHARD_LEASE").unwrap_or_else(|| DEFAULT_SHARD_LEASE.to_string());
+        let shard_lease = match parse_duration(&lease_text) {
+            Some(d) if (MIN_SHARD_LEASE..=MAX_SHARD_LEASE).contains(&d) => d,
+            _ => {
+                problems.push(format!(
+                    "SHARD_LEASE={lease_text:?} is not a duration from 3s to 10m, such as 30s"
+                ));
+                Duration::from_secs(30)
+            }
+        };
         let failpoint = match var(FAILPOINT_ENV).as_deref() {
             None => None,
             Some(name) => match crate::failpoint::Failpoint::parse(name) {
@@ -508,12 +560,35 @@ impl Config {
             outbox_retention,
             image_hosts,
             instance,
+            shard_count,
+            preferred_shards,
+            shard_lease,
             failpoint,
             allow_application_change,
             http_addr,
             log_filter,
         })
     }
+}
+
+/// `SHARDS`: shard numbers and inclusive ranges separated by commas (`0-3,6`), sorted and
+/// without repeats; `None` when any part is not one.
+fn parse_shard_list(text: &str) -> Option<Vec<u32>> {
+    let mut shards = std::collections::BTreeSet::new();
+    for part in text.split(',').map(str::trim) {
+        let (first, last) = match part.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?),
+            None => {
+                let n = part.parse::<u32>().ok()?;
+                (n, n)
+            }
+        };
+        if first > last || last >= MAX_SHARD_COUNT {
+            return None;
+        }
+        shards.extend(first..=last);
+    }
+    Some(shards.into_iter().collect())
 }
 
 /// `PSN_NPSSO`'s credentials: one NPSSO, or several separated by commas (a pool). An empty
@@ -862,6 +937,54 @@ mod tests {
                 err.to_string().contains("TRACKER_MAX_ACCOUNTS_PER_GUILD"),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn shard_settings_are_read_and_checked() {
+        let c = config(Mode::Bot, &[("DISCORD_TOKEN", "t"), ("PSN_NPSSO", "n")]).expect("valid");
+        assert_eq!(c.shard_count, None);
+        assert!(c.preferred_shards.is_empty());
+        assert_eq!(c.shard_lease, Duration::from_secs(30));
+        let c = config(
+            Mode::Bot,
+            &[
+                ("DISCORD_TOKEN", "t"),
+                ("PSN_NPSSO", "n"),
+                ("SHARD_COUNT", "8"),
+                ("SHARDS", "0-2, 6,1"),
+                ("SHARD_LEASE", "5s"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(c.shard_count, Some(8));
+        assert_eq!(c.preferred_shards, vec![0, 1, 2, 6]);
+        assert_eq!(c.shard_lease, Duration::from_secs(5));
+        let err = config(
+            Mode::Bot,
+            &[
+                ("DISCORD_TOKEN", "t"),
+                ("PSN_NPSSO", "n"),
+                ("SHARD_COUNT", "4"),
+                ("SHARDS", "3-5"),
+                ("SHARD_LEASE", "1s"),
+            ],
+        )
+        .expect_err("invalid");
+        let text = err.to_string();
+        assert!(text.contains("SHARDS=\"3-5\""), "{text}");
+        assert!(text.contains("SHARD_LEASE=\"1s\""), "{text}");
+        for bad in ["0", "x"] {
+            let err = config(
+                Mode::Bot,
+                &[
+                    ("DISCORD_TOKEN", "t"),
+                    ("PSN_NPSSO", "n"),
+                    ("SHARD_COUNT", bad),
+                ],
+            )
+            .expect_err("invalid");
+            assert!(err.to_string().contains("SHARD_COUNT"), "{err}");
         }
     }
 

@@ -13,6 +13,7 @@ pub mod model;
 pub mod ops;
 pub mod pool;
 pub mod render;
+pub mod shards;
 pub mod shutdown;
 pub mod store;
 pub mod tracker;

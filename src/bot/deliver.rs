@@ -111,6 +111,9 @@ pub struct Deliverer {
     own_user_id: Arc<tokio::sync::OnceCell<serenity::UserId>>,
     /// Draws the image cards rows carry; `None` posts text only.
     cards: Option<Arc<crate::cards::CardMaker>>,
+    /// The shards this process holds (see [`crate::shards`]): it posts only for their guilds.
+    /// `None`: every guild (a deliverer alone on its database).
+    shards: Option<tokio::sync::watch::Receiver<crate::shards::HeldShards>>,
 }
 
 /// How one row ended.
@@ -141,6 +144,7 @@ impl Deliverer {
             failpoint: None,
             own_user_id: Arc::new(tokio::sync::OnceCell::new()),
             cards: None,
+            shards: None,
         }
     }
 
@@ -180,6 +184,35 @@ impl Deliverer {
         }
     }
 
+    /// Posts only for guilds on the shards this process holds, as they come and go.
+    pub fn with_shards(
+        mut self,
+        shards: tokio::sync::watch::Receiver<crate::shards::HeldShards>,
+    ) -> Deliverer {
+        self.shards = Some(shards);
+        self
+    }
+
+    /// Claims due rows: of every guild, or only of the held shards' guilds.
+    async fn claim(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        let Some(shards) = &self.shards else {
+            return self
+                .store
+                .claim_outbox(&self.owner, CLAIM_LEASE, CLAIM_BATCH)
+                .await;
+        };
+        let (held, total) = {
+            let held = shards.borrow();
+            (held.shards.iter().copied().collect::<Vec<_>>(), held.total)
+        };
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store
+            .claim_outbox_on_shards(&self.owner, CLAIM_LEASE, CLAIM_BATCH, Some((&held, total)))
+            .await
+    }
+
     /// Shares the process's gate (the default is one of its own).
     pub fn with_gate(mut self, gate: DiscordGate) -> Deliverer {
         self.gate = gate;
@@ -206,10 +239,7 @@ impl Deliverer {
     /// rows in order, and returns when all are done. A failure on one channel never stops the
     /// others. (The running deliverer does not wait for a whole pass: see [`Deliverer::run`].)
     pub async fn deliver_pending(&self) -> Result<PassSummary, StoreError> {
-        let rows = self
-            .store
-            .claim_outbox(&self.owner, CLAIM_LEASE, CLAIM_BATCH)
-            .await?;
+        let rows = self.claim().await?;
         let mut summary = PassSummary {
             claimed: rows.len(),
             ..PassSummary::default()
@@ -637,10 +667,7 @@ impl Deliverer {
         channels: &mut tokio::task::JoinSet<Result<PassSummary, StoreError>>,
         busy: &mut HashMap<tokio::task::Id, u64>,
     ) -> Result<usize, StoreError> {
-        let rows = self
-            .store
-            .claim_outbox(&self.owner, CLAIM_LEASE, CLAIM_BATCH)
-            .await?;
+        let rows = self.claim().await?;
         let claimed = rows.len();
         for rows in by_channel(rows) {
             let channel = rows[0].channel_id;

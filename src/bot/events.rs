@@ -28,10 +28,11 @@ pub async fn on_event(
             } else if event.old != serenity::ConnectionStage::Connected {
                 tracing::info!(shard = %event.shard_id, "the gateway is connected");
             }
-            data.health.set_discord_connected(connected);
+            data.health.set_shard_connected(event.shard_id.0, connected);
         }
         serenity::FullEvent::Ready { .. } | serenity::FullEvent::Resume { .. } => {
-            data.health.set_discord_connected(true);
+            let shard = framework.serenity_context.shard_id.0;
+            data.health.set_shard_connected(shard, true);
         }
         _ => {}
     }

@@ -35,6 +35,14 @@ pub async fn run(
     let http = discord_http(&config, &token, &gate).map_err(BotError::HttpClient)?;
     // Before anything polls or posts: the data must belong to this token's application.
     check_application(&http, &gate, &store, config.allow_application_change).await?;
+    let shard_count = match config.shard_count {
+        Some(count) => count,
+        None => gate
+            .call(CallKind::Rest, http.get_bot_gateway())
+            .await?
+            .shards
+            .max(1),
+    };
     let shutting_down = Arc::new(AtomicBool::new(false));
     let in_flight = TaskTracker::new();
     let background = Background::default();
@@ -72,6 +80,8 @@ pub async fn run(
         owner: config.instance.clone(),
         failpoint: config.failpoint,
         backfill_meter: metrics.backfill_meter(),
+        // Set once the lease loop runs (below).
+        processes: None,
     };
     let deliverer_metrics = metrics.clone();
     let shares = crate::commands::shares::Shares::new(config.command_shares);
@@ -101,7 +111,7 @@ pub async fn run(
         shares: shares.clone(),
         typing: Default::default(),
         fill_ins: crate::commands::fill_in::FillIns::new(
-            shares,
+            shares.clone(),
             background.tasks.clone(),
             background.cancel.clone(),
         ),
@@ -130,29 +140,60 @@ pub async fn run(
             event_handler: |framework, event| Box::pin(events::on_event(framework, event)),
             ..Default::default()
         })
-        .setup(move |ctx, ready, framework| {
+        .setup(move |_ctx, ready, _framework| {
             Box::pin(async move {
-                health.set_discord_connected(true);
-                tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-                let commands = &framework.options().commands;
-                match dev_guild {
-                    Some(guild) => {
-                        poise::builtins::register_in_guild(ctx, commands, serenity::GuildId::new(guild))
-                            .await?
-                    }
-                    None => poise::builtins::register_globally(ctx, commands).await?,
+                if let Some(shard) = ready.shard {
+                    health.set_shard_connected(shard.id.0, true);
                 }
+                tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
                 Ok(data)
             })
         })
         .build();
 
     let intents = serenity::GatewayIntents::GUILDS;
-    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
+    let client = serenity::ClientBuilder::new_with_http(http, intents)
         .framework(framework)
         .event_handler(super::discord_gate::LimiterReports(gate.clone()))
         .await?;
     let shard_manager = client.shard_manager.clone();
+    // No shard starts with the client: the lease loop starts (and stops) each shard it holds.
+    shard_manager.set_shards(0, 0, shard_count).await;
+    let (held_shards, leases) = crate::shards::spawn_shard_leases(
+        tracker_store.clone(),
+        crate::shards::LeaseSettings {
+            instance: config.instance.clone(),
+            total: shard_count,
+            preferred: config.preferred_shards.clone(),
+            lease: config.shard_lease,
+        },
+        GatewayShards(shard_manager.clone()),
+        background.cancel.clone(),
+    );
+    let held_health = {
+        let mut held = held_shards.clone();
+        let health = watched.clone();
+        let cancel = background.cancel.clone();
+        tokio::spawn(async move {
+            loop {
+                let shards = held.borrow_and_update().clone();
+                if !shards.live_processes.is_empty() {
+                    health.set_held_shards(&shards.shards);
+                }
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    changed = held.changed() => if changed.is_err() { return },
+                }
+            }
+        })
+    };
+    let registrar = spawn_command_registrar(
+        client.http.clone(),
+        gate.clone(),
+        dev_guild,
+        held_shards.clone(),
+        background.cancel.clone(),
+    );
     // The tracker writes announcements to the outbox; the deliverer posts them. Both stop on
     // the shutdown signal and give back what they hold.
     let deliverer = deliver::Deliverer::new(
@@ -162,17 +203,50 @@ pub async fn run(
         tracker_settings.owner.clone(),
     )
     .with_gate(gate.clone())
+    .with_shards(held_shards.clone())
     .with_failpoint(config.failpoint)
     .with_cards(card_maker.clone());
     let deliverer = deliver::spawn_deliverer(deliverer, signals.clone(), background.cancel.clone());
     let recap_signals = signals.clone();
-    let tracker = crate::tracker::spawn_pool_tracker(
-        tracker_store,
-        pool,
-        tracker_settings,
-        signals,
+    let tracker_settings = crate::tracker::TrackerSettings {
+        processes: Some(crate::shards::ProcessSplit {
+            instance: config.instance.clone(),
+            held: held_shards.clone(),
+        }),
+        ..tracker_settings
+    };
+    let shares_keeper = spawn_share_keeper(
+        pool.clone(),
+        shares,
+        signals.clone(),
+        held_shards.clone(),
+        ShareTimes {
+            window: config.psn.rate_limit.per,
+            renewal: config.shard_lease / 3,
+        },
         background.cancel.clone(),
     );
+    let tracker = {
+        let mut first_round = held_shards.clone();
+        let cancel = background.cancel.clone();
+        tokio::spawn(async move {
+            // Not a request before this process knows its share of the budgets.
+            let known = first_round
+                .wait_for(|held| !held.live_processes.is_empty())
+                .await
+                .is_ok();
+            if known && !cancel.is_cancelled() {
+                let _ = crate::tracker::spawn_pool_tracker(
+                    tracker_store,
+                    pool,
+                    tracker_settings,
+                    signals,
+                    cancel,
+                )
+                .await;
+            }
+        })
+    };
     let recaps = crate::tracker::recap::spawn_recap_scheduler(
         recap_store,
         recap_language,
@@ -220,12 +294,18 @@ pub async fn run(
         {
             tracing::warn!("replies still in flight after {DRAIN_TIMEOUT:?}; closing anyway");
         }
-        shard_manager.shutdown_all().await;
     };
-    tokio::select! {
-        result = client.start() => result?,
-        () = stop => {}
+    stop.await;
+    // The lease loop closed the shards and gave up its leases on the shutdown signal.
+    if tokio::time::timeout(DRAIN_TIMEOUT, leases).await.is_err() {
+        tracing::warn!("the shard leases were not given up within {DRAIN_TIMEOUT:?}");
     }
+    // Whatever is still running (nothing, once the lease loop closed its shards).
+    shard_manager.shutdown_all().await;
+    let _ = registrar.await;
+    let _ = held_health.await;
+    let _ = shares_keeper.await;
+    drop(client);
     // Also when the gateway failed on its own and `stop` never ran.
     stop_ops.cancel();
     ops.stopped().await;
@@ -339,6 +419,157 @@ pub async fn run_from_env() -> i32 {
     }
 }
 
+/// serenity's shard manager, driven by the lease loop one shard at a time.
+struct GatewayShards(Arc<serenity::ShardManager>);
+
+impl crate::shards::ShardControl for GatewayShards {
+    async fn start(&self, shard: u32, _total: u32) {
+        let id = serenity::ShardId(shard);
+        // `restart` is serenity's one way to boot a single shard: it first shuts the shard
+        // down and waits (5 s) for the runner to say it stopped. A shard not running has no
+        // runner to say so, so say it here and the boot is queued at once.
+        if !self.0.has(id).await {
+            self.0.shutdown_finished(id);
+        }
+        self.0.restart(id).await;
+    }
+
+    async fn stop(&self, shard: u32) {
+        self.0.shutdown(serenity::ShardId(shard), 1000).await;
+    }
+}
+
+/// How long budget changes wait (see [`spawn_share_keeper`]).
+struct ShareTimes {
+    /// `PSN_RATE_LIMIT`'s window: grants count against a budget this long.
+    window: Duration,
+    /// How often every process renews its heartbeat and sees the others.
+    renewal: Duration,
+}
+
+/// Keeps this process to its part of each credential's PSN budget and of the commands' fair
+/// shares: the whole divided by the live processes, so the parts never add up to more. Fewer
+/// parts take effect at once when a process joins (the newcomer itself holds its budget until
+/// the others' larger parts left the window); more parts only after a whole window once a
+/// process left, when what it spent no longer counts. The tracker re-reads its accounts on
+/// every change of the live processes, which moves a leaver's players to the others.
+fn spawn_share_keeper(
+    pool: crate::pool::Pool,
+    shares: crate::commands::shares::Shares,
+    signals: crate::tracker::Signals,
+    mut held: tokio::sync::watch::Receiver<crate::shards::HeldShards>,
+    times: ShareTimes,
+    cancel: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let apply = |parts: usize| {
+            let parts = u32::try_from(parts).unwrap_or(u32::MAX);
+            for member in pool.members() {
+                member.client.share_budget(parts);
+            }
+            shares.share_among(parts);
+            tracing::info!(
+                processes = parts,
+                "each PSN budget and command share is now split this many ways"
+            );
+        };
+        let mut parts: Option<usize> = None;
+        let mut live: Vec<String> = Vec::new();
+        // More parts later: (when, how many).
+        let mut growth: Option<(tokio::time::Instant, usize)> = None;
+        loop {
+            let (now_live, joined) = {
+                let held = held.borrow_and_update();
+                (held.live_processes.clone(), held.joined)
+            };
+            // Others ran with larger parts until they see this process (a restart under the
+            // same name within the lease was counted all along).
+            if joined && now_live.len() > 1 {
+                let hold = times.window + times.renewal * 2;
+                for member in pool.members() {
+                    member.client.hold_budget(hold);
+                }
+            }
+            if !now_live.is_empty() && now_live != live {
+                let count = now_live.len();
+                match parts {
+                    None => {
+                        apply(count);
+                        parts = Some(count);
+                    }
+                    Some(current) if count > current => {
+                        apply(count);
+                        parts = Some(count);
+                        growth = None;
+                    }
+                    Some(current) if count < current => {
+                        growth = Some((tokio::time::Instant::now() + times.window, count));
+                    }
+                    // Back where it was: nothing left to grow.
+                    Some(_) => growth = None,
+                }
+                if !live.is_empty() {
+                    signals.accounts_changed.notify_one();
+                }
+                live = now_live;
+            }
+            let grow_at = growth.map(|(at, _)| at);
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                changed = held.changed() => if changed.is_err() { return },
+                () = async { tokio::time::sleep_until(grow_at.unwrap_or_else(tokio::time::Instant::now)).await }, if grow_at.is_some() => {
+                    if let Some((_, count)) = growth.take() {
+                        if parts.is_some_and(|current| count < current) {
+                            apply(count);
+                            parts = Some(count);
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Registers the slash commands whenever this process takes shard 0: one process registers
+/// them, and again after shard 0 moved (a new version's commands with it).
+fn spawn_command_registrar(
+    http: Arc<serenity::Http>,
+    gate: DiscordGate,
+    dev_guild: Option<u64>,
+    mut held: tokio::sync::watch::Receiver<crate::shards::HeldShards>,
+    cancel: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut holding = false;
+        loop {
+            let holds_zero = held.borrow_and_update().shards.contains(&0);
+            if holds_zero && !holding {
+                let commands = slash::all_commands();
+                let registered = match dev_guild {
+                    Some(guild) => {
+                        let guild = serenity::GuildId::new(guild);
+                        let call = poise::builtins::register_in_guild(&http, &commands, guild);
+                        gate.call(CallKind::Rest, call).await
+                    }
+                    None => {
+                        let call = poise::builtins::register_globally(&http, &commands);
+                        gate.call(CallKind::Rest, call).await
+                    }
+                };
+                match registered {
+                    Ok(()) => tracing::info!("registered the slash commands (holder of shard 0)"),
+                    Err(error) => tracing::warn!(%error, "could not register the slash commands"),
+                }
+            }
+            holding = holds_zero;
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                changed = held.changed() => if changed.is_err() { return },
+            }
+        }
+    })
+}
+
 /// serenity's REST client. With `DISCORD_API_URL`, serenity's proxy to that plain-HTTP origin
 /// with its rate limiter off (serenity applies the proxy only then; `send` honours 429
 /// instead). Otherwise Discord's own origin with serenity's limiter on, over one reqwest client
@@ -400,6 +631,8 @@ async fn check_application(
         .await?
         .id
         .get();
+    // Commands are registered over REST before any shard says READY (which would set it).
+    http.set_application_id(serenity::ApplicationId::new(current));
     let stored = store.claim_application_id(current).await?;
     if stored == current {
         return Ok(());

@@ -142,7 +142,10 @@ struct Needs {
 /// The ledger; cheap to clone, clones share it.
 #[derive(Clone)]
 pub struct Shares {
-    limits: ShareLimits,
+    /// The whole shares (`COMMAND_SHARE_*`).
+    whole: ShareLimits,
+    /// This process's part of them (the whole, divided among the live processes).
+    limits: Arc<std::sync::RwLock<ShareLimits>>,
     ledger: Arc<Mutex<Ledger>>,
 }
 
@@ -210,7 +213,8 @@ const MIN_SWEEP: usize = 1_024;
 impl Shares {
     pub fn new(limits: ShareLimits) -> Shares {
         Shares {
-            limits,
+            whole: limits,
+            limits: Arc::new(std::sync::RwLock::new(limits)),
             ledger: Arc::new(Mutex::new(Ledger {
                 sweep_at: MIN_SWEEP,
                 ..Ledger::default()
@@ -219,7 +223,22 @@ impl Shares {
     }
 
     pub fn limits(&self) -> ShareLimits {
-        self.limits
+        *self.limits.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps to one of `parts` equal parts of every share: the same users and servers reach
+    /// `parts` processes (through guilds on their shards), whose parts add up to the whole.
+    /// A part below a command's estimate still admits it when that part is unused (see
+    /// [`Shares::admit`]), so no command is refused forever.
+    pub fn share_among(&self, parts: u32) {
+        let parts = parts.max(1);
+        let whole = self.whole;
+        let part = ShareLimits {
+            user: (whole.user / parts).max(1),
+            server: (whole.server / parts).max(1),
+            window: whole.window,
+        };
+        *self.limits.write().unwrap_or_else(|p| p.into_inner()) = part;
     }
 
     /// Admits a command of `user` in `server` (`None`: a DM, charged to the user only) whose
@@ -233,8 +252,8 @@ impl Shares {
         estimate: u32,
     ) -> Result<Admission, Refusal> {
         let needs = Needs {
-            user: estimate.min(self.limits.user),
-            server: estimate.min(self.limits.server),
+            user: estimate.min(self.limits().user),
+            server: estimate.min(self.limits().server),
             ..Needs::default()
         };
         self.admit_needing(user, server, needs)
@@ -255,7 +274,7 @@ impl Shares {
             user: estimate,
             server: estimate,
             user_keeps: cost::CAP,
-            server_keeps: (self.limits.server / 2).max(cost::CAP),
+            server_keeps: (self.limits().server / 2).max(cost::CAP),
         };
         self.admit_needing(user, server, needs)
     }
@@ -267,16 +286,16 @@ impl Shares {
         needs: Needs,
     ) -> Result<Admission, Refusal> {
         let now = Instant::now();
-        let start = now.checked_sub(self.limits.window);
+        let start = now.checked_sub(self.limits().window);
         let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        ledger.sweep(now, self.limits.window);
+        ledger.sweep(now, self.limits().window);
         let mut refusal: Option<Refusal> = None;
         let mut check = |spending: Option<&mut Spending>, needed: u32, limit, kind| {
             let Some(spending) = spending else {
                 if needed > limit {
                     refusal = Some(Refusal {
                         kind,
-                        retry_after: self.limits.window,
+                        retry_after: self.limits().window,
                     });
                 }
                 return;
@@ -284,7 +303,7 @@ impl Shares {
             if let Some(start) = start {
                 spending.forget_before(start);
             }
-            if let Some(wait) = spending.wait_for(needed, limit, now, self.limits.window) {
+            if let Some(wait) = spending.wait_for(needed, limit, now, self.limits().window) {
                 // The later of the two: the command fits only when both shares allow it.
                 if refusal.is_none_or(|r| wait > r.retry_after) {
                     refusal = Some(Refusal {
@@ -297,14 +316,14 @@ impl Shares {
         check(
             ledger.users.get_mut(&user),
             needs.user.saturating_add(needs.user_keeps),
-            self.limits.user,
+            self.limits().user,
             ShareKind::User,
         );
         if let Some(server) = server {
             check(
                 ledger.servers.get_mut(&server),
                 needs.server.saturating_add(needs.server_keeps),
-                self.limits.server,
+                self.limits().server,
                 ShareKind::Server,
             );
         }
@@ -337,7 +356,7 @@ impl Shares {
     }
 
     fn used(&self, pick: impl FnOnce(&mut Ledger) -> Option<&mut Spending>) -> u32 {
-        let start = Instant::now().checked_sub(self.limits.window);
+        let start = Instant::now().checked_sub(self.limits().window);
         let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         let Some(spending) = pick(&mut ledger) else {
             return 0;
@@ -352,10 +371,10 @@ impl Shares {
     /// all users spent within the window, what `server` spent, and the members who spent there
     /// and have used at least [`NEAR_LIMIT`] of their share (most used first).
     pub fn standing(&self, server: u64) -> Standing {
-        let start = Instant::now().checked_sub(self.limits.window);
+        let start = Instant::now().checked_sub(self.limits().window);
         let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         let mut standing = Standing {
-            limits: self.limits,
+            limits: self.limits(),
             ..Standing::default()
         };
         let near = |used: u32, limit: u32| f64::from(used) >= NEAR_LIMIT * f64::from(limit);
@@ -366,7 +385,7 @@ impl Shares {
             let used = spending.used();
             standing.commands_used = standing.commands_used.saturating_add(used);
             let spent_here = spending.charges.iter().any(|c| c.2 == Some(server));
-            if spent_here && near(used, self.limits.user) {
+            if spent_here && near(used, self.limits().user) {
                 standing.members_near_limit.push((user, used));
             }
         }
@@ -385,14 +404,14 @@ impl Shares {
     /// Every user's and server's use of the window now, for the operator's metrics and log:
     /// what commands spent in all, and how many users and servers are near their shares.
     pub fn overview(&self) -> Overview {
-        let start = Instant::now().checked_sub(self.limits.window);
+        let start = Instant::now().checked_sub(self.limits().window);
         let mut ledger = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
         let ledger = &mut *ledger;
         let mut overview = Overview::default();
         let near = |used: u32, limit: u32| f64::from(used) >= NEAR_LIMIT * f64::from(limit);
         for (spendings, limit, is_user) in [
-            (&mut ledger.users, self.limits.user, true),
-            (&mut ledger.servers, self.limits.server, false),
+            (&mut ledger.users, self.limits().user, true),
+            (&mut ledger.servers, self.limits().server, false),
         ] {
             for spending in spendings.values_mut() {
                 if let Some(start) = start {
@@ -713,5 +732,21 @@ mod tests {
                 "{at}"
             );
         }
+    }
+
+    #[test]
+    fn the_parts_of_several_processes_add_up_to_no_more_than_the_whole() {
+        let whole = ShareLimits {
+            user: 22,
+            server: 45,
+            window: Duration::from_secs(900),
+        };
+        let shares = Shares::new(whole);
+        shares.share_among(3);
+        let part = shares.limits();
+        assert_eq!((part.user, part.server), (7, 15));
+        assert!(part.user * 3 <= whole.user && part.server * 3 <= whole.server);
+        shares.share_among(1);
+        assert_eq!(shares.limits(), whole, "alone again, the whole");
     }
 }

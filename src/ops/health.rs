@@ -34,6 +34,22 @@ struct Inner {
     /// The last PSN outage or rate limit, and when it was seen.
     psn_trouble: Option<(PsnStatus, Instant)>,
     tasks: BTreeMap<&'static str, TaskStatus>,
+    /// The shards this process holds, and whether each is connected; `None` until the lease
+    /// loop said (then [`Health::set_discord_connected`] alone decides).
+    shards: Option<BTreeMap<u32, bool>>,
+}
+
+impl Inner {
+    /// With held shards known: the gateway is up when every held shard is (also when none is
+    /// held: another process runs them all, and nothing here waits to connect).
+    fn settle_shards(&mut self) {
+        let Some(shards) = &self.shards else { return };
+        if shards.values().all(|up| *up) {
+            self.gateway_down_since = None;
+        } else if self.gateway_down_since.is_none() {
+            self.gateway_down_since = Some(Instant::now());
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -115,6 +131,7 @@ impl Health {
                 psn_credential_rejected: false,
                 psn_trouble: None,
                 tasks: BTreeMap::new(),
+                shards: None,
             })),
         }
     }
@@ -132,6 +149,37 @@ impl Health {
             inner.gateway_down_since = None;
         } else if inner.gateway_down_since.is_none() {
             inner.gateway_down_since = Some(Instant::now());
+        }
+    }
+
+    /// The shards this process holds now (from the lease loop): a shard newly held counts as
+    /// connecting until it says it is connected; one given up no longer counts.
+    pub fn set_held_shards(&self, held: &std::collections::BTreeSet<u32>) {
+        let mut inner = self.lock();
+        let mut shards = inner.shards.take().unwrap_or_default();
+        shards.retain(|shard, _| held.contains(shard));
+        for shard in held {
+            shards.entry(*shard).or_insert(false);
+        }
+        inner.shards = Some(shards);
+        inner.settle_shards();
+    }
+
+    /// One shard's gateway connection went up or down (a shard not held is ignored: it is
+    /// being closed or not yet counted).
+    pub fn set_shard_connected(&self, shard: u32, connected: bool) {
+        let mut inner = self.lock();
+        match inner.shards.as_mut() {
+            Some(shards) => {
+                if let Some(up) = shards.get_mut(&shard) {
+                    *up = connected;
+                }
+                inner.settle_shards();
+            }
+            None => {
+                drop(inner);
+                self.set_discord_connected(connected);
+            }
         }
     }
 
@@ -229,6 +277,26 @@ mod tests {
     fn report(health: &Health) -> (u16, Value) {
         let report = health.report(DatabaseStatus::Ok);
         (report.http_status(), serde_json::to_value(report).unwrap())
+    }
+
+    #[test]
+    fn with_several_shards_the_gateway_is_up_when_every_held_one_is() {
+        let health = Health::new();
+        let held = |shards: &[u32]| shards.iter().copied().collect();
+        health.set_held_shards(&held(&[0, 2]));
+        health.set_shard_connected(0, true);
+        assert_eq!(report(&health).1["discord"], "connecting");
+        health.set_shard_connected(2, true);
+        assert_eq!(report(&health).1["discord"], "connected");
+        // Shard 2 handed over: its closing says nothing of this process's gateway.
+        health.set_held_shards(&held(&[0]));
+        health.set_shard_connected(2, false);
+        assert_eq!(report(&health).1["discord"], "connected");
+        health.set_shard_connected(0, false);
+        assert_eq!(report(&health).1["discord"], "connecting");
+        // Holding none (others run every shard) is nothing to wait for.
+        health.set_held_shards(&held(&[]));
+        assert_eq!(report(&health).1["discord"], "connected");
     }
 
     #[tokio::test(start_paused = true)]

@@ -11,6 +11,7 @@ mod links;
 mod outbox;
 mod rates;
 mod recap;
+mod shards;
 mod titles;
 mod tracking;
 mod trophy;
@@ -30,6 +31,7 @@ pub use links::{about_me_holds_code, new_verify_code, LinkedAccount, VERIFY_CODE
 pub use outbox::{AttemptStart, ChannelReport, EventPost, OutboxRow};
 pub use rates::RarestTitle;
 pub use recap::RecapGuild;
+pub use shards::ShardHolder;
 pub use tracking::{
     AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, LibraryName,
     OutboxEntry, PollCommit, TitleState, TrackerAccount, TrophyLevelRead,

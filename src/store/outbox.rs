@@ -96,12 +96,35 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<OutboxRow>, StoreError> {
+        self.claim_outbox_on_shards(owner, lease, limit, None).await
+    }
+
+    /// [`Store::claim_outbox`], only of guilds on `shards` (the shards held, of the bot's
+    /// total) by Discord's `(guild_id >> 22) % total`; rows without a guild (0) go with shard 0.
+    pub async fn claim_outbox_on_shards(
+        &self,
+        owner: &str,
+        lease: Duration,
+        limit: i64,
+        shards: Option<(&[u32], u32)>,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let (held, total) = match shards {
+            Some((held, total)) => (
+                Some(held.iter().map(|s| i64::from(*s)).collect::<Vec<_>>()),
+                i64::from(total.max(1)),
+            ),
+            None => (None, 1),
+        };
         let rows = sqlx::query(
             "WITH due AS (
                  SELECT o.id FROM outbox o
                  WHERE o.sent_at IS NULL AND o.failed_reason IS NULL
                    AND o.next_attempt_at <= now()
                    AND (o.claimed_until IS NULL OR o.claimed_until < now())
+                   -- Snowflakes are stored as bigint bit for bit: the mask keeps the shift's
+                   -- 42 timestamp bits whatever the sign.
+                   AND ($4::int8[] IS NULL
+                        OR ((o.guild_id >> 22) & 4398046511103) % $5 = ANY($4::int8[]))
                    AND NOT EXISTS (
                        SELECT 1 FROM outbox e
                        WHERE e.channel_id = o.channel_id AND e.id < o.id
@@ -122,6 +145,8 @@ impl Store {
         .bind(owner)
         .bind(interval_secs(lease))
         .bind(limit)
+        .bind(held)
+        .bind(total)
         .fetch_all(&self.pool)
         .await?;
         let mut claimed = rows.iter().map(outbox_row).collect::<Result<Vec<_>, _>>()?;

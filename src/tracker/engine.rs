@@ -39,6 +39,9 @@ pub struct TrackerSettings {
     pub failpoint: Option<crate::failpoint::Failpoint>,
     /// Counts the history backfill's PSN requests (a metric; see [`super::backfill`]).
     pub backfill_meter: psn::Meter,
+    /// With several processes on the database: polls only the accounts that fall to this one
+    /// (see [`crate::shards::polls_account`]). `None`: every account.
+    pub processes: Option<crate::shards::ProcessSplit>,
 }
 
 impl TrackerSettings {
@@ -321,6 +324,13 @@ impl Tracker {
         if let Some(lane) = &self.lane {
             let live = lane.pool.live();
             accounts.retain(|a| lane.pool.assigned_among(&a.account_id, &live) == lane.index);
+        }
+        if let Some(split) = &self.settings.processes {
+            let held = split.held.borrow().clone();
+            accounts
+                .retain(|a| crate::shards::polls_account(&held, &split.instance, &a.account_id));
+        }
+        if self.lane.is_some() || self.settings.processes.is_some() {
             let mine: Vec<String> = accounts.iter().map(|a| a.account_id.clone()).collect();
             self.backfill.limit_to(mine);
         }

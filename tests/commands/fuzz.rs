@@ -307,7 +307,8 @@ fn settings_options_change_only_what_they_should() {
                         assert_within_limits(&reply);
                         let switched = milestones.platinum.is_some()
                             || milestones.level.is_some()
-                            || milestones.completion.is_some();
+                            || milestones.completion.is_some()
+                            || milestones.rarest.is_some();
                         prop_assert_eq!(
                             changed,
                             filter.is_some()
@@ -330,6 +331,10 @@ fn settings_options_change_only_what_they_should() {
                             milestones
                                 .completion
                                 .unwrap_or(before.milestones.completion)
+                        );
+                        prop_assert_eq!(
+                            stored.rarest,
+                            milestones.rarest.unwrap_or(before.milestones.rarest)
                         );
                         if let Some(percent) = rare_percent {
                             prop_assert!(percent.is_finite() && percent > 0.0 && percent <= 100.0);

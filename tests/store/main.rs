@@ -13,4 +13,5 @@ mod indexes;
 mod links;
 mod rates;
 mod recap;
+mod shards;
 mod trophy;

@@ -267,6 +267,7 @@ pub async fn run(scenario: &Scenario) -> Outcome {
             owner: "abuse-scenario".to_string(),
             failpoint: None,
             backfill_meter: psn::Meter::new(),
+            processes: None,
         },
         signals.clone(),
         cancel.clone(),

@@ -292,6 +292,9 @@ impl Harness {
             // The simulator serves the image cards' pictures.
             .env("PSN_IMAGE_HOSTS", self.sim_server.addr.to_string())
             .env("HTTP_ADDR", self.ops_addr.to_string())
+            // One name across restarts, as a container's: a restarted bot takes back its shard
+            // leases at once instead of waiting for them to run out.
+            .env("TROPHYBOT_INSTANCE", "bot-main")
             .stdin(Stdio::null());
         match self.discord_path {
             DiscordPath::PlainHttp => {
@@ -386,7 +389,7 @@ impl Harness {
     }
 
     /// Starts a second `trophybot run` process on the same database, fake Discord and simulator
-    /// (an ops port of its own; its instance name, from its process id, is its own too), without
+    /// (an ops port of its own; its instance name, `bot-second`, is its own too), without
     /// waiting for it. The fake Discord holds one gateway session per token: whichever process
     /// identifies last takes the session and the other reconnects when it can, as with two
     /// processes sharing one token and one shard. The tracker, the deliverer and the recap
@@ -394,6 +397,7 @@ impl Harness {
     pub fn spawn_second_bot(&self) -> SecondBot {
         let mut command = self.bot_command();
         command.env("HTTP_ADDR", free_addr().to_string());
+        command.env("TROPHYBOT_INSTANCE", "bot-second");
         SecondBot(command.spawn().expect("the second bot starts"))
     }
 

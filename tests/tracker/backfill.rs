@@ -97,6 +97,7 @@ async fn the_tracker_backfills_every_title_newest_first_within_its_slice_across_
         owner: "backfill-test".to_string(),
         failpoint: None,
         backfill_meter: meter.clone(),
+        processes: None,
     };
     let run = |settings: TrackerSettings| {
         let cancel = CancellationToken::new();

@@ -761,6 +761,7 @@ async fn the_loop_takes_a_newly_tracked_accounts_baseline_and_announces_its_trop
         owner: "loop-test".to_string(),
         failpoint: None,
         backfill_meter: psn::Meter::new(),
+        processes: None,
     };
     // Tracked before the start: the first presence sweep asks about both.
     let hunter = env.account("sim_hunter");

@@ -246,9 +246,11 @@ pub(crate) struct LaneCounts {
 }
 
 pub(crate) struct Budget {
-    split: Split,
-    /// `None` when the reserve leaves the tracker no slots.
-    slots: Option<SlotLimiter>,
+    /// `PSN_RATE_LIMIT` and the command reserve, whole: [`Budget::share`] divides them.
+    limit: RateLimit,
+    command_reserve: f64,
+    /// The split in force (this process's share of the limit) and its tracker slots.
+    limits: std::sync::RwLock<Limits>,
     interactive_max_wait: Duration,
     ledger: Mutex<Ledger>,
     /// Signalled whenever a caller stops waiting: what another may take can have changed.
@@ -257,6 +259,23 @@ pub(crate) struct Budget {
     paused_until: Mutex<Option<Instant>>,
     pub(crate) rate_limited: AtomicU64,
     pub(crate) granted: LaneCounts,
+}
+
+/// The split in force and its slot limiter (`None` when the reserve leaves the tracker no
+/// slots). Replaced whole when the share changes; always locked before the ledger.
+struct Limits {
+    split: Split,
+    slots: Option<SlotLimiter>,
+}
+
+impl Limits {
+    fn new(limit: RateLimit, command_reserve: f64) -> Limits {
+        let split = Split::new(limit, command_reserve);
+        Limits {
+            split,
+            slots: split.slot_interval.and_then(slot_limiter),
+        }
+    }
 }
 
 /// Counts a caller as waiting while it lives, also when its future is dropped mid-wait.
@@ -298,10 +317,10 @@ impl Budget {
         command_reserve: f64,
         interactive_max_wait: Duration,
     ) -> Budget {
-        let split = Split::new(limit, command_reserve);
         Budget {
-            split,
-            slots: split.slot_interval.and_then(slot_limiter),
+            limit,
+            command_reserve,
+            limits: std::sync::RwLock::new(Limits::new(limit, command_reserve)),
             interactive_max_wait,
             ledger: Mutex::new(Ledger {
                 last_slot: None,
@@ -314,6 +333,33 @@ impl Budget {
             paused_until: Mutex::new(None),
             rate_limited: AtomicU64::new(0),
             granted: LaneCounts::default(),
+        }
+    }
+
+    fn limits(&self) -> std::sync::RwLockReadGuard<'_, Limits> {
+        self.limits.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps to one of `parts` equal shares of the whole limit (several processes on one
+    /// credential, each with its share): the split is made again over `requests / parts`.
+    /// What was granted in the current window still counts against the new split.
+    pub(crate) fn share(&self, parts: u32) {
+        let limit = RateLimit {
+            requests: (self.limit.requests / parts.max(1)).max(1),
+            per: self.limit.per,
+        };
+        let limits = Limits::new(limit, self.command_reserve);
+        *self.limits.write().unwrap_or_else(|p| p.into_inner()) = limits;
+        self.changed.notify_waiters();
+    }
+
+    /// Grants nothing for `wait`: a process that just joined waits until the others' grants
+    /// of their larger shares left the window.
+    pub(crate) fn hold_for(&self, wait: Duration) {
+        let until = Instant::now() + wait.min(MAX_PSN_WAIT * 2);
+        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
         }
     }
 
@@ -351,7 +397,8 @@ impl Budget {
 
     /// Grants one request now if the split allows it, else says when to look again.
     fn try_grant(&self, priority: Priority, now: Instant) -> std::result::Result<(), Instant> {
-        let split = self.split;
+        let limits = self.limits();
+        let split = limits.split;
         let mut ledger = self.ledger();
         ledger.lane.prune(now, split.window);
         ledger.tracker_lane.prune(now, split.window);
@@ -363,15 +410,17 @@ impl Budget {
             Priority::Interactive => ledger.tracker_waiting == 0,
             Priority::Idle => false,
         };
-        let (slot_taken, slot_at) = match (&self.slots, split.slot_interval) {
+        // A limiter made again for a new share knows nothing of the last slot: the spacing
+        // from it holds all the same.
+        let slot_due = Self::next_slot_due(split, &ledger, now);
+        let (slot_taken, slot_at) = match (&limits.slots, split.slot_interval) {
+            (Some(_), Some(_)) if may_take_slot && slot_due > now => (false, slot_due),
             (Some(slots), Some(_)) if may_take_slot => match slots.check() {
                 Ok(()) => (true, now),
                 Err(not_until) => (false, not_until.earliest_possible().0.max(now)),
             },
             // The waiting tracker takes the next slot; the one after may be free.
-            (Some(_), Some(interval)) if priority != Priority::Idle => {
-                (false, self.next_slot_due(&ledger, now) + interval)
-            }
+            (Some(_), Some(interval)) if priority != Priority::Idle => (false, slot_due + interval),
             _ => (false, never),
         };
         let lane_open = ledger.lane.len() < split.lane;
@@ -439,8 +488,8 @@ impl Budget {
 
     /// When the next tracker slot is due, from the last one granted (governor decides; this is
     /// for a wake-up time and `remaining`).
-    fn next_slot_due(&self, ledger: &Ledger, now: Instant) -> Instant {
-        match (ledger.last_slot, self.split.slot_interval) {
+    fn next_slot_due(split: Split, ledger: &Ledger, now: Instant) -> Instant {
+        match (ledger.last_slot, split.slot_interval) {
             (Some(last), Some(interval)) => (last + interval).max(now),
             _ => now,
         }
@@ -478,10 +527,13 @@ impl Budget {
             return 0;
         }
         let now = Instant::now();
+        let limits = self.limits();
+        let split = limits.split;
         let mut ledger = self.ledger();
-        ledger.lane.prune(now, self.split.window);
-        let slot = u32::from(self.slots.is_some() && now >= self.next_slot_due(&ledger, now));
-        let lane = self.split.lane.saturating_sub(ledger.lane.len());
+        ledger.lane.prune(now, split.window);
+        let due = Self::next_slot_due(split, &ledger, now);
+        let slot = u32::from(limits.slots.is_some() && now >= due);
+        let lane = split.lane.saturating_sub(ledger.lane.len());
         u32::try_from(lane).unwrap_or(u32::MAX).saturating_add(slot)
     }
 }
@@ -603,6 +655,71 @@ mod tests {
         while callers.join_next().await.is_some() {}
         let grants = grants.lock().unwrap().clone();
         grants
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn processes_sharing_a_credential_never_exceed_it_together() {
+        let (requests, secs) = (30, 60);
+        let window = Duration::from_secs(secs);
+        let budget = || {
+            Arc::new(Budget::new(
+                limit(requests, secs),
+                0.3,
+                Duration::from_secs(5),
+            ))
+        };
+        let (a, b, c) = (budget(), budget(), budget());
+        a.share(2);
+        b.share(2);
+        let joins_at = window + window / 3;
+        let run = window * 4;
+        // The third process joins: it holds its budget while the others take their smaller
+        // shares at their next renewal (a few seconds later) and until what they took of
+        // their larger shares left the window; then it keeps to a third itself.
+        let reshare = {
+            let (a, b, c) = (a.clone(), b.clone(), c.clone());
+            async move {
+                tokio::time::sleep(joins_at).await;
+                c.hold_for(window + Duration::from_secs(8));
+                c.share(3);
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                a.share(3);
+                b.share(3);
+            }
+        };
+        let late = {
+            let c = c.clone();
+            async move {
+                tokio::time::sleep(joins_at).await;
+                hammer(c, 2, 5, 0, run - joins_at)
+                    .await
+                    .into_iter()
+                    .map(|(t, _)| t + joins_at)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let ((), first, second, third) = tokio::join!(
+            reshare,
+            hammer(a.clone(), 2, 5, 0, run),
+            hammer(b.clone(), 2, 5, 0, run),
+            late,
+        );
+        let mut all: Vec<Duration> = first.iter().chain(&second).map(|(t, _)| *t).collect();
+        all.extend(third.iter().copied());
+        all.sort();
+        let most = max_in_any_window(&all, window);
+        assert!(most <= requests as usize, "{most} in one window");
+        let thirds: Vec<Duration> = first
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| *t > joins_at + window)
+            .collect();
+        let most = max_in_any_window(&thirds, window);
+        assert!(
+            most <= (requests / 3) as usize,
+            "one process took {most} of a third"
+        );
+        assert!(!third.is_empty(), "the third process got its share too");
     }
 
     /// `⌊(1 − reserve) · requests⌋ − 1`, from integers: reserve is `percent`/100.

@@ -794,6 +794,18 @@ impl Client {
         self.inner.transport.signals.set(observer)
     }
 
+    /// Keeps every clone to one of `parts` equal shares of `PSN_RATE_LIMIT` (the same
+    /// credential used by `parts` processes, each with its share, so the sum never exceeds it).
+    pub fn share_budget(&self, parts: u32) {
+        self.inner.transport.budget.share(parts);
+    }
+
+    /// Sends nothing for `wait`: a process that just joined waits until the others took their
+    /// smaller shares.
+    pub fn hold_budget(&self, wait: std::time::Duration) {
+        self.inner.transport.budget.hold_for(wait);
+    }
+
     pub fn stats(&self) -> ClientStats {
         let budget = &self.inner.transport.budget;
         self.inner.counters.snapshot(budget)

@@ -1,0 +1,239 @@
+//! Shard leases against a real PostgreSQL: three lease loops (three processes) on one database
+//! share the shards without ever running one twice, and a killed one's shards and players move
+//! to the others once its leases run out. Waits are on explicit conditions with an overall
+//! limit; the leases themselves run on PostgreSQL's clock, so they are a few seconds long.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use trophybot::shards::{
+    polls_account, spawn_shard_leases, HeldShards, LeaseSettings, ShardControl,
+};
+
+use crate::support::db::TestDb;
+
+const TOTAL: u32 = 6;
+const LEASE: Duration = Duration::from_secs(3);
+
+#[tokio::test]
+async fn a_shard_lease_is_one_processes_until_it_ends_or_is_given_up() {
+    let (_db, store) = TestDb::migrated().await;
+    assert!(store.take_shard_lease("a", 0, 2, LEASE).await.unwrap());
+    assert!(
+        !store.take_shard_lease("b", 0, 2, LEASE).await.unwrap(),
+        "a holds it"
+    );
+    assert!(
+        store.take_shard_lease("a", 0, 2, LEASE).await.unwrap(),
+        "its own again"
+    );
+    assert_eq!(
+        store.renew_shard_leases("a", 2, LEASE).await.unwrap(),
+        vec![0]
+    );
+    assert!(store
+        .renew_shard_leases("b", 2, LEASE)
+        .await
+        .unwrap()
+        .is_empty());
+    store.release_shard_lease("a", 0).await.unwrap();
+    assert!(
+        store.take_shard_lease("b", 0, 2, LEASE).await.unwrap(),
+        "given up"
+    );
+    let (live, joined) = store.process_heartbeat("b", LEASE).await.unwrap();
+    assert_eq!((live, joined), (vec!["b".to_string()], true));
+    let (_, joined) = store.process_heartbeat("b", LEASE).await.unwrap();
+    assert!(
+        !joined,
+        "already one of the live ones (a restart under its name, too)"
+    );
+    store.leave_shards("b").await.unwrap();
+    assert!(store.live_shard_leases().await.unwrap().is_empty());
+}
+
+/// What every process's gateway runs, in the order it happened.
+#[derive(Default)]
+struct Gateway {
+    /// Shard → the processes running it now.
+    running: BTreeMap<u32, BTreeSet<String>>,
+    /// Shard → how many times any process started it.
+    starts: BTreeMap<u32, usize>,
+    /// A shard started while another process ran it.
+    doubled: Vec<u32>,
+}
+
+#[derive(Clone)]
+struct Recorder {
+    process: String,
+    gateway: Arc<Mutex<Gateway>>,
+}
+
+impl ShardControl for Recorder {
+    async fn start(&self, shard: u32, _total: u32) {
+        let mut gateway = self.gateway.lock().unwrap();
+        let running = gateway.running.entry(shard).or_default();
+        if !running.is_empty() {
+            gateway.doubled.push(shard);
+        }
+        gateway
+            .running
+            .entry(shard)
+            .or_default()
+            .insert(self.process.clone());
+        *gateway.starts.entry(shard).or_default() += 1;
+    }
+
+    async fn stop(&self, shard: u32) {
+        let mut gateway = self.gateway.lock().unwrap();
+        gateway
+            .running
+            .entry(shard)
+            .or_default()
+            .remove(&self.process);
+    }
+}
+
+impl Gateway {
+    /// Each process's shards, when every shard runs in exactly one process.
+    fn owners(&self) -> Option<BTreeMap<String, BTreeSet<u32>>> {
+        let mut owners: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
+        for shard in 0..TOTAL {
+            let running = self.running.get(&shard)?;
+            if running.len() != 1 {
+                return None;
+            }
+            let process = running.iter().next()?.clone();
+            owners.entry(process).or_default().insert(shard);
+        }
+        Some(owners)
+    }
+}
+
+type Process = (
+    &'static str,
+    tokio::sync::watch::Receiver<HeldShards>,
+    tokio::task::JoinHandle<()>,
+    CancellationToken,
+);
+
+/// Each process's name and what it holds.
+fn views(processes: &[Process]) -> Vec<(&'static str, tokio::sync::watch::Receiver<HeldShards>)> {
+    processes
+        .iter()
+        .map(|(name, held, _, _)| (*name, held.clone()))
+        .collect()
+}
+
+/// Waits (up to `limit`) until `check` says yes.
+async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let waited = tokio::time::timeout(limit, async {
+        while !check() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "{what} within {limit:?}");
+}
+
+#[tokio::test]
+async fn three_processes_split_the_shards_and_a_killed_ones_move_within_the_lease() {
+    let (_db, store) = TestDb::migrated().await;
+    let gateway = Arc::new(Mutex::new(Gateway::default()));
+    let mut processes: Vec<Process> = Vec::new();
+    for name in ["a", "b", "c"] {
+        let cancel = CancellationToken::new();
+        let (held, task) = spawn_shard_leases(
+            store.clone(),
+            LeaseSettings {
+                instance: name.to_string(),
+                total: TOTAL,
+                preferred: Vec::new(),
+                lease: LEASE,
+            },
+            Recorder {
+                process: name.to_string(),
+                gateway: gateway.clone(),
+            },
+            cancel.clone(),
+        );
+        processes.push((name, held, task, cancel));
+    }
+    let balanced = |gateway: &Gateway, names: &[&str], each: usize| {
+        gateway.owners().is_some_and(|owners| {
+            owners.len() == names.len()
+                && names
+                    .iter()
+                    .all(|n| owners.get(*n).is_some_and(|s| s.len() == each))
+        })
+    };
+    wait_until(
+        "every shard in exactly one of three processes, two each",
+        LEASE * 10,
+        || balanced(&gateway.lock().unwrap(), &["a", "b", "c"], 2),
+    )
+    .await;
+    let live =
+        |held: &tokio::sync::watch::Receiver<HeldShards>| held.borrow().live_processes.clone();
+    wait_until("every process sees the three", LEASE * 2, || {
+        processes
+            .iter()
+            .all(|(_, held, _, _)| live(held).len() == 3)
+    })
+    .await;
+    // The players: each polled by exactly one process.
+    let accounts: Vec<String> = (0..60).map(|i| format!("account-{i}")).collect();
+    let pollers = |processes: &[(&str, tokio::sync::watch::Receiver<HeldShards>)],
+                   account: &str| {
+        processes
+            .iter()
+            .filter(|(name, held)| polls_account(&held.borrow(), name, account))
+            .count()
+    };
+    let three = views(&processes);
+    assert!(accounts.iter().all(|a| pollers(&three, a) == 1));
+
+    // "c" dies without a word: its gateway is gone, its leases stay until they run out.
+    let (_, _, task, _) = processes.pop().expect("c");
+    task.abort();
+    let _ = task.await;
+    {
+        let mut gateway = gateway.lock().unwrap();
+        for running in gateway.running.values_mut() {
+            running.remove("c");
+        }
+    }
+    // Its leases end within LEASE; the others see it at their next renewal (a third of it).
+    wait_until("c's shards run in a and b, three each", LEASE * 2, || {
+        balanced(&gateway.lock().unwrap(), &["a", "b"], 3)
+    })
+    .await;
+    wait_until("a and b see only each other", LEASE * 2, || {
+        processes
+            .iter()
+            .all(|(_, held, _, _)| live(held).len() == 2)
+    })
+    .await;
+    let two = views(&processes);
+    assert!(
+        accounts.iter().all(|a| pollers(&two, a) == 1),
+        "c's players moved too"
+    );
+    let doubled = gateway.lock().unwrap().doubled.clone();
+    assert!(doubled.is_empty(), "a shard ran twice: {doubled:?}");
+
+    // A clean stop closes the shards and gives the leases up.
+    for (_, _, task, cancel) in processes {
+        cancel.cancel();
+        task.await.expect("the lease loop stops");
+    }
+    assert!(gateway
+        .lock()
+        .unwrap()
+        .running
+        .values()
+        .all(BTreeSet::is_empty));
+    assert!(store.live_shard_leases().await.unwrap().is_empty());
+}
