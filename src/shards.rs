@@ -83,22 +83,24 @@ pub struct ProcessSplit {
     pub held: watch::Receiver<HeldShards>,
 }
 
-/// The shards to try to take, in order: preferred first, then the rest by number; none held
-/// here or live elsewhere, and no more than room below `share` allows.
+/// The shards to try to take, in order: preferred first, then (with `others_too`) the rest by
+/// number; none held here or live elsewhere, and no more than room below `share` allows.
 pub fn shards_to_take(
     total: u32,
     preferred: &[u32],
     held: &BTreeSet<u32>,
     live_leases: &[ShardHolder],
     share: usize,
+    others_too: bool,
 ) -> Vec<u32> {
     let room = share.saturating_sub(held.len());
     let taken = |shard: &u32| held.contains(shard) || live_leases.iter().any(|l| l.shard == *shard);
+    let others = (0..total).filter(|s| others_too && !preferred.contains(s));
     let preferred_first = preferred
         .iter()
         .copied()
         .filter(|s| *s < total)
-        .chain((0..total).filter(|s| !preferred.contains(s)));
+        .chain(others);
     preferred_first.filter(|s| !taken(s)).take(room).collect()
 }
 
@@ -130,6 +132,16 @@ impl LeaseSettings {
     pub fn renew_every(&self) -> Duration {
         self.lease / 3
     }
+
+    /// The shards this process takes as soon as they are free: its preferred ones, or all of
+    /// them when it prefers none.
+    fn preferred_shards(&self) -> Vec<u32> {
+        if self.preferred.is_empty() {
+            (0..self.total).collect()
+        } else {
+            self.preferred.clone()
+        }
+    }
 }
 
 enum Action {
@@ -154,6 +166,8 @@ pub fn spawn_shard_leases<C: ShardControl>(
     // Shard starts and stops wait on serenity (a shard's IDENTIFY waits its turn): they run in
     // order on their own task so renewals never wait behind them.
     let (actions, mut queued) = mpsc::unbounded_channel::<Action>();
+    // Handovers that ended (the shard closed, its lease given up or left to run out).
+    let (handed_over, mut handovers_done) = mpsc::unbounded_channel::<u32>();
     let actor_store = store.clone();
     let instance = settings.instance.clone();
     let total = settings.total;
@@ -165,22 +179,40 @@ pub fn spawn_shard_leases<C: ShardControl>(
                 Action::Release(shard) => {
                     control.stop(shard).await;
                     if let Err(error) = actor_store.release_shard_lease(&instance, shard).await {
-                        tracing::warn!(%error, shard, "could not give up the shard's lease");
+                        tracing::warn!(
+                            %error,
+                            shard,
+                            "could not give up the shard's lease; it runs out unrenewed"
+                        );
                     }
+                    let _ = handed_over.send(shard);
                 }
             }
         }
     });
     let task = tokio::spawn(async move {
         let mut running = BTreeSet::new();
+        // Shards being handed over: closed (or closing) here and never renewed again, so the
+        // next round cannot start one anew while it closes, and a release that fails leaves
+        // only a lease that runs out.
+        let mut releasing = BTreeSet::new();
         let mut last_renewed: Option<Instant> = None;
+        let mut first_renewed: Option<Instant> = None;
         let every = settings.renew_every();
+        let preferred = settings.preferred_shards();
         loop {
+            while let Ok(shard) = handovers_done.try_recv() {
+                releasing.remove(&shard);
+            }
             let sent = Instant::now();
-            let round = tokio::time::timeout(every, lease_round(&store, &settings)).await;
+            let except: Vec<u32> = releasing.iter().copied().collect();
+            let round = tokio::time::timeout(every, lease_round(&store, &settings, &except)).await;
             match round {
                 Ok(Ok(round)) => {
                     last_renewed = Some(sent);
+                    // Shards others prefer are left to them for a whole lease after this
+                    // process joins, so processes started together each get their own first.
+                    let settled = *first_renewed.get_or_insert(sent) + settings.lease <= sent;
                     let renewed: BTreeSet<u32> = round.renewed.iter().copied().collect();
                     for lost in running.difference(&renewed).copied().collect::<Vec<_>>() {
                         tracing::warn!(shard = lost, "the shard's lease was lost: closing it");
@@ -198,13 +230,15 @@ pub fn spawn_shard_leases<C: ShardControl>(
                         tracing::info!(shard, share, "handing the shard over to another process");
                         let _ = actions.send(Action::Release(shard));
                         running.remove(&shard);
+                        releasing.insert(shard);
                     }
                     let wanted = shards_to_take(
                         settings.total,
-                        &settings.preferred,
+                        &preferred,
                         &running,
                         &round.leases,
                         share,
+                        settled,
                     );
                     for shard in wanted {
                         match store
@@ -282,12 +316,21 @@ struct Round {
     leases: Vec<ShardHolder>,
 }
 
-async fn lease_round(store: &Store, settings: &LeaseSettings) -> Result<Round, StoreError> {
+async fn lease_round(
+    store: &Store,
+    settings: &LeaseSettings,
+    releasing: &[u32],
+) -> Result<Round, StoreError> {
     let (live, joined) = store
         .process_heartbeat(&settings.instance, settings.lease)
         .await?;
     let renewed = store
-        .renew_shard_leases(&settings.instance, settings.total, settings.lease)
+        .renew_shard_leases(
+            &settings.instance,
+            settings.total,
+            settings.lease,
+            releasing,
+        )
         .await?;
     let leases = store.live_shard_leases().await?;
     Ok(Round {
@@ -331,11 +374,17 @@ mod tests {
 
     #[test]
     fn preferred_free_shards_are_taken_first_up_to_the_share() {
-        let taken = shards_to_take(6, &[4, 5], &set(&[]), &[lease(5, "other")], 3);
+        let taken = shards_to_take(6, &[4, 5], &set(&[]), &[lease(5, "other")], 3, true);
         assert_eq!(taken, vec![4, 0, 1]);
-        let taken = shards_to_take(6, &[], &set(&[0, 1]), &[lease(2, "other")], 3);
+        let taken = shards_to_take(6, &[4, 5], &set(&[]), &[lease(5, "other")], 3, false);
+        assert_eq!(
+            taken,
+            vec![4],
+            "others' shards wait until the process has settled"
+        );
+        let taken = shards_to_take(6, &[], &set(&[0, 1]), &[lease(2, "other")], 3, true);
         assert_eq!(taken, vec![3]);
-        assert!(shards_to_take(2, &[], &set(&[0]), &[lease(1, "x")], 2).is_empty());
+        assert!(shards_to_take(2, &[], &set(&[0]), &[lease(1, "x")], 2, true).is_empty());
     }
 
     #[test]

@@ -226,6 +226,11 @@ pub async fn run(
         },
         background.cancel.clone(),
     );
+    let tracked_listener = spawn_tracked_accounts_listener(
+        tracker_store.clone(),
+        signals.clone(),
+        background.cancel.clone(),
+    );
     let tracker = {
         let mut first_round = held_shards.clone();
         let cancel = background.cancel.clone();
@@ -305,6 +310,7 @@ pub async fn run(
     let _ = registrar.await;
     let _ = held_health.await;
     let _ = shares_keeper.await;
+    let _ = tracked_listener.await;
     drop(client);
     // Also when the gateway failed on its own and `stop` never ran.
     stop_ops.cancel();
@@ -528,6 +534,49 @@ fn spawn_share_keeper(
             }
         }
     })
+}
+
+/// Wakes the tracker when any process on the database adds or removes a tracked account, so
+/// the process whose share the account falls in polls it at once. A listener cut off from the
+/// database reconnects; what it missed meanwhile the tracker's periodic re-read finds.
+fn spawn_tracked_accounts_listener(
+    store: crate::store::Store,
+    signals: crate::tracker::Signals,
+    cancel: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    const RETRY: Duration = Duration::from_secs(5);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                error = forward_tracked_account_changes(&store, &signals) => {
+                    tracing::warn!(%error, "lost the database's tracked-account notifications; retrying");
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(RETRY) => {}
+            }
+        }
+    })
+}
+
+/// Turns the database's notifications into tracker wake-ups until the listener fails.
+async fn forward_tracked_account_changes(
+    store: &crate::store::Store,
+    signals: &crate::tracker::Signals,
+) -> crate::store::StoreError {
+    let mut listener = match store.listen_tracked_accounts().await {
+        Ok(listener) => listener,
+        Err(error) => return error,
+    };
+    loop {
+        // `Ok(None)`: the connection was lost and is back, so changes may have been missed.
+        match listener.try_recv().await {
+            Ok(_) => signals.accounts_changed.notify_one(),
+            Err(error) => return error.into(),
+        }
+    }
 }
 
 /// Registers the slash commands whenever this process takes shard 0: one process registers

@@ -3,7 +3,8 @@
 //!
 //! Only `guild_settings` and `tracked_accounts` are written here (and a forgotten guild's
 //! pending outbox rows deleted); the tracker creates and drops `account_state` rows itself on
-//! its next sync, which callers trigger with `Signals::accounts_changed`.
+//! its next sync, which callers trigger with `Signals::accounts_changed`. A trigger tells every
+//! process on the database of added and removed accounts ([`Store::listen_tracked_accounts`]).
 
 use chrono::{DateTime, Utc};
 use psn::TrophyCounts;
@@ -24,6 +25,9 @@ fn status_from_db(status: Option<&str>) -> TrackingStatus {
         Some(_) => TrackingStatus::Ok,
     }
 }
+
+/// The channel the `tracked_accounts_changed` trigger notifies on.
+const TRACKED_ACCOUNTS_CHANNEL: &str = "trophybot_tracked_accounts";
 
 /// What adding an account did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +147,14 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// A listener that hears of every account a server starts or stops tracking, through any
+    /// process on the database (it holds one pooled connection while it lives).
+    pub async fn listen_tracked_accounts(&self) -> Result<sqlx::postgres::PgListener, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(TRACKED_ACCOUNTS_CHANNEL).await?;
+        Ok(listener)
     }
 
     /// Tracks `account` in its guild, unless the guild already tracks `cap` other accounts.

@@ -48,9 +48,19 @@ impl Store {
         .bind(interval_secs(lease))
         .execute(&self.pool)
         .await?;
-        sqlx::query("DELETE FROM process_heartbeats WHERE expires_at < now()")
-            .execute(&self.pool)
-            .await?;
+        // A process whose heartbeat ran out is gone (or cut off, and then its commits are
+        // refused for the lost lease): its poll leases are free now, not minutes from now.
+        sqlx::query(
+            "WITH gone AS (
+                 DELETE FROM process_heartbeats WHERE expires_at < now() RETURNING instance
+             )
+             UPDATE account_state SET lease_owner = NULL, lease_until = NULL
+             FROM gone
+             WHERE account_state.lease_owner = gone.instance
+                OR starts_with(account_state.lease_owner, gone.instance || '/')",
+        )
+        .execute(&self.pool)
+        .await?;
         let rows = sqlx::query("SELECT instance FROM process_heartbeats ORDER BY instance")
             .fetch_all(&self.pool)
             .await?;
@@ -61,22 +71,27 @@ impl Store {
         Ok((live, was_live != Some(true)))
     }
 
-    /// Extends every lease `instance` still holds for a `total`-shard bot by `lease` from now
-    /// and returns those shards. A shard missing from the answer is no longer this process's.
+    /// Extends every lease `instance` still holds for a `total`-shard bot by `lease` from now,
+    /// but those of shards in `except` (being handed over), and returns those shards. A shard
+    /// missing from the answer is no longer this process's.
     pub async fn renew_shard_leases(
         &self,
         instance: &str,
         total: u32,
         lease: Duration,
+        except: &[u32],
     ) -> Result<Vec<u32>, StoreError> {
+        let except: Vec<i32> = except.iter().copied().map(shard_to_db).collect();
         let rows = sqlx::query(
             "UPDATE shard_leases SET expires_at = now() + make_interval(secs => $3)
              WHERE holder = $1 AND total = $2 AND expires_at > now()
+               AND NOT (shard_id = ANY($4))
              RETURNING shard_id",
         )
         .bind(instance)
         .bind(shard_to_db(total))
         .bind(interval_secs(lease))
+        .bind(except)
         .fetch_all(&self.pool)
         .await?;
         let mut shards = rows

@@ -92,6 +92,11 @@ impl Backfill {
         }
     }
 
+    /// The tracker's rate changed (this process's part of the PSN budget): its share with it.
+    pub fn set_tracker_rate(&mut self, now: f64, tracker_rate: f64) {
+        self.bucket.set_rate(now, tracker_rate * BACKFILL_SHARE);
+    }
+
     /// Fills in only `accounts`' history from now on (a pool's lane, after its accounts were
     /// reassigned): titles queued for others are dropped.
     pub fn limit_to(&mut self, accounts: Vec<String>) {

@@ -193,6 +193,8 @@ struct Tracker {
     backfill: Backfill,
     /// In a pool, the credential whose accounts this tracker polls.
     lane: Option<Lane>,
+    /// The part of the PSN budget the scheduler plans on: the client's share when last seen.
+    planned_on: psn::RateLimit,
 }
 
 impl Tracker {
@@ -217,6 +219,7 @@ impl Tracker {
         .rate_per_sec;
         let backfill = Backfill::new(tracker_rate, settings.backfill_meter.clone());
         let clock = Clock::new();
+        let settings_rate_limit = settings.rate_limit;
         let mut scheduler = scheduler;
         // History is likely left to fill in (it is after a restart): its share is set aside
         // until the backfill finds nothing.
@@ -235,7 +238,32 @@ impl Tracker {
             next_reload: Instant::now(),
             backfill,
             lane,
+            planned_on: settings_rate_limit,
         }
+    }
+
+    /// Plans on this process's part of the budget: with several processes on one credential
+    /// the client keeps to a part (`Client::share_budget`), and polls planned beyond it would
+    /// only queue at the budget while the scheduler thinks them sent.
+    fn follow_budget_share(&mut self) {
+        let share = self.client.budget_share();
+        if share == self.planned_on {
+            return;
+        }
+        let config = TrackerSettings::schedule_config(
+            &share,
+            self.settings.command_reserve,
+            self.settings.max_staleness,
+        );
+        let now = self.clock.now();
+        self.scheduler.set_rate(now, config.rate_per_sec);
+        self.backfill.set_tracker_rate(now, config.rate_per_sec);
+        tracing::info!(
+            requests = share.requests,
+            per = ?share.per,
+            "the tracker now plans on this process's part of the PSN budget"
+        );
+        self.planned_on = share;
     }
 
     async fn run(mut self) {
@@ -243,6 +271,7 @@ impl Tracker {
         // Registered before each reload, so a change made while reloading is not missed.
         let mut changed = Box::pin(self.signals.accounts_changed.clone().notified_owned());
         while !self.cancel.is_cancelled() {
+            self.follow_budget_share();
             // A busy loop (poll after poll) still notices a change between two polls.
             tokio::select! {
                 biased;

@@ -396,6 +396,8 @@ pub struct AdaptiveScheduler {
     scratch: Vec<f64>,
     /// The last poll was forced by the staleness floor.
     last_poll_was_floor: bool,
+    /// The part of the rate the history backfill holds (see [`Self::set_backfill_share`]).
+    backfill_share: f64,
 }
 
 impl AdaptiveScheduler {
@@ -408,6 +410,7 @@ impl AdaptiveScheduler {
             last_presence_sweep: None,
             scratch: Vec::new(),
             last_poll_was_floor: false,
+            backfill_share: 0.0,
         }
     }
 
@@ -420,8 +423,16 @@ impl AdaptiveScheduler {
     /// Plans polls on the tracker's rate less `share` (0.0 to 1.0), which the history
     /// backfill spends meanwhile (see `tracker::backfill`).
     pub fn set_backfill_share(&mut self, now: f64, share: f64) {
-        let rate = self.config.rate_per_sec * (1.0 - share.clamp(0.0, 1.0));
+        self.backfill_share = share.clamp(0.0, 1.0);
+        let rate = self.config.rate_per_sec * (1.0 - self.backfill_share);
         self.budget.set_rate(now, rate);
+    }
+
+    /// Plans on `rate_per_sec` from `now` on (this process's part of the PSN budget changed),
+    /// the backfill's share still set aside.
+    pub fn set_rate(&mut self, now: f64, rate_per_sec: f64) {
+        self.config.rate_per_sec = rate_per_sec;
+        self.set_backfill_share(now, self.backfill_share);
     }
 
     pub fn account(&self, account: AccountKey) -> Option<&AccountState> {
@@ -869,6 +880,35 @@ mod tests {
         assert!(
             requests.len() as f64 > RATE * 4.0 * 3600.0 * 0.9,
             "budget is used"
+        );
+    }
+
+    #[test]
+    fn a_third_of_the_rate_plans_a_third_of_the_requests() {
+        let cfg = config(1800);
+        let mut sched = AdaptiveScheduler::new(cfg.clone());
+        for _ in 0..50 {
+            sched.add_account();
+        }
+        // Three processes on one credential: this one keeps to a third of the rate.
+        sched.set_rate(0.0, RATE / 3.0);
+        let hours = 4.0;
+        let (requests, _) = drive(
+            &mut sched,
+            hours * 3600.0,
+            |_, _| PollOutcome::default(),
+            |batch, _| {
+                batch
+                    .iter()
+                    .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
+                    .collect()
+            },
+        );
+        let planned = RATE / 3.0 * hours * 3600.0;
+        let sent = requests.len() as f64;
+        assert!(
+            sent <= planned + cfg.burst && sent > planned * 0.9,
+            "{sent} requests on a third of the rate, about {planned} planned"
         );
     }
 

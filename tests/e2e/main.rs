@@ -19,5 +19,6 @@ mod pool;
 mod rarest;
 mod recap;
 mod secrets;
+mod shards;
 mod shares;
 mod tracking;

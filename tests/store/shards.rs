@@ -30,11 +30,11 @@ async fn a_shard_lease_is_one_processes_until_it_ends_or_is_given_up() {
         "its own again"
     );
     assert_eq!(
-        store.renew_shard_leases("a", 2, LEASE).await.unwrap(),
+        store.renew_shard_leases("a", 2, LEASE, &[]).await.unwrap(),
         vec![0]
     );
     assert!(store
-        .renew_shard_leases("b", 2, LEASE)
+        .renew_shard_leases("b", 2, LEASE, &[])
         .await
         .unwrap()
         .is_empty());
@@ -236,4 +236,125 @@ async fn three_processes_split_the_shards_and_a_killed_ones_move_within_the_leas
         .values()
         .all(BTreeSet::is_empty));
     assert!(store.live_shard_leases().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn renewals_leave_out_the_shards_being_handed_over() {
+    let (_db, store) = TestDb::migrated().await;
+    for shard in [0, 1] {
+        assert!(store.take_shard_lease("a", shard, 2, LEASE).await.unwrap());
+    }
+    assert_eq!(
+        store.renew_shard_leases("a", 2, LEASE, &[1]).await.unwrap(),
+        vec![0],
+        "shard 1 is closing: its lease is left to run out, never extended"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_processs_poll_leases_are_free_once_its_heartbeat_has_ended() {
+    let (_db, store) = TestDb::migrated().await;
+    for (account, name) in [("acc-c", "player_c"), ("acc-b", "player_b")] {
+        let tracked = trophybot::model::TrackedAccount {
+            guild_id: 1,
+            account_id: account.to_string(),
+            online_id: name.to_string(),
+            channel_id: None,
+            added_by: 42,
+            added_at: chrono::Utc::now(),
+        };
+        store.add_tracked_account(&tracked, 25).await.unwrap();
+    }
+    store.sync_account_state().await.unwrap();
+    let poll_lease = Duration::from_secs(300);
+    for (process, account, owner) in [("c", "acc-c", "c/psn-2"), ("b", "acc-b", "b")] {
+        store.process_heartbeat(process, LEASE).await.unwrap();
+        assert!(store
+            .claim_account(account, owner, poll_lease)
+            .await
+            .unwrap()
+            .is_some());
+    }
+    // "c" was killed mid-poll: its heartbeat ends, its poll lease had minutes left.
+    sqlx::query(
+        "UPDATE process_heartbeats SET expires_at = now() - interval '1 second'
+         WHERE instance = 'c'",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let (live, _) = store.process_heartbeat("a", LEASE).await.unwrap();
+    assert_eq!(live, vec!["a".to_string(), "b".to_string()]);
+    assert!(
+        store
+            .claim_account("acc-c", "a", poll_lease)
+            .await
+            .unwrap()
+            .is_some(),
+        "the dead process's player is free at once"
+    );
+    assert!(
+        store
+            .claim_account("acc-b", "a", poll_lease)
+            .await
+            .unwrap()
+            .is_none(),
+        "a live process keeps its poll lease"
+    );
+}
+
+#[tokio::test]
+async fn processes_started_together_each_take_their_preferred_shards_once() {
+    let (_db, store) = TestDb::migrated().await;
+    let gateway = Arc::new(Mutex::new(Gateway::default()));
+    let mut processes: Vec<Process> = Vec::new();
+    for (name, preferred) in [("a", [0, 1]), ("b", [2, 3]), ("c", [4, 5])] {
+        let cancel = CancellationToken::new();
+        let (held, task) = spawn_shard_leases(
+            store.clone(),
+            LeaseSettings {
+                instance: name.to_string(),
+                total: TOTAL,
+                preferred: preferred.to_vec(),
+                lease: LEASE,
+            },
+            Recorder {
+                process: name.to_string(),
+                gateway: gateway.clone(),
+            },
+            cancel.clone(),
+        );
+        processes.push((name, held, task, cancel));
+    }
+    // Past the moment each may take others' shards: a whole lease of renewal rounds.
+    let rounds = (LEASE.as_millis() / LEASE.div_f64(3.0).as_millis()) as usize + 2;
+    for (_, held, _, _) in &mut processes {
+        for _ in 0..rounds {
+            tokio::time::timeout(LEASE * 2, held.changed())
+                .await
+                .expect("a renewal round")
+                .expect("the loop runs");
+        }
+    }
+    {
+        let gateway = gateway.lock().unwrap();
+        let owners = gateway
+            .owners()
+            .expect("every shard in exactly one process");
+        let expected: BTreeMap<String, BTreeSet<u32>> =
+            [("a", [0, 1]), ("b", [2, 3]), ("c", [4, 5])]
+                .into_iter()
+                .map(|(name, shards)| (name.to_string(), shards.into_iter().collect()))
+                .collect();
+        assert_eq!(owners, expected);
+        assert!(
+            gateway.starts.values().all(|starts| *starts == 1),
+            "no shard moved on the way: {:?}",
+            gateway.starts
+        );
+    }
+    for (_, _, task, cancel) in processes {
+        cancel.cancel();
+        task.await.expect("the lease loop stops");
+    }
 }

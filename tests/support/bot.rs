@@ -213,6 +213,12 @@ impl SecondBot {
     pub fn is_running(&mut self) -> bool {
         matches!(self.0.try_wait(), Ok(None))
     }
+
+    /// Kills the process (SIGKILL: no cleanup, as a crash) and waits for it to exit.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Drop for SecondBot {
@@ -390,15 +396,24 @@ impl Harness {
 
     /// Starts a second `trophybot run` process on the same database, fake Discord and simulator
     /// (an ops port of its own; its instance name, `bot-second`, is its own too), without
-    /// waiting for it. The fake Discord holds one gateway session per token: whichever process
-    /// identifies last takes the session and the other reconnects when it can, as with two
-    /// processes sharing one token and one shard. The tracker, the deliverer and the recap
-    /// scheduler of each run all the same (they use REST and the database only).
+    /// waiting for it. The first process holds the bot's only shard, so the second connects no
+    /// shard until the first's lease ends; the tracker, the deliverer and the recap scheduler of
+    /// each run all the same (they use REST and the database only).
     pub fn spawn_second_bot(&self) -> SecondBot {
+        self.spawn_bot_named("bot-second", &[])
+    }
+
+    /// Starts another `trophybot run` process named `instance` on the same database, fake
+    /// Discord and simulator, with an ops port of its own and `env` on top of the harness's
+    /// environment (such as `SHARDS`), without waiting for it.
+    pub fn spawn_bot_named(&self, instance: &str, env: &[(&str, &str)]) -> SecondBot {
         let mut command = self.bot_command();
         command.env("HTTP_ADDR", free_addr().to_string());
-        command.env("TROPHYBOT_INSTANCE", "bot-second");
-        SecondBot(command.spawn().expect("the second bot starts"))
+        command.env("TROPHYBOT_INSTANCE", instance);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        SecondBot(command.spawn().expect("another bot starts"))
     }
 
     /// Kills the bot (SIGKILL: no cleanup, as a crash) and waits for it to exit.

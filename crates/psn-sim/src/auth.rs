@@ -40,6 +40,15 @@ pub(crate) fn credential_of(family: u64) -> Option<usize> {
 struct Issued {
     family: u64,
     expires_at: DateTime<Utc>,
+    /// Access tokens are numbered in the order they were issued (refresh tokens carry 0).
+    serial: u64,
+}
+
+/// Who an API request came from, by its bearer token.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Caller {
+    pub credential: Option<usize>,
+    pub access_token: Option<u64>,
 }
 
 pub(crate) struct Tokens {
@@ -49,6 +58,7 @@ pub(crate) struct Tokens {
     access: HashMap<String, Issued>,
     refresh: HashMap<String, Issued>,
     legacy_revoked: bool,
+    issued_access_tokens: u64,
 }
 
 impl Tokens {
@@ -59,7 +69,13 @@ impl Tokens {
             access: HashMap::new(),
             refresh: HashMap::new(),
             legacy_revoked: false,
+            issued_access_tokens: 0,
         }
+    }
+
+    /// The number of a valid access token (see [`crate::RecordedRequest::access_token`]).
+    pub(crate) fn access_token_serial(&self, token: &str) -> Option<u64> {
+        self.access.get(token).map(|issued| issued.serial)
     }
 
     /// The credential family of a valid bearer, or `None` (missing, unknown, expired, revoked).
@@ -188,6 +204,7 @@ fn token(state: &mut State, headers: &HeaderMap, body: &[u8]) -> Response {
                 Issued {
                     family,
                     expires_at: refresh_expires_at,
+                    serial: 0,
                 },
             );
             issue(state, family, refresh_token, refresh_expires_at, now)
@@ -231,11 +248,14 @@ fn issue(
     let lifetime = state.config.access_token_lifetime;
     let access_token = state.tokens.token(&state.config.access_token_prefix);
     let id_token = state.tokens.token("sim-id-");
+    state.tokens.issued_access_tokens += 1;
+    let serial = state.tokens.issued_access_tokens;
     state.tokens.access.insert(
         access_token.clone(),
         Issued {
             family,
             expires_at: after(now, lifetime),
+            serial,
         },
     );
     // PSN advertises one second less than the real life (3599 for an hour).

@@ -182,7 +182,7 @@ async fn handle(AxumState(sim): AxumState<Sim>, request: Request) -> Response {
         return response;
     }
 
-    let mut credential = None;
+    let mut caller = auth::Caller::default();
     // The state's lock is held in this block only, never across the await below.
     let (mut response, now) = {
         let mut state = sim.state();
@@ -197,7 +197,7 @@ async fn handle(AxumState(sim): AxumState<Sim>, request: Request) -> Response {
             )
         } else if let Some(api) = api {
             if parts.method == Method::GET {
-                serve_api(&mut state, api, &query, &parts.headers, &mut credential)
+                serve_api(&mut state, api, &query, &parts.headers, &mut caller)
             } else {
                 ApiError::new(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -216,7 +216,8 @@ async fn handle(AxumState(sim): AxumState<Sim>, request: Request) -> Response {
             query: raw_query,
             status: response.status().as_u16(),
             at: now,
-            credential,
+            credential: caller.credential,
+            access_token: caller.access_token,
         });
         (response, now)
     };
@@ -264,17 +265,18 @@ fn take_timeout(sim: &Sim, method: &Method, path: &str, query: &Option<String>) 
         status: 0,
         at: now,
         credential: None,
+        access_token: None,
     });
     true
 }
 
-/// Answers one API request; `credential` is set to the credential its token belongs to.
+/// Answers one API request; `caller` is set to whom its token was issued.
 fn serve_api(
     state: &mut State,
     api: Api<'_>,
     query: &Query,
     headers: &HeaderMap,
-    credential: &mut Option<usize>,
+    caller: &mut auth::Caller,
 ) -> Response {
     let now = state.now();
     if state.faults.server_errors > 0 {
@@ -306,7 +308,10 @@ fn serve_api(
         );
         return response;
     };
-    *credential = auth::credential_of(family);
+    *caller = auth::Caller {
+        credential: auth::credential_of(family),
+        access_token: bearer.and_then(|token| state.tokens.access_token_serial(token)),
+    };
 
     if let Some(next_available) = spend_budget(state, family, now) {
         return too_many_requests(state, next_available);

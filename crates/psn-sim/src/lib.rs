@@ -152,6 +152,10 @@ pub struct RecordedRequest {
     /// [`Fault::RejectCredential`]); `None` for sign-in, the legacy bearer and requests without
     /// a valid token.
     pub credential: Option<usize>,
+    /// Which access token the API request carried, numbered in the order the simulator issued
+    /// them (every sign-in and refresh gets a new one), so requests of processes sharing one
+    /// credential can be told apart; `None` where `credential` is.
+    pub access_token: Option<u64>,
 }
 
 #[derive(Clone)]

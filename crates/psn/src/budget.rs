@@ -264,6 +264,8 @@ pub(crate) struct Budget {
 /// The split in force and its slot limiter (`None` when the reserve leaves the tracker no
 /// slots). Replaced whole when the share changes; always locked before the ledger.
 struct Limits {
+    /// This process's share of the limit, which the split divides.
+    share: RateLimit,
     split: Split,
     slots: Option<SlotLimiter>,
 }
@@ -272,6 +274,7 @@ impl Limits {
     fn new(limit: RateLimit, command_reserve: f64) -> Limits {
         let split = Split::new(limit, command_reserve);
         Limits {
+            share: limit,
             split,
             slots: split.slot_interval.and_then(slot_limiter),
         }
@@ -351,6 +354,11 @@ impl Budget {
         let limits = Limits::new(limit, self.command_reserve);
         *self.limits.write().unwrap_or_else(|p| p.into_inner()) = limits;
         self.changed.notify_waiters();
+    }
+
+    /// The share of the limit in force (the whole limit until [`Budget::share`] divides it).
+    pub(crate) fn current_share(&self) -> RateLimit {
+        self.limits().share
     }
 
     /// Grants nothing for `wait`: a process that just joined waits until the others' grants
@@ -669,8 +677,14 @@ mod tests {
             ))
         };
         let (a, b, c) = (budget(), budget(), budget());
+        assert_eq!(
+            c.current_share(),
+            limit(requests, secs),
+            "the whole until divided"
+        );
         a.share(2);
         b.share(2);
+        assert_eq!(a.current_share(), limit(requests / 2, secs));
         let joins_at = window + window / 3;
         let run = window * 4;
         // The third process joins: it holds its budget while the others take their smaller

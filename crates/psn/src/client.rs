@@ -800,6 +800,12 @@ impl Client {
         self.inner.transport.budget.share(parts);
     }
 
+    /// This process's part of `PSN_RATE_LIMIT` now: the whole, or one of the parts
+    /// [`Client::share_budget`] made. The tracker plans its polls on it.
+    pub fn budget_share(&self) -> crate::RateLimit {
+        self.inner.transport.budget.current_share()
+    }
+
     /// Sends nothing for `wait`: a process that just joined waits until the others took their
     /// smaller shares.
     pub fn hold_budget(&self, wait: std::time::Duration) {
