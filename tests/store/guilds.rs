@@ -499,3 +499,45 @@ async fn library_names_are_bounded_most_recent_first_and_private_where_the_libra
         "a player whose list turned private"
     );
 }
+
+#[tokio::test]
+async fn every_listener_hears_of_accounts_tracked_or_untracked_but_not_of_renames() {
+    let (_db, store) = TestDb::migrated().await;
+    let mut listener = store.listen_tracked_accounts().await.unwrap();
+    store
+        .add_tracked_account(&tracked(GUILD, "111", "hunter", None), 25)
+        .await
+        .unwrap();
+    assert_eq!(next_payload(&mut listener).await, "", "an account tracked");
+    // A re-add (channel or online ID changed) and a poll's rename change no account: no
+    // notification, so the next one heard is the marker sent after them.
+    store
+        .add_tracked_account(&tracked(GUILD, "111", "hunter_renamed", Some(7)), 25)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tracked_accounts SET online_id = 'hunter_again' WHERE account_id = '111'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_notify('trophybot_tracked_accounts', 'marker')")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(next_payload(&mut listener).await, "marker");
+    store
+        .remove_tracked_account(GUILD, "111")
+        .await
+        .unwrap()
+        .expect("it was tracked");
+    assert_eq!(next_payload(&mut listener).await, "", "an account untracked");
+}
+
+/// The next notification's payload (an explicit signal; the limit is a safety net).
+async fn next_payload(listener: &mut sqlx::postgres::PgListener) -> String {
+    tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv())
+        .await
+        .expect("a notification")
+        .expect("the listener")
+        .payload()
+        .to_string()
+}
