@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 pub use clock::FakeClock;
 pub use model::{
     Direction, FakeChannel, FakeConfig, FakeGuild, FakeUser, Fault, FaultKind, GatewayRecord,
-    InteractionEvent, InteractionId, MessageRecord, RecordedRequest, ATTACH_FILES,
+    InteractionEvent, InteractionId, MessageRecord, RecordedRequest, ShardStatus, ATTACH_FILES,
     CHANNEL_ANNOUNCEMENT, CHANNEL_TEXT, CHANNEL_VOICE, EMBED_LINKS, MANAGE_GUILD,
     MEMBER_PERMISSIONS, SEND_MESSAGES, VIEW_CHANNEL,
 };
@@ -50,7 +50,7 @@ pub enum FakeError {
     Bind(#[from] std::io::Error),
     #[error(transparent)]
     Tls(#[from] TlsError),
-    #[error("no gateway session: the bot has not identified")]
+    #[error("no gateway session: the bot has not identified (the guild's shard)")]
     NotConnected,
     #[error("timed out waiting for {0}")]
     Timeout(String),
@@ -186,7 +186,7 @@ impl FakeDiscord {
             .unwrap_or_else(|_| Err(FakeError::Timeout(what.to_owned())))
     }
 
-    /// Waits for the bot's first READY (IDENTIFY answered, GUILD_CREATEs sent).
+    /// Waits for the bot's first READY on any shard (IDENTIFY answered, GUILD_CREATEs sent).
     pub async fn wait_ready(&self) -> Result<(), FakeError> {
         self.wait_for("READY", |d| {
             d.shared.read(|s| (s.ready_count > 0).then_some(()))
@@ -194,7 +194,7 @@ impl FakeDiscord {
         .await
     }
 
-    /// How many times the bot identified and resumed.
+    /// How many times the bot identified and resumed, over all shards.
     pub fn session_counts(&self) -> (u64, u64) {
         self.shared.read(|s| (s.ready_count, s.resumed_count))
     }
@@ -363,7 +363,8 @@ impl FakeDiscord {
         self.shared.update(|state, shared| {
             state.guilds.retain(|g| g.id != guild_id);
             state
-                .dispatch(
+                .dispatch_to_guild(
+                    guild_id,
                     "GUILD_DELETE",
                     json!({"id": guild_id.to_string()}),
                     shared.now(),
@@ -377,7 +378,8 @@ impl FakeDiscord {
     pub fn send_guild_unavailable(&self, guild_id: u64) -> Result<(), FakeError> {
         self.shared.update(|state, shared| {
             state
-                .dispatch(
+                .dispatch_to_guild(
+                    guild_id,
                     "GUILD_DELETE",
                     json!({"id": guild_id.to_string(), "unavailable": true}),
                     shared.now(),
@@ -402,10 +404,12 @@ impl FakeDiscord {
                 .position(|c| c.id == channel_id)
                 .ok_or(FakeError::NoSuchChannel(channel_id))?;
             let channel = guild.channels.remove(position);
-            let payload = payloads::channel(guild.id, &channel, position);
-            // Without a gateway session there is nobody to tell; REST still sees the change.
-            if state.session.is_some() {
-                state.dispatch("CHANNEL_DELETE", payload, shared.now())?;
+            let guild_id = guild.id;
+            let payload = payloads::channel(guild_id, &channel, position);
+            // Without a session on the guild's shard there is nobody to tell; REST still sees
+            // the change.
+            if let Some(session) = state.guild_session(guild_id) {
+                state.dispatch(&session, "CHANNEL_DELETE", payload, shared.now())?;
             }
             Ok(())
         })
@@ -431,9 +435,9 @@ impl FakeDiscord {
                         })
                 })
                 .ok_or(FakeError::NoSuchChannel(channel_id))?;
-            if state.session.is_some() {
+            if let Some(session) = state.guild_session(guild_id) {
                 let payload = payloads::channel(guild_id, &channel, position);
-                state.dispatch("CHANNEL_UPDATE", payload, shared.now())?;
+                state.dispatch(&session, "CHANNEL_UPDATE", payload, shared.now())?;
             }
             Ok(())
         })
@@ -484,19 +488,41 @@ impl FakeDiscord {
         }
     }
 
-    /// Asks the bot to reconnect and resume (op 7).
-    pub fn request_reconnect(&self) -> Result<(), FakeError> {
-        self.shared
-            .update(|state, shared| state.send_op(json!({"op": 7, "d": null}), shared.now()))
+    /// Every shard as the gateway saw it over the run, by shard id: how often it was
+    /// identified, resumed and identified twice at once, and whether it is connected now.
+    pub fn shards(&self) -> Vec<ShardStatus> {
+        self.shared.read(State::shard_statuses)
     }
 
-    /// Invalidates the session (op 9); with `resumable` false the bot must identify again.
+    /// Asks every connected shard to reconnect and resume (op 7).
+    pub fn request_reconnect(&self) -> Result<(), FakeError> {
+        self.shared.update(|state, shared| {
+            let carried = state.carried_sessions();
+            if carried.is_empty() {
+                return Err(FakeError::NotConnected);
+            }
+            for (_, connection) in carried {
+                state.send_op(connection, json!({"op": 7, "d": null}), shared.now())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Invalidates every connected shard's session (op 9); with `resumable` false the bot must
+    /// identify again.
     pub fn invalidate_session(&self, resumable: bool) -> Result<(), FakeError> {
         self.shared.update(|state, shared| {
-            if !resumable {
-                state.session = None;
+            let carried = state.carried_sessions();
+            if carried.is_empty() {
+                return Err(FakeError::NotConnected);
             }
-            state.send_op(json!({"op": 9, "d": resumable}), shared.now())
+            for (session, connection) in carried {
+                if !resumable {
+                    state.sessions.remove(&session);
+                }
+                state.send_op(connection, json!({"op": 9, "d": resumable}), shared.now())?;
+            }
+            Ok(())
         })
     }
 
@@ -601,7 +627,7 @@ fn dispatch_interaction(
         payload["message"] = message;
     }
     // The lock is held, so the bot cannot answer before the interaction is stored below.
-    state.dispatch("INTERACTION_CREATE", payload, now)?;
+    state.dispatch_to_guild(guild_id, "INTERACTION_CREATE", payload, now)?;
     state.interactions.insert(
         id,
         Interaction {

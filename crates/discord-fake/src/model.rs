@@ -41,6 +41,8 @@ pub struct FakeConfig {
     pub message_create_limit: RouteLimit,
     /// Every other route's bucket, per major parameter, counted on `clock`.
     pub route_limit: RouteLimit,
+    /// The shard count `GET /gateway/bot` recommends.
+    pub recommended_shards: u32,
 }
 
 impl fmt::Debug for FakeConfig {
@@ -55,6 +57,7 @@ impl fmt::Debug for FakeConfig {
             .field("clock", &self.clock)
             .field("message_create_limit", &self.message_create_limit)
             .field("route_limit", &self.route_limit)
+            .field("recommended_shards", &self.recommended_shards)
             .finish()
     }
 }
@@ -71,6 +74,7 @@ impl Default for FakeConfig {
             clock: FakeClock::new(),
             message_create_limit: MESSAGE_CREATE_LIMIT,
             route_limit: OTHER_ROUTE_LIMIT,
+            recommended_shards: 1,
         }
     }
 }
@@ -211,6 +215,22 @@ pub struct GatewayRecord {
     pub seq: Option<u64>,
     pub payload: Value,
     pub at: DateTime<Utc>,
+}
+
+/// One gateway shard as the fake saw it over the whole run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardStatus {
+    pub shard: u32,
+    /// The shard count of its latest IDENTIFY.
+    pub total: u32,
+    /// How many distinct connections identified it.
+    pub identifies: u64,
+    pub resumes: u64,
+    /// IDENTIFYs while another open connection was already identified on it: two clients
+    /// running one shard.
+    pub overlaps: u64,
+    /// An identified or resumed connection for it is open now.
+    pub connected: bool,
 }
 
 /// Identifies an interaction the fake dispatched.

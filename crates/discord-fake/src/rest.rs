@@ -396,7 +396,7 @@ fn route(state: &mut State, shared: &Shared, request: &Request<'_>) -> Reply {
         ("GET", ["gateway"]) => Reply::ok(json!({"url": shared.gateway_url})),
         ("GET", ["gateway", "bot"]) => Reply::ok(json!({
             "url": shared.gateway_url,
-            "shards": 1,
+            "shards": config.recommended_shards,
             "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
         })),
         ("GET", ["users", "@me"]) => Reply::ok(shared.bot_user_json()),

@@ -1,6 +1,7 @@
-//! The fake's shared state: records, messages, interactions, the gateway session.
+//! The fake's shared state: records, messages, interactions, the gateway's connections,
+//! sessions and shards.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::model::{
     Direction, FakeChannel, FakeConfig, FakeGuild, FakeUser, Fault, GatewayRecord,
-    InteractionEvent, InteractionId, MessageRecord, RecordedRequest,
+    InteractionEvent, InteractionId, MessageRecord, RecordedRequest, ShardStatus,
 };
 use crate::payloads;
 use crate::FakeError;
@@ -26,16 +27,39 @@ pub(crate) enum Outbound {
     Close(u16, &'static str),
 }
 
-pub(crate) struct Connection {
-    pub id: u64,
-    pub tx: mpsc::UnboundedSender<Outbound>,
-}
-
+/// A gateway session: what one IDENTIFY started on one shard.
 pub(crate) struct Session {
-    pub id: String,
+    pub shard: u32,
+    pub total: u32,
     pub seq: u64,
     /// Every dispatch of the session, replayed after `seq` on RESUME.
     pub log: Vec<(u64, String)>,
+    /// The open connection that identified or resumed it last, if any.
+    pub connection: Option<u64>,
+}
+
+/// Discord's sharding formula: a guild is on shard `(guild_id >> 22) % total`.
+pub(crate) fn on_shard(guild_id: u64, shard: u32, total: u32) -> bool {
+    (guild_id >> 22) % u64::from(total) == u64::from(shard)
+}
+
+impl Session {
+    pub fn covers(&self, guild_id: u64) -> bool {
+        on_shard(guild_id, self.shard, self.total)
+    }
+}
+
+/// What the fake saw of one shard over the run.
+#[derive(Default)]
+pub(crate) struct ShardRecord {
+    /// The shard count of its latest IDENTIFY.
+    pub total: u32,
+    /// Every connection that identified it.
+    pub identified_by: BTreeSet<u64>,
+    pub resumes: u64,
+    pub overlaps: u64,
+    /// The newest session identified on it: its guilds' dispatches go there.
+    pub current: Option<String>,
 }
 
 pub(crate) struct Interaction {
@@ -63,8 +87,11 @@ pub(crate) struct State {
     next_connection: u64,
     pub requests: Vec<RecordedRequest>,
     pub gateway: Vec<GatewayRecord>,
-    pub connection: Option<Connection>,
-    pub session: Option<Session>,
+    /// Open gateway connections by id, many at once as on Discord.
+    pub connections: BTreeMap<u64, mpsc::UnboundedSender<Outbound>>,
+    /// Gateway sessions by session id.
+    pub sessions: HashMap<String, Session>,
+    pub shards: BTreeMap<u32, ShardRecord>,
     pub ready_count: u64,
     pub resumed_count: u64,
     pub interactions: HashMap<u64, Interaction>,
@@ -156,56 +183,134 @@ impl State {
         });
     }
 
-    /// Sends a non-dispatch payload (HELLO, ACK, RECONNECT, INVALID SESSION) on the connection.
-    pub fn send_op(&mut self, payload: Value, at: DateTime<Utc>) -> Result<(), FakeError> {
-        let connection = self.connection.as_ref().ok_or(FakeError::NotConnected)?;
+    /// Sends a non-dispatch payload (HELLO, ACK, RECONNECT, INVALID SESSION) on a connection.
+    pub fn send_op(
+        &mut self,
+        connection_id: u64,
+        payload: Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), FakeError> {
+        let connection = self
+            .connections
+            .get(&connection_id)
+            .ok_or(FakeError::NotConnected)?;
         // A closed receiver means the connection is going away; the record still shows the try.
-        let _ = connection.tx.send(Outbound::Text(payload.to_string()));
+        let _ = connection.send(Outbound::Text(payload.to_string()));
         self.record_gateway(Direction::Sent, &payload, at);
         Ok(())
+    }
+
+    /// Closes a connection with a gateway close code.
+    pub fn close(&self, connection_id: u64, code: u16, reason: &'static str) {
+        if let Some(connection) = self.connections.get(&connection_id) {
+            let _ = connection.send(Outbound::Close(code, reason));
+        }
     }
 
     /// Sends a dispatch (op 0) with the session's next sequence number. Without a connection the
     /// event stays in the session log and reaches the bot when it resumes, as on Discord.
     pub fn dispatch(
         &mut self,
+        session_id: &str,
         event: &str,
         data: Value,
         at: DateTime<Utc>,
     ) -> Result<u64, FakeError> {
-        let session = self.session.as_mut().ok_or(FakeError::NotConnected)?;
+        let session = self
+            .sessions
+            .get_mut(session_id)
+            .ok_or(FakeError::NotConnected)?;
         session.seq += 1;
         let seq = session.seq;
         let payload = json!({"op": 0, "t": event, "s": seq, "d": data});
         let text = payload.to_string();
         session.log.push((seq, text.clone()));
-        if let Some(connection) = &self.connection {
-            let _ = connection.tx.send(Outbound::Text(text));
+        if let Some(connection) = session.connection.and_then(|c| self.connections.get(&c)) {
+            let _ = connection.send(Outbound::Text(text));
         }
         self.record_gateway(Direction::Sent, &payload, at);
         Ok(seq)
     }
 
+    /// The session a guild's events go to: the newest one identified on the guild's shard.
+    pub fn guild_session(&self, guild_id: u64) -> Option<String> {
+        self.shards
+            .values()
+            .filter_map(|shard| shard.current.as_ref())
+            .find(|id| self.sessions.get(*id).is_some_and(|s| s.covers(guild_id)))
+            .cloned()
+    }
+
+    /// Dispatches a guild's event on the guild's shard only, as Discord does.
+    pub fn dispatch_to_guild(
+        &mut self,
+        guild_id: u64,
+        event: &str,
+        data: Value,
+        at: DateTime<Utc>,
+    ) -> Result<u64, FakeError> {
+        let session = self
+            .guild_session(guild_id)
+            .ok_or(FakeError::NotConnected)?;
+        self.dispatch(&session, event, data, at)
+    }
+
+    /// Every session an open connection carries, with that connection, in shard order.
+    pub fn carried_sessions(&self) -> Vec<(String, u64)> {
+        let mut carried: Vec<(u32, String, u64)> = self
+            .sessions
+            .iter()
+            .filter_map(|(id, s)| s.connection.map(|c| (s.shard, id.clone(), c)))
+            .collect();
+        carried.sort();
+        carried
+            .into_iter()
+            .map(|(_, session, connection)| (session, connection))
+            .collect()
+    }
+
+    /// Makes `connection_id` the carrier of `session_id` (after IDENTIFY or RESUME); a
+    /// connection carries one session at a time.
+    pub fn bind(&mut self, connection_id: u64, session_id: &str) {
+        for (id, session) in &mut self.sessions {
+            if id == session_id {
+                session.connection = Some(connection_id);
+            } else if session.connection == Some(connection_id) {
+                session.connection = None;
+            }
+        }
+    }
+
     pub fn attach(&mut self, tx: mpsc::UnboundedSender<Outbound>) -> u64 {
         self.next_connection += 1;
-        if let Some(old) = self.connection.take() {
-            let _ = old.tx.send(Outbound::Close(4009, "session replaced"));
-        }
-        self.connection = Some(Connection {
-            id: self.next_connection,
-            tx,
-        });
+        self.connections.insert(self.next_connection, tx);
         self.next_connection
     }
 
     pub fn detach(&mut self, connection_id: u64) {
-        if self
-            .connection
-            .as_ref()
-            .is_some_and(|c| c.id == connection_id)
-        {
-            self.connection = None;
+        self.connections.remove(&connection_id);
+        for session in self.sessions.values_mut() {
+            if session.connection == Some(connection_id) {
+                session.connection = None;
+            }
         }
+    }
+
+    pub fn shard_statuses(&self) -> Vec<ShardStatus> {
+        self.shards
+            .iter()
+            .map(|(&shard, record)| ShardStatus {
+                shard,
+                total: record.total,
+                identifies: record.identified_by.len() as u64,
+                resumes: record.resumes,
+                overlaps: record.overlaps,
+                connected: self
+                    .sessions
+                    .values()
+                    .any(|s| s.shard == shard && s.connection.is_some()),
+            })
+            .collect()
     }
 
     pub fn guild(&self, guild_id: u64) -> Option<&FakeGuild> {

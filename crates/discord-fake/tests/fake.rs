@@ -18,6 +18,10 @@ use serenity::all::{
 use serenity::async_trait;
 use tokio::sync::mpsc;
 
+// The sharding tests, in this one test binary.
+#[path = "fake/shards.rs"]
+mod shards;
+
 const GUILD: u64 = 100;
 const CHANNEL: u64 = 200;
 const USER: u64 = 300;
