@@ -9,7 +9,7 @@
 //! the holder of shard 0 registers the commands, and the live processes split the tracker's
 //! accounts and the PSN budgets between them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{ShardHolder, Store, StoreError};
+use crate::store::{BudgetReport, LiveProcess, ShardHolder, Store, StoreError};
 
 /// The shard a guild's events come on: Discord's `(guild_id >> 22) % total`.
 pub fn shard_of(guild_id: u64, total: u32) -> u32 {
@@ -38,6 +38,8 @@ pub struct HeldShards {
     pub shards: BTreeSet<u32>,
     /// The live processes' names, sorted (this one included once its heartbeat is written).
     pub live_processes: Vec<String>,
+    /// The other live processes with their last budget reports.
+    pub others: Vec<LiveProcess>,
     /// Whether the last heartbeat made this process one of the live ones anew (its first, or
     /// after its heartbeat had run out): the others counted it only from then on.
     pub joined: bool,
@@ -50,6 +52,7 @@ impl HeldShards {
             total,
             shards: (0..total).collect(),
             live_processes: Vec::new(),
+            others: Vec::new(),
             joined: false,
         }
     }
@@ -74,6 +77,38 @@ pub fn polls_account(held: &HeldShards, instance: &str, account_id: &str) -> boo
     let live = &held.live_processes;
     let candidates = live.iter().enumerate().map(|(i, name)| (i, name.as_str()));
     crate::pool::rendezvous(account_id, candidates).is_some_and(|i| live[i] == instance)
+}
+
+/// For a process that joined running others: what each credential must keep clear of in its
+/// first window. Once every other process divides its budgets by the live count (its part is
+/// smaller from then on), a credential may send at once, its part less what the others spent of
+/// the current window under their larger parts: `Some(label → that amount)` for each credential
+/// whose part exceeds it (`whole`: label → `PSN_RATE_LIMIT` requests). `None` while another
+/// process still divides by fewer: it may yet spend its larger part.
+pub fn joiner_may_send(
+    held: &HeldShards,
+    whole: &[(String, u32)],
+) -> Option<BTreeMap<String, u32>> {
+    let parts = u32::try_from(held.live_count()).unwrap_or(u32::MAX);
+    if held.others.iter().any(|other| other.budget.parts < parts) {
+        return None;
+    }
+    let may_send = whole
+        .iter()
+        .filter_map(|(label, requests)| {
+            let spent_by_others = held.others.iter().try_fold(0u32, |sum, other| {
+                // A process reporting nothing of this credential may have spent all of it.
+                other
+                    .budget
+                    .spent
+                    .get(label)
+                    .map(|spent| sum.saturating_add(*spent))
+            })?;
+            let part = requests / parts;
+            (part > spent_by_others).then(|| (label.clone(), spent_by_others))
+        })
+        .collect();
+    Some(may_send)
 }
 
 /// This process's split of the shared work: its name and what the lease loop publishes.
@@ -152,11 +187,12 @@ enum Action {
 }
 
 /// Runs the lease loop until `cancel`, then closes every held shard and leaves the table.
-/// Returns what the process holds, updated every round.
+/// Each heartbeat carries `report()`. Returns what the process holds, updated every round.
 pub fn spawn_shard_leases<C: ShardControl>(
     store: Store,
     settings: LeaseSettings,
     control: C,
+    report: impl Fn() -> BudgetReport + Send + 'static,
     cancel: CancellationToken,
 ) -> (watch::Receiver<HeldShards>, tokio::task::JoinHandle<()>) {
     let (held_tx, held_rx) = watch::channel(HeldShards {
@@ -206,7 +242,9 @@ pub fn spawn_shard_leases<C: ShardControl>(
             }
             let sent = Instant::now();
             let except: Vec<u32> = releasing.iter().copied().collect();
-            let round = tokio::time::timeout(every, lease_round(&store, &settings, &except)).await;
+            let report = report();
+            let round = lease_round(&store, &settings, &except, &report);
+            let round = tokio::time::timeout(every, round).await;
             match round {
                 Ok(Ok(round)) => {
                     last_renewed = Some(sent);
@@ -261,10 +299,19 @@ pub fn spawn_shard_leases<C: ShardControl>(
                             }
                         }
                     }
+                    let (others, this): (Vec<LiveProcess>, Vec<LiveProcess>) = round
+                        .live
+                        .into_iter()
+                        .partition(|p| p.instance != settings.instance);
+                    let mut live_processes: Vec<String> =
+                        others.iter().map(|p| p.instance.clone()).collect();
+                    live_processes.extend(this.into_iter().map(|p| p.instance));
+                    live_processes.sort();
                     held_tx.send_replace(HeldShards {
                         total: settings.total,
                         shards: running.clone(),
-                        live_processes: round.live,
+                        live_processes,
+                        others,
                         joined: round.joined,
                     });
                 }
@@ -310,7 +357,7 @@ pub fn spawn_shard_leases<C: ShardControl>(
 }
 
 struct Round {
-    live: Vec<String>,
+    live: Vec<LiveProcess>,
     joined: bool,
     renewed: Vec<u32>,
     leases: Vec<ShardHolder>,
@@ -320,9 +367,10 @@ async fn lease_round(
     store: &Store,
     settings: &LeaseSettings,
     releasing: &[u32],
+    report: &BudgetReport,
 ) -> Result<Round, StoreError> {
     let (live, joined) = store
-        .process_heartbeat(&settings.instance, settings.lease)
+        .process_heartbeat(&settings.instance, settings.lease, report)
         .await?;
     let renewed = store
         .renew_shard_leases(
@@ -421,6 +469,53 @@ mod tests {
         assert!(
             polls_account(&held(&["a"]), "z", "x"),
             "alone, every account"
+        );
+    }
+
+    #[test]
+    fn a_joiner_sends_once_the_others_divide_by_the_live_count_less_what_they_spent() {
+        let other = |name: &str, parts: u32, spent: &[(&str, u32)]| LiveProcess {
+            instance: name.to_string(),
+            budget: BudgetReport {
+                parts,
+                spent: spent.iter().map(|(l, n)| (l.to_string(), *n)).collect(),
+            },
+        };
+        let held = |others: Vec<LiveProcess>| HeldShards {
+            live_processes: vec!["a".into(), "b".into(), "c".into()],
+            others,
+            ..HeldShards::default()
+        };
+        let whole = [("psn-1".to_string(), 300), ("psn-2".to_string(), 300)];
+        let behind = held(vec![
+            other("a", 3, &[("psn-1", 0), ("psn-2", 0)]),
+            other("b", 2, &[("psn-1", 0), ("psn-2", 0)]),
+        ]);
+        assert_eq!(
+            joiner_may_send(&behind, &whole),
+            None,
+            "b still divides by two"
+        );
+        let caught_up = held(vec![
+            other("a", 3, &[("psn-1", 40), ("psn-2", 90)]),
+            other("b", 3, &[("psn-1", 10), ("psn-2", 20)]),
+        ]);
+        let may = joiner_may_send(&caught_up, &whole).expect("both divide by three");
+        assert_eq!(
+            may.get("psn-1"),
+            Some(&50),
+            "a part of 100 less the 50 spent"
+        );
+        assert_eq!(
+            may.get("psn-2"),
+            None,
+            "110 spent: nothing left of a part of 100"
+        );
+        let silent = held(vec![other("a", 3, &[]), other("b", 3, &[("psn-1", 0)])]);
+        assert_eq!(
+            joiner_may_send(&silent, &whole),
+            Some(BTreeMap::new()),
+            "what a process did not report may all have been spent"
         );
     }
 

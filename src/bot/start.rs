@@ -168,6 +168,7 @@ pub async fn run(
             lease: config.shard_lease,
         },
         GatewayShards(shard_manager.clone()),
+        budget_report(pool.clone()),
         background.cancel.clone(),
     );
     let held_health = {
@@ -222,6 +223,7 @@ pub async fn run(
         held_shards.clone(),
         ShareTimes {
             window: config.psn.rate_limit.per,
+            requests: config.psn.rate_limit.requests,
             renewal: config.shard_lease / 3,
         },
         background.cancel.clone(),
@@ -445,20 +447,43 @@ impl crate::shards::ShardControl for GatewayShards {
     }
 }
 
-/// How long budget changes wait (see [`spawn_share_keeper`]).
+/// What this process reports of its PSN budgets with each heartbeat: the parts it divides
+/// them into and what each credential spent of the current window.
+fn budget_report(
+    pool: crate::pool::Pool,
+) -> impl Fn() -> crate::store::BudgetReport + Send + 'static {
+    move || crate::store::BudgetReport {
+        parts: pool
+            .members()
+            .first()
+            .map_or(1, |m| m.client.budget_parts()),
+        spent: pool
+            .members()
+            .iter()
+            .map(|m| (m.label.clone(), m.client.granted_in_window()))
+            .collect(),
+    }
+}
+
+/// How long budget grants count and how often processes see each other.
 struct ShareTimes {
     /// `PSN_RATE_LIMIT`'s window: grants count against a budget this long.
     window: Duration,
+    /// `PSN_RATE_LIMIT`'s requests per window, each credential's whole budget.
+    requests: u32,
     /// How often every process renews its heartbeat and sees the others.
     renewal: Duration,
 }
 
 /// Keeps this process to its part of each credential's PSN budget and of the commands' fair
 /// shares: the whole divided by the live processes, so the parts never add up to more. Fewer
-/// parts take effect at once when a process joins (the newcomer itself holds its budget until
-/// the others' larger parts left the window); more parts only after a whole window once a
-/// process left, when what it spent no longer counts. The tracker re-reads its accounts on
-/// every change of the live processes, which moves a leaver's players to the others.
+/// parts take effect at once when a process joins; the newcomer itself holds its budget until
+/// every other process divides by the new count, then sends at once within its part less what
+/// the others spent of the current window under their larger parts, and takes its whole part a
+/// window later (or, if they spent it all, holds until their larger parts left the window).
+/// More parts only after a whole window once a process left, when what it spent no longer
+/// counts. The tracker re-reads its accounts on every change of the live processes, which
+/// moves a leaver's players to the others.
 fn spawn_share_keeper(
     pool: crate::pool::Pool,
     shares: crate::commands::shares::Shares,
@@ -468,10 +493,21 @@ fn spawn_share_keeper(
     cancel: tokio_util::sync::CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let apply = |parts: usize| {
+        let whole: Vec<(String, u32)> = pool
+            .members()
+            .iter()
+            .map(|m| (m.label.clone(), times.requests))
+            .collect();
+        // Until `clear_until`, each credential keeps clear of what others spent (label → less).
+        let mut keep_clear: std::collections::BTreeMap<String, u32> = Default::default();
+        let mut clear_until: Option<tokio::time::Instant> = None;
+        // Credentials still held since this process joined.
+        let mut holding: std::collections::BTreeSet<String> = Default::default();
+        let apply = |parts: usize, keep_clear: &std::collections::BTreeMap<String, u32>| {
             let parts = u32::try_from(parts).unwrap_or(u32::MAX);
             for member in pool.members() {
-                member.client.share_budget(parts);
+                let less = keep_clear.get(&member.label).copied().unwrap_or(0);
+                member.client.share_budget_less(parts, less);
             }
             shares.share_among(parts);
             tracing::info!(
@@ -484,10 +520,8 @@ fn spawn_share_keeper(
         // More parts later: (when, how many).
         let mut growth: Option<(tokio::time::Instant, usize)> = None;
         loop {
-            let (now_live, joined) = {
-                let held = held.borrow_and_update();
-                (held.live_processes.clone(), held.joined)
-            };
+            let snapshot = held.borrow_and_update().clone();
+            let (now_live, joined) = (snapshot.live_processes.clone(), snapshot.joined);
             // Others ran with larger parts until they see this process (a restart under the
             // same name within the lease was counted all along).
             if joined && now_live.len() > 1 {
@@ -495,16 +529,17 @@ fn spawn_share_keeper(
                 for member in pool.members() {
                     member.client.hold_budget(hold);
                 }
+                holding = pool.members().iter().map(|m| m.label.clone()).collect();
             }
             if !now_live.is_empty() && now_live != live {
                 let count = now_live.len();
                 match parts {
                     None => {
-                        apply(count);
+                        apply(count, &keep_clear);
                         parts = Some(count);
                     }
                     Some(current) if count > current => {
-                        apply(count);
+                        apply(count, &keep_clear);
                         parts = Some(count);
                         growth = None;
                     }
@@ -519,16 +554,46 @@ fn spawn_share_keeper(
                 }
                 live = now_live;
             }
+            if !holding.is_empty() {
+                if let Some(may_send) = crate::shards::joiner_may_send(&snapshot, &whole) {
+                    for (label, less) in may_send {
+                        if !holding.remove(&label) {
+                            continue;
+                        }
+                        keep_clear.insert(label.clone(), less);
+                        if let Some(member) = pool.members().iter().find(|m| m.label == label) {
+                            let count = u32::try_from(snapshot.live_count()).unwrap_or(u32::MAX);
+                            member.client.share_budget_less(count, less);
+                            member.client.lift_budget_hold();
+                            tracing::info!(
+                                credential = %label,
+                                keeping_clear_of = less,
+                                "every other process keeps to its part: sending to PSN"
+                            );
+                        }
+                        clear_until = Some(tokio::time::Instant::now() + times.window);
+                    }
+                }
+            }
             let grow_at = growth.map(|(at, _)| at);
+            let whole_part_at = clear_until;
             tokio::select! {
                 () = cancel.cancelled() => return,
                 changed = held.changed() => if changed.is_err() { return },
                 () = async { tokio::time::sleep_until(grow_at.unwrap_or_else(tokio::time::Instant::now)).await }, if grow_at.is_some() => {
                     if let Some((_, count)) = growth.take() {
                         if parts.is_some_and(|current| count < current) {
-                            apply(count);
+                            apply(count, &keep_clear);
                             parts = Some(count);
                         }
+                    }
+                }
+                // What the others spent under their larger parts left the window.
+                () = async { tokio::time::sleep_until(whole_part_at.unwrap_or_else(tokio::time::Instant::now)).await }, if whole_part_at.is_some() => {
+                    clear_until = None;
+                    keep_clear.clear();
+                    if let Some(count) = parts {
+                        apply(count, &keep_clear);
                     }
                 }
             }

@@ -31,7 +31,7 @@ pub use links::{about_me_holds_code, new_verify_code, LinkedAccount, VERIFY_CODE
 pub use outbox::{AttemptStart, ChannelReport, EventPost, OutboxRow};
 pub use rates::RarestTitle;
 pub use recap::RecapGuild;
-pub use shards::ShardHolder;
+pub use shards::{BudgetReport, LiveProcess, ShardHolder};
 pub use tracking::{
     AccountStatus, ClaimedAccount, CommitOutcome, Destination, DetectedTrophy, LibraryName,
     OutboxEntry, PollCommit, TitleState, TrackerAccount, TrophyLevelRead,

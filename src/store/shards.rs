@@ -2,6 +2,7 @@
 //! Discord shards (and, through the live processes, the tracker's accounts and PSN budgets).
 //! The decisions live in [`crate::shards`]; here only the SQL.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use sqlx::Row;
@@ -15,6 +16,22 @@ pub struct ShardHolder {
     pub holder: String,
 }
 
+/// What a process reports of its PSN budgets with each heartbeat.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BudgetReport {
+    /// Into how many parts it divides each credential's budget now (0: not yet).
+    pub parts: u32,
+    /// Requests it spent of the current window, per credential label.
+    pub spent: BTreeMap<String, u32>,
+}
+
+/// A live process and its last report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveProcess {
+    pub instance: String,
+    pub budget: BudgetReport,
+}
+
 fn shard_from_db(id: i32) -> u32 {
     u32::try_from(id).unwrap_or(0)
 }
@@ -24,14 +41,16 @@ fn shard_to_db(id: u32) -> i32 {
 }
 
 impl Store {
-    /// Renews `instance`'s heartbeat for `lease`, forgets processes whose heartbeat ended, and
-    /// returns the live processes' names, sorted, and whether `instance` just joined them (no
-    /// live heartbeat of that name before: the others did not count it yet).
+    /// Renews `instance`'s heartbeat for `lease` with its budget `report`, forgets processes
+    /// whose heartbeat ended, and returns the live processes, sorted by name, and whether
+    /// `instance` just joined them (no live heartbeat of that name before: the others did not
+    /// count it yet).
     pub async fn process_heartbeat(
         &self,
         instance: &str,
         lease: Duration,
-    ) -> Result<(Vec<String>, bool), StoreError> {
+        report: &BudgetReport,
+    ) -> Result<(Vec<LiveProcess>, bool), StoreError> {
         // An expired row of this name counts as a new one: the others dropped it.
         let was_live: Option<bool> = sqlx::query_scalar(
             "SELECT expires_at > now() FROM process_heartbeats WHERE instance = $1",
@@ -39,13 +58,17 @@ impl Store {
         .bind(instance)
         .fetch_optional(&self.pool)
         .await?;
+        let spent = serde_json::to_string(&report.spent).unwrap_or_else(|_| "{}".to_string());
         sqlx::query(
-            "INSERT INTO process_heartbeats (instance, expires_at)
-             VALUES ($1, now() + make_interval(secs => $2))
-             ON CONFLICT (instance) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+            "INSERT INTO process_heartbeats (instance, expires_at, budget_parts, psn_spent)
+             VALUES ($1, now() + make_interval(secs => $2), $3, $4::jsonb)
+             ON CONFLICT (instance) DO UPDATE SET expires_at = EXCLUDED.expires_at,
+                 budget_parts = EXCLUDED.budget_parts, psn_spent = EXCLUDED.psn_spent",
         )
         .bind(instance)
         .bind(interval_secs(lease))
+        .bind(i32::try_from(report.parts).unwrap_or(i32::MAX))
+        .bind(spent)
         .execute(&self.pool)
         .await?;
         // A process whose heartbeat ran out is gone (or cut off, and then its commits are
@@ -61,13 +84,26 @@ impl Store {
         )
         .execute(&self.pool)
         .await?;
-        let rows = sqlx::query("SELECT instance FROM process_heartbeats ORDER BY instance")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT instance, budget_parts, psn_spent::text AS psn_spent
+             FROM process_heartbeats ORDER BY instance",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let live = rows
             .iter()
-            .map(|row| row.try_get("instance").map_err(StoreError::from))
-            .collect::<Result<Vec<String>, _>>()?;
+            .map(|row| {
+                let spent: String = row.try_get("psn_spent")?;
+                Ok(LiveProcess {
+                    instance: row.try_get("instance")?,
+                    budget: BudgetReport {
+                        parts: u32::try_from(row.try_get::<i32, _>("budget_parts")?).unwrap_or(0),
+                        // A report this version cannot read counts as none: the joiner waits.
+                        spent: serde_json::from_str(&spent).unwrap_or_default(),
+                    },
+                })
+            })
+            .collect::<Result<Vec<LiveProcess>, StoreError>>()?;
         Ok((live, was_live != Some(true)))
     }
 

@@ -18,7 +18,7 @@ const SHARDS: u32 = 3;
 /// Short, so the test sees a lease run out; renewals come every third of it.
 const LEASE: Duration = Duration::from_secs(9);
 /// The credential's budget, the bot's `PSN_RATE_LIMIT` and the simulator's alike.
-const LIMIT: usize = 600;
+const LIMIT: usize = 1200;
 const WINDOW: Duration = Duration::from_secs(60);
 const PLAYERS_PER_GUILD: usize = 4;
 
@@ -98,13 +98,56 @@ fn announced(discord: &FakeDiscord, expected: &Expected) -> BTreeMap<String, usi
 
 /// Waits until every expected trophy was announced, then checks each was announced once.
 async fn assert_each_announced_once(h: &Harness, expected: &Expected) {
-    let times = wait_through_lease(&h.discord, "every trophy announced", |d| {
+    let all_there = |d: &FakeDiscord| {
         let times = announced(d, expected);
         times.values().all(|n| *n > 0).then_some(times)
-    })
-    .await;
+    };
+    let mut times = None;
+    for _ in 0..4 {
+        if let Ok(found) = h
+            .discord
+            .wait_for("every trophy announced", all_there)
+            .await
+        {
+            times = Some(found);
+            break;
+        }
+    }
+    let times = times.unwrap_or_else(|| {
+        let missing: Vec<String> = announced(&h.discord, expected)
+            .into_iter()
+            .filter(|(_, n)| *n == 0)
+            .map(|(what, _)| what)
+            .collect();
+        panic!("not announced within four wait limits: {missing:?}")
+    });
     let twice: Vec<_> = times.iter().filter(|(_, n)| **n != 1).collect();
     assert!(twice.is_empty(), "announced more than once: {twice:?}");
+}
+
+/// Waits until the process serving `ops_url` may send to PSN: a process joining others holds
+/// its budget until every other one divides by the new count.
+async fn wait_until_sending(ops_url: String) {
+    let sending = async {
+        loop {
+            let metrics = match reqwest::get(format!("{ops_url}/metrics")).await {
+                Ok(answer) => answer.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let remaining = metrics
+                .lines()
+                .find_map(|l| l.strip_prefix("trophybot_psn_budget_remaining "))
+                .and_then(|n| n.parse::<u64>().ok());
+            if remaining.is_some_and(|n| n > 0) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    // A few lease renewals; the limit is a safety net for a loaded machine.
+    tokio::time::timeout(LEASE * 6, sending)
+        .await
+        .expect("the process sends to PSN within a few renewals");
 }
 
 /// Each shard's record, when every shard is connected.
@@ -209,6 +252,21 @@ async fn three_processes_split_shards_players_and_budget_and_a_killed_ones_move_
         ]
     );
 
+    // The newcomers send to PSN once bot-main (and each other) divide the budget by three:
+    // within a few renewals, not a whole window.
+    for ops_url in [h.ops_url()]
+        .into_iter()
+        .chain(others.iter().map(SecondBot::ops_url))
+    {
+        wait_until_sending(ops_url).await;
+    }
+
+    // The trophies to earn, asked before tracking (the test's own client signs in anew).
+    let mut open = BTreeMap::new();
+    for player in &players {
+        open.insert(player.clone(), open_trophies(&h, player).await);
+    }
+
     // Each server tracks four players; each command is answered by its shard's process.
     for (server, group) in SERVERS.iter().zip(players.chunks(PLAYERS_PER_GUILD)) {
         for player in group {
@@ -224,10 +282,6 @@ async fn three_processes_split_shards_players_and_budget_and_a_killed_ones_move_
     let tracked_at = h.sim.now();
     for player in &players {
         wait_for_baseline(&h, player).await;
-    }
-    let mut open = BTreeMap::new();
-    for player in &players {
-        open.insert(player.clone(), open_trophies(&h, player).await);
     }
     // Each round every player earns a trophy; the expected posts are those of every round so far.
     let earn = |round: usize| {
@@ -286,6 +340,9 @@ async fn three_processes_split_shards_players_and_budget_and_a_killed_ones_move_
     assert!(["bot-main", "bot-1"].contains(&heir.as_str()), "{heir}");
 
     // Every player earns again: the dead process's players and server are served by the heirs.
+    // The fake counts Discord's per-channel post limit (5 per 5 s) on its own clock: a new
+    // window for the next four posts per channel.
+    h.discord.clock().advance(Duration::from_secs(5));
     let expected = earn(1);
     assert_each_announced_once(&h, &expected).await;
 

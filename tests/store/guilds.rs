@@ -529,7 +529,11 @@ async fn every_listener_hears_of_accounts_tracked_or_untracked_but_not_of_rename
         .await
         .unwrap()
         .expect("it was tracked");
-    assert_eq!(next_payload(&mut listener).await, "", "an account untracked");
+    assert_eq!(
+        next_payload(&mut listener).await,
+        "",
+        "an account untracked"
+    );
 }
 
 /// The next notification's payload (an explicit signal; the limit is a safety net).

@@ -12,6 +12,8 @@ use trophybot::shards::{
     polls_account, spawn_shard_leases, HeldShards, LeaseSettings, ShardControl,
 };
 
+use trophybot::store::BudgetReport;
+
 use crate::support::db::TestDb;
 
 const TOTAL: u32 = 6;
@@ -43,9 +45,22 @@ async fn a_shard_lease_is_one_processes_until_it_ends_or_is_given_up() {
         store.take_shard_lease("b", 0, 2, LEASE).await.unwrap(),
         "given up"
     );
-    let (live, joined) = store.process_heartbeat("b", LEASE).await.unwrap();
-    assert_eq!((live, joined), (vec!["b".to_string()], true));
-    let (_, joined) = store.process_heartbeat("b", LEASE).await.unwrap();
+    let report = BudgetReport {
+        parts: 2,
+        spent: [("psn-1".to_string(), 17)].into_iter().collect(),
+    };
+    let (live, joined) = store.process_heartbeat("b", LEASE, &report).await.unwrap();
+    assert!(joined);
+    assert_eq!(live.len(), 1);
+    assert_eq!(
+        (live[0].instance.as_str(), &live[0].budget),
+        ("b", &report),
+        "the report read back"
+    );
+    let (_, joined) = store
+        .process_heartbeat("b", LEASE, &BudgetReport::default())
+        .await
+        .unwrap();
     assert!(
         !joined,
         "already one of the live ones (a restart under its name, too)"
@@ -157,6 +172,7 @@ async fn three_processes_split_the_shards_and_a_killed_ones_move_within_the_leas
                 process: name.to_string(),
                 gateway: gateway.clone(),
             },
+            BudgetReport::default,
             cancel.clone(),
         );
         processes.push((name, held, task, cancel));
@@ -268,7 +284,10 @@ async fn a_dead_processs_poll_leases_are_free_once_its_heartbeat_has_ended() {
     store.sync_account_state().await.unwrap();
     let poll_lease = Duration::from_secs(300);
     for (process, account, owner) in [("c", "acc-c", "c/psn-2"), ("b", "acc-b", "b")] {
-        store.process_heartbeat(process, LEASE).await.unwrap();
+        store
+            .process_heartbeat(process, LEASE, &BudgetReport::default())
+            .await
+            .unwrap();
         assert!(store
             .claim_account(account, owner, poll_lease)
             .await
@@ -283,7 +302,11 @@ async fn a_dead_processs_poll_leases_are_free_once_its_heartbeat_has_ended() {
     .execute(store.pool())
     .await
     .unwrap();
-    let (live, _) = store.process_heartbeat("a", LEASE).await.unwrap();
+    let (live, _) = store
+        .process_heartbeat("a", LEASE, &BudgetReport::default())
+        .await
+        .unwrap();
+    let live: Vec<String> = live.into_iter().map(|p| p.instance).collect();
     assert_eq!(live, vec!["a".to_string(), "b".to_string()]);
     assert!(
         store
@@ -322,6 +345,7 @@ async fn processes_started_together_each_take_their_preferred_shards_once() {
                 process: name.to_string(),
                 gateway: gateway.clone(),
             },
+            BudgetReport::default,
             cancel.clone(),
         );
         processes.push((name, held, task, cancel));

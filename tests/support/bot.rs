@@ -206,25 +206,32 @@ impl Drop for Harness {
 }
 
 /// A second bot process ([`Harness::spawn_second_bot`]), killed when dropped.
-pub struct SecondBot(Child);
+pub struct SecondBot {
+    child: Child,
+    /// Where it serves `/healthz` and `/metrics`.
+    pub ops_addr: std::net::SocketAddr,
+}
 
 impl SecondBot {
     /// Whether the process is still running (it has not exited, for any reason).
     pub fn is_running(&mut self) -> bool {
-        matches!(self.0.try_wait(), Ok(None))
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Kills the process (SIGKILL: no cleanup, as a crash) and waits for it to exit.
     pub fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn ops_url(&self) -> String {
+        format!("http://{}", self.ops_addr)
     }
 }
 
 impl Drop for SecondBot {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.kill();
     }
 }
 
@@ -407,13 +414,17 @@ impl Harness {
     /// Discord and simulator, with an ops port of its own and `env` on top of the harness's
     /// environment (such as `SHARDS`), without waiting for it.
     pub fn spawn_bot_named(&self, instance: &str, env: &[(&str, &str)]) -> SecondBot {
+        let ops_addr = free_addr();
         let mut command = self.bot_command();
-        command.env("HTTP_ADDR", free_addr().to_string());
+        command.env("HTTP_ADDR", ops_addr.to_string());
         command.env("TROPHYBOT_INSTANCE", instance);
         for (name, value) in env {
             command.env(name, value);
         }
-        SecondBot(command.spawn().expect("another bot starts"))
+        SecondBot {
+            child: command.spawn().expect("another bot starts"),
+            ops_addr,
+        }
     }
 
     /// Kills the bot (SIGKILL: no cleanup, as a crash) and waits for it to exit.

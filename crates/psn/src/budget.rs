@@ -31,7 +31,7 @@
 //! late or early never put `L + 1` into one of PSN's windows.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -225,6 +225,8 @@ struct Ledger {
     lane: Log,
     /// The lane grants the tracker took.
     tracker_lane: Log,
+    /// Every grant, of both sources: what this process spent of the current window.
+    all: Log,
     tracker_waiting: usize,
     commands_waiting: usize,
 }
@@ -257,6 +259,10 @@ pub(crate) struct Budget {
     changed: Notify,
     /// PSN said "not before": every caller waits until then.
     paused_until: Mutex<Option<Instant>>,
+    /// A process that just joined others sends nothing until then (see [`Budget::hold_for`]).
+    held_until: Mutex<Option<Instant>>,
+    /// Into how many parts [`Budget::share`] last divided the limit.
+    parts: AtomicU32,
     pub(crate) rate_limited: AtomicU64,
     pub(crate) granted: LaneCounts,
 }
@@ -329,11 +335,14 @@ impl Budget {
                 last_slot: None,
                 lane: Log::default(),
                 tracker_lane: Log::default(),
+                all: Log::default(),
                 tracker_waiting: 0,
                 commands_waiting: 0,
             }),
             changed: Notify::new(),
             paused_until: Mutex::new(None),
+            held_until: Mutex::new(None),
+            parts: AtomicU32::new(1),
             rate_limited: AtomicU64::new(0),
             granted: LaneCounts::default(),
         }
@@ -347,8 +356,17 @@ impl Budget {
     /// credential, each with its share): the split is made again over `requests / parts`.
     /// What was granted in the current window still counts against the new split.
     pub(crate) fn share(&self, parts: u32) {
+        self.share_less(parts, 0);
+    }
+
+    /// As [`Budget::share`], less `less` requests per window (what others may still spend of
+    /// the current window beyond their parts); at least one request.
+    pub(crate) fn share_less(&self, parts: u32, less: u32) {
+        self.parts.store(parts.max(1), Ordering::Relaxed);
         let limit = RateLimit {
-            requests: (self.limit.requests / parts.max(1)).max(1),
+            requests: (self.limit.requests / parts.max(1))
+                .saturating_sub(less)
+                .max(1),
             per: self.limit.per,
         };
         let limits = Limits::new(limit, self.command_reserve);
@@ -365,10 +383,29 @@ impl Budget {
     /// of their larger shares left the window.
     pub(crate) fn hold_for(&self, wait: Duration) {
         let until = Instant::now() + wait.min(MAX_PSN_WAIT * 2);
-        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
-        if paused.is_none_or(|current| current < until) {
-            *paused = Some(until);
+        let mut held = self.held_until.lock().unwrap_or_else(|p| p.into_inner());
+        if held.is_none_or(|current| current < until) {
+            *held = Some(until);
         }
+    }
+
+    /// Ends a hold early: the others are known to keep to their smaller shares already.
+    pub(crate) fn lift_hold(&self) {
+        *self.held_until.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.changed.notify_waiters();
+    }
+
+    /// Into how many parts the limit is divided now.
+    pub(crate) fn parts(&self) -> u32 {
+        self.parts.load(Ordering::Relaxed)
+    }
+
+    /// Requests granted within the current window (PSN's window plus the margin).
+    pub(crate) fn granted_in_window(&self) -> u32 {
+        let window = self.limits().split.window;
+        let mut ledger = self.ledger();
+        ledger.all.prune(Instant::now(), window);
+        u32::try_from(ledger.all.len()).unwrap_or(u32::MAX)
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
@@ -450,6 +487,10 @@ impl Budget {
                 }
             }
         };
+        if source.is_some() {
+            ledger.all.prune(now, split.window);
+            ledger.all.0.push_back(now);
+        }
         match source {
             Some(Source::Slot) => ledger.last_slot = Some(now),
             Some(Source::Lane) => {
@@ -503,16 +544,17 @@ impl Budget {
         }
     }
 
+    /// Until when nothing is granted: PSN's "not before" or a joining process's hold.
     fn paused_until(&self) -> Option<Instant> {
-        let mut paused = self.paused_until.lock().unwrap_or_else(|p| p.into_inner());
-        match *paused {
-            Some(until) if until > Instant::now() => Some(until),
-            Some(_) => {
-                *paused = None;
-                None
+        let now = Instant::now();
+        let live = |slot: &Mutex<Option<Instant>>| {
+            let mut until = slot.lock().unwrap_or_else(|p| p.into_inner());
+            if until.is_some_and(|at| at <= now) {
+                *until = None;
             }
-            None => None,
-        }
+            *until
+        };
+        live(&self.paused_until).max(live(&self.held_until))
     }
 
     /// PSN answered 429: nobody sends anything for `wait` (at most `MAX_PSN_WAIT`).
@@ -739,6 +781,28 @@ mod tests {
     /// `⌊(1 − reserve) · requests⌋ − 1`, from integers: reserve is `percent`/100.
     fn guaranteed(requests: u32, percent: u32) -> usize {
         ((requests * (100 - percent)) / 100) as usize - 1
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_lifted_early_lets_requests_out_and_grants_are_counted_per_window() {
+        let budget = Budget::new(limit(30, 60), 0.3, Duration::from_secs(5));
+        budget.share(3);
+        assert_eq!(budget.parts(), 3);
+        budget.hold_for(Duration::from_secs(90));
+        assert!(
+            budget.acquire(Priority::Interactive).await.is_err(),
+            "held: a command is told to retry later"
+        );
+        budget.lift_hold();
+        budget.acquire(Priority::Interactive).await.unwrap();
+        budget.acquire(Priority::Background).await.unwrap();
+        assert_eq!(budget.granted_in_window(), 2);
+        // A 429's pause is PSN's, not the hold's: lifting the hold leaves it.
+        budget.pause_for(Duration::from_secs(30));
+        budget.lift_hold();
+        assert!(budget.acquire(Priority::Interactive).await.is_err());
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert_eq!(budget.granted_in_window(), 0, "the grants left the window");
     }
 
     #[tokio::test(start_paused = true)]

@@ -800,6 +800,28 @@ impl Client {
         self.inner.transport.budget.share(parts);
     }
 
+    /// As [`Client::share_budget`], less `less` requests per window: a process that joined
+    /// others keeps clear of what they spent of the current window under their larger parts.
+    pub fn share_budget_less(&self, parts: u32, less: u32) {
+        self.inner.transport.budget.share_less(parts, less);
+    }
+
+    /// Ends a [`Client::hold_budget`] early, once the others are known to keep to their
+    /// smaller parts.
+    pub fn lift_budget_hold(&self) {
+        self.inner.transport.budget.lift_hold();
+    }
+
+    /// Into how many parts [`Client::share_budget`] last divided `PSN_RATE_LIMIT` (1 before).
+    pub fn budget_parts(&self) -> u32 {
+        self.inner.transport.budget.parts()
+    }
+
+    /// Requests this client's budget granted within the current window, every clone's.
+    pub fn granted_in_window(&self) -> u32 {
+        self.inner.transport.budget.granted_in_window()
+    }
+
     /// This process's part of `PSN_RATE_LIMIT` now: the whole, or one of the parts
     /// [`Client::share_budget`] made. The tracker plans its polls on it.
     pub fn budget_share(&self) -> crate::RateLimit {
