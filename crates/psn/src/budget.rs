@@ -708,6 +708,79 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_joiner_lifting_its_hold_early_keeps_the_sum_within_the_budget() {
+        let (requests, secs) = (30, 60);
+        let window = Duration::from_secs(secs);
+        let budget = || {
+            Arc::new(Budget::new(
+                limit(requests, secs),
+                0.3,
+                Duration::from_secs(5),
+            ))
+        };
+        let (a, b, c) = (budget(), budget(), budget());
+        a.share(2);
+        b.share(2);
+        let joins_at = window + window / 3;
+        let run = window * 4;
+        // The two running processes are lightly used: a request every 20 s each, well within
+        // their parts, so the newcomer need not wait a whole window.
+        let light = |budget: Arc<Budget>| async move {
+            let start = Instant::now();
+            let mut grants = Vec::new();
+            while start.elapsed() < run {
+                budget.acquire(Priority::Background).await.unwrap();
+                grants.push(start.elapsed());
+                tokio::time::sleep(Duration::from_secs(20)).await;
+            }
+            grants
+        };
+        // As the share keeper does: the others divide by three a renewal later; the newcomer
+        // then sends at once, keeping clear of what they spent this window, and takes its
+        // whole part a window later.
+        let reshare = {
+            let (a, b, c) = (a.clone(), b.clone(), c.clone());
+            async move {
+                tokio::time::sleep(joins_at).await;
+                c.hold_for(window + Duration::from_secs(8));
+                c.share(3);
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                a.share(3);
+                b.share(3);
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                let spent = a.granted_in_window() + b.granted_in_window();
+                assert!(spent < requests / 3, "{spent} spent: room is left");
+                c.share_less(3, spent);
+                c.lift_hold();
+                tokio::time::sleep(window).await;
+                c.share(3);
+            }
+        };
+        let late = {
+            let c = c.clone();
+            async move {
+                tokio::time::sleep(joins_at).await;
+                hammer(c, 2, 5, 0, run - joins_at)
+                    .await
+                    .into_iter()
+                    .map(|(t, _)| t + joins_at)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let ((), first, second, third) =
+            tokio::join!(reshare, light(a.clone()), light(b.clone()), late);
+        let mut all: Vec<Duration> = first.iter().chain(&second).copied().collect();
+        all.extend(third.iter().copied());
+        all.sort();
+        let most = max_in_any_window(&all, window);
+        assert!(most <= requests as usize, "{most} in one window");
+        assert!(
+            third.iter().any(|t| *t < joins_at + window / 2),
+            "the newcomer sent well before a whole window: {third:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn processes_sharing_a_credential_never_exceed_it_together() {
         let (requests, secs) = (30, 60);
         let window = Duration::from_secs(secs);
