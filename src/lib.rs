@@ -16,4 +16,6 @@ pub mod render;
 pub mod shards;
 pub mod shutdown;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod tracker;

@@ -2,7 +2,7 @@
 //! resvg, then the fetched icons composited into their rounded slots with tiny-skia, and encoded
 //! as PNG. Pure: no I/O, the same spec and icons give the same picture.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use resvg::tiny_skia::{
     FillRule, FilterQuality, Paint, Path, PathBuilder, Pattern, Pixmap, SpreadMode, Transform,
@@ -58,6 +58,68 @@ struct IconSlot {
     radius: f32,
 }
 
+/// Which point of a line of text its `x` gives: SVG's `text-anchor`.
+#[derive(Debug, Clone, Copy)]
+enum Anchor {
+    Start,
+    Middle,
+    End,
+}
+
+impl fmt::Display for Anchor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Anchor::Start => "start",
+            Anchor::Middle => "middle",
+            Anchor::End => "end",
+        })
+    }
+}
+
+/// How a line of text is drawn: its size, weight and colour, and where it stands against its
+/// `x`.
+#[derive(Debug, Clone, Copy)]
+struct TextStyle {
+    size: f32,
+    weight: Weight,
+    fill: &'static str,
+    anchor: Anchor,
+}
+
+impl TextStyle {
+    const fn bold(size: f32, fill: &'static str) -> TextStyle {
+        TextStyle {
+            size,
+            weight: Weight::Bold,
+            fill,
+            anchor: Anchor::Start,
+        }
+    }
+
+    const fn regular(size: f32, fill: &'static str) -> TextStyle {
+        TextStyle {
+            size,
+            weight: Weight::Regular,
+            fill,
+            anchor: Anchor::Start,
+        }
+    }
+
+    const fn anchored(self, anchor: Anchor) -> TextStyle {
+        TextStyle { anchor, ..self }
+    }
+
+    /// `content` made drawable in this style and cut to `max_width`.
+    fn fit(self, content: &str, max_width: f32) -> String {
+        fit(
+            &drawable(content, self.weight),
+            self.size,
+            self.weight,
+            max_width,
+        )
+    }
+}
+
 struct Canvas {
     height: u32,
     svg: String,
@@ -86,33 +148,18 @@ impl Canvas {
     }
 
     /// One line of text, made drawable, cut to `max_width` and escaped.
-    #[allow(clippy::too_many_arguments)]
-    fn text(
-        &mut self,
-        x: f32,
-        y: f32,
-        size: f32,
-        weight: Weight,
-        fill: &str,
-        anchor: &str,
-        max_width: f32,
-        content: &str,
-    ) {
-        let line = fit(&drawable(content, weight), size, weight, max_width);
-        self.raw_text(x, y, size, weight, fill, anchor, &line);
+    fn text(&mut self, x: f32, y: f32, style: TextStyle, max_width: f32, content: &str) {
+        self.raw_text(x, y, style, &style.fit(content, max_width));
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn raw_text(
-        &mut self,
-        x: f32,
-        y: f32,
-        size: f32,
-        weight: Weight,
-        fill: &str,
-        anchor: &str,
-        line: &str,
-    ) {
+    /// One line of text drawn as given (only escaped): it is already drawable and fits.
+    fn raw_text(&mut self, x: f32, y: f32, style: TextStyle, line: &str) {
+        let TextStyle {
+            size,
+            weight,
+            fill,
+            anchor,
+        } = style;
         let bold = match weight {
             Weight::Bold => r#" font-weight="bold""#,
             Weight::Regular => "",
@@ -151,16 +198,9 @@ impl Canvas {
     fn icon(&mut self, url: Option<&str>, x: f32, y: f32, size: f32, initial: &str) {
         let radius = size / 8.0;
         self.rect(x, y, size, size, radius, "#2a3558");
-        let letter: String = drawable(initial, Weight::Bold).chars().take(1).collect();
-        self.raw_text(
-            x + size / 2.0,
-            y + size * 0.68,
-            size * 0.5,
-            Weight::Bold,
-            MUTED,
-            "middle",
-            &letter,
-        );
+        let style = TextStyle::bold(size * 0.5, MUTED).anchored(Anchor::Middle);
+        let letter: String = drawable(initial, style.weight).chars().take(1).collect();
+        self.raw_text(x + size / 2.0, y + size * 0.68, style, &letter);
         if let Some(url) = url {
             self.icons.push(IconSlot {
                 url: url.to_string(),
@@ -177,10 +217,7 @@ impl Canvas {
         self.raw_text(
             WIDTH as f32 - 24.0,
             y,
-            14.0,
-            Weight::Bold,
-            FAINT,
-            "end",
+            TextStyle::bold(14.0, FAINT).anchored(Anchor::End),
             "TrophyBot",
         );
     }
@@ -273,47 +310,28 @@ fn platinum(card: &PlatinumCard) -> Canvas {
     let x = 330.0;
     let width = WIDTH as f32 - x - 40.0;
     c.circle(x + 12.0, 86.0, 12.0, "url(#disk)");
-    c.raw_text(
-        x + 34.0,
-        93.0,
-        18.0,
-        Weight::Bold,
-        PLATINUM,
-        "start",
-        "PLATINUM",
-    );
+    c.raw_text(x + 34.0, 93.0, TextStyle::bold(18.0, PLATINUM), "PLATINUM");
     let mut y = 140.0;
+    let title = TextStyle::bold(32.0, WHITE);
     for line in wrap(
-        &drawable(&card.game, Weight::Bold),
-        32.0,
-        Weight::Bold,
+        &drawable(&card.game, title.weight),
+        title.size,
+        title.weight,
         width,
         2,
     ) {
-        c.raw_text(x, y, 32.0, Weight::Bold, WHITE, "start", &line);
+        c.raw_text(x, y, title, &line);
         y += 40.0;
     }
     c.text(
         x,
         y - 6.0,
-        18.0,
-        Weight::Regular,
-        MUTED,
-        "start",
+        TextStyle::regular(18.0, MUTED),
         width,
         &card.trophy,
     );
     y += 40.0;
-    c.text(
-        x,
-        y,
-        26.0,
-        Weight::Bold,
-        WHITE,
-        "start",
-        width,
-        &card.player,
-    );
+    c.text(x, y, TextStyle::bold(26.0, WHITE), width, &card.player);
     y += 32.0;
     let mut line = match card.nth {
         Some(n) => format!("{} platinum", ordinal(n)),
@@ -322,15 +340,11 @@ fn platinum(card: &PlatinumCard) -> Canvas {
     if let Some(date) = &card.earned_on {
         line = format!("{line} · {date}");
     }
-    c.text(x, y, 20.0, Weight::Regular, PLATINUM, "start", width, &line);
+    c.text(x, y, TextStyle::regular(20.0, PLATINUM), width, &line);
     y += 22.0;
-    let rarity = fit(
-        &drawable(&card.rarity, Weight::Bold),
-        18.0,
-        Weight::Bold,
-        width - 32.0,
-    );
-    let pill = text::width(&rarity, 18.0, Weight::Bold) + 32.0;
+    let rarity_style = TextStyle::bold(18.0, WHITE);
+    let rarity = rarity_style.fit(&card.rarity, width - 32.0);
+    let pill = text::width(&rarity, rarity_style.size, rarity_style.weight) + 32.0;
     let ultra = card.rarity.contains("Ultra");
     c.rect(
         x,
@@ -340,15 +354,7 @@ fn platinum(card: &PlatinumCard) -> Canvas {
         17.0,
         if ultra { "#b8892a" } else { ACCENT },
     );
-    c.raw_text(
-        x + 16.0,
-        y + 23.0,
-        18.0,
-        Weight::Bold,
-        WHITE,
-        "start",
-        &rarity,
-    );
+    c.raw_text(x + 16.0, y + 23.0, rarity_style, &rarity);
     c
 }
 
@@ -360,22 +366,11 @@ fn counts_row(c: &mut Canvas, y: f32, counts: &CardCounts) {
         c.text(
             x + 46.0,
             y + 20.0,
-            24.0,
-            Weight::Bold,
-            WHITE,
-            "start",
+            TextStyle::bold(24.0, WHITE),
             130.0,
             &format_count(value),
         );
-        c.raw_text(
-            x + 46.0,
-            y + 40.0,
-            13.0,
-            Weight::Regular,
-            MUTED,
-            "start",
-            label,
-        );
+        c.raw_text(x + 46.0, y + 40.0, TextStyle::regular(13.0, MUTED), label);
     }
 }
 
@@ -394,20 +389,14 @@ fn profile(card: &ProfileCard) -> Canvas {
     c.text(
         40.0,
         66.0,
-        34.0,
-        Weight::Bold,
-        WHITE,
-        "start",
+        TextStyle::bold(34.0, WHITE),
         460.0,
         &card.player,
     );
     c.raw_text(
         760.0,
         60.0,
-        26.0,
-        Weight::Bold,
-        PLATINUM,
-        "end",
+        TextStyle::bold(26.0, PLATINUM).anchored(Anchor::End),
         &level_text(card.level),
     );
     if let Some(progress) = card.level_progress {
@@ -421,10 +410,7 @@ fn profile(card: &ProfileCard) -> Canvas {
     c.raw_text(
         40.0,
         196.0,
-        18.0,
-        Weight::Regular,
-        MUTED,
-        "start",
+        TextStyle::regular(18.0, MUTED),
         &format!(
             "{} trophies · {} points",
             format_count(total),
@@ -435,10 +421,7 @@ fn profile(card: &ProfileCard) -> Canvas {
         c.raw_text(
             40.0,
             rows_top + 28.0,
-            18.0,
-            Weight::Regular,
-            MUTED,
-            "start",
+            TextStyle::regular(18.0, MUTED),
             "No trophies yet.",
         );
     }
@@ -448,10 +431,7 @@ fn profile(card: &ProfileCard) -> Canvas {
         c.text(
             92.0,
             y + 25.0,
-            18.0,
-            Weight::Bold,
-            WHITE,
-            "start",
+            TextStyle::bold(18.0, WHITE),
             450.0,
             &title.name,
         );
@@ -459,10 +439,7 @@ fn profile(card: &ProfileCard) -> Canvas {
         c.raw_text(
             760.0,
             y + 25.0,
-            16.0,
-            Weight::Regular,
-            MUTED,
-            "end",
+            TextStyle::regular(16.0, MUTED).anchored(Anchor::End),
             &format!("{}%", title.progress.min(100)),
         );
     }
@@ -475,21 +452,20 @@ fn compare(card: &CompareCard) -> Canvas {
     c.text(
         40.0,
         62.0,
-        28.0,
-        Weight::Bold,
-        WHITE,
-        "start",
+        TextStyle::bold(28.0, WHITE),
         name_width,
         &card.a.player,
     );
-    c.raw_text(400.0, 62.0, 22.0, Weight::Bold, FAINT, "middle", "vs");
+    c.raw_text(
+        400.0,
+        62.0,
+        TextStyle::bold(22.0, FAINT).anchored(Anchor::Middle),
+        "vs",
+    );
     c.text(
         760.0,
         62.0,
-        28.0,
-        Weight::Bold,
-        WHITE,
-        "end",
+        TextStyle::bold(28.0, WHITE).anchored(Anchor::End),
         name_width,
         &card.b.player,
     );
@@ -524,28 +500,19 @@ fn compare(card: &CompareCard) -> Canvas {
         c.raw_text(
             330.0,
             y + 22.0,
-            18.0,
-            Weight::Bold,
-            WHITE,
-            "end",
+            TextStyle::bold(18.0, WHITE).anchored(Anchor::End),
             &shown(a[i], card.a.level),
         );
         c.raw_text(
             400.0,
             y + 21.0,
-            14.0,
-            Weight::Regular,
-            MUTED,
-            "middle",
+            TextStyle::regular(14.0, MUTED).anchored(Anchor::Middle),
             label,
         );
         c.raw_text(
             470.0,
             y + 22.0,
-            18.0,
-            Weight::Bold,
-            WHITE,
-            "start",
+            TextStyle::bold(18.0, WHITE),
             &shown(b[i], card.b.level),
         );
     }
@@ -556,10 +523,7 @@ fn compare(card: &CompareCard) -> Canvas {
     c.raw_text(
         400.0,
         386.0,
-        16.0,
-        Weight::Regular,
-        MUTED,
-        "middle",
+        TextStyle::regular(16.0, MUTED).anchored(Anchor::Middle),
         &shared,
     );
     c

@@ -374,22 +374,16 @@ fn is_subsequence(needle: &str, haystack: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use psn::{Platform, TrophyCounts};
+    use crate::test_support::title_progress;
+    use psn::Platform;
 
     fn title(id: &str, name: &str, platforms: &str) -> TitleProgress {
         TitleProgress {
             np_communication_id: id.to_string(),
             service: Some(NpService::Trophy2),
             name: name.to_string(),
-            detail: None,
-            icon_url: None,
             platforms: Platform::parse_list(platforms),
-            has_groups: false,
-            defined: TrophyCounts::default(),
-            earned: TrophyCounts::default(),
-            progress: 0,
-            hidden: false,
-            last_updated: None,
+            ..title_progress()
         }
     }
 

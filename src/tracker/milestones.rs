@@ -434,6 +434,7 @@ pub fn milestone_nonce(guild_id: u64, account_id: &str, event_key: &str) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::title_progress;
 
     fn crossed(before: u32, after: u32) -> Option<u32> {
         platinum_milestone(before, after)
@@ -533,18 +534,9 @@ mod tests {
 
     fn title(earned: TrophyCounts, defined: TrophyCounts) -> TitleProgress {
         TitleProgress {
-            np_communication_id: "NPWR00001_00".into(),
-            service: None,
-            name: "Game".into(),
-            detail: None,
-            icon_url: None,
-            platforms: vec![],
-            has_groups: true,
             defined,
             earned,
-            progress: 0,
-            hidden: false,
-            last_updated: None,
+            ..title_progress()
         }
     }
 

@@ -748,7 +748,9 @@ pub fn announcement_nonce(
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use psn::{TrophyCounts, TrophyDefinition, TrophyType};
+    use psn::{TrophyDefinition, TrophyType};
+
+    use crate::test_support::title_progress;
 
     fn at(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(secs, 0).single().expect("valid time")
@@ -774,18 +776,8 @@ mod tests {
 
     fn listing(last_updated: Option<i64>) -> TitleProgress {
         TitleProgress {
-            np_communication_id: "NPWR00001_00".into(),
-            service: None,
-            name: "Game".into(),
-            detail: None,
-            icon_url: None,
-            platforms: vec![],
-            has_groups: false,
-            defined: TrophyCounts::default(),
-            earned: TrophyCounts::default(),
-            progress: 0,
-            hidden: false,
             last_updated: last_updated.map(at),
+            ..title_progress()
         }
     }
 

@@ -37,6 +37,54 @@ async fn wait_for_recap(h: &Harness, channel: u64) -> MessageRecord {
         .expect("the recap is posted")
 }
 
+/// The bot with a second server (`OTHER_GUILD`) where `ADMIN` may manage the server.
+async fn start_with_second_server() -> Harness {
+    Harness::builder()
+        .guild(
+            FakeGuild::new(OTHER_GUILD, "Second Room")
+                .channel(OTHER_CHANNEL, "news")
+                .member(FakeUser::new(ADMIN, "admin").with_manage_guild()),
+        )
+        .start()
+        .await
+}
+
+/// `/track add sim_hunter` in `GUILD`, which the bot confirms.
+async fn track_hunter(h: &Harness) {
+    let (_, tracked) = h.track_add("sim_hunter").await;
+    assert!(text_of(&tracked).contains("sim_hunter"), "{tracked}");
+}
+
+/// Test-only SQL: `OTHER_GUILD` tracks sim_hunter (`account_id`) too.
+async fn track_in_second_server(store: &trophybot::store::Store, account_id: &str) {
+    sqlx::query(
+        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
+         VALUES ($1, $2, 'sim_hunter', $3)",
+    )
+    .bind(OTHER_GUILD as i64)
+    .bind(account_id)
+    .bind(ADMIN as i64)
+    .execute(store.pool())
+    .await
+    .expect("tracked");
+}
+
+/// Test-only SQL: `guild` posts to `channel` and wants its recap on Sundays in Berlin.
+async fn recap_on_sundays_in_berlin(store: &trophybot::store::Store, guild: u64, channel: u64) {
+    sqlx::query(
+        "INSERT INTO guild_settings (guild_id, announce_channel_id, time_zone, recap_weekday)
+         VALUES ($1, $2, 'Europe/Berlin', 7)
+         ON CONFLICT (guild_id) DO UPDATE
+         SET announce_channel_id = EXCLUDED.announce_channel_id,
+             time_zone = EXCLUDED.time_zone, recap_weekday = EXCLUDED.recap_weekday",
+    )
+    .bind(guild as i64)
+    .bind(channel as i64)
+    .execute(store.pool())
+    .await
+    .expect("settings");
+}
+
 /// A platinum and a rare gold of the server's tracked player (sim_hunter) inside the week that
 /// is due now in Berlin on Sundays at 09:00, in a game named with markdown: the week and the
 /// player's account id.
@@ -88,14 +136,7 @@ async fn seed_due_week(store: &trophybot::store::Store) -> (trophybot::model::Re
 
 #[tokio::test]
 async fn the_weekly_recap_is_posted_once_per_server_and_week() {
-    let mut h = Harness::builder()
-        .guild(
-            FakeGuild::new(OTHER_GUILD, "Second Room")
-                .channel(OTHER_CHANNEL, "news")
-                .member(FakeUser::new(ADMIN, "admin").with_manage_guild()),
-        )
-        .start()
-        .await;
+    let mut h = start_with_second_server().await;
     // The server's time zone and day through /settings; a bad zone is refused politely.
     let ix = h
         .slash(ADMIN, "settings", json!([opt("time_zone", "Mars/Olympus")]))
@@ -121,8 +162,7 @@ async fn the_weekly_recap_is_posted_once_per_server_and_week() {
         text_of(&saved).contains("on: sundays at 09:00 (europe/berlin)"),
         "{saved}"
     );
-    let (_, tracked) = h.track_add("sim_hunter").await;
-    assert!(text_of(&tracked).contains("sim_hunter"), "{tracked}");
+    track_hunter(&h).await;
 
     let store = h.store().await;
     let (week, account_id) = seed_due_week(&store).await;
@@ -152,25 +192,8 @@ async fn the_weekly_recap_is_posted_once_per_server_and_week() {
 
     // Another server starts tracking the same player; after another restart its recap comes,
     // and the first server's is not posted again (the same round looked at it first).
-    sqlx::query(
-        "INSERT INTO guild_settings (guild_id, announce_channel_id, time_zone, recap_weekday)
-         VALUES ($1, $2, 'Europe/Berlin', 7)",
-    )
-    .bind(OTHER_GUILD as i64)
-    .bind(OTHER_CHANNEL as i64)
-    .execute(store.pool())
-    .await
-    .expect("settings");
-    sqlx::query(
-        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
-         VALUES ($1, $2, 'sim_hunter', $3)",
-    )
-    .bind(OTHER_GUILD as i64)
-    .bind(&account_id)
-    .bind(ADMIN as i64)
-    .execute(store.pool())
-    .await
-    .expect("tracked");
+    recap_on_sundays_in_berlin(&store, OTHER_GUILD, OTHER_CHANNEL).await;
+    track_in_second_server(&store, &account_id).await;
     h.restart().await;
     wait_for_recap(&h, OTHER_CHANNEL).await;
     both_recaps_sent(&store).await;
@@ -190,42 +213,14 @@ async fn the_weekly_recap_is_posted_once_per_server_and_week() {
 
 #[tokio::test]
 async fn two_bot_processes_on_one_database_post_each_server_s_recap_once() {
-    let mut h = Harness::builder()
-        .guild(
-            FakeGuild::new(OTHER_GUILD, "Second Room")
-                .channel(OTHER_CHANNEL, "news")
-                .member(FakeUser::new(ADMIN, "admin").with_manage_guild()),
-        )
-        .start()
-        .await;
-    let (_, tracked) = h.track_add("sim_hunter").await;
-    assert!(text_of(&tracked).contains("sim_hunter"), "{tracked}");
+    let mut h = start_with_second_server().await;
+    track_hunter(&h).await;
     let store = h.store().await;
     let (week, account_id) = seed_due_week(&store).await;
     // Both servers track the player and want their recap on Sundays in Berlin.
-    sqlx::query(
-        "INSERT INTO tracked_accounts (guild_id, account_id, online_id, added_by)
-         VALUES ($1, $2, 'sim_hunter', $3)",
-    )
-    .bind(OTHER_GUILD as i64)
-    .bind(&account_id)
-    .bind(ADMIN as i64)
-    .execute(store.pool())
-    .await
-    .expect("tracked");
+    track_in_second_server(&store, &account_id).await;
     for (guild, channel) in [(GUILD, CHANNEL), (OTHER_GUILD, OTHER_CHANNEL)] {
-        sqlx::query(
-            "INSERT INTO guild_settings (guild_id, announce_channel_id, time_zone, recap_weekday)
-             VALUES ($1, $2, 'Europe/Berlin', 7)
-             ON CONFLICT (guild_id) DO UPDATE
-             SET announce_channel_id = EXCLUDED.announce_channel_id,
-                 time_zone = EXCLUDED.time_zone, recap_weekday = EXCLUDED.recap_weekday",
-        )
-        .bind(guild as i64)
-        .bind(channel as i64)
-        .execute(store.pool())
-        .await
-        .expect("settings");
+        recap_on_sundays_in_berlin(&store, guild, channel).await;
     }
 
     // Two processes start together on the database: both schedulers find both recaps due at

@@ -11,8 +11,8 @@ use trophybot::commands::leaderboard;
 use trophybot::commands::settings::{self, RecapOptions, SettingsInput};
 use trophybot::errors::CommandError;
 use trophybot::model::recap::{latest_recap, RecapSchedule};
-use trophybot::model::LeaderboardPeriod;
 use trophybot::model::TrackedAccount;
+use trophybot::model::{LeaderboardPeriod, RecapWeek, Reply, WeeklyRecap};
 use trophybot::store::Store;
 use trophybot::tracker::recap::{queue_due_recaps, spawn_recap_scheduler, RecapRound};
 use trophybot::tracker::Signals;
@@ -46,29 +46,27 @@ async fn track(store: &Store, guild_id: u64, account_id: &str, online_id: &str) 
         .expect("track");
 }
 
-async fn detected(
-    store: &Store,
-    account: &str,
-    title: &str,
-    trophy: i32,
-    kind: &str,
-    earned_at: Option<&str>,
-    detected_at: &str,
-) {
-    sqlx::query(
-        "INSERT INTO detected_trophies
-             (account_id, np_communication_id, trophy_id, kind, earned_at, detected_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(account)
-    .bind(title)
-    .bind(trophy)
-    .bind(kind)
-    .bind(earned_at.map(at))
-    .bind(at(detected_at))
-    .execute(store.pool())
-    .await
-    .expect("detected trophy");
+/// A trophy the tracker detected: account, title, trophy id, kind, PSN's date (`None`: PSN
+/// gave none) and when the tracker saw it.
+type Detected<'a> = (&'a str, &'a str, i32, &'a str, Option<&'a str>, &'a str);
+
+async fn detected(store: &Store, trophies: &[Detected<'_>]) {
+    for &(account, title, trophy, kind, earned_at, detected_at) in trophies {
+        sqlx::query(
+            "INSERT INTO detected_trophies
+                 (account_id, np_communication_id, trophy_id, kind, earned_at, detected_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(account)
+        .bind(title)
+        .bind(trophy)
+        .bind(kind)
+        .bind(earned_at.map(at))
+        .bind(at(detected_at))
+        .execute(store.pool())
+        .await
+        .expect("detected trophy");
+    }
 }
 
 /// Two tracked players in `GUILD` (alice, bob) and one elsewhere, with trophies in and around
@@ -77,78 +75,65 @@ async fn seed_week(store: &Store) {
     track(store, GUILD, "1", "alice").await;
     track(store, GUILD, "2", "bob").await;
     track(store, OTHER_GUILD, "3", "carol").await;
-    // In the week: alice's platinum and a gold; bob's silver (no PSN date: detected then) and
-    // a bronze.
+    const ONE: &str = "NPWR00001_00";
+    const TWO: &str = "NPWR00002_00";
     detected(
         store,
-        "1",
-        "NPWR00001_00",
-        0,
-        "platinum",
-        Some("2026-11-25T12:00:00Z"),
-        "2026-11-25T12:05:00Z",
-    )
-    .await;
-    detected(
-        store,
-        "1",
-        "NPWR00001_00",
-        5,
-        "gold",
-        Some("2026-11-24T12:00:00Z"),
-        "2026-11-24T12:05:00Z",
-    )
-    .await;
-    detected(
-        store,
-        "2",
-        "NPWR00002_00",
-        7,
-        "silver",
-        None,
-        "2026-11-26T12:00:00Z",
-    )
-    .await;
-    detected(
-        store,
-        "2",
-        "NPWR00002_00",
-        8,
-        "bronze",
-        Some("2026-11-27T12:00:00Z"),
-        "2026-11-27T12:05:00Z",
-    )
-    .await;
-    // Outside it: a second before it starts, right at its end (detected inside), and
-    // carol's in another server.
-    detected(
-        store,
-        "1",
-        "NPWR00001_00",
-        1,
-        "bronze",
-        Some("2026-11-23T08:59:59Z"),
-        "2026-11-24T00:00:00Z",
-    )
-    .await;
-    detected(
-        store,
-        "1",
-        "NPWR00001_00",
-        2,
-        "bronze",
-        Some("2026-11-30T09:00:00Z"),
-        "2026-11-30T09:01:00Z",
-    )
-    .await;
-    detected(
-        store,
-        "3",
-        "NPWR00002_00",
-        9,
-        "gold",
-        Some("2026-11-25T12:00:00Z"),
-        "2026-11-25T12:05:00Z",
+        &[
+            // In the week: alice's platinum and a gold; bob's silver (no PSN date: detected
+            // then) and a bronze.
+            (
+                "1",
+                ONE,
+                0,
+                "platinum",
+                Some("2026-11-25T12:00:00Z"),
+                "2026-11-25T12:05:00Z",
+            ),
+            (
+                "1",
+                ONE,
+                5,
+                "gold",
+                Some("2026-11-24T12:00:00Z"),
+                "2026-11-24T12:05:00Z",
+            ),
+            ("2", TWO, 7, "silver", None, "2026-11-26T12:00:00Z"),
+            (
+                "2",
+                TWO,
+                8,
+                "bronze",
+                Some("2026-11-27T12:00:00Z"),
+                "2026-11-27T12:05:00Z",
+            ),
+            // Outside it: a second before it starts, right at its end (detected inside), and
+            // carol's in another server.
+            (
+                "1",
+                ONE,
+                1,
+                "bronze",
+                Some("2026-11-23T08:59:59Z"),
+                "2026-11-24T00:00:00Z",
+            ),
+            (
+                "1",
+                ONE,
+                2,
+                "bronze",
+                Some("2026-11-30T09:00:00Z"),
+                "2026-11-30T09:01:00Z",
+            ),
+            (
+                "3",
+                TWO,
+                9,
+                "gold",
+                Some("2026-11-25T12:00:00Z"),
+                "2026-11-25T12:05:00Z",
+            ),
+        ],
     )
     .await;
     sqlx::query(
@@ -188,8 +173,21 @@ async fn seed_week(store: &Store) {
     }
 }
 
+/// `GUILD`'s recap of `week`, in UTC and `language`.
+async fn recap_of(store: &Store, week: &RecapWeek, language: &str) -> WeeklyRecap {
+    store
+        .weekly_recap(GUILD, week, Tz::UTC, language)
+        .await
+        .unwrap()
+}
+
 /// The default schedule's recap due Monday 2026-11-30 09:00 UTC.
 const DUE: &str = "2026-11-30T09:00:00Z";
+
+/// One round of the recap scheduler at `now`, in the default language.
+async fn queue_round(store: &Store, now: DateTime<Utc>) -> RecapRound {
+    queue_due_recaps(store, "en-US", now).await.unwrap()
+}
 
 async fn recaps_in_outbox(store: &Store) -> Vec<(i64, String, serde_json::Value)> {
     sqlx::query_as(
@@ -228,10 +226,7 @@ async fn the_week_figures_come_from_the_server_s_detected_trophies() {
     let (_db, store) = TestDb::migrated().await;
     seed_week(&store).await;
     let week = latest_recap(&RecapSchedule::default(), at(DUE));
-    let recap = store
-        .weekly_recap(GUILD, &week, Tz::UTC, "en-US")
-        .await
-        .unwrap();
+    let recap = recap_of(&store, &week, "en-US").await;
     let players: Vec<(&str, u32, u32)> = recap
         .players
         .iter()
@@ -250,20 +245,14 @@ async fn the_week_figures_come_from_the_server_s_detected_trophies() {
     assert_eq!(rarest.title_name, "Game Two");
     assert_eq!(rarest.trophy_name.as_deref(), Some("Secret Silver"));
     // Names follow the server's language where a definition has it.
-    let french = store
-        .weekly_recap(GUILD, &week, Tz::UTC, "fr-FR")
-        .await
-        .unwrap();
+    let french = recap_of(&store, &week, "fr-FR").await;
     assert_eq!(
         french.rarest.unwrap().trophy_name.as_deref(),
         Some("Argent secret")
     );
     // A week without trophies is empty.
     let earlier = latest_recap(&RecapSchedule::default(), at("2026-11-10T00:00:00Z"));
-    let empty = store
-        .weekly_recap(GUILD, &earlier, Tz::UTC, "en-US")
-        .await
-        .unwrap();
+    let empty = recap_of(&store, &earlier, "en-US").await;
     assert!(empty.is_empty() && empty.platinums.is_empty() && empty.rarest.is_none());
 }
 
@@ -320,27 +309,27 @@ async fn server_firsts_are_the_week_s_trophies_nobody_here_had_earlier_in_a_shar
     // alice: 5 (before bob's), 6 (after bob's), 7 (bob's is undated); a game only she owns.
     for (trophy, day) in [(5, "24"), (6, "25"), (7, "25")] {
         let earned = format!("2026-11-{day}T12:00:00Z");
-        detected(&store, "1", SHARED, trophy, "gold", Some(&earned), &earned).await;
+        detected(
+            &store,
+            &[("1", SHARED, trophy, "gold", Some(&earned), &earned)],
+        )
+        .await;
     }
+    let (alice_only_at, bobs_at) = ("2026-11-24T10:00:00Z", "2026-11-27T12:00:00Z");
     detected(
         &store,
-        "1",
-        ALICE_ONLY,
-        1,
-        "gold",
-        Some("2026-11-24T10:00:00Z"),
-        "2026-11-24T10:00:00Z",
-    )
-    .await;
-    // bob: 8, which alice does not have.
-    detected(
-        &store,
-        "2",
-        SHARED,
-        8,
-        "bronze",
-        Some("2026-11-27T12:00:00Z"),
-        "2026-11-27T12:00:00Z",
+        &[
+            (
+                "1",
+                ALICE_ONLY,
+                1,
+                "gold",
+                Some(alice_only_at),
+                alice_only_at,
+            ),
+            // bob: 8, which alice does not have.
+            ("2", SHARED, 8, "bronze", Some(bobs_at), bobs_at),
+        ],
     )
     .await;
     let alice_state: &[(u32, Option<&str>)] = &[
@@ -364,17 +353,14 @@ async fn server_firsts_are_the_week_s_trophies_nobody_here_had_earlier_in_a_shar
     ];
     owns(&store, "2", SHARED, Some(bob_state)).await;
     let week = latest_recap(&RecapSchedule::default(), at(DUE));
-    let firsts = |recap: trophybot::model::WeeklyRecap| -> Vec<(String, chrono::DateTime<Utc>)> {
+    let firsts = |recap: WeeklyRecap| -> Vec<(String, chrono::DateTime<Utc>)> {
         recap
             .firsts
             .into_iter()
             .map(|f| (f.online_id, f.earned_at))
             .collect()
     };
-    let recap = store
-        .weekly_recap(GUILD, &week, Tz::UTC, "en-US")
-        .await
-        .unwrap();
+    let recap = recap_of(&store, &week, "en-US").await;
     assert_eq!(
         firsts(recap),
         vec![
@@ -388,10 +374,7 @@ async fn server_firsts_are_the_week_s_trophies_nobody_here_had_earlier_in_a_shar
     // earned any of them earlier: no first is claimed then.
     track(&store, GUILD, "3", "dave").await;
     owns(&store, "3", SHARED, None).await;
-    let recap = store
-        .weekly_recap(GUILD, &week, Tz::UTC, "en-US")
-        .await
-        .unwrap();
+    let recap = recap_of(&store, &week, "en-US").await;
     assert!(recap.firsts.is_empty(), "{:?}", recap.firsts);
 }
 
@@ -401,9 +384,7 @@ async fn a_due_recap_is_queued_once_per_server_and_week_and_late_rather_than_nev
     seed_week(&store).await;
     // A minute before it is due, the latest recap is the week before's: alice's bronze of
     // Monday 08:59:59 is its only trophy in either server.
-    let round = queue_due_recaps(&store, "en-US", at("2026-11-30T08:59:00Z"))
-        .await
-        .unwrap();
+    let round = queue_round(&store, at("2026-11-30T08:59:00Z")).await;
     assert_eq!(
         round,
         RecapRound {
@@ -412,9 +393,7 @@ async fn a_due_recap_is_queued_once_per_server_and_week_and_late_rather_than_nev
         }
     );
     // The bot was down at 09:00 and starts on Thursday: this week's recaps go out, late.
-    let round = queue_due_recaps(&store, "en-US", at("2026-12-03T15:00:00Z"))
-        .await
-        .unwrap();
+    let round = queue_round(&store, at("2026-12-03T15:00:00Z")).await;
     assert_eq!(
         round,
         RecapRound {
@@ -424,7 +403,7 @@ async fn a_due_recap_is_queued_once_per_server_and_week_and_late_rather_than_nev
     );
     // Restarts and later rounds of the same week add nothing.
     for now in [DUE, "2026-12-03T15:05:00Z", "2026-12-07T08:59:59Z"] {
-        let round = queue_due_recaps(&store, "en-US", at(now)).await.unwrap();
+        let round = queue_round(&store, at(now)).await;
         assert_eq!(round.queued, 0, "{now}");
     }
     let queued = recaps_in_outbox(&store).await;
@@ -449,9 +428,7 @@ async fn a_due_recap_is_queued_once_per_server_and_week_and_late_rather_than_nev
     assert!(nonces.iter().all(|nonce| nonce.len() <= 25), "{nonces:?}");
     // The next week holds alice's bronze of Monday 09:00 (a week starts at its due time);
     // carol's server had nothing more.
-    let round = queue_due_recaps(&store, "en-US", at("2026-12-07T09:00:00Z"))
-        .await
-        .unwrap();
+    let round = queue_round(&store, at("2026-12-07T09:00:00Z")).await;
     assert_eq!(
         round,
         RecapRound {
@@ -470,7 +447,7 @@ async fn a_server_with_its_recap_off_or_nowhere_to_post_gets_none() {
         ..RecapSchedule::default()
     };
     store.set_recap_schedule(GUILD, &off).await.unwrap();
-    let round = queue_due_recaps(&store, "en-US", at(DUE)).await.unwrap();
+    let round = queue_round(&store, at(DUE)).await;
     assert_eq!(
         round,
         RecapRound {
@@ -487,9 +464,7 @@ async fn a_server_with_its_recap_off_or_nowhere_to_post_gets_none() {
         .execute(store.pool())
         .await
         .unwrap();
-    let round = queue_due_recaps(&store, "en-US", at("2026-12-07T09:00:00Z"))
-        .await
-        .unwrap();
+    let round = queue_round(&store, at("2026-12-07T09:00:00Z")).await;
     assert_eq!(round, RecapRound::default());
 }
 
@@ -501,14 +476,8 @@ async fn two_processes_queue_one_recap() {
         .await
         .expect("a second process's store");
     for _ in 0..5 {
-        let (a, b) = tokio::join!(
-            queue_due_recaps(&store, "en-US", at(DUE)),
-            queue_due_recaps(&other, "en-US", at(DUE)),
-        );
-        assert!(
-            a.unwrap().queued + b.unwrap().queued <= 2,
-            "one per server at most"
-        );
+        let (a, b) = tokio::join!(queue_round(&store, at(DUE)), queue_round(&other, at(DUE)),);
+        assert!(a.queued + b.queued <= 2, "one per server at most");
     }
     let keys: Vec<(i64, String)> = recaps_in_outbox(&store)
         .await
@@ -535,12 +504,7 @@ async fn two_scheduler_tasks_post_the_week_once() {
     let earned = (week.start + chrono::Duration::hours(1)).to_rfc3339();
     detected(
         &store,
-        "1",
-        "NPWR00001_00",
-        3,
-        "gold",
-        Some(&earned),
-        &earned,
+        &[("1", "NPWR00001_00", 3, "gold", Some(&earned), &earned)],
     )
     .await;
     let cancel = CancellationToken::new();
@@ -647,34 +611,28 @@ async fn the_leaderboard_ranks_the_week_in_the_server_s_time_zone() {
     }
     detected(
         &store,
-        "2",
-        "NPWR00002_00",
-        20,
-        "gold",
-        Some("2026-12-06T23:30:00Z"),
-        "2026-12-06T23:35:00Z",
+        &[(
+            "2",
+            "NPWR00002_00",
+            20,
+            "gold",
+            Some("2026-12-06T23:30:00Z"),
+            "2026-12-06T23:35:00Z",
+        )],
     )
     .await;
     let now = at("2026-12-07T10:00:00Z");
-    let order = |reply: trophybot::model::Reply| {
+    let order = |reply: &Reply| {
         let description = reply.embeds()[0].description.clone().unwrap_or_default();
         let alice = description.find("alice").expect("alice listed");
         let bob = description.find("bob").expect("bob listed");
         (alice < bob, description)
     };
-    let all_time = leaderboard::run(&store, GUILD, LeaderboardPeriod::AllTime, now, |_| async {
-        true
-    })
-    .await
-    .unwrap();
-    assert!(order(all_time).0, "alice leads all time");
+    let all_time = leaderboard_at(&store, LeaderboardPeriod::AllTime, now).await;
+    assert!(order(&all_time).0, "alice leads all time");
     // In UTC the gold was earned last week: nobody earned anything this week.
-    let utc_week = leaderboard::run(&store, GUILD, LeaderboardPeriod::ThisWeek, now, |_| async {
-        true
-    })
-    .await
-    .unwrap();
-    let (alice_first, description) = order(utc_week);
+    let utc_week = leaderboard_at(&store, LeaderboardPeriod::ThisWeek, now).await;
+    let (alice_first, description) = order(&utc_week);
     assert!(
         alice_first && description.contains("0 pts this week"),
         "{description}"
@@ -684,32 +642,25 @@ async fn the_leaderboard_ranks_the_week_in_the_server_s_time_zone() {
         ..RecapSchedule::default()
     };
     store.set_recap_schedule(GUILD, &berlin).await.unwrap();
-    let berlin_week =
-        leaderboard::run(&store, GUILD, LeaderboardPeriod::ThisWeek, now, |_| async {
-            true
-        })
-        .await
-        .unwrap();
-    let (alice_first, description) = order(berlin_week);
+    let berlin_week = leaderboard_at(&store, LeaderboardPeriod::ThisWeek, now).await;
+    let (alice_first, description) = order(&berlin_week);
     assert!(
         !alice_first,
         "bob's Monday gold leads Berlin's week: {description}"
     );
     assert!(description.contains("90 pts this week"), "{description}");
-    let footer = serde_json::to_string(&berlin_week_footer(&store, now).await).unwrap();
+    let footer = serde_json::to_string(&berlin_week.embeds()[0].footer).unwrap();
     assert!(
         footer.contains("since 2026-12-07 00:00, Europe/Berlin"),
         "{footer}"
     );
 }
 
-async fn berlin_week_footer(store: &Store, now: DateTime<Utc>) -> serde_json::Value {
-    let reply = leaderboard::run(store, GUILD, LeaderboardPeriod::ThisWeek, now, |_| async {
-        true
-    })
-    .await
-    .unwrap();
-    serde_json::to_value(reply.embeds()[0].footer.clone()).unwrap()
+/// `GUILD`'s leaderboard for `period` at `now`, every tracked player still a member.
+async fn leaderboard_at(store: &Store, period: LeaderboardPeriod, now: DateTime<Utc>) -> Reply {
+    leaderboard::run(store, GUILD, period, now, |_| async { true })
+        .await
+        .unwrap()
 }
 
 /// `/settings cards` turns image cards off and on; with cards on, a channel where the bot may

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use psn::Account;
+use trophybot::store::TrophyLevelRead;
 
 use crate::poll::{env, Env};
 
@@ -13,6 +14,16 @@ const CHANNEL: u64 = 100;
 /// A guild that turned platinum and completion milestones off.
 const GUILD_QUIET: u64 = 2;
 const CHANNEL_QUIET: u64 = 200;
+
+/// A fresh environment in which `GUILD` tracks sim_empty (no trophies yet) with every
+/// milestone on.
+async fn tracked_player() -> (Env, Account) {
+    let env = env().await;
+    let player = env.account("sim_empty");
+    env.track_with_milestones(GUILD, CHANNEL, &player, true, true)
+        .await;
+    (env, player)
+}
 
 impl Env {
     /// Test-only SQL: `guild` tracks `account` in `channel`, with the milestone switches given.
@@ -52,6 +63,29 @@ impl Env {
         rows.into_iter().map(|(g, k, p)| (g as u64, k, p)).collect()
     }
 
+    /// The event keys of the milestone posts queued, in order.
+    async fn milestone_keys(&self) -> Vec<String> {
+        self.milestones().await.into_iter().map(|m| m.1).collect()
+    }
+
+    /// The level-tier milestone posts queued, in order.
+    async fn tier_milestones(&self) -> Vec<(u64, String, String)> {
+        self.milestones()
+            .await
+            .into_iter()
+            .filter(|m| m.1.contains(":tier:"))
+            .collect()
+    }
+
+    /// The trophy level stored for `player`.
+    async fn stored_level(&self, player: &Account) -> TrophyLevelRead {
+        self.store
+            .trophy_level(&player.account_id)
+            .await
+            .unwrap()
+            .expect("stored")
+    }
+
     async fn full_games(&self, count: usize, dlc: bool) -> Vec<(String, Vec<u32>)> {
         crate::support::hunters_platinum_games(&self.client, count, dlc).await
     }
@@ -76,14 +110,18 @@ impl Env {
             .filter(|r| r.path.ends_with("/trophySummary"))
             .count()
     }
+
+    /// Trophy-summary requests the simulator answered for one poll of `player`.
+    async fn summary_requests_of_poll(&self, player: &Account) -> usize {
+        self.sim.reset_requests();
+        self.poll(player).await;
+        self.summary_requests()
+    }
 }
 
 #[tokio::test]
 async fn a_first_platinum_and_a_completed_game_are_queued_once_where_wanted() {
-    let env = env().await;
-    let player = env.account("sim_empty");
-    env.track_with_milestones(GUILD, CHANNEL, &player, true, true)
-        .await;
+    let (env, player) = tracked_player().await;
     env.track_with_milestones(GUILD_QUIET, CHANNEL_QUIET, &player, false, false)
         .await;
     env.poll(&player).await;
@@ -142,10 +180,7 @@ async fn a_first_platinum_and_a_completed_game_are_queued_once_where_wanted() {
 
 #[tokio::test]
 async fn a_base_game_platinum_is_not_a_completion_until_the_dlc_is_done() {
-    let env = env().await;
-    let player = env.account("sim_empty");
-    env.track_with_milestones(GUILD, CHANNEL, &player, true, true)
-        .await;
+    let (env, player) = tracked_player().await;
     env.poll(&player).await;
     let games = env.full_games(1, true).await;
     let (game, all) = &games[0];
@@ -165,48 +200,38 @@ async fn a_base_game_platinum_is_not_a_completion_until_the_dlc_is_done() {
 
     env.earn_all("sim_empty", &[(game.clone(), base)]);
     env.poll(&player).await;
-    let keys: Vec<String> = env.milestones().await.into_iter().map(|m| m.1).collect();
     assert_eq!(
-        keys,
+        env.milestone_keys().await,
         vec![format!("milestone:{}:platinum:1", player.account_id)]
     );
 
     env.earn_all("sim_empty", &[(game.clone(), dlc)]);
     env.poll(&player).await;
-    let keys: Vec<String> = env.milestones().await.into_iter().map(|m| m.1).collect();
     assert_eq!(
-        keys[1..],
+        env.milestone_keys().await[1..],
         [format!("milestone:{}:complete:{game}", player.account_id)]
     );
 }
 
 #[tokio::test]
 async fn a_new_level_tier_is_queued_once_and_psn_is_asked_only_near_it() {
-    let env = env().await;
-    let player = env.account("sim_empty");
-    env.track_with_milestones(GUILD, CHANNEL, &player, true, true)
-        .await;
-    env.sim.reset_requests();
-    env.poll(&player).await;
+    let (env, player) = tracked_player().await;
     assert_eq!(
-        env.summary_requests(),
+        env.summary_requests_of_poll(&player).await,
         1,
         "the level is read at the baseline"
     );
-    let read = env
-        .store
-        .trophy_level(&player.account_id)
-        .await
-        .unwrap()
-        .expect("stored");
+    let read = env.stored_level(&player).await;
     assert_eq!((read.level, read.tier), (1, 1));
 
     // One game is far from level 100: PSN is not asked for the level.
     let games = env.full_games(12, false).await;
     env.earn_all("sim_empty", &games[..1]);
-    env.sim.reset_requests();
-    env.poll(&player).await;
-    assert_eq!(env.summary_requests(), 0, "far from the next tier");
+    assert_eq!(
+        env.summary_requests_of_poll(&player).await,
+        0,
+        "far from the next tier"
+    );
 
     // Enough games for level 100 (PSN's tier 2).
     let mut earned = 1;
@@ -218,44 +243,22 @@ async fn a_new_level_tier_is_queued_once_and_psn_is_asked_only_near_it() {
         env.earn_all("sim_empty", &games[earned..=earned]);
         earned += 1;
     }
-    env.sim.reset_requests();
-    env.poll(&player).await;
-    assert_eq!(env.summary_requests(), 1);
+    assert_eq!(env.summary_requests_of_poll(&player).await, 1);
     let tier_key = format!("milestone:{}:tier:2", player.account_id);
-    let tiers: Vec<(u64, String, String)> = env
-        .milestones()
-        .await
-        .into_iter()
-        .filter(|m| m.1.contains(":tier:"))
-        .collect();
+    let tiers = env.tier_milestones().await;
     assert_eq!(tiers.len(), 1, "{tiers:?}");
     assert_eq!(tiers[0].1, tier_key);
     assert!(tiers[0].2.contains("Trophy level 1"), "{}", tiers[0].2);
-    let read = env
-        .store
-        .trophy_level(&player.account_id)
-        .await
-        .unwrap()
-        .expect("stored");
-    assert_eq!(read.tier, 2);
+    assert_eq!(env.stored_level(&player).await.tier, 2);
 
     // The next poll knows the new tier: nothing more.
     env.poll(&player).await;
-    let tiers = env
-        .milestones()
-        .await
-        .into_iter()
-        .filter(|m| m.1.contains(":tier:"))
-        .count();
-    assert_eq!(tiers, 1);
+    assert_eq!(env.tier_milestones().await.len(), 1);
 }
 
 #[tokio::test]
 async fn the_rarest_trophy_ever_is_queued_once_the_history_is_complete_where_wanted() {
-    let env = env().await;
-    let player = env.account("sim_empty");
-    env.track_with_milestones(GUILD, CHANNEL, &player, true, true)
-        .await;
+    let (env, player) = tracked_player().await;
     env.track_with_milestones(GUILD_QUIET, CHANNEL_QUIET, &player, true, true)
         .await;
     sqlx::query("UPDATE guild_settings SET milestone_rarest = false WHERE guild_id = $1")
