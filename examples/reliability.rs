@@ -270,6 +270,13 @@ const CATALOGUE: &[Entry] = &[
     },
     Entry {
         area: "Process",
+        what: "one of three bot processes killed",
+        injected: "`kill -KILL` of the process holding shard 2",
+        target: E2E,
+        test: "shards::three_processes_split_shards_players_and_budget_and_a_killed_ones_move_to_the_others",
+    },
+    Entry {
+        area: "Process",
         what: "two pollers on one database",
         injected: "two trackers polling the same accounts",
         target: TRACKER,
