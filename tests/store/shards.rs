@@ -134,6 +134,32 @@ type Process = (
     CancellationToken,
 );
 
+/// Starts one process's lease loop (its gateway recorded in `gateway`).
+fn start_process(
+    store: &trophybot::store::Store,
+    gateway: &Arc<Mutex<Gateway>>,
+    name: &'static str,
+    preferred: &[u32],
+) -> Process {
+    let cancel = CancellationToken::new();
+    let (held, task) = spawn_shard_leases(
+        store.clone(),
+        LeaseSettings {
+            instance: name.to_string(),
+            total: TOTAL,
+            preferred: preferred.to_vec(),
+            lease: LEASE,
+        },
+        Recorder {
+            process: name.to_string(),
+            gateway: gateway.clone(),
+        },
+        BudgetReport::default,
+        cancel.clone(),
+    );
+    (name, held, task, cancel)
+}
+
 /// Each process's name and what it holds.
 fn views(processes: &[Process]) -> Vec<(&'static str, tokio::sync::watch::Receiver<HeldShards>)> {
     processes
@@ -157,26 +183,10 @@ async fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool
 async fn three_processes_split_the_shards_and_a_killed_ones_move_within_the_lease() {
     let (_db, store) = TestDb::migrated().await;
     let gateway = Arc::new(Mutex::new(Gateway::default()));
-    let mut processes: Vec<Process> = Vec::new();
-    for name in ["a", "b", "c"] {
-        let cancel = CancellationToken::new();
-        let (held, task) = spawn_shard_leases(
-            store.clone(),
-            LeaseSettings {
-                instance: name.to_string(),
-                total: TOTAL,
-                preferred: Vec::new(),
-                lease: LEASE,
-            },
-            Recorder {
-                process: name.to_string(),
-                gateway: gateway.clone(),
-            },
-            BudgetReport::default,
-            cancel.clone(),
-        );
-        processes.push((name, held, task, cancel));
-    }
+    let mut processes: Vec<Process> = ["a", "b", "c"]
+        .into_iter()
+        .map(|name| start_process(&store, &gateway, name, &[]))
+        .collect();
     let balanced = |gateway: &Gateway, names: &[&str], each: usize| {
         gateway.owners().is_some_and(|owners| {
             owners.len() == names.len()
@@ -330,26 +340,10 @@ async fn a_dead_processs_poll_leases_are_free_once_its_heartbeat_has_ended() {
 async fn processes_started_together_each_take_their_preferred_shards_once() {
     let (_db, store) = TestDb::migrated().await;
     let gateway = Arc::new(Mutex::new(Gateway::default()));
-    let mut processes: Vec<Process> = Vec::new();
-    for (name, preferred) in [("a", [0, 1]), ("b", [2, 3]), ("c", [4, 5])] {
-        let cancel = CancellationToken::new();
-        let (held, task) = spawn_shard_leases(
-            store.clone(),
-            LeaseSettings {
-                instance: name.to_string(),
-                total: TOTAL,
-                preferred: preferred.to_vec(),
-                lease: LEASE,
-            },
-            Recorder {
-                process: name.to_string(),
-                gateway: gateway.clone(),
-            },
-            BudgetReport::default,
-            cancel.clone(),
-        );
-        processes.push((name, held, task, cancel));
-    }
+    let mut processes: Vec<Process> = [("a", [0, 1]), ("b", [2, 3]), ("c", [4, 5])]
+        .into_iter()
+        .map(|(name, preferred)| start_process(&store, &gateway, name, &preferred))
+        .collect();
     // Past the moment each may take others' shards: a whole lease of renewal rounds.
     let rounds = (LEASE.as_millis() / LEASE.div_f64(3.0).as_millis()) as usize + 2;
     for (_, held, _, _) in &mut processes {

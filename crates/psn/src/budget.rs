@@ -707,10 +707,9 @@ mod tests {
         grants
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_joiner_lifting_its_hold_early_keeps_the_sum_within_the_budget() {
-        let (requests, secs) = (30, 60);
-        let window = Duration::from_secs(secs);
+    /// Three processes on one credential of `requests` per `secs`: two running, each keeping to
+    /// half, and a newcomer not yet dividing.
+    fn two_running_and_a_newcomer(requests: u32, secs: u64) -> [Arc<Budget>; 3] {
         let budget = || {
             Arc::new(Budget::new(
                 limit(requests, secs),
@@ -718,9 +717,27 @@ mod tests {
                 Duration::from_secs(5),
             ))
         };
-        let (a, b, c) = (budget(), budget(), budget());
+        let [a, b, c] = [budget(), budget(), budget()];
         a.share(2);
         b.share(2);
+        [a, b, c]
+    }
+
+    /// [`hammer`] from `at` until `end`, its grants timed from the start.
+    async fn hammer_from(budget: Arc<Budget>, at: Duration, end: Duration) -> Vec<Duration> {
+        tokio::time::sleep(at).await;
+        hammer(budget, 2, 5, 0, end - at)
+            .await
+            .into_iter()
+            .map(|(t, _)| t + at)
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_joiner_lifting_its_hold_early_keeps_the_sum_within_the_budget() {
+        let (requests, secs) = (30, 60);
+        let window = Duration::from_secs(secs);
+        let [a, b, c] = two_running_and_a_newcomer(requests, secs);
         let joins_at = window + window / 3;
         let run = window * 4;
         // The two running processes are lightly used: a request every 20 s each, well within
@@ -756,17 +773,7 @@ mod tests {
                 c.share(3);
             }
         };
-        let late = {
-            let c = c.clone();
-            async move {
-                tokio::time::sleep(joins_at).await;
-                hammer(c, 2, 5, 0, run - joins_at)
-                    .await
-                    .into_iter()
-                    .map(|(t, _)| t + joins_at)
-                    .collect::<Vec<_>>()
-            }
-        };
+        let late = hammer_from(c.clone(), joins_at, run);
         let ((), first, second, third) =
             tokio::join!(reshare, light(a.clone()), light(b.clone()), late);
         let mut all: Vec<Duration> = first.iter().chain(&second).copied().collect();
@@ -784,21 +791,12 @@ mod tests {
     async fn processes_sharing_a_credential_never_exceed_it_together() {
         let (requests, secs) = (30, 60);
         let window = Duration::from_secs(secs);
-        let budget = || {
-            Arc::new(Budget::new(
-                limit(requests, secs),
-                0.3,
-                Duration::from_secs(5),
-            ))
-        };
-        let (a, b, c) = (budget(), budget(), budget());
+        let [a, b, c] = two_running_and_a_newcomer(requests, secs);
         assert_eq!(
             c.current_share(),
             limit(requests, secs),
             "the whole until divided"
         );
-        a.share(2);
-        b.share(2);
         assert_eq!(a.current_share(), limit(requests / 2, secs));
         let joins_at = window + window / 3;
         let run = window * 4;
@@ -816,17 +814,7 @@ mod tests {
                 b.share(3);
             }
         };
-        let late = {
-            let c = c.clone();
-            async move {
-                tokio::time::sleep(joins_at).await;
-                hammer(c, 2, 5, 0, run - joins_at)
-                    .await
-                    .into_iter()
-                    .map(|(t, _)| t + joins_at)
-                    .collect::<Vec<_>>()
-            }
-        };
+        let late = hammer_from(c.clone(), joins_at, run);
         let ((), first, second, third) = tokio::join!(
             reshare,
             hammer(a.clone(), 2, 5, 0, run),
