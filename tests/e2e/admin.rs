@@ -8,7 +8,7 @@ use trophybot::store::Store;
 use crate::support;
 use crate::support::bot::{
     assert_no_mentions, channel_opt, int_opt, is_ephemeral, number_opt, opt, subcommand, text_of,
-    wait_until, Harness, ADMIN, CHANNEL, GUILD, MEMBER,
+    wait_until, wait_until_within, Harness, ADMIN, CHANNEL, GUILD, MEMBER, WAIT_LIMIT,
 };
 
 const VOICE: u64 = 210;
@@ -122,7 +122,8 @@ async fn track_add_then_list_shows_each_account_its_channel_and_checks() {
     // The tracker checks the new accounts and asks for their presence: only sim_casual's is
     // visible to the bot (the fast path).
     let pool = store.pool().clone();
-    wait_until("the tracker's first checks", || {
+    // Three baselines and a presence sweep on the production budget, each in its turn.
+    wait_until_within("the tracker's first checks", WAIT_LIMIT * 3, || {
         let pool = pool.clone();
         async move {
             let checked: (i64, i64) = sqlx::query_as(

@@ -698,7 +698,17 @@ fn registrations(discord: &FakeDiscord) -> usize {
 /// Waits until `probe` yields `Some` (state outside the fake, such as the database), asking
 /// again every few milliseconds up to [`WAIT_LIMIT`]. For the fake's own state use
 /// `FakeDiscord::wait_for`, which wakes on each change instead.
-pub async fn wait_until<T, F, Fut>(what: &str, mut probe: F) -> T
+pub async fn wait_until<T, F, Fut>(what: &str, probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    wait_until_within(what, WAIT_LIMIT, probe).await
+}
+
+/// [`wait_until`] with a safety net of `limit`, for a condition that waits its turn behind
+/// other work of the bot (the tracker's first rounds on a loaded machine).
+pub async fn wait_until_within<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -711,7 +721,7 @@ where
             tokio::time::sleep(PROBE_INTERVAL).await;
         }
     };
-    tokio::time::timeout(WAIT_LIMIT, waiting)
+    tokio::time::timeout(limit, waiting)
         .await
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
