@@ -299,14 +299,13 @@ pub fn spawn_shard_leases<C: ShardControl>(
                             }
                         }
                     }
-                    let (others, this): (Vec<LiveProcess>, Vec<LiveProcess>) = round
+                    // The store lists the live processes sorted by name.
+                    let live_processes = round.live.iter().map(|p| p.instance.clone()).collect();
+                    let others = round
                         .live
                         .into_iter()
-                        .partition(|p| p.instance != settings.instance);
-                    let mut live_processes: Vec<String> =
-                        others.iter().map(|p| p.instance.clone()).collect();
-                    live_processes.extend(this.into_iter().map(|p| p.instance));
-                    live_processes.sort();
+                        .filter(|p| p.instance != settings.instance)
+                        .collect();
                     held_tx.send_replace(HeldShards {
                         total: settings.total,
                         shards: running.clone(),
