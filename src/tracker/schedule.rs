@@ -836,6 +836,14 @@ mod tests {
         (requests, polls)
     }
 
+    /// A presence answer with every asked account offline, never seen online.
+    fn all_offline(accounts: &[AccountKey]) -> Vec<(AccountKey, ReportedPresence)> {
+        accounts
+            .iter()
+            .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
+            .collect()
+    }
+
     #[test]
     fn budget_is_never_exceeded_over_any_window() {
         let cfg = config(1800);
@@ -856,12 +864,7 @@ mod tests {
                     changed_titles: changed,
                 }
             },
-            |batch, _| {
-                batch
-                    .iter()
-                    .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
-                    .collect()
-            },
+            |batch, _| all_offline(batch),
         );
         for window in [60.0, 900.0, 3600.0] {
             for (i, &start) in requests.iter().enumerate() {
@@ -897,12 +900,7 @@ mod tests {
             &mut sched,
             hours * 3600.0,
             |_, _| PollOutcome::default(),
-            |batch, _| {
-                batch
-                    .iter()
-                    .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
-                    .collect()
-            },
+            |batch, _| all_offline(batch),
         );
         let planned = RATE / 3.0 * hours * 3600.0;
         let sent = requests.len() as f64;
@@ -1086,14 +1084,7 @@ mod tests {
         sched.record_presence(0.0, &keys, &[]);
         let before = sched.effective_staleness(keys.len());
         // Every account visible to presence: sweeps now cost part of the budget.
-        sched.record_presence(
-            0.0,
-            &keys,
-            &keys
-                .iter()
-                .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
-                .collect::<Vec<_>>(),
-        );
+        sched.record_presence(0.0, &keys, &all_offline(&keys));
         let with_presence = sched.effective_staleness(keys.len());
         assert!(with_presence > before, "{with_presence:?} vs {before:?}");
         for (i, &key) in keys.iter().enumerate() {
@@ -1366,10 +1357,7 @@ mod tests {
         for &key in &keys {
             sched.record_poll(key, now, PollOutcome::default());
         }
-        let everyone_offline: Vec<_> = keys
-            .iter()
-            .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
-            .collect();
+        let everyone_offline = all_offline(&keys);
         // `ended` was seen playing, then offline before any poll caught its session's end.
         let mut playing = everyone_offline.clone();
         playing[10].1 = ReportedPresence::OnlinePlaying;
@@ -1387,10 +1375,7 @@ mod tests {
             match sched.next_decision(now) {
                 Decision::WaitUntil(t) => now = t,
                 Decision::PresenceBatch(batch) => {
-                    let answer: Vec<_> = batch
-                        .iter()
-                        .map(|&k| (k, ReportedPresence::Offline { last_online: None }))
-                        .collect();
+                    let answer = all_offline(&batch);
                     sched.record_presence(now, &batch, &answer);
                 }
                 Decision::Poll(key) => break key,
